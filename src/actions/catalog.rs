@@ -1,0 +1,65 @@
+//! The five catalog actions: `getzones`, `sync_line`, `getsystems` (paged),
+//! `sync_harddisk` and `sync_product`. Records go out as the seed holds them.
+
+use rusqlite::Connection;
+use serde_json::{json, Value};
+
+use super::int_param;
+use crate::api::decode::Params;
+use crate::api::error::ApiError;
+use crate::store::catalog::{self, Kind};
+
+pub enum Catalog {
+    Zones,
+    Lines,
+    Systems { page: i64, length: i64 },
+    Harddisks,
+    Products,
+}
+
+impl Catalog {
+    pub fn parse(action: &str, params: &Params) -> Result<Catalog, ApiError> {
+        Ok(match action {
+            "getzones" => Catalog::Zones,
+            "sync_line" => Catalog::Lines,
+            "sync_harddisk" => Catalog::Harddisks,
+            "sync_product" => Catalog::Products,
+            _ => {
+                let page = int_param(params, "page_mode", Some(1))?;
+                let length = int_param(params, "page_length", Some(50))?;
+                if page < 1 {
+                    return Err(ApiError::bad_param("page_mode", "页码须 ≥ 1"));
+                }
+                if !(1..=1000).contains(&length) {
+                    return Err(ApiError::bad_param(
+                        "page_length",
+                        "单页数量须在 1 到 1000 之间",
+                    ));
+                }
+                Catalog::Systems { page, length }
+            }
+        })
+    }
+
+    pub fn apply(self, conn: &Connection) -> Result<Value, ApiError> {
+        let docs = |kind| -> Result<Value, ApiError> {
+            Ok(Value::Array(
+                catalog::list(conn, kind)?
+                    .into_iter()
+                    .map(Value::Object)
+                    .collect(),
+            ))
+        };
+        Ok(match self {
+            Catalog::Zones => json!({"zones": docs(Kind::Zone)?}),
+            Catalog::Lines => docs(Kind::Line)?,
+            Catalog::Harddisks => docs(Kind::Harddisk)?,
+            Catalog::Products => docs(Kind::Product)?,
+            Catalog::Systems { page, length } => {
+                let (list, total) = catalog::page(conn, Kind::System, (page - 1) * length, length)?;
+                let pages = (total + length - 1) / length;
+                json!({"pages": pages, "items": total, "systems": list})
+            }
+        })
+    }
+}

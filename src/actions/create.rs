@@ -1,0 +1,258 @@
+//! `create`: checks every documented rule, then takes stock units and one
+//! primary IP per instance, all in the request's transaction.
+
+use rusqlite::Transaction;
+use serde_json::{json, Value};
+
+use super::{int_param, password_param, remember, replay, view, Ctx};
+use crate::api::decode::Params;
+use crate::api::error::ApiError;
+use crate::domain::months::add_months;
+use crate::store::instances::{self, Instance};
+use crate::store::{catalog, network, tasks};
+
+pub struct Create {
+    line_guid: String,
+    product_guid: String,
+    system_guid: String,
+    login_name: String,
+    login_password: String,
+    buy_remarks: String,
+    months: i64,
+    client_order_no: String,
+    client_user_id: String,
+    num: i64,
+    system_partition_size: i64,
+    agent_order_no: String,
+}
+
+impl Create {
+    pub fn parse(p: &Params) -> Result<Create, ApiError> {
+        Ok(Create {
+            line_guid: p.required("lineGuid")?,
+            product_guid: p.required("productGuid")?,
+            system_guid: p.required("systemGuid")?,
+            login_name: p.required("loginName")?,
+            login_password: password_param(p, "loginPassword")?,
+            buy_remarks: p.str("buyRemarks").unwrap_or_default(),
+            months: int_param(p, "months", None)?,
+            client_order_no: p.str("clientOrderNo").unwrap_or_default(),
+            client_user_id: p.str("clientUserId").unwrap_or_default(),
+            num: int_param(p, "num", None)?,
+            system_partition_size: int_param(p, "system_partition_size", Some(-1))?,
+            agent_order_no: p.required("agent_order_no")?,
+        })
+    }
+
+    pub fn apply(self, tx: &Transaction, ctx: &mut Ctx) -> Result<Value, ApiError> {
+        if let Some(data) = replay(tx, ctx, &self.agent_order_no)? {
+            return Ok(data);
+        }
+        let line = catalog::line(tx, &self.line_guid)?
+            .filter(|l| l.status != -1)
+            .ok_or_else(|| {
+                ApiError::new("line_not_found", format!("线路不存在：{}", self.line_guid))
+            })?;
+        if line.status != 1 {
+            return Err(ApiError::new(
+                "line_hidden",
+                format!(
+                    "线路 {} 已隐藏（status {}），不能购买",
+                    line.guid, line.status
+                ),
+            ));
+        }
+        if line.buy_status != 1 {
+            return Err(ApiError::new(
+                "line_not_for_sale",
+                format!("线路 {} 未开放购买（buy_status 0）", line.guid),
+            ));
+        }
+        let (product, _) = catalog::product(tx, &self.product_guid)?.ok_or_else(|| {
+            ApiError::new(
+                "product_not_found",
+                format!("机型不存在：{}", self.product_guid),
+            )
+        })?;
+        if product.line_guid != line.guid {
+            return Err(ApiError::new(
+                "product_not_on_line",
+                format!(
+                    "机型 {} 属于线路 {}，不在线路 {} 上",
+                    product.guid, product.line_guid, line.guid
+                ),
+            ));
+        }
+        if product.status != 1 {
+            return Err(ApiError::new(
+                "product_disabled",
+                format!("机型 {} 已禁用（status {}）", product.guid, product.status),
+            ));
+        }
+        let system = catalog::system(tx, &self.system_guid)?.ok_or_else(|| {
+            ApiError::new(
+                "system_not_found",
+                format!("操作系统不存在：{}", self.system_guid),
+            )
+        })?;
+        if !system.support.iter().any(|s| s == "baremetal") {
+            return Err(ApiError::new(
+                "system_not_baremetal",
+                format!(
+                    "操作系统 {} 不支持裸金属业务（support {}）",
+                    system.name,
+                    system.support.join(",")
+                ),
+            ));
+        }
+        if !system.lines.contains(&line.guid) {
+            return Err(ApiError::new(
+                "system_not_on_line",
+                format!("操作系统 {} 不适用于线路 {}", system.name, line.guid),
+            ));
+        }
+        if !system.types.iter().any(|t| t == "create") {
+            return Err(ApiError::new(
+                "system_not_for_create",
+                format!("操作系统 {} 仅支持重装，不能用于创建", system.name),
+            ));
+        }
+        if system.cpu_limit > 0 && product.cpu_value < system.cpu_limit {
+            return Err(ApiError::new(
+                "system_cpu_limit",
+                format!(
+                    "机型 CPU {} 核低于操作系统 {} 的最低要求 {} 核",
+                    product.cpu_value, system.name, system.cpu_limit
+                ),
+            ));
+        }
+        if system.ram_limit > 0 && product.memory_num < system.ram_limit {
+            return Err(ApiError::new(
+                "system_ram_limit",
+                format!(
+                    "机型内存 {}G 低于操作系统 {} 的最低要求 {}G",
+                    product.memory_num, system.name, system.ram_limit
+                ),
+            ));
+        }
+        if !line.months.contains(&self.months) {
+            return Err(ApiError::new(
+                "months_not_allowed",
+                format!(
+                    "购买时长 {} 个月不在线路可选项 {:?} 中",
+                    self.months, line.months
+                ),
+            ));
+        }
+        if self.num < 1 || self.num > line.buy_order_max_num {
+            return Err(ApiError::new(
+                "num_out_of_range",
+                format!(
+                    "购买数量 {} 须在 1 到 {}（buy_order_max_num）之间",
+                    self.num, line.buy_order_max_num
+                ),
+            ));
+        }
+        let partition_max = product.system_partition_size * 1024;
+        let partition_ok = self.system_partition_size == -1
+            || (product.system_partition_support == 1
+                && self.system_partition_size > 0
+                && self.system_partition_size <= partition_max);
+        if !partition_ok {
+            return Err(ApiError::new(
+                "partition_size_invalid",
+                if product.system_partition_support != 1 {
+                    format!(
+                        "机型 {} 不支持分区，system_partition_size 只能为 -1",
+                        product.name
+                    )
+                } else {
+                    format!(
+                        "system_partition_size {} 无效：须为 -1（不分区）或 1 到 {} 之间的 MB 数",
+                        self.system_partition_size, partition_max
+                    )
+                },
+            ));
+        }
+        let stock = if product.stock_type == 1 {
+            let free = instances::free_stock(tx, &product.guid, self.num)?;
+            if (free.len() as i64) < self.num {
+                return Err(ApiError::new(
+                    "out_of_stock",
+                    format!(
+                        "库存不足：机型 {} 剩余 {} 台，需要 {} 台",
+                        product.name,
+                        free.len(),
+                        self.num
+                    ),
+                ));
+            }
+            free.into_iter().map(Some).collect()
+        } else {
+            vec![None; self.num as usize]
+        };
+        let end_time = add_months(ctx.now, self.months as u32, ctx.zone)
+            .ok_or_else(|| ApiError::bad_param("months", "到期时间超出范围"))?;
+        let mut out = Vec::with_capacity(stock.len());
+        for unit in stock {
+            let guid = ctx.new_guid();
+            let (stock_id, cabinet_sn) = unit.clone().unzip();
+            let inst = Instance {
+                id: 0,
+                guid: guid.clone(),
+                userid: ctx.userid.to_string(),
+                product_guid: product.guid.clone(),
+                line_guid: line.guid.clone(),
+                system_guid: system.guid.clone(),
+                stock_id,
+                cabinet_sn: cabinet_sn.unwrap_or_default(),
+                name: format!("API{}", product.name),
+                client_user_id: self.client_user_id.clone(),
+                client_order_no: self.client_order_no.clone(),
+                agent_order_no: self.agent_order_no.clone(),
+                login_name: self.login_name.clone(),
+                login_password: self.login_password.clone(),
+                system_partition_size: self.system_partition_size.to_string(),
+                buy_remarks: self.buy_remarks.clone(),
+                bandwidth: product.bandwidth,
+                defense: product.defense,
+                ipnum: product.ipnum,
+                buy_time: ctx.now,
+                start_time: ctx.now,
+                end_time,
+                order_status: 0,
+                run_status: 1,
+                act_status: 0,
+                push_status: 0,
+                lock_status: 0,
+                install_mode: "1".to_string(),
+                deleted_at: None,
+            };
+            let id = instances::insert(tx, &inst)?;
+            if let Some((stock_id, _)) = &unit {
+                if !instances::hold_stock(tx, stock_id, &guid)? {
+                    return Err(ApiError::internal(format!(
+                        "stock unit {stock_id} taken twice"
+                    )));
+                }
+            }
+            if network::allocate_primary(tx, &line.guid, &guid, ctx.now)?.is_none() {
+                return Err(crate::domain::RuleError::PoolExhausted {
+                    line: line.guid.clone(),
+                    size: 1,
+                }
+                .into());
+            }
+            ctx.effect(json!({"created": guid, "stock_id": unit.map(|u| u.0)}));
+            let due = ctx.now + ctx.timings.provision;
+            ctx.schedule(tx, &guid, tasks::Kind::Provisioned, due, None)?;
+            ctx.schedule(tx, &guid, tasks::Kind::Expired, end_time, None)?;
+            let inst = Instance { id, ..inst };
+            let fmt = |t| ctx.fmt(t);
+            out.push(view::created(tx, &inst, &fmt)?);
+        }
+        let data = Value::Array(out);
+        remember(tx, ctx, &self.agent_order_no, &data)?;
+        Ok(data)
+    }
+}

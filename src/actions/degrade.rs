@@ -1,0 +1,351 @@
+//! `degrade_ip_list`, `degrade` and `degrade_cancel`: scheduled degrades
+//! that must match upgrade records, applied by the clock at `apply_time`.
+
+use std::collections::HashSet;
+
+use rusqlite::Transaction;
+use serde_json::{json, Map, Value};
+
+use super::Ctx;
+use crate::api::decode::{scalar_text, Params};
+use crate::api::error::ApiError;
+use crate::domain::state::{self, Op};
+use crate::domain::upgrade::{check_degrade, Degradable, Totals};
+use crate::domain::RuleError;
+use crate::store::changes::{self, Degrade as DegradeRecord};
+use crate::store::{catalog, tasks};
+
+pub struct DegradeIpList {
+    guid: String,
+}
+
+impl DegradeIpList {
+    pub fn parse(p: &Params) -> Result<DegradeIpList, ApiError> {
+        Ok(DegradeIpList {
+            guid: p.required("guid")?,
+        })
+    }
+
+    pub fn apply(self, tx: &Transaction, ctx: &mut Ctx) -> Result<Value, ApiError> {
+        let inst = ctx.instance(tx, &self.guid)?;
+        let list: Vec<Value> = changes::upgrades_of(tx, &inst.guid)?
+            .into_iter()
+            .filter(|u| u.kind == "ipnum" && u.status == 1 && u.remaining == u.nums)
+            .map(|u| json!({"ip": u.value, "mask": u.mask, "gateway": u.gateway}))
+            .collect();
+        Ok(Value::Array(list))
+    }
+}
+
+/// One `param` entry.
+struct Item {
+    /// `bandwidth`, `ip` or `defense`.
+    item: String,
+    amount: i64,
+    ip_values: Vec<String>,
+    date: Option<String>,
+}
+
+pub struct Degrade {
+    guid: String,
+    items: Vec<Item>,
+}
+
+fn item_error(i: usize, why: impl std::fmt::Display) -> ApiError {
+    ApiError::bad_param(&format!("param[{i}]"), why)
+}
+
+fn parse_item(i: usize, v: &Value) -> Result<Item, ApiError> {
+    let Value::Object(m) = v else {
+        return Err(item_error(i, "应为包含 item、value、date 的对象"));
+    };
+    let item = m.get("item").and_then(scalar_text).unwrap_or_default();
+    let value = m.get("value").cloned().unwrap_or(Value::Null);
+    let date = m
+        .get("date")
+        .and_then(scalar_text)
+        .filter(|d| !d.trim().is_empty());
+    match item.as_str() {
+        "bandwidth" | "defense" => {
+            let text = scalar_text(&value).unwrap_or_default();
+            let amount: i64 = text
+                .trim()
+                .parse()
+                .map_err(|_| item_error(i, format!("{item} 的 value 应为正整数，收到 {text:?}")))?;
+            if amount < 0 {
+                return Err(item_error(i, format!("{item} 的 value 不能为负数")));
+            }
+            Ok(Item {
+                item,
+                amount,
+                ip_values: Vec::new(),
+                date,
+            })
+        }
+        "ip" => {
+            let ip_values: Vec<String> = match &value {
+                Value::Array(list) => list.iter().filter_map(scalar_text).collect(),
+                Value::Object(map) => map.values().filter_map(scalar_text).collect(),
+                other => scalar_text(other)
+                    .map(|s| {
+                        s.split(',')
+                            .map(|p| p.trim().to_string())
+                            .filter(|p| !p.is_empty())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            };
+            Ok(Item {
+                item,
+                amount: 0,
+                ip_values,
+                date,
+            })
+        }
+        other => Err(item_error(
+            i,
+            format!("item 只能为 bandwidth、ip 或 defense，收到 {other:?}"),
+        )),
+    }
+}
+
+impl Degrade {
+    pub fn parse(p: &Params) -> Result<Degrade, ApiError> {
+        let guid = p.required("guid")?;
+        let items = match p.nested("param")? {
+            None => Vec::new(),
+            Some(Value::Array(list)) => list
+                .iter()
+                .enumerate()
+                .map(|(i, v)| parse_item(i, v))
+                .collect::<Result<_, _>>()?,
+            Some(Value::Object(map)) => map
+                .values()
+                .enumerate()
+                .map(|(i, v)| parse_item(i, v))
+                .collect::<Result<_, _>>()?,
+            Some(_) => return Err(ApiError::bad_param("param", "应为数组")),
+        };
+        let mut seen = HashSet::new();
+        for it in &items {
+            if !seen.insert(it.item.clone()) {
+                return Err(ApiError::bad_param(
+                    "param",
+                    format!("item {} 重复：每项只能出现一次", it.item),
+                ));
+            }
+        }
+        Ok(Degrade { guid, items })
+    }
+
+    pub fn apply(self, tx: &Transaction, ctx: &mut Ctx) -> Result<Value, ApiError> {
+        let inst = ctx.instance(tx, &self.guid)?;
+        state::check(Op::Degrade, inst.state())?;
+        let line = catalog::line(tx, &inst.line_guid)?.ok_or_else(|| {
+            ApiError::internal(format!("line {} of {} is gone", inst.line_guid, inst.guid))
+        })?;
+        let mut upgrades = changes::upgrades_of(tx, &inst.guid)?;
+        let pending: Vec<DegradeRecord> = changes::degrades_of(tx, &inst.guid)?
+            .into_iter()
+            .filter(|d| d.status == 0)
+            .collect();
+        let pending_sum = |item: &str| {
+            pending
+                .iter()
+                .filter(|d| d.item == item)
+                .map(|d| d.amount)
+                .sum::<i64>()
+        };
+        let current = Totals {
+            bandwidth: inst.bandwidth - pending_sum("bandwidth"),
+            ipnum: inst.ipnum - pending_sum("ip"),
+            defense: inst.defense - pending_sum("defense"),
+        };
+        let available = |kind: &str| {
+            upgrades
+                .iter()
+                .filter(|u| u.kind == kind && u.status == 1)
+                .map(|u| u.remaining)
+                .sum::<i64>()
+        };
+        let avail = Degradable {
+            bandwidth: available("bandwidth"),
+            defense: available("defense"),
+        };
+
+        // Match IP values to upgrade ranges that are active with nothing pending.
+        let mut ip_ids: Vec<usize> = Vec::new();
+        let mut request = Totals::default();
+        for it in &self.items {
+            match it.item.as_str() {
+                "bandwidth" => request.bandwidth = it.amount,
+                "defense" => request.defense = it.amount,
+                _ => {
+                    for v in &it.ip_values {
+                        let idx = upgrades
+                            .iter()
+                            .position(|u| {
+                                u.kind == "ipnum"
+                                    && u.status == 1
+                                    && u.remaining == u.nums
+                                    && u.value == *v
+                            })
+                            .filter(|idx| !ip_ids.contains(idx))
+                            .ok_or_else(|| RuleError::DegradeIpUnknown { value: v.clone() })?;
+                        ip_ids.push(idx);
+                        request.ipnum += upgrades[idx].nums;
+                    }
+                }
+            }
+        }
+        let after = check_degrade(&line, current, avail, request)?;
+
+        let mut out = Map::new();
+        for it in &self.items {
+            let amount = match it.item.as_str() {
+                "bandwidth" => request.bandwidth,
+                "defense" => request.defense,
+                _ => request.ipnum,
+            };
+            if amount == 0 {
+                continue;
+            }
+            let apply_time = match &it.date {
+                Some(text) => {
+                    let t = crate::clock::parse_time(text, ctx.zone).ok_or_else(|| {
+                        ApiError::bad_param(
+                            "param.date",
+                            format!("应为 YYYY-MM-DD HH:MM:SS，收到 {text:?}"),
+                        )
+                    })?;
+                    if t <= ctx.now {
+                        return Err(RuleError::DegradeDatePast {
+                            date: text.clone(),
+                            now: ctx.fmt(ctx.now),
+                        }
+                        .into());
+                    }
+                    if t > inst.end_time {
+                        return Err(RuleError::DegradeDateAfterEnd {
+                            date: text.clone(),
+                            end_time: ctx.fmt(inst.end_time),
+                        }
+                        .into());
+                    }
+                    t
+                }
+                None => (ctx.now + line.reservation_degrade_valid_limit.max(0) * 86_400)
+                    .min(inst.end_time),
+            };
+            // Take the amount off upgrade records, oldest first.
+            let mut consumed: Vec<String> = Vec::new();
+            match it.item.as_str() {
+                "ip" => {
+                    for idx in &ip_ids {
+                        let u = &mut upgrades[*idx];
+                        consumed.push(format!("{}:{}", u.id, u.remaining));
+                        u.remaining = 0;
+                        changes::update_upgrade(tx, u)?;
+                    }
+                }
+                kind => {
+                    let mut left = amount;
+                    for u in upgrades
+                        .iter_mut()
+                        .filter(|u| u.kind == kind && u.status == 1 && u.remaining > 0)
+                    {
+                        if left == 0 {
+                            break;
+                        }
+                        let take = left.min(u.remaining);
+                        u.remaining -= take;
+                        left -= take;
+                        consumed.push(format!("{}:{}", u.id, take));
+                        changes::update_upgrade(tx, u)?;
+                    }
+                }
+            }
+            let (old, new, label, value) = match it.item.as_str() {
+                "bandwidth" => (
+                    current.bandwidth,
+                    after.bandwidth,
+                    "带宽",
+                    amount.to_string(),
+                ),
+                "defense" => (current.defense, after.defense, "防御", amount.to_string()),
+                _ => (current.ipnum, after.ipnum, "IP", it.ip_values.join(",")),
+            };
+            let guid = ctx.new_guid();
+            let record = DegradeRecord {
+                id: 0,
+                guid: guid.clone(),
+                baremetal_guid: inst.guid.clone(),
+                item: it.item.clone(),
+                status: 0,
+                reason: format!("预约降配：{label}"),
+                apply_time,
+                create_time: ctx.now,
+                finish_time: None,
+                value,
+                new_value: new.to_string(),
+                old_value: old.to_string(),
+                amount,
+                upgrade_ids: consumed.join(","),
+            };
+            changes::insert_degrade(tx, &record)?;
+            ctx.schedule(
+                tx,
+                &inst.guid,
+                tasks::Kind::Degraded,
+                apply_time,
+                Some(&guid),
+            )?;
+            out.insert(it.item.clone(), Value::String(guid));
+        }
+        Ok(json!({"result": true, "text": "success", "data": out}))
+    }
+}
+
+pub struct DegradeCancel {
+    guid: String,
+    degrade_guid: String,
+}
+
+impl DegradeCancel {
+    pub fn parse(p: &Params) -> Result<DegradeCancel, ApiError> {
+        Ok(DegradeCancel {
+            guid: p.required("guid")?,
+            degrade_guid: p.required("degrade_guid")?,
+        })
+    }
+
+    pub fn apply(self, tx: &Transaction, ctx: &mut Ctx) -> Result<Value, ApiError> {
+        let inst = ctx.instance(tx, &self.guid)?;
+        state::check(Op::DegradeCancel, inst.state())?;
+        let record = changes::get_degrade(tx, &self.degrade_guid)?
+            .filter(|d| d.baremetal_guid == inst.guid)
+            .ok_or_else(|| {
+                ApiError::new(
+                    "degrade_not_found",
+                    format!("业务 {} 没有降配记录 {}", inst.guid, self.degrade_guid),
+                )
+            })?;
+        if record.status != 0 {
+            let name = if record.status == 1 {
+                "已完成"
+            } else {
+                "已取消"
+            };
+            return Err(ApiError::new(
+                "degrade_not_pending",
+                format!(
+                    "降配记录 {} {}（status {}），只能取消待执行的降配",
+                    record.guid, name, record.status
+                ),
+            ));
+        }
+        crate::lifecycle::cancel_degrade(tx, &record)?;
+        ctx.effect(json!({"degrade_cancelled": record.guid}));
+        Ok(json!({}))
+    }
+}

@@ -1,0 +1,142 @@
+//! `install`: reinstall on a stopped or running instance. `installType`
+//! must be `replace` when the OS class or the partition layout changes,
+//! `install` otherwise; `install_mode` must be 1.
+
+use rusqlite::Transaction;
+use serde_json::{json, Value};
+
+use super::{int_param, password_param, Ctx};
+use crate::api::decode::Params;
+use crate::api::error::ApiError;
+use crate::domain::state::{self, Op};
+use crate::store::{catalog, tasks};
+
+pub struct Install {
+    guid: String,
+    system_guid: String,
+    login_password: String,
+    system_partition_size: i64,
+    install_type: String,
+    install_mode: String,
+}
+
+impl Install {
+    pub fn parse(p: &Params) -> Result<Install, ApiError> {
+        let install_type = p.required("installType")?;
+        if install_type != "install" && install_type != "replace" {
+            return Err(ApiError::bad_param(
+                "installType",
+                format!("只能为 install 或 replace，收到 {install_type:?}"),
+            ));
+        }
+        Ok(Install {
+            guid: p.required("guid")?,
+            system_guid: p.required("systemGuid")?,
+            login_password: password_param(p, "loginPassword")?,
+            system_partition_size: int_param(p, "system_partition_size", None)?,
+            install_type,
+            install_mode: p.required("install_mode")?,
+        })
+    }
+
+    pub fn apply(self, tx: &Transaction, ctx: &mut Ctx) -> Result<Value, ApiError> {
+        let mut inst = ctx.instance(tx, &self.guid)?;
+        state::check(Op::Install, inst.state())?;
+        if self.install_mode != "1" {
+            return Err(ApiError::new(
+                "install_mode_unsupported",
+                format!("install_mode {} 不支持：目前只支持 1", self.install_mode),
+            ));
+        }
+        let system = catalog::system(tx, &self.system_guid)?.ok_or_else(|| {
+            ApiError::new(
+                "system_not_found",
+                format!("操作系统不存在：{}", self.system_guid),
+            )
+        })?;
+        if !system.support.iter().any(|s| s == "baremetal")
+            || !system.lines.contains(&inst.line_guid)
+        {
+            return Err(ApiError::new(
+                "system_not_on_line",
+                format!(
+                    "操作系统 {} 不适用于该业务的线路 {}",
+                    system.name, inst.line_guid
+                ),
+            ));
+        }
+        if !system.types.iter().any(|t| t == "install") {
+            return Err(ApiError::new(
+                "system_not_for_install",
+                format!("操作系统 {} 不支持重装", system.name),
+            ));
+        }
+        if let Some((product, _)) = catalog::product(tx, &inst.product_guid)? {
+            if system.cpu_limit > 0 && product.cpu_value < system.cpu_limit {
+                return Err(ApiError::new(
+                    "system_cpu_limit",
+                    format!(
+                        "机型 CPU {} 核低于操作系统 {} 的最低要求 {} 核",
+                        product.cpu_value, system.name, system.cpu_limit
+                    ),
+                ));
+            }
+            if system.ram_limit > 0 && product.memory_num < system.ram_limit {
+                return Err(ApiError::new(
+                    "system_ram_limit",
+                    format!(
+                        "机型内存 {}G 低于操作系统 {} 的最低要求 {}G",
+                        product.memory_num, system.name, system.ram_limit
+                    ),
+                ));
+            }
+        }
+        if self.system_partition_size < -1 {
+            return Err(ApiError::bad_param(
+                "system_partition_size",
+                "须为 -1（全盘分区）、0（使用第一分区）或正的 MB 数",
+            ));
+        }
+        let old_class = catalog::system(tx, &inst.system_guid)?
+            .map(|s| s.class_guid)
+            .unwrap_or_default();
+        let class_changes = old_class != system.class_guid;
+        let layout_changes = self.system_partition_size != 0;
+        let needed = if class_changes || layout_changes {
+            "replace"
+        } else {
+            "install"
+        };
+        if self.install_type != needed {
+            let why = if class_changes {
+                "操作系统类型不一致".to_string()
+            } else if layout_changes {
+                format!(
+                    "重新分区（system_partition_size {}）",
+                    self.system_partition_size
+                )
+            } else {
+                "操作系统类型一致且使用原分区".to_string()
+            };
+            return Err(ApiError::new(
+                "install_type_mismatch",
+                format!("{why}，installType 须为 {needed}"),
+            ));
+        }
+        inst.act_status = 2;
+        inst.system_guid = system.guid.clone();
+        inst.login_name = system.login_name.clone();
+        inst.login_password = self.login_password;
+        inst.system_partition_size = self.system_partition_size.to_string();
+        inst.install_mode = self.install_mode;
+        ctx.save(tx, &inst)?;
+        ctx.schedule(
+            tx,
+            &inst.guid,
+            tasks::Kind::Installed,
+            ctx.now + ctx.timings.install,
+            None,
+        )?;
+        Ok(json!({}))
+    }
+}

@@ -1,0 +1,306 @@
+//! The upstream actions. `Action::parse` matches module and action names and
+//! reads each action's fields into its own struct; `apply` runs it inside
+//! the request's transaction. Actions never call each other.
+
+mod catalog;
+mod create;
+mod degrade;
+mod install;
+mod power;
+mod refund;
+mod renew;
+mod setpass;
+mod sync_baremetal;
+mod upgrade;
+pub mod view;
+
+use rand::rngs::StdRng;
+use rand::Rng;
+use rusqlite::Transaction;
+use serde_json::{json, Value};
+
+use crate::api::decode::Params;
+use crate::api::error::{reason, ApiError};
+use crate::seed::Timings;
+use crate::store::{instances, tasks};
+
+/// Every action name the engine knows, with its module.
+pub const ACTIONS: &[(&str, &str)] = &[
+    ("baremetal", "getzones"),
+    ("baremetal", "sync_line"),
+    ("baremetal", "getsystems"),
+    ("baremetal", "sync_harddisk"),
+    ("baremetal", "sync_product"),
+    ("baremetal", "create"),
+    ("baremetal", "sync_baremetal"),
+    ("baremetal", "upgrade"),
+    ("baremetal", "degrade_ip_list"),
+    ("baremetal", "degrade"),
+    ("baremetal", "degrade_cancel"),
+    ("baremetal", "stop"),
+    ("baremetal", "start"),
+    ("baremetal", "restart"),
+    ("baremetal", "renew"),
+    ("baremetal", "setpass"),
+    ("baremetal", "install"),
+    ("common", "refund"),
+];
+
+/// Whether an action only reads (it then needs no write transaction).
+pub fn is_read_only(action: &str) -> bool {
+    matches!(
+        action,
+        "getzones"
+            | "sync_line"
+            | "getsystems"
+            | "sync_harddisk"
+            | "sync_product"
+            | "sync_baremetal"
+            | "degrade_ip_list"
+    )
+}
+
+pub enum Action {
+    Catalog(catalog::Catalog),
+    Create(create::Create),
+    SyncBaremetal(sync_baremetal::SyncBaremetal),
+    Power(power::Power),
+    Setpass(setpass::Setpass),
+    Install(install::Install),
+    Renew(renew::Renew),
+    Refund(refund::Refund),
+    Upgrade(upgrade::Upgrade),
+    DegradeIpList(degrade::DegradeIpList),
+    Degrade(degrade::Degrade),
+    DegradeCancel(degrade::DegradeCancel),
+}
+
+impl Action {
+    /// Checks module and action names and reads the action's own fields.
+    pub fn parse(module: &str, action: &str, params: &Params) -> Result<Action, ApiError> {
+        check_names(module, action)?;
+        Ok(match action {
+            "getzones" | "sync_line" | "getsystems" | "sync_harddisk" | "sync_product" => {
+                Action::Catalog(catalog::Catalog::parse(action, params)?)
+            }
+            "create" => Action::Create(create::Create::parse(params)?),
+            "sync_baremetal" => {
+                Action::SyncBaremetal(sync_baremetal::SyncBaremetal::parse(params)?)
+            }
+            "stop" | "start" | "restart" => Action::Power(power::Power::parse(action, params)?),
+            "setpass" => Action::Setpass(setpass::Setpass::parse(params)?),
+            "install" => Action::Install(install::Install::parse(params)?),
+            "renew" => Action::Renew(renew::Renew::parse(params)?),
+            "refund" => Action::Refund(refund::Refund::parse(params)?),
+            "upgrade" => Action::Upgrade(upgrade::Upgrade::parse(params)?),
+            "degrade_ip_list" => Action::DegradeIpList(degrade::DegradeIpList::parse(params)?),
+            "degrade" => Action::Degrade(degrade::Degrade::parse(params)?),
+            "degrade_cancel" => Action::DegradeCancel(degrade::DegradeCancel::parse(params)?),
+            _ => return Err(unknown_action(module, action)),
+        })
+    }
+
+    pub fn apply(self, tx: &Transaction, ctx: &mut Ctx) -> Result<Value, ApiError> {
+        match self {
+            Action::Catalog(a) => a.apply(tx),
+            Action::Create(a) => a.apply(tx, ctx),
+            Action::SyncBaremetal(a) => a.apply(tx, ctx),
+            Action::Power(a) => a.apply(tx, ctx),
+            Action::Setpass(a) => a.apply(tx, ctx),
+            Action::Install(a) => a.apply(tx, ctx),
+            Action::Renew(a) => a.apply(tx, ctx),
+            Action::Refund(a) => a.apply(tx, ctx),
+            Action::Upgrade(a) => a.apply(tx, ctx),
+            Action::DegradeIpList(a) => a.apply(tx, ctx),
+            Action::Degrade(a) => a.apply(tx, ctx),
+            Action::DegradeCancel(a) => a.apply(tx, ctx),
+        }
+    }
+}
+
+fn unknown_action(module: &str, action: &str) -> ApiError {
+    ApiError::new(
+        reason::UNKNOWN_ACTION,
+        format!("未知的操作：module {module} 下没有 action {action}"),
+    )
+}
+
+/// The module/action pair must be one the engine serves.
+pub fn check_names(module: &str, action: &str) -> Result<(), ApiError> {
+    if !ACTIONS.iter().any(|(m, _)| *m == module) {
+        return Err(ApiError::new(
+            reason::UNKNOWN_MODULE,
+            format!("未知的业务类型 module {module}（裸金属为 baremetal，退款为 common）"),
+        ));
+    }
+    if ACTIONS.iter().any(|(m, a)| *m == module && *a == action) {
+        return Ok(());
+    }
+    if let Some((m, _)) = ACTIONS.iter().find(|(_, a)| *a == action) {
+        return Err(ApiError::new(
+            reason::UNKNOWN_ACTION,
+            format!("action {action} 须使用 module={m}，而不是 {module}"),
+        ));
+    }
+    Err(unknown_action(module, action))
+}
+
+/// What an action knows about the request it runs for.
+pub struct Ctx<'a> {
+    pub userid: &'a str,
+    pub action: &'a str,
+    pub taskid: Option<String>,
+    /// Simulated now, in UNIX seconds.
+    pub now: i64,
+    pub zone: chrono::FixedOffset,
+    pub timings: Timings,
+    pub rng: &'a mut StdRng,
+    /// The fault rule that stalls the transitions this request schedules.
+    pub stall: Option<i64>,
+    /// State changes and scheduled transitions, for the journal.
+    pub effects: Vec<Value>,
+}
+
+impl Ctx<'_> {
+    pub fn fmt(&self, unix: i64) -> String {
+        crate::clock::format_time(unix, self.zone)
+    }
+
+    /// A new 16-digit GUID in the engine's style.
+    pub fn new_guid(&mut self) -> String {
+        format!("17{:014}", self.rng.random_range(0..100_000_000_000_000u64))
+    }
+
+    /// A new 18-digit upstream order number.
+    pub fn new_order_no(&mut self) -> String {
+        format!(
+            "16{:016}",
+            self.rng.random_range(0..10_000_000_000_000_000u64)
+        )
+    }
+
+    pub fn effect(&mut self, value: Value) {
+        self.effects.push(value);
+    }
+
+    /// Stores a transition of `guid` due `delay` seconds from now.
+    pub fn schedule(
+        &mut self,
+        tx: &Transaction,
+        guid: &str,
+        kind: tasks::Kind,
+        due: i64,
+        reference: Option<&str>,
+    ) -> Result<(), ApiError> {
+        tasks::schedule(
+            tx,
+            &tasks::NewTransition {
+                guid,
+                kind,
+                due,
+                taskid: self.taskid.as_deref(),
+                action: self.action,
+                userid: self.userid,
+                reference,
+                stalled_by: self.stall,
+            },
+        )?;
+        let due_text = self.fmt(due);
+        self.effect(json!({"scheduled": kind.as_str(), "guid": guid, "due": due_text}));
+        Ok(())
+    }
+
+    /// The caller's instance, or the same "not found" for a GUID that never
+    /// existed and for another member's instance.
+    pub fn instance(&self, tx: &Transaction, guid: &str) -> Result<instances::Instance, ApiError> {
+        instances::get_owned(tx, guid, self.userid)?
+            .ok_or_else(|| ApiError::instance_not_found(guid))
+    }
+
+    /// Writes the instance back and records its state in the journal.
+    pub fn save(&mut self, tx: &Transaction, inst: &instances::Instance) -> Result<(), ApiError> {
+        instances::update(tx, inst)?;
+        self.effect(json!({
+            "guid": inst.guid,
+            "order_status": inst.order_status,
+            "run_status": inst.run_status,
+            "act_status": inst.act_status,
+        }));
+        Ok(())
+    }
+}
+
+/// An integer field; `default` when absent or empty.
+pub fn int_param(params: &Params, key: &str, default: Option<i64>) -> Result<i64, ApiError> {
+    match params.str(key).map(|s| s.trim().to_string()) {
+        Some(s) if !s.is_empty() => s
+            .parse::<i64>()
+            .or_else(|_| {
+                s.parse::<f64>().map_err(|_| ()).and_then(|f| {
+                    if f.fract() == 0.0 {
+                        Ok(f as i64)
+                    } else {
+                        Err(())
+                    }
+                })
+            })
+            .map_err(|_| ApiError::bad_param(key, format!("应为整数，收到 {s:?}"))),
+        _ => default.ok_or_else(|| ApiError::missing(key)),
+    }
+}
+
+/// A non-negative integer increment (`""` and absent are 0).
+pub fn amount_param(params: &Params, key: &str) -> Result<i64, ApiError> {
+    let v = int_param(params, key, Some(0))?;
+    if v < 0 {
+        return Err(ApiError::bad_param(key, format!("不能为负数，收到 {v}")));
+    }
+    Ok(v)
+}
+
+/// A base64 password as the document asks (`base64_encode` of the password).
+pub fn password_param(params: &Params, key: &str) -> Result<String, ApiError> {
+    use base64::Engine as _;
+    let text = params.required(key)?;
+    match base64::engine::general_purpose::STANDARD.decode(text.as_bytes()) {
+        Ok(bytes) if !bytes.is_empty() => Ok(text),
+        _ => Err(ApiError::new(
+            "password_not_base64",
+            format!("参数 {key} 须为 base64_encode 之后的密码"),
+        )),
+    }
+}
+
+/// Replays the stored answer of an earlier request with the same `agent_order_no`.
+pub fn replay(
+    tx: &Transaction,
+    ctx: &mut Ctx,
+    agent_order_no: &str,
+) -> Result<Option<Value>, ApiError> {
+    if agent_order_no.is_empty() {
+        return Ok(None);
+    }
+    let stored = instances::order_response(tx, ctx.userid, ctx.action, agent_order_no)?;
+    Ok(stored.map(|text| {
+        ctx.effect(json!({"replayed_agent_order_no": agent_order_no}));
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }))
+}
+
+pub fn remember(
+    tx: &Transaction,
+    ctx: &Ctx,
+    agent_order_no: &str,
+    data: &Value,
+) -> Result<(), ApiError> {
+    if !agent_order_no.is_empty() {
+        instances::save_order(
+            tx,
+            ctx.userid,
+            ctx.action,
+            agent_order_no,
+            &data.to_string(),
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,44 @@
+//! `stop`, `start` and `restart`: set the busy `act_status` now, finish
+//! after the configured delay of simulated time.
+
+use rusqlite::Transaction;
+use serde_json::{json, Value};
+
+use super::Ctx;
+use crate::api::decode::Params;
+use crate::api::error::ApiError;
+use crate::domain::state::{self, Op};
+use crate::store::tasks::Kind;
+
+pub struct Power {
+    op: Op,
+    guid: String,
+}
+
+impl Power {
+    pub fn parse(action: &str, p: &Params) -> Result<Power, ApiError> {
+        let op = match action {
+            "stop" => Op::Stop,
+            "start" => Op::Start,
+            _ => Op::Restart,
+        };
+        Ok(Power {
+            op,
+            guid: p.required("guid")?,
+        })
+    }
+
+    pub fn apply(self, tx: &Transaction, ctx: &mut Ctx) -> Result<Value, ApiError> {
+        let mut inst = ctx.instance(tx, &self.guid)?;
+        state::check(self.op, inst.state())?;
+        let (kind, delay) = match self.op {
+            Op::Stop => (Kind::Stopped, ctx.timings.stop),
+            Op::Start => (Kind::Started, ctx.timings.start),
+            _ => (Kind::Restarted, ctx.timings.restart),
+        };
+        inst.act_status = state::busy_act_status(self.op).unwrap_or(0);
+        ctx.save(tx, &inst)?;
+        ctx.schedule(tx, &inst.guid, kind, ctx.now + delay, None)?;
+        Ok(json!({}))
+    }
+}

@@ -1,0 +1,46 @@
+//! `refund` (`module=common`, `productType=baremetal`): the instance is
+//! deleted at once; its stock unit and every IP go back to the pools and
+//! pending degrades are cancelled.
+
+use rusqlite::Transaction;
+use serde_json::{json, Value};
+
+use super::Ctx;
+use crate::api::decode::Params;
+use crate::api::error::ApiError;
+use crate::domain::state::{self, Op};
+use crate::lifecycle;
+
+pub struct Refund {
+    guid: String,
+}
+
+impl Refund {
+    pub fn parse(p: &Params) -> Result<Refund, ApiError> {
+        let product_type = p.required("productType")?;
+        if product_type != "baremetal" {
+            return Err(ApiError::bad_param(
+                "productType",
+                format!("退款的业务类型须为 baremetal，收到 {product_type:?}"),
+            ));
+        }
+        Ok(Refund {
+            guid: p.required("guid")?,
+        })
+    }
+
+    pub fn apply(self, tx: &Transaction, ctx: &mut Ctx) -> Result<Value, ApiError> {
+        let mut inst = ctx.instance(tx, &self.guid)?;
+        state::check(Op::Refund, inst.state())?;
+        lifecycle::delete(tx, &mut inst, ctx.now)?;
+        ctx.save(tx, &inst)?;
+        ctx.schedule(
+            tx,
+            &inst.guid,
+            crate::store::tasks::Kind::Purged,
+            ctx.now + lifecycle::PURGE_AFTER,
+            None,
+        )?;
+        Ok(json!({}))
+    }
+}

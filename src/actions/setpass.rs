@@ -1,0 +1,40 @@
+//! `setpass`: only on a stopped instance; `act_status` 3 until done.
+
+use rusqlite::Transaction;
+use serde_json::{json, Value};
+
+use super::{password_param, Ctx};
+use crate::api::decode::Params;
+use crate::api::error::ApiError;
+use crate::domain::state::{self, Op};
+use crate::store::tasks::Kind;
+
+pub struct Setpass {
+    guid: String,
+    login_password: String,
+}
+
+impl Setpass {
+    pub fn parse(p: &Params) -> Result<Setpass, ApiError> {
+        Ok(Setpass {
+            guid: p.required("guid")?,
+            login_password: password_param(p, "loginPassword")?,
+        })
+    }
+
+    pub fn apply(self, tx: &Transaction, ctx: &mut Ctx) -> Result<Value, ApiError> {
+        let mut inst = ctx.instance(tx, &self.guid)?;
+        state::check(Op::Setpass, inst.state())?;
+        inst.act_status = 3;
+        inst.login_password = self.login_password;
+        ctx.save(tx, &inst)?;
+        ctx.schedule(
+            tx,
+            &inst.guid,
+            Kind::PasswordSet,
+            ctx.now + ctx.timings.setpass,
+            None,
+        )?;
+        Ok(json!({}))
+    }
+}

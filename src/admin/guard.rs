@@ -1,0 +1,79 @@
+//! Who may use the control API.
+
+use std::net::IpAddr;
+
+use axum::http::StatusCode;
+
+use super::AdminError;
+
+/// With a token configured, every client must present it; without one,
+/// only loopback clients are served.
+pub fn admin_allowed(
+    peer: Option<IpAddr>,
+    token: Option<&str>,
+    authorization: Option<&str>,
+) -> Result<(), AdminError> {
+    match token {
+        Some(expected) => {
+            let given = authorization.and_then(|h| h.strip_prefix("Bearer ")).map(str::trim);
+            let ok = given.is_some_and(|g| {
+                use subtle::ConstantTimeEq;
+                g.len() == expected.len() && bool::from(g.as_bytes().ct_eq(expected.as_bytes()))
+            });
+            if ok {
+                Ok(())
+            } else {
+                Err(AdminError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "admin_token_required",
+                    "the control API needs Authorization: Bearer <admin token>",
+                ))
+            }
+        }
+        None => match peer {
+            Some(ip) if ip.is_loopback() || ip.to_canonical().is_loopback() => Ok(()),
+            _ => Err(AdminError::new(
+                StatusCode::FORBIDDEN,
+                "admin_loopback_only",
+                "the control API answers loopback clients only; start the server with --admin-token to allow others",
+            )),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(peer: &str, token: Option<&str>, auth: Option<&str>) -> Result<(), &'static str> {
+        admin_allowed(peer.parse().ok(), token, auth).map_err(|e| e.reason)
+    }
+
+    #[test]
+    fn guard_table() {
+        assert_eq!(check("127.0.0.1", None, None), Ok(()));
+        assert_eq!(check("::1", None, None), Ok(()));
+        assert_eq!(check("::ffff:127.0.0.1", None, None), Ok(()));
+        assert_eq!(check("10.1.2.3", None, None), Err("admin_loopback_only"));
+        assert_eq!(
+            check("192.168.1.5", None, Some("Bearer x")),
+            Err("admin_loopback_only")
+        );
+        assert_eq!(
+            check("10.1.2.3", Some("s3cret"), Some("Bearer s3cret")),
+            Ok(())
+        );
+        assert_eq!(
+            check("10.1.2.3", Some("s3cret"), Some("Bearer nope")),
+            Err("admin_token_required")
+        );
+        assert_eq!(
+            check("127.0.0.1", Some("s3cret"), None),
+            Err("admin_token_required")
+        );
+        assert_eq!(
+            check("10.1.2.3", Some("s3cret"), Some("s3cret")),
+            Err("admin_token_required")
+        );
+    }
+}

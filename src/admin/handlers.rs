@@ -1,0 +1,417 @@
+//! One function per control call. Bodies are read as bytes and parsed
+//! here, so malformed JSON gets the control API's own JSON error.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Query, RawQuery, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::{Admin, AdminError, Guarded};
+use crate::api::decode::scalar_text;
+use crate::faults::Spec;
+use crate::journal::Filter;
+use crate::server::{Registry, DEFAULT_NAMESPACE};
+use crate::store::{instances, tasks};
+
+type Reply = Result<Response, AdminError>;
+
+fn ok(value: Value) -> Reply {
+    Ok(Json(value).into_response())
+}
+
+/// Parses a JSON body; an empty body is `{}`.
+fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, AdminError> {
+    let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        bytes
+    };
+    serde_json::from_slice(text)
+        .map_err(|e| AdminError::bad_request("bad_json", format!("invalid JSON body: {e}")))
+}
+
+/// Runs engine work on a blocking thread.
+async fn blocking<T: Send + 'static>(
+    admin: &Admin,
+    f: impl FnOnce(&crate::engine::Engine) -> T + Send + 'static,
+) -> Result<T, AdminError> {
+    let engine = admin.engine.clone();
+    tokio::task::spawn_blocking(move || f(&engine))
+        .await
+        .map_err(AdminError::internal)
+}
+
+pub async fn health(_admin: Admin) -> Reply {
+    ok(json!({"status": "ok"}))
+}
+
+pub async fn reset(admin: Admin) -> Reply {
+    blocking(&admin, |e| e.reset())
+        .await?
+        .map_err(AdminError::internal)?;
+    ok(json!({"status": "reset", "clock": admin.engine.clock_json()}))
+}
+
+pub async fn clock(admin: Admin) -> Reply {
+    ok(admin.engine.clock_json())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Advance {
+    seconds: Value,
+}
+
+pub async fn clock_advance(admin: Admin, bytes: Bytes) -> Reply {
+    let req: Advance = body(&bytes)?;
+    let seconds = match &req.seconds {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    }
+    .filter(|s| *s >= 0)
+    .ok_or_else(|| AdminError::bad_request("bad_seconds", "seconds must be a whole number >= 0"))?;
+    blocking(&admin, move |e| e.advance(seconds)).await?;
+    ok(admin.engine.clock_json())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetClock {
+    now: String,
+}
+
+pub async fn clock_set(admin: Admin, bytes: Bytes) -> Reply {
+    let req: SetClock = body(&bytes)?;
+    let target = admin.engine.clock.parse(&req.now).ok_or_else(|| {
+        AdminError::bad_request(
+            "bad_time",
+            "now must be YYYY-MM-DD HH:MM:SS in the engine's zone",
+        )
+    })?;
+    match blocking(&admin, move |e| e.set_clock(target)).await? {
+        Ok(()) => ok(admin.engine.clock_json()),
+        Err(_) => Err(AdminError::new(
+            StatusCode::CONFLICT,
+            "clock_backwards",
+            "the clock only moves forward",
+        )),
+    }
+}
+
+pub async fn clock_freeze(admin: Admin) -> Reply {
+    blocking(&admin, |e| e.freeze()).await?;
+    ok(admin.engine.clock_json())
+}
+
+pub async fn clock_resume(admin: Admin) -> Reply {
+    blocking(&admin, |e| e.resume()).await?;
+    ok(admin.engine.clock_json())
+}
+
+pub async fn timeline(admin: Admin) -> Reply {
+    let value = blocking(&admin, |e| e.timeline())
+        .await?
+        .map_err(AdminError::internal)?;
+    ok(value)
+}
+
+pub async fn callbacks(admin: Admin) -> Reply {
+    ok(json!({"callbacks": admin.engine.callbacks.records()}))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CallbackUrl {
+    url: Option<String>,
+}
+
+pub async fn set_callback(admin: Admin, bytes: Bytes) -> Reply {
+    let req: CallbackUrl = body(&bytes)?;
+    let userid = admin.path.get("userid").cloned().unwrap_or_default();
+    if let Some(url) = req.url.as_deref().filter(|u| !u.is_empty()) {
+        if reqwest::Url::parse(url)
+            .map(|u| u.scheme() != "http" && u.scheme() != "https")
+            .unwrap_or(true)
+        {
+            return Err(AdminError::bad_request(
+                "bad_url",
+                format!("not an http(s) URL: {url:?}"),
+            ));
+        }
+    }
+    let url = req.url.clone().filter(|u| !u.is_empty());
+    let uid = userid.clone();
+    let found = blocking(&admin, move |e| e.set_callback(&uid, url.as_deref()))
+        .await?
+        .map_err(AdminError::internal)?;
+    if !found {
+        return Err(AdminError::not_found(
+            "unknown_user",
+            format!("no member with userid {userid}"),
+        ));
+    }
+    ok(json!({"userid": userid, "url": req.url}))
+}
+
+pub async fn add_fault(admin: Admin, bytes: Bytes) -> Reply {
+    let spec: Spec = body(&bytes)?;
+    spec.validate()
+        .map_err(|m| AdminError::bad_request("bad_fault", m))?;
+    let rule = admin.engine.faults.add(spec);
+    Ok((StatusCode::CREATED, Json(json!(rule))).into_response())
+}
+
+pub async fn list_faults(admin: Admin) -> Reply {
+    ok(json!({"faults": admin.engine.faults.list()}))
+}
+
+pub async fn clear_faults(admin: Admin) -> Reply {
+    admin.engine.faults.clear();
+    ok(json!({"faults": []}))
+}
+
+pub async fn remove_fault(admin: Admin) -> Reply {
+    let id = admin.path.get("id").and_then(|i| i.parse::<i64>().ok());
+    match id {
+        Some(id) if admin.engine.faults.remove(id) => {
+            let engine = admin.engine.clone();
+            // Transitions the rule stalled may now be due.
+            tokio::task::spawn_blocking(move || engine.run_due())
+                .await
+                .map_err(AdminError::internal)?;
+            ok(json!({"removed": id}))
+        }
+        _ => Err(AdminError::not_found(
+            "unknown_fault",
+            "no fault rule with that id",
+        )),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RequestQuery {
+    action: Option<String>,
+    userid: Option<String>,
+    guid: Option<String>,
+    code: Option<i64>,
+    since: Option<u64>,
+    limit: Option<usize>,
+    format: Option<String>,
+}
+
+pub async fn requests(admin: Admin, RawQuery(raw): RawQuery) -> Reply {
+    let q: RequestQuery = match raw.as_deref() {
+        None | Some("") => RequestQuery::default(),
+        Some(text) => Query::<RequestQuery>::try_from_uri(
+            &format!("/?{text}")
+                .parse()
+                .map_err(|_| AdminError::bad_request("bad_query", "malformed query"))?,
+        )
+        .map(|q| q.0)
+        .map_err(|e| AdminError::bad_request("bad_query", e.body_text()))?,
+    };
+    let filter = Filter {
+        action: q.action,
+        userid: q.userid,
+        guid: q.guid,
+        code: q.code,
+        since: q.since,
+        limit: q.limit,
+    };
+    let entries = admin.engine.journal.query(&filter);
+    if q.format.as_deref() == Some("jsonl") {
+        let mut text = String::new();
+        for e in &entries {
+            text.push_str(&serde_json::to_string(e).unwrap_or_default());
+            text.push('\n');
+        }
+        return Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], text).into_response());
+    }
+    ok(json!({"requests": entries, "dropped": admin.engine.journal.dropped()}))
+}
+
+pub async fn clear_requests(admin: Admin) -> Reply {
+    admin.engine.journal.clear();
+    ok(json!({"requests": []}))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SnapshotName {
+    name: String,
+}
+
+pub async fn take_snapshot(admin: Admin, bytes: Bytes) -> Reply {
+    let req: SnapshotName = body(&bytes)?;
+    if !crate::server::valid_namespace(&req.name) {
+        return Err(AdminError::bad_request(
+            "bad_snapshot_name",
+            "name: letters, digits, - _ . (at most 64)",
+        ));
+    }
+    let info = blocking(&admin, move |e| e.take_snapshot(&req.name))
+        .await?
+        .map_err(AdminError::internal)?;
+    Ok((StatusCode::CREATED, Json(info)).into_response())
+}
+
+pub async fn list_snapshots(admin: Admin) -> Reply {
+    ok(json!({"snapshots": admin.engine.snapshots()}))
+}
+
+pub async fn restore_snapshot(admin: Admin) -> Reply {
+    let name = admin.path.get("snapshot").cloned().unwrap_or_default();
+    let n = name.clone();
+    let found = blocking(&admin, move |e| e.restore_snapshot(&n))
+        .await?
+        .map_err(AdminError::internal)?;
+    if !found {
+        return Err(AdminError::not_found(
+            "unknown_snapshot",
+            format!("no snapshot named {name:?}"),
+        ));
+    }
+    ok(json!({"restored": name, "clock": admin.engine.clock_json()}))
+}
+
+pub async fn delete_snapshot(admin: Admin) -> Reply {
+    let name = admin.path.get("snapshot").cloned().unwrap_or_default();
+    if !admin.engine.delete_snapshot(&name) {
+        return Err(AdminError::not_found(
+            "unknown_snapshot",
+            format!("no snapshot named {name:?}"),
+        ));
+    }
+    ok(json!({"deleted": name}))
+}
+
+/// The enum values the document gives each state field.
+const STATE_FIELDS: &[(&str, &[i64])] = &[
+    ("order_status", &[0, 1, 3, -2]),
+    ("run_status", &[-2, -1, 1]),
+    ("act_status", &[0, 1, 2, 3, 4, 5, 6]),
+    ("push_status", &[0, 1]),
+    ("lock_status", &[0, 1]),
+];
+
+pub async fn force_state(admin: Admin, bytes: Bytes) -> Reply {
+    let patch: Map<String, Value> = body(&bytes)?;
+    let guid = admin.path.get("guid").cloned().unwrap_or_default();
+    let mut ints: Vec<(&'static str, i64)> = Vec::new();
+    let mut end_time = None;
+    for (key, value) in &patch {
+        let text = scalar_text(value).unwrap_or_default();
+        if key == "end_time" {
+            end_time = Some(admin.engine.clock.parse(&text).ok_or_else(|| {
+                AdminError::bad_request(
+                    "bad_value",
+                    "end_time must be YYYY-MM-DD HH:MM:SS in the engine's zone",
+                )
+            })?);
+            continue;
+        }
+        let Some((name, allowed)) = STATE_FIELDS.iter().find(|(n, _)| n == key) else {
+            return Err(AdminError::bad_request(
+                "unknown_field",
+                format!("{key} cannot be forced; allowed: order_status, run_status, act_status, push_status, lock_status, end_time"),
+            ));
+        };
+        let v: i64 = text
+            .trim()
+            .parse()
+            .ok()
+            .filter(|v| allowed.contains(v))
+            .ok_or_else(|| {
+                AdminError::bad_request(
+                    "bad_value",
+                    format!("{key} must be one of {allowed:?}, got {value}"),
+                )
+            })?;
+        ints.push((name, v));
+    }
+    let g = guid.clone();
+    let result = blocking(&admin, move |engine| {
+        engine.store.write(|tx| -> rusqlite::Result<Option<Value>> {
+            let Some(mut inst) = instances::get(tx, &g)? else {
+                return Ok(None);
+            };
+            for (name, v) in &ints {
+                match *name {
+                    "order_status" => inst.order_status = *v,
+                    "run_status" => inst.run_status = *v,
+                    "act_status" => inst.act_status = *v,
+                    "push_status" => inst.push_status = *v,
+                    _ => inst.lock_status = *v,
+                }
+            }
+            if let Some(t) = end_time {
+                inst.end_time = t;
+                tasks::cancel(tx, &inst.guid, &[tasks::Kind::Expired])?;
+                tasks::schedule(
+                    tx,
+                    &tasks::NewTransition {
+                        guid: &inst.guid,
+                        kind: tasks::Kind::Expired,
+                        due: t,
+                        taskid: None,
+                        action: "create",
+                        userid: &inst.userid,
+                        reference: None,
+                        stalled_by: None,
+                    },
+                )?;
+            }
+            instances::update(tx, &inst)?;
+            let fmt = |t| engine.clock.format(t);
+            crate::actions::view::synced(tx, &inst, true, &fmt).map(Some)
+        })
+    })
+    .await?
+    .map_err(AdminError::internal)?;
+    let engine = admin.engine.clone();
+    tokio::task::spawn_blocking(move || engine.run_due())
+        .await
+        .map_err(AdminError::internal)?;
+    match result {
+        Some(view) => ok(json!({"baremetal": view})),
+        None => Err(AdminError::not_found(
+            "unknown_instance",
+            format!("no instance {guid}"),
+        )),
+    }
+}
+
+pub async fn namespaces(_g: Guarded, State(registry): State<Arc<Registry>>) -> Reply {
+    let names = registry.names().await;
+    ok(json!({"namespaces": names, "max": registry.config.max_namespaces}))
+}
+
+pub async fn delete_namespace(
+    _g: Guarded,
+    State(registry): State<Arc<Registry>>,
+    axum::extract::Path(target): axum::extract::Path<String>,
+) -> Reply {
+    if target == DEFAULT_NAMESPACE {
+        return Err(AdminError::new(
+            StatusCode::CONFLICT,
+            "default_namespace",
+            "the default namespace cannot be deleted; use POST /_mock/reset",
+        ));
+    }
+    if registry.remove(&target).await {
+        ok(json!({"deleted": target}))
+    } else {
+        Err(AdminError::not_found(
+            "unknown_namespace",
+            format!("no namespace {target:?}"),
+        ))
+    }
+}

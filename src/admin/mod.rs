@@ -1,0 +1,185 @@
+//! The `/_mock` control API (JSON in, JSON out) for testers: health, reset,
+//! clock, timeline, callbacks, faults, journal, snapshots, forced state and
+//! namespaces. Loopback clients only, unless an admin token is configured,
+//! in which case every client must send `Authorization: Bearer <token>`.
+
+mod guard;
+mod handlers;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, FromRequestParts, RawPathParams};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, patch, post, put};
+use axum::{Json, Router};
+use serde_json::json;
+
+use crate::engine::Engine;
+use crate::server::{Registry, DEFAULT_NAMESPACE};
+
+pub use guard::admin_allowed;
+
+/// A control-API error: a 4xx with `{"error":"<reason>","message":"…"}`.
+#[derive(Debug)]
+pub struct AdminError {
+    pub status: StatusCode,
+    pub reason: &'static str,
+    pub message: String,
+}
+
+impl AdminError {
+    pub fn new(status: StatusCode, reason: &'static str, message: impl Into<String>) -> AdminError {
+        AdminError {
+            status,
+            reason,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(reason: &'static str, message: impl Into<String>) -> AdminError {
+        AdminError::new(StatusCode::BAD_REQUEST, reason, message)
+    }
+
+    pub fn not_found(reason: &'static str, message: impl Into<String>) -> AdminError {
+        AdminError::new(StatusCode::NOT_FOUND, reason, message)
+    }
+
+    pub fn internal(detail: impl std::fmt::Display) -> AdminError {
+        tracing::error!(%detail, "control API internal error");
+        AdminError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "internal error; see the server log",
+        )
+    }
+}
+
+impl IntoResponse for AdminError {
+    fn into_response(self) -> Response {
+        let mut resp = (
+            self.status,
+            Json(json!({"error": self.reason, "message": self.message})),
+        )
+            .into_response();
+        if let Ok(v) = axum::http::HeaderValue::from_str(self.reason) {
+            resp.headers_mut()
+                .insert(crate::api::envelope::ERROR_HEADER, v);
+        }
+        resp
+    }
+}
+
+/// The engine a control call addresses (after the access guard), and the path parameters.
+pub struct Admin {
+    pub engine: Arc<Engine>,
+    pub registry: Arc<Registry>,
+    pub path: HashMap<String, String>,
+}
+
+/// Only the access guard, for calls that address no engine.
+pub struct Guarded;
+
+fn check_guard(parts: &Parts, registry: &Registry) -> Result<(), AdminError> {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let auth = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    admin_allowed(peer, registry.config.admin_token.as_deref(), auth)
+}
+
+impl FromRequestParts<Arc<Registry>> for Guarded {
+    type Rejection = AdminError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        registry: &Arc<Registry>,
+    ) -> Result<Self, AdminError> {
+        check_guard(parts, registry)?;
+        Ok(Guarded)
+    }
+}
+
+impl FromRequestParts<Arc<Registry>> for Admin {
+    type Rejection = AdminError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        registry: &Arc<Registry>,
+    ) -> Result<Self, AdminError> {
+        check_guard(parts, registry)?;
+        let raw = RawPathParams::from_request_parts(parts, registry)
+            .await
+            .map_err(|e| AdminError::bad_request("bad_path", e.to_string()))?;
+        let path: HashMap<String, String> = raw
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let ns = path
+            .get("ns")
+            .cloned()
+            .unwrap_or_else(|| DEFAULT_NAMESPACE.to_string());
+        let engine = registry.engine(&ns).await.map_err(|e| {
+            let status = if e.status == StatusCode::OK {
+                StatusCode::BAD_REQUEST
+            } else {
+                e.status
+            };
+            AdminError::new(status, "namespace_unavailable", e.message)
+        })?;
+        Ok(Admin {
+            engine,
+            registry: registry.clone(),
+            path,
+        })
+    }
+}
+
+fn engine_routes() -> Router<Arc<Registry>> {
+    use handlers::*;
+    Router::new()
+        .route("/health", get(health))
+        .route("/reset", post(reset))
+        .route("/clock", get(clock))
+        .route("/clock/advance", post(clock_advance))
+        .route("/clock/set", post(clock_set))
+        .route("/clock/freeze", post(clock_freeze))
+        .route("/clock/resume", post(clock_resume))
+        .route("/timeline", get(timeline))
+        .route("/callbacks", get(callbacks))
+        .route("/users/{userid}/callback", put(set_callback))
+        .route(
+            "/faults",
+            post(add_fault).get(list_faults).delete(clear_faults),
+        )
+        .route("/faults/{id}", delete(remove_fault))
+        .route("/requests", get(requests).delete(clear_requests))
+        .route("/snapshots", post(take_snapshot).get(list_snapshots))
+        .route("/snapshots/{snapshot}/restore", post(restore_snapshot))
+        .route("/snapshots/{snapshot}", delete(delete_snapshot))
+        .route("/baremetal/{guid}", patch(force_state))
+        .fallback(unknown)
+}
+
+pub fn router() -> Router<Arc<Registry>> {
+    use handlers::*;
+    Router::new()
+        .route("/_mock/namespaces", get(namespaces))
+        .route("/_mock/namespaces/{target}", delete(delete_namespace))
+        .nest("/_mock", engine_routes())
+        .nest("/ns/{ns}/_mock", engine_routes())
+}
+
+async fn unknown(uri: axum::http::Uri) -> AdminError {
+    AdminError::not_found(
+        "unknown_control_call",
+        format!("no control call at {uri}; see the README's control API table"),
+    )
+}

@@ -1,0 +1,101 @@
+//! Authentication of `/api` requests: required common fields, strict-mode
+//! fields, the member, the sign (telling a wrong key from a bad sign), the
+//! time window, and the module/action names.
+
+use super::decode::Params;
+use super::error::{reason, ApiError};
+use super::sign;
+use crate::actions::check_names;
+use crate::clock;
+use crate::engine::{Call, Engine};
+
+/// Authenticates a decoded request against an engine's members.
+pub fn authenticate(engine: &Engine, params: &Params) -> Result<Call, ApiError> {
+    let module = params.required("module")?;
+    let action = params.required("action")?;
+    let userid = params.required("userid")?;
+    let time = params.required("time")?;
+    let given_sign = params.required("sign")?;
+    if !engine.settings.lenient {
+        strict_fields(params)?;
+    }
+    let time_value: i64 = time.parse().map_err(|_| {
+        ApiError::bad_param("time", format!("应为 UNIX 时间戳（整数秒），收到 {time:?}"))
+    })?;
+    let Some(key) = engine.api_key(&userid) else {
+        return Err(ApiError::new(
+            reason::UNKNOWN_USER,
+            format!("会员不存在：userid {userid}"),
+        ));
+    };
+    let expected = sign::sign(&module, &action, &userid, key, &time);
+    if !sign::sign_matches(&given_sign, &expected) {
+        let other = engine
+            .users()
+            .find(|(u, k)| {
+                *u != userid
+                    && sign::sign_matches(
+                        &given_sign,
+                        &sign::sign(&module, &action, &userid, k, &time),
+                    )
+            })
+            .map(|(u, _)| u.to_string());
+        let mut err = match other {
+            Some(owner) => ApiError::new(
+                reason::KEY_MISMATCH,
+                format!("API 秘钥错误：签名使用的秘钥不属于会员 {userid}（它属于会员 {owner}）"),
+            ),
+            None => ApiError::new(
+                reason::SIGN_INVALID,
+                "签名错误：sign 应为 md5(module + 'zkeys.api@2019' + action + userid + API秘钥 + time)",
+            ),
+        };
+        err.sign_input = Some(sign::masked_canonical(&module, &action, &userid, &time));
+        return Err(err);
+    }
+    let skew = engine.settings.time_skew as i64;
+    if skew > 0 {
+        let wall = clock::wall_seconds();
+        if (time_value - wall).abs() > skew {
+            return Err(ApiError::new(
+                reason::TIME_SKEW,
+                format!(
+                    "请求时间戳 {time_value} 与服务器时间 {wall} 相差超过 {skew} 秒，请校准时间"
+                ),
+            ));
+        }
+    }
+    check_names(&module, &action)?;
+    let taskid = params.str("taskid").filter(|t| !t.trim().is_empty());
+    Ok(Call {
+        module,
+        action,
+        userid,
+        taskid,
+        params: params.clone(),
+    })
+}
+
+/// `version`, `system_type` (or their `__…__` aliases) and `vtime` (YYYYMMDD).
+fn strict_fields(params: &Params) -> Result<(), ApiError> {
+    let either = |a: &str, b: &str| {
+        params
+            .str(a)
+            .or_else(|| params.str(b))
+            .filter(|v| !v.trim().is_empty())
+    };
+    if either("version", "__version__").is_none() {
+        return Err(ApiError::missing("version（或 __version__）"));
+    }
+    if either("system_type", "__system_type__").is_none() {
+        return Err(ApiError::missing("system_type（或 __system_type__）"));
+    }
+    let vtime = params.required("vtime")?;
+    if vtime.len() != 8 || chrono::NaiveDate::parse_from_str(&vtime, "%Y%m%d").is_err() {
+        return Err(ApiError::bad_param(
+            "vtime",
+            format!("应为当天日期 YYYYMMDD，收到 {vtime:?}"),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,365 @@
+//! Request body decoding: `application/x-www-form-urlencoded` with PHP
+//! `http_build_query` nesting (`a[0][b]=…`, `a[]=…`) and JSON object bodies
+//! both become one [`Params`] value. Limits on fields, nesting and value
+//! length are enforced here, each with its own reason.
+
+use percent_encoding::percent_decode;
+use serde_json::{Map, Value};
+
+use super::error::{reason, ApiError};
+
+/// Limits applied while decoding one body.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_fields: usize,
+    pub max_depth: usize,
+    pub max_value_len: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_fields: 1000,
+            max_depth: 32,
+            max_value_len: 64 * 1024,
+        }
+    }
+}
+
+/// The decoded request: a JSON object whatever the wire encoding was.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Params(pub Map<String, Value>);
+
+impl Params {
+    /// A scalar field as text: strings as they are, numbers and booleans
+    /// written out (a JSON body may send `"time":1629256049`).
+    pub fn str(&self, key: &str) -> Option<String> {
+        scalar_text(self.0.get(key)?)
+    }
+
+    /// Like [`Params::str`] but an absent or empty field is an error.
+    pub fn required(&self, key: &str) -> Result<String, ApiError> {
+        match self.str(key) {
+            Some(v) if !v.trim().is_empty() => Ok(v.trim().to_string()),
+            _ => Err(ApiError::missing(key)),
+        }
+    }
+
+    /// A nested field (array or object). It may arrive as form brackets, as
+    /// JSON in a JSON body, or as a JSON string inside a form field.
+    pub fn nested(&self, key: &str) -> Result<Option<Value>, ApiError> {
+        match self.0.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+            Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
+                Ok(v @ (Value::Array(_) | Value::Object(_))) => Ok(Some(v)),
+                _ => Err(ApiError::bad_param(key, "应为数组或 JSON 数组字符串")),
+            },
+            Some(v @ (Value::Array(_) | Value::Object(_))) => Ok(Some(v.clone())),
+            Some(_) => Err(ApiError::bad_param(key, "应为数组")),
+        }
+    }
+
+    pub fn insert(&mut self, key: &str, value: impl Into<Value>) {
+        self.0.insert(key.to_string(), value.into());
+    }
+}
+
+/// Text of a scalar JSON value; `None` for arrays, objects and null.
+pub fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(if *b { "1" } else { "0" }.to_string()),
+        _ => None,
+    }
+}
+
+/// Decodes a body by its content type (JSON when declared or when it looks
+/// like a JSON object; form otherwise).
+pub fn decode_body(
+    content_type: Option<&str>,
+    body: &[u8],
+    limits: Limits,
+) -> Result<Params, ApiError> {
+    let is_json = content_type
+        .map(|ct| ct.to_ascii_lowercase().contains("json"))
+        .unwrap_or(false)
+        || body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    if is_json {
+        decode_json(body, limits)
+    } else {
+        decode_form(body, limits)
+    }
+}
+
+pub fn decode_json(body: &[u8], limits: Limits) -> Result<Params, ApiError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::new(reason::BAD_BODY, format!("请求体不是合法的 JSON：{e}")))?;
+    let Value::Object(map) = value else {
+        return Err(ApiError::new(reason::BAD_BODY, "JSON 请求体须为对象"));
+    };
+    let mut fields = 0usize;
+    for v in map.values() {
+        check_value(v, 1, &mut fields, limits)?;
+    }
+    Ok(Params(map))
+}
+
+fn check_value(
+    value: &Value,
+    depth: usize,
+    fields: &mut usize,
+    limits: Limits,
+) -> Result<(), ApiError> {
+    if depth > limits.max_depth {
+        return Err(too_deep(limits));
+    }
+    match value {
+        Value::Array(items) => items
+            .iter()
+            .try_for_each(|v| check_value(v, depth + 1, fields, limits)),
+        Value::Object(map) => map
+            .values()
+            .try_for_each(|v| check_value(v, depth + 1, fields, limits)),
+        Value::String(s) => {
+            *fields += 1;
+            check_len(s, limits)?;
+            check_count(*fields, limits)
+        }
+        _ => {
+            *fields += 1;
+            check_count(*fields, limits)
+        }
+    }
+}
+
+fn too_deep(limits: Limits) -> ApiError {
+    ApiError::new(
+        reason::NESTING_TOO_DEEP,
+        format!("参数嵌套层数超过上限 {}", limits.max_depth),
+    )
+}
+
+fn check_count(fields: usize, limits: Limits) -> Result<(), ApiError> {
+    if fields > limits.max_fields {
+        return Err(ApiError::new(
+            reason::TOO_MANY_FIELDS,
+            format!("参数个数超过上限 {}", limits.max_fields),
+        ));
+    }
+    Ok(())
+}
+
+fn check_len(s: &str, limits: Limits) -> Result<(), ApiError> {
+    if s.len() > limits.max_value_len {
+        return Err(ApiError::new(
+            reason::VALUE_TOO_LONG,
+            format!("参数值长度超过上限 {} 字节", limits.max_value_len),
+        ));
+    }
+    Ok(())
+}
+
+fn url_decode(raw: &[u8]) -> Result<String, ApiError> {
+    let plus_as_space: Vec<u8> = raw
+        .iter()
+        .map(|&b| if b == b'+' { b' ' } else { b })
+        .collect();
+    percent_decode(&plus_as_space)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| ApiError::new(reason::BAD_BODY, "请求体含有非法的 UTF-8 字节"))
+}
+
+/// Decodes `application/x-www-form-urlencoded` the way PHP fills `$_POST`.
+pub fn decode_form(body: &[u8], limits: Limits) -> Result<Params, ApiError> {
+    let mut root = Value::Object(Map::new());
+    let mut fields = 0usize;
+    for pair in body.split(|&b| b == b'&') {
+        if pair.is_empty() {
+            continue;
+        }
+        fields += 1;
+        check_count(fields, limits)?;
+        let (raw_key, raw_value) = match pair.iter().position(|&b| b == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &b""[..]),
+        };
+        let key = url_decode(raw_key)?;
+        let value = url_decode(raw_value)?;
+        check_len(&value, limits)?;
+        let path = split_php_key(&key);
+        if path.is_empty() || path[0].as_deref() == Some("") {
+            continue; // PHP drops fields with an empty name.
+        }
+        if path.len() > limits.max_depth {
+            return Err(too_deep(limits));
+        }
+        insert_path(&mut root, &path, value);
+    }
+    let Value::Object(map) = normalise(root) else {
+        return Ok(Params::default());
+    };
+    Ok(Params(map))
+}
+
+/// Splits `a[0][b][]` into `[Some("a"), Some("0"), Some("b"), None]`, where
+/// `None` means "append". An unclosed bracket makes the name literal, with
+/// `[` turned into `_`, as PHP does.
+pub fn split_php_key(key: &str) -> Vec<Option<String>> {
+    let Some(open) = key.find('[') else {
+        return vec![Some(key.to_string())];
+    };
+    let base = &key[..open];
+    let mut rest = &key[open..];
+    let mut path = vec![Some(base.to_string())];
+    while let Some(stripped) = rest.strip_prefix('[') {
+        let Some(close) = stripped.find(']') else {
+            if path.len() == 1 {
+                return vec![Some(key.replacen('[', "_", 1))];
+            }
+            break;
+        };
+        let segment = &stripped[..close];
+        path.push(if segment.is_empty() {
+            None
+        } else {
+            Some(segment.to_string())
+        });
+        rest = &stripped[close + 1..];
+    }
+    path
+}
+
+fn insert_path(node: &mut Value, path: &[Option<String>], value: String) {
+    if !node.is_object() {
+        *node = Value::Object(Map::new());
+    }
+    let Value::Object(map) = node else { return };
+    let key = match &path[0] {
+        Some(k) => k.clone(),
+        None => next_index(map).to_string(),
+    };
+    if path.len() == 1 {
+        map.insert(key, Value::String(value));
+    } else {
+        let child = map.entry(key).or_insert_with(|| Value::Object(Map::new()));
+        insert_path(child, &path[1..], value);
+    }
+}
+
+/// PHP's `[]`: one more than the largest integer key, or 0.
+fn next_index(map: &Map<String, Value>) -> u64 {
+    map.keys()
+        .filter_map(|k| k.parse::<u64>().ok())
+        .max()
+        .map(|m| m + 1)
+        .unwrap_or(0)
+}
+
+/// Objects whose keys are exactly `0..n` in order become arrays, so that a
+/// bracket list and a JSON array decode to the same value.
+fn normalise(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let is_list =
+                !map.is_empty() && map.keys().enumerate().all(|(i, k)| k == &i.to_string());
+            if is_list {
+                Value::Array(map.into_iter().map(|(_, v)| normalise(v)).collect())
+            } else {
+                Value::Object(map.into_iter().map(|(k, v)| (k, normalise(v))).collect())
+            }
+        }
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn form(body: &str) -> Result<Value, String> {
+        decode_form(body.as_bytes(), Limits::default())
+            .map(|p| Value::Object(p.0))
+            .map_err(|e| e.reason)
+    }
+
+    fn check(body: &str, expect: Value) {
+        assert_eq!(form(body), Ok(expect), "body: {body}");
+    }
+
+    #[test]
+    fn flat_fields() {
+        check(
+            "a=1&b=two+words&c=%E4%B8%AD",
+            json!({"a":"1","b":"two words","c":"中"}),
+        );
+        check("a=&b", json!({"a":"","b":""}));
+        check("a=1&a=2", json!({"a":"2"}));
+    }
+
+    #[test]
+    fn php_nesting() {
+        check(
+            "param[0][item]=ip&param[0][value][0]=114.114.8.16-23&param[1][item]=bandwidth",
+            json!({"param":[{"item":"ip","value":["114.114.8.16-23"]},{"item":"bandwidth"}]}),
+        );
+        check("v[]=a&v[]=b", json!({"v":["a","b"]}));
+        check("m[x]=1&m[y]=2", json!({"m":{"x":"1","y":"2"}}));
+        check("p%5B0%5D%5Bitem%5D=ip", json!({"p":[{"item":"ip"}]}));
+    }
+
+    #[test]
+    fn malformed_input() {
+        // Unclosed brackets make the name literal, as PHP does.
+        check("a[b=1", json!({"a_b":"1"}));
+        // Bad percent-escapes stay literal, as PHP does.
+        check("a=%zz%4", json!({"a":"%zz%4"}));
+        assert_eq!(form("a=%ff%fe"), Err(reason::BAD_BODY.to_string()));
+        assert_eq!(form("%ff=1"), Err(reason::BAD_BODY.to_string()));
+        let deep = format!("a{}=1", "[x]".repeat(40));
+        assert_eq!(form(&deep), Err(reason::NESTING_TOO_DEEP.to_string()));
+        let many = (0..1001)
+            .map(|i| format!("f{i}=1"))
+            .collect::<Vec<_>>()
+            .join("&");
+        assert_eq!(form(&many), Err(reason::TOO_MANY_FIELDS.to_string()));
+        let long = format!("a={}", "x".repeat(70_000));
+        assert_eq!(form(&long), Err(reason::VALUE_TOO_LONG.to_string()));
+    }
+
+    #[test]
+    fn json_bodies() {
+        let p = decode_body(
+            None,
+            br#"{"time":1629256049,"param":[{"item":"ip"}]}"#,
+            Limits::default(),
+        )
+        .map_err(|e| e.reason);
+        let p = p.unwrap_or_default();
+        assert_eq!(p.str("time").as_deref(), Some("1629256049"));
+        assert_eq!(
+            p.nested("param").ok().flatten(),
+            Some(json!([{"item":"ip"}]))
+        );
+        assert!(decode_json(b"[1]", Limits::default()).is_err());
+        assert!(decode_json(b"{", Limits::default()).is_err());
+    }
+
+    #[test]
+    fn json_string_inside_form_field() {
+        let p = decode_form(
+            b"param=%5B%7B%22item%22%3A%22ip%22%7D%5D",
+            Limits::default(),
+        )
+        .unwrap_or_default();
+        assert_eq!(
+            p.nested("param").ok().flatten(),
+            Some(json!([{"item":"ip"}]))
+        );
+        let bad = decode_form(b"param=nope", Limits::default()).unwrap_or_default();
+        assert!(bad.nested("param").is_err());
+    }
+}

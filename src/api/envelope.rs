@@ -1,0 +1,178 @@
+//! The engine's response envelope, as JSON (escaped the way PHP's
+//! `json_encode` escapes: `\/` and `\uXXXX`) or as XML for `dataType=xml`.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use quick_xml::events::{BytesEnd, BytesStart, BytesText, Event};
+use quick_xml::Writer;
+use serde_json::{json, Map, Value};
+
+use super::error::ApiError;
+
+pub const ERROR_HEADER: &str = "x-mock-error";
+pub const SIGN_INPUT_HEADER: &str = "x-mock-sign-input";
+
+/// Which rendering the client asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Json,
+    Xml,
+}
+
+impl Format {
+    pub fn from_data_type(value: Option<&str>) -> Format {
+        match value {
+            Some(v) if v.trim().eq_ignore_ascii_case("xml") => Format::Xml,
+            _ => Format::Json,
+        }
+    }
+}
+
+pub fn success(data: Value) -> Value {
+    json!({"code": 0, "message": "success", "data": data})
+}
+
+pub fn failure(err: &ApiError) -> Value {
+    json!({"code": err.code, "message": err.message, "data": {}})
+}
+
+/// Serialises like PHP's `json_encode` with default flags: every non-ASCII
+/// character as `\uXXXX` (UTF-16) and `/` as `\/`.
+pub fn php_json(value: &Value) -> String {
+    let plain = value.to_string();
+    let mut out = String::with_capacity(plain.len() + plain.len() / 4);
+    for ch in plain.chars() {
+        if ch == '/' {
+            out.push_str("\\/");
+        } else if ch.is_ascii() {
+            out.push(ch);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in ch.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out
+}
+
+/// Renders the envelope as `<response>…</response>`; arrays become repeated
+/// `<item>`, keys that are not XML names become `<item key="…">`.
+pub fn to_xml(value: &Value) -> String {
+    let mut writer = Writer::new(Vec::new());
+    let _ = writer.write_event(Event::Decl(quick_xml::events::BytesDecl::new(
+        "1.0",
+        Some("utf-8"),
+        None,
+    )));
+    write_element(&mut writer, "response", None, value);
+    String::from_utf8(writer.into_inner()).unwrap_or_default()
+}
+
+fn is_xml_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+}
+
+fn write_element(writer: &mut Writer<Vec<u8>>, name: &str, key_attr: Option<&str>, value: &Value) {
+    let mut start = BytesStart::new(name);
+    if let Some(key) = key_attr {
+        start.push_attribute(("key", key));
+    }
+    let _ = writer.write_event(Event::Start(start));
+    match value {
+        Value::Object(map) => write_object(writer, map),
+        Value::Array(items) => {
+            for item in items {
+                write_element(writer, "item", None, item);
+            }
+        }
+        Value::Null => {}
+        Value::String(s) => {
+            let _ = writer.write_event(Event::Text(BytesText::new(s)));
+        }
+        other => {
+            let _ = writer.write_event(Event::Text(BytesText::new(&other.to_string())));
+        }
+    }
+    let _ = writer.write_event(Event::End(BytesEnd::new(name)));
+}
+
+fn write_object(writer: &mut Writer<Vec<u8>>, map: &Map<String, Value>) {
+    for (key, child) in map {
+        if is_xml_name(key) {
+            write_element(writer, key, None, child);
+        } else {
+            write_element(writer, "item", Some(key), child);
+        }
+    }
+}
+
+/// The HTTP response for an envelope in the requested format.
+pub fn respond(status: StatusCode, body: &Value, format: Format) -> Response {
+    let (content_type, text) = match format {
+        Format::Json => ("application/json; charset=utf-8", php_json(body)),
+        Format::Xml => ("application/xml; charset=utf-8", to_xml(body)),
+    };
+    (status, [(header::CONTENT_TYPE, content_type)], text).into_response()
+}
+
+/// The HTTP response for an error, with its reason headers.
+pub fn respond_error(err: &ApiError, format: Format) -> Response {
+    let mut response = respond(err.status, &failure(err), format);
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&err.reason) {
+        headers.insert(ERROR_HEADER, v);
+    }
+    if let Some(input) = &err.sign_input {
+        let visible: String = input
+            .chars()
+            .map(|c| {
+                if c.is_ascii_graphic() || c == ' ' {
+                    c
+                } else {
+                    '?'
+                }
+            })
+            .collect();
+        if let Ok(v) = HeaderValue::from_str(&visible) {
+            headers.insert(SIGN_INPUT_HEADER, v);
+        }
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn php_escaping() {
+        assert_eq!(php_json(&json!({"a":"中/x"})), r#"{"a":"\u4e2d\/x"}"#);
+        assert_eq!(php_json(&json!("😀")), r#""\ud83d\ude00""#);
+        let back: Value =
+            serde_json::from_str(&php_json(&json!({"n":"裸4.0ZH"}))).unwrap_or_default();
+        assert_eq!(back, json!({"n":"裸4.0ZH"}));
+    }
+
+    #[test]
+    fn xml_rendering() {
+        let xml = to_xml(
+            &json!({"code":0,"message":"success","data":{"zones":[{"guid":"1"}],"m":{"19":""},"n":null}}),
+        );
+        assert!(
+            xml.contains("<response><code>0</code><message>success</message>"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<zones><item><guid>1</guid></item></zones>"),
+            "{xml}"
+        );
+        assert!(xml.contains(r#"<item key="19"></item>"#), "{xml}");
+        assert!(xml.contains("<n></n>"), "{xml}");
+        assert_eq!(Format::from_data_type(Some("XML")), Format::Xml);
+        assert_eq!(Format::from_data_type(Some("json")), Format::Json);
+    }
+}

@@ -1,0 +1,89 @@
+//! The one error type at the `/api` boundary. It renders the upstream
+//! envelope `{"code":1,"message":…,"data":{}}` and carries a stable
+//! machine-readable reason for the `X-Mock-Error` header. Reasons are named
+//! constants so tests can reuse them.
+
+use axum::http::StatusCode;
+
+/// Stable `X-Mock-Error` reasons.
+pub mod reason {
+    pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
+    pub const BODY_TOO_LARGE: &str = "body_too_large";
+    pub const TOO_MANY_FIELDS: &str = "too_many_fields";
+    pub const NESTING_TOO_DEEP: &str = "nesting_too_deep";
+    pub const VALUE_TOO_LONG: &str = "value_too_long";
+    pub const BAD_BODY: &str = "bad_body";
+    pub const MISSING_PARAM: &str = "missing_param";
+    pub const BAD_PARAM: &str = "bad_param";
+    pub const UNKNOWN_USER: &str = "unknown_user";
+    pub const KEY_MISMATCH: &str = "key_mismatch";
+    pub const SIGN_INVALID: &str = "sign_invalid";
+    pub const TIME_SKEW: &str = "time_skew";
+    pub const UNKNOWN_MODULE: &str = "unknown_module";
+    pub const UNKNOWN_ACTION: &str = "unknown_action";
+    pub const NOT_FOUND: &str = "not_found";
+    pub const INTERNAL: &str = "internal_error";
+}
+
+/// A request that the engine refuses, with the engine's envelope.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    /// Snake-case reason for `X-Mock-Error`.
+    pub reason: String,
+    /// Short Chinese sentence a person can act on.
+    pub message: String,
+    /// 200 for business errors, as the upstream engine does.
+    pub status: StatusCode,
+    /// The masked canonical sign string, on a bad sign.
+    pub sign_input: Option<String>,
+    /// `code` in the envelope (1 for every engine error; faults may choose).
+    pub code: i64,
+}
+
+impl ApiError {
+    pub fn new(reason: &str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            reason: reason.to_string(),
+            message: message.into(),
+            status: StatusCode::OK,
+            sign_input: None,
+            code: 1,
+        }
+    }
+
+    pub fn with_status(mut self, status: StatusCode) -> ApiError {
+        self.status = status;
+        self
+    }
+
+    pub fn missing(field: &str) -> ApiError {
+        ApiError::new(reason::MISSING_PARAM, format!("缺少必填参数：{field}"))
+    }
+
+    pub fn bad_param(field: &str, why: impl std::fmt::Display) -> ApiError {
+        ApiError::new(reason::BAD_PARAM, format!("参数 {field} 格式错误：{why}"))
+    }
+
+    /// Every instance lookup that fails, whether the GUID never existed or
+    /// belongs to another member, gets this same answer.
+    pub fn instance_not_found(guid: &str) -> ApiError {
+        ApiError::new(reason::NOT_FOUND, format!("业务不存在：{guid}"))
+    }
+
+    pub fn internal(detail: impl std::fmt::Display) -> ApiError {
+        tracing::error!(%detail, "internal error");
+        ApiError::new(reason::INTERNAL, "引擎内部错误，请稍后重试")
+    }
+}
+
+impl From<rusqlite::Error> for ApiError {
+    fn from(err: rusqlite::Error) -> ApiError {
+        ApiError::internal(err)
+    }
+}
+
+impl From<crate::domain::RuleError> for ApiError {
+    fn from(err: crate::domain::RuleError) -> ApiError {
+        ApiError::new(err.reason(), err.to_string())
+    }
+}

@@ -1,0 +1,184 @@
+//! Asynchronous notices to a member's callback URL: a signed form POST for
+//! every completed transition, retried with backoff, every attempt logged.
+//! Delivery runs on its own task, so a slow or dead receiver never slows `/api`.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use tokio::sync::mpsc;
+
+/// Most callback records kept.
+const LOG_CAPACITY: usize = 10_000;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Attempt {
+    pub at: String,
+    pub status: Option<u16>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Record {
+    pub id: u64,
+    pub url: String,
+    pub event: String,
+    pub params: Map<String, Value>,
+    pub attempts: Vec<Attempt>,
+    pub delivered: bool,
+}
+
+/// How delivery retries.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    pub attempts: u32,
+    /// Delay before the second attempt; doubles each time.
+    pub backoff: Duration,
+    pub timeout: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            attempts: 5,
+            backoff: Duration::from_millis(200),
+            timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Callbacks {
+    log: Mutex<VecDeque<Record>>,
+    next_id: Mutex<u64>,
+    sender: Mutex<Option<mpsc::UnboundedSender<u64>>>,
+    pub policy: Policy,
+}
+
+impl Callbacks {
+    pub fn new(policy: Policy) -> Callbacks {
+        Callbacks {
+            log: Mutex::new(VecDeque::new()),
+            next_id: Mutex::new(1),
+            sender: Mutex::new(None),
+            policy,
+        }
+    }
+
+    fn log(&self) -> std::sync::MutexGuard<'_, VecDeque<Record>> {
+        self.log.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Starts the delivery task (inside a Tokio runtime).
+    pub fn start(self: &Arc<Self>) {
+        let (tx, mut rx) = mpsc::unbounded_channel::<u64>();
+        *self.sender.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
+        let weak = Arc::downgrade(self);
+        let client = reqwest::Client::builder()
+            .timeout(self.policy.timeout)
+            .build()
+            .unwrap_or_default();
+        tokio::spawn(async move {
+            while let Some(id) = rx.recv().await {
+                let Some(this) = weak.upgrade() else { break };
+                let client = client.clone();
+                tokio::spawn(async move { this.deliver(client, id).await });
+            }
+        });
+    }
+
+    /// Queues a notice; it is logged at once and delivered in the background.
+    pub fn enqueue(&self, url: String, event: &str, params: Map<String, Value>) {
+        let id = {
+            let mut next = self.next_id.lock().unwrap_or_else(|p| p.into_inner());
+            let id = *next;
+            *next += 1;
+            id
+        };
+        {
+            let mut log = self.log();
+            while log.len() >= LOG_CAPACITY {
+                log.pop_front();
+            }
+            log.push_back(Record {
+                id,
+                url,
+                event: event.to_string(),
+                params,
+                attempts: Vec::new(),
+                delivered: false,
+            });
+        }
+        if let Some(tx) = self
+            .sender
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            let _ = tx.send(id);
+        }
+    }
+
+    async fn deliver(&self, client: reqwest::Client, id: u64) {
+        let Some((url, params)) = self
+            .log()
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| (r.url.clone(), r.params.clone()))
+        else {
+            return;
+        };
+        let form: Vec<(String, String)> = params
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    crate::api::decode::scalar_text(v).unwrap_or_default(),
+                )
+            })
+            .collect();
+        let mut delay = self.policy.backoff;
+        for attempt in 0..self.policy.attempts.max(1) {
+            if attempt > 0 {
+                tokio::time::sleep(delay).await;
+                delay = delay.saturating_mul(2);
+            }
+            let result = client.post(&url).form(&form).send().await;
+            let (status, error, ok) = match result {
+                Ok(resp) => {
+                    let status = resp.status();
+                    (
+                        Some(status.as_u16()),
+                        (!status.is_success()).then(|| format!("HTTP {status}")),
+                        status.is_success(),
+                    )
+                }
+                Err(e) => (None, Some(e.to_string()), false),
+            };
+            tracing::info!(callback = id, %url, attempt = attempt + 1, ?status, ok, "callback attempt");
+            let at = chrono::Utc::now()
+                .format("%Y-%m-%d %H:%M:%S%.3f")
+                .to_string();
+            {
+                let mut log = self.log();
+                if let Some(rec) = log.iter_mut().find(|r| r.id == id) {
+                    rec.attempts.push(Attempt { at, status, error });
+                    rec.delivered = ok;
+                }
+            }
+            if ok {
+                return;
+            }
+        }
+    }
+
+    pub fn records(&self) -> Vec<Record> {
+        self.log().iter().cloned().collect()
+    }
+
+    pub fn clear(&self) {
+        self.log().clear();
+    }
+}

@@ -1,0 +1,191 @@
+//! The simulated clock: real time plus an offset, or frozen. It is the only
+//! module that reads the system time; everything else asks it.
+
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use chrono::{DateTime, FixedOffset, NaiveDateTime, Offset, TimeZone};
+
+/// Business times are written like this, in the engine's zone.
+pub const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+
+/// Milliseconds since the UNIX epoch on the real wall clock.
+pub fn wall_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Seconds since the UNIX epoch on the real wall clock (for the `time` skew check,
+/// which the simulated clock never affects).
+pub fn wall_seconds() -> i64 {
+    wall_millis() / 1000
+}
+
+/// The persisted part of a clock: enough to rebuild it after a restart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ClockState {
+    /// Simulated minus real time, in milliseconds, while ticking.
+    pub offset_ms: i64,
+    /// The simulated time at which the clock stands still, when frozen.
+    pub frozen_at_ms: Option<i64>,
+}
+
+#[derive(Debug)]
+pub struct Clock {
+    state: Mutex<ClockState>,
+    /// Seconds east of UTC for rendering business times.
+    utc_offset: FixedOffset,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct BackwardsError;
+
+impl Clock {
+    pub fn new(utc_offset_seconds: i32) -> Clock {
+        Clock {
+            state: Mutex::new(ClockState::default()),
+            utc_offset: FixedOffset::east_opt(utc_offset_seconds)
+                .unwrap_or_else(|| FixedOffset::east_opt(0).unwrap_or(chrono::Utc.fix())),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ClockState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn state(&self) -> ClockState {
+        *self.lock()
+    }
+
+    pub fn restore(&self, state: ClockState) {
+        *self.lock() = state;
+    }
+
+    fn now_ms_locked(state: &ClockState) -> i64 {
+        state
+            .frozen_at_ms
+            .unwrap_or_else(|| wall_millis() + state.offset_ms)
+    }
+
+    /// Simulated milliseconds since the epoch.
+    pub fn now_ms(&self) -> i64 {
+        Self::now_ms_locked(&self.lock())
+    }
+
+    /// Simulated seconds since the epoch.
+    pub fn now(&self) -> i64 {
+        self.now_ms().div_euclid(1000)
+    }
+
+    pub fn offset_seconds(&self) -> i64 {
+        let state = self.lock();
+        (Self::now_ms_locked(&state) - wall_millis()).div_euclid(1000)
+    }
+
+    pub fn frozen(&self) -> bool {
+        self.lock().frozen_at_ms.is_some()
+    }
+
+    /// Moves the clock forward by `seconds`.
+    pub fn advance(&self, seconds: i64) {
+        let mut state = self.lock();
+        let delta = seconds.saturating_mul(1000);
+        match state.frozen_at_ms.as_mut() {
+            Some(at) => *at = at.saturating_add(delta),
+            None => state.offset_ms = state.offset_ms.saturating_add(delta),
+        }
+    }
+
+    /// Jumps to `target` (seconds); never backwards.
+    pub fn set(&self, target: i64) -> Result<(), BackwardsError> {
+        let mut state = self.lock();
+        let now = Self::now_ms_locked(&state);
+        let target_ms = target.saturating_mul(1000);
+        if target_ms < now - 999 {
+            return Err(BackwardsError);
+        }
+        let delta = (target_ms - now).max(0);
+        match state.frozen_at_ms.as_mut() {
+            Some(at) => *at += delta,
+            None => state.offset_ms += delta,
+        }
+        Ok(())
+    }
+
+    pub fn freeze(&self) {
+        let mut state = self.lock();
+        if state.frozen_at_ms.is_none() {
+            state.frozen_at_ms = Some(Self::now_ms_locked(&state));
+        }
+    }
+
+    pub fn resume(&self) {
+        let mut state = self.lock();
+        if let Some(at) = state.frozen_at_ms.take() {
+            state.offset_ms = at - wall_millis();
+        }
+    }
+
+    /// Back to real time, ticking.
+    pub fn reset(&self) {
+        *self.lock() = ClockState::default();
+    }
+
+    /// Renders UNIX seconds as a business time in the engine's zone.
+    pub fn format(&self, unix: i64) -> String {
+        format_time(unix, self.utc_offset)
+    }
+
+    /// Parses a business time (`YYYY-MM-DD HH:MM:SS`, engine's zone) into UNIX seconds.
+    pub fn parse(&self, text: &str) -> Option<i64> {
+        parse_time(text, self.utc_offset)
+    }
+
+    pub fn zone(&self) -> FixedOffset {
+        self.utc_offset
+    }
+}
+
+pub fn format_time(unix: i64, zone: FixedOffset) -> String {
+    match DateTime::from_timestamp(unix, 0) {
+        Some(t) => t.with_timezone(&zone).format(TIME_FORMAT).to_string(),
+        None => String::new(),
+    }
+}
+
+pub fn parse_time(text: &str, zone: FixedOffset) -> Option<i64> {
+    let naive = NaiveDateTime::parse_from_str(text.trim(), TIME_FORMAT).ok()?;
+    zone.from_local_datetime(&naive)
+        .single()
+        .map(|t| t.timestamp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn advance_freeze_and_set() {
+        let clock = Clock::new(8 * 3600);
+        clock.freeze();
+        let t0 = clock.now();
+        clock.advance(3600);
+        assert_eq!(clock.now(), t0 + 3600);
+        assert_eq!(clock.set(t0), Err(BackwardsError));
+        assert!(clock.set(t0 + 7200).is_ok());
+        assert_eq!(clock.now(), t0 + 7200);
+        clock.resume();
+        assert!(!clock.frozen());
+        assert!(clock.now() >= t0 + 7199);
+    }
+
+    #[test]
+    fn formats_in_engine_zone() {
+        let zone = FixedOffset::east_opt(8 * 3600).unwrap_or(chrono::Utc.fix());
+        assert_eq!(format_time(1629173863, zone), "2021-08-17 12:17:43");
+        assert_eq!(parse_time("2021-08-17 12:17:43", zone), Some(1629173863));
+        assert_eq!(parse_time("2021-13-17 12:17:43", zone), None);
+    }
+}

@@ -1,0 +1,181 @@
+//! Typed views of the catalog records the rules need. The wire documents
+//! themselves stay as the seed wrote them; these are read from them.
+
+use serde_json::{Map, Value};
+
+/// A catalog record exactly as the engine sends it.
+pub type Doc = Map<String, Value>;
+
+fn text<'a>(doc: &'a Doc, field: &str) -> &'a str {
+    doc.get(field).and_then(Value::as_str).unwrap_or("")
+}
+
+fn int(doc: &Doc, field: &str) -> i64 {
+    text(doc, field)
+        .trim()
+        .parse::<f64>()
+        .map(|f| f as i64)
+        .unwrap_or(0)
+}
+
+/// Splits `"1,2,3"` (the document also shows full-width `，`) into numbers.
+pub fn number_list(text: &str) -> Vec<i64> {
+    text.split([',', '，'])
+        .filter_map(|s| s.trim().parse::<i64>().ok())
+        .collect()
+}
+
+/// Splits a comma list of words.
+pub fn word_list(text: &str) -> Vec<String> {
+    text.split([',', '，'])
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    pub guid: String,
+    pub zone_guid: String,
+    pub status: i64,
+    pub buy_status: i64,
+    pub renew_status: i64,
+    pub upgrade_status: i64,
+    pub defense_status: i64,
+    pub buy_order_max_num: i64,
+    pub bandwidth_max_size: i64,
+    pub ip_max_size: i64,
+    pub ip_num_list: Vec<i64>,
+    pub defense_max_size: i64,
+    pub defense_step: i64,
+    pub release_hour: i64,
+    pub months: Vec<i64>,
+    pub ip_upgrade_type: Vec<i64>,
+    pub retention_days: i64,
+    pub ip_bandwidth_rate: f64,
+    pub reservation_degrade_status: i64,
+    pub reservation_degrade_valid_limit: i64,
+}
+
+impl Line {
+    pub fn from_doc(doc: &Doc) -> Line {
+        Line {
+            guid: text(doc, "guid").to_string(),
+            zone_guid: text(doc, "line_guid").to_string(),
+            status: int(doc, "status"),
+            buy_status: int(doc, "buy_status"),
+            renew_status: int(doc, "renew_status"),
+            upgrade_status: int(doc, "upgrade_status"),
+            defense_status: int(doc, "defense_status"),
+            buy_order_max_num: int(doc, "buy_order_max_num"),
+            bandwidth_max_size: int(doc, "bandwidth_max_size"),
+            ip_max_size: int(doc, "ip_max_size"),
+            ip_num_list: number_list(text(doc, "ip_num_list")),
+            defense_max_size: int(doc, "defense_max_size"),
+            defense_step: int(doc, "defense_step"),
+            release_hour: int(doc, "release_hour"),
+            months: number_list(text(doc, "months")),
+            ip_upgrade_type: number_list(text(doc, "ip_upgrade_type")),
+            retention_days: int(doc, "retention_days"),
+            ip_bandwidth_rate: text(doc, "ip_bandwidth_rate").trim().parse().unwrap_or(0.0),
+            reservation_degrade_status: int(doc, "reservation_degrade_status"),
+            reservation_degrade_valid_limit: int(doc, "reservation_degrade_valid_limit"),
+        }
+    }
+
+    /// Seconds an expired instance is kept before its resources are released.
+    pub fn release_delay_seconds(&self) -> i64 {
+        if self.release_hour > 0 {
+            self.release_hour * 3600
+        } else {
+            self.retention_days.max(0) * 86_400
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Product {
+    pub guid: String,
+    pub name: String,
+    pub line_guid: String,
+    pub cpu_value: i64,
+    pub memory_num: i64,
+    pub system_partition_size: i64,
+    pub system_partition_support: i64,
+    pub ipnum: i64,
+    pub bandwidth: i64,
+    pub defense: i64,
+    pub status: i64,
+    pub stock_type: i64,
+}
+
+impl Product {
+    pub fn from_doc(doc: &Doc) -> Product {
+        Product {
+            guid: text(doc, "guid").to_string(),
+            name: text(doc, "name").to_string(),
+            line_guid: text(doc, "line_guid").to_string(),
+            cpu_value: int(doc, "cpu_value"),
+            memory_num: int(doc, "memory_num"),
+            system_partition_size: int(doc, "system_partition_size"),
+            system_partition_support: int(doc, "system_partition_support"),
+            ipnum: int(doc, "ipnum").max(1),
+            bandwidth: int(doc, "bandwidth"),
+            defense: int(doc, "defense"),
+            status: int(doc, "status"),
+            stock_type: int(doc, "stock_type"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct System {
+    pub guid: String,
+    pub id: String,
+    pub class_guid: String,
+    pub name: String,
+    pub login_name: String,
+    pub cpu_limit: i64,
+    pub ram_limit: i64,
+    pub types: Vec<String>,
+    pub support: Vec<String>,
+    pub lines: Vec<String>,
+}
+
+impl System {
+    pub fn from_doc(doc: &Doc) -> System {
+        System {
+            guid: text(doc, "guid").to_string(),
+            id: text(doc, "id").to_string(),
+            class_guid: text(doc, "class_guid").to_string(),
+            name: text(doc, "name").to_string(),
+            login_name: text(doc, "login_name").to_string(),
+            cpu_limit: int(doc, "cpu_limit"),
+            ram_limit: int(doc, "ram_limit"),
+            types: word_list(text(doc, "type")),
+            support: word_list(text(doc, "support")),
+            lines: doc
+                .get("lines")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists() {
+        assert_eq!(number_list("1,8,16"), vec![1, 8, 16]);
+        assert_eq!(number_list("1，2"), vec![1, 2]);
+        assert_eq!(number_list(""), Vec::<i64>::new());
+        assert_eq!(word_list("create,install"), vec!["create", "install"]);
+    }
+}

@@ -1,0 +1,111 @@
+//! Pure business rules: no I/O, no SQL, no HTTP. Everything here takes
+//! values and answers with values or a [`RuleError`].
+
+pub mod catalog;
+pub mod ipalloc;
+pub mod months;
+pub mod state;
+pub mod upgrade;
+
+/// A refused request, by rule. The message names the numbers or the state
+/// involved; the reason is the stable `X-Mock-Error` value.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RuleError {
+    #[error("订单状态为{name}（order_status {value}），不能执行{op}")]
+    OrderStatus {
+        op: &'static str,
+        value: i64,
+        name: &'static str,
+    },
+    #[error("运行状态为{name}（run_status {value}），不能执行{op}")]
+    RunStatus {
+        op: &'static str,
+        value: i64,
+        name: &'static str,
+    },
+    #[error("业务正在{name}（act_status {value}），请等待当前操作完成后再执行{op}")]
+    ActStatus {
+        op: &'static str,
+        value: i64,
+        name: &'static str,
+    },
+    #[error("业务处于 push 状态（push_status {value}），不能执行{op}")]
+    PushStatus { op: &'static str, value: i64 },
+    #[error("业务已被管理员锁定（lock_status 1），不能执行{op}")]
+    Locked { op: &'static str },
+    #[error("升级内容不能为空：带宽、IP、防御至少升级一项")]
+    UpgradeEmpty,
+    #[error("降配内容不能为空：带宽、IP、防御至少降配一项")]
+    DegradeEmpty,
+    #[error("该线路未开放升级（upgrade_status 0）")]
+    UpgradeClosed,
+    #[error("该线路未开放防御升级（defense_status 0）")]
+    DefenseClosed,
+    #[error("升级后带宽 {total}M 超过线路上限 {max}M")]
+    BandwidthMax { total: i64, max: i64 },
+    #[error("升级后 IP 数量 {total} 超过线路上限 {max}")]
+    IpMax { total: i64, max: i64 },
+    #[error("升级后防御 {total}G 超过线路上限 {max}G")]
+    DefenseMax { total: i64, max: i64 },
+    #[error("防御值须为步长 {step} 的整数倍（收到 {value}）")]
+    DefenseStep { value: i64, step: i64 },
+    #[error("IP 数量 {value} 不在线路可选项 {allowed} 中")]
+    IpNumNotAllowed { value: i64, allowed: String },
+    #[error("线路不支持该 IP 类型 ip_type {value}（可选 {allowed}）")]
+    IpTypeNotAllowed { value: i64, allowed: String },
+    #[error("子网 IP 数量须为不小于 4 的 2 的幂（收到 {value}）")]
+    SubnetSize { value: i64 },
+    #[error("带宽/IP 配比不足：{bandwidth}M / {ips} 个 IP = {ratio:.3}，需 ≥ {rate}")]
+    Ratio {
+        bandwidth: i64,
+        ips: i64,
+        ratio: f64,
+        rate: String,
+    },
+    #[error("{item} 降配 {value} 超过可降配的升级量 {available}（降配须与升级记录对应）")]
+    DegradeExceedsUpgrade {
+        item: &'static str,
+        value: i64,
+        available: i64,
+    },
+    #[error("IP {value} 不是本业务可降配的升级 IP（请先通过 degrade_ip_list 查询）")]
+    DegradeIpUnknown { value: String },
+    #[error("该线路不支持预约降配（reservation_degrade_status 0）")]
+    DegradeClosed,
+    #[error("降配执行时间 {date} 须晚于当前时间 {now}")]
+    DegradeDatePast { date: String, now: String },
+    #[error("降配执行时间 {date} 不能晚于业务到期时间 {end_time}")]
+    DegradeDateAfterEnd { date: String, end_time: String },
+    #[error("IP 地址池已耗尽：线路 {line} 没有可分配的 {size} 个连续地址")]
+    PoolExhausted { line: String, size: i64 },
+}
+
+impl RuleError {
+    pub fn reason(&self) -> &'static str {
+        match self {
+            RuleError::OrderStatus { .. } => "order_status_forbids",
+            RuleError::RunStatus { .. } => "run_status_forbids",
+            RuleError::ActStatus { .. } => "act_status_forbids",
+            RuleError::PushStatus { .. } => "push_status_forbids",
+            RuleError::Locked { .. } => "lock_status_forbids",
+            RuleError::UpgradeEmpty => "upgrade_empty",
+            RuleError::DegradeEmpty => "degrade_empty",
+            RuleError::UpgradeClosed => "upgrade_closed",
+            RuleError::DefenseClosed => "defense_upgrade_closed",
+            RuleError::BandwidthMax { .. } => "bandwidth_max_exceeded",
+            RuleError::IpMax { .. } => "ip_max_exceeded",
+            RuleError::DefenseMax { .. } => "defense_max_exceeded",
+            RuleError::DefenseStep { .. } => "defense_step",
+            RuleError::IpNumNotAllowed { .. } => "ipnum_not_allowed",
+            RuleError::IpTypeNotAllowed { .. } => "ip_type_not_allowed",
+            RuleError::SubnetSize { .. } => "subnet_size",
+            RuleError::Ratio { .. } => "ratio_violation",
+            RuleError::DegradeExceedsUpgrade { .. } => "degrade_exceeds_upgrade",
+            RuleError::DegradeIpUnknown { .. } => "degrade_ip_unknown",
+            RuleError::DegradeClosed => "degrade_closed",
+            RuleError::DegradeDatePast { .. } => "degrade_date_past",
+            RuleError::DegradeDateAfterEnd { .. } => "degrade_date_after_end",
+            RuleError::PoolExhausted { .. } => "ip_pool_exhausted",
+        }
+    }
+}

@@ -1,0 +1,384 @@
+//! Upgrade and degrade rules: increments, the line's maxima, the defense
+//! step, IP count options and types, and the bandwidth-to-IP ratio.
+
+use super::catalog::Line;
+use super::ipalloc::is_block_size;
+use super::RuleError;
+
+/// An instance's bandwidth (M), IP count and defense (G).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Totals {
+    pub bandwidth: i64,
+    pub ipnum: i64,
+    pub defense: i64,
+}
+
+/// The increments of one upgrade request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Increment {
+    pub bandwidth: i64,
+    pub ipnum: i64,
+    pub defense: i64,
+    /// 1 single IPs, 2 a subnet; only looked at when `ipnum` > 0.
+    pub ip_type: i64,
+}
+
+fn list_text(list: &[i64]) -> String {
+    list.iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Checks an upgrade against the line and returns the totals after it.
+pub fn check_upgrade(line: &Line, current: Totals, inc: Increment) -> Result<Totals, RuleError> {
+    if inc.bandwidth == 0 && inc.ipnum == 0 && inc.defense == 0 {
+        return Err(RuleError::UpgradeEmpty);
+    }
+    if line.upgrade_status != 1 {
+        return Err(RuleError::UpgradeClosed);
+    }
+    if inc.defense > 0 && line.defense_status != 1 {
+        return Err(RuleError::DefenseClosed);
+    }
+    if inc.ipnum > 0 {
+        if !line.ip_upgrade_type.contains(&inc.ip_type) {
+            return Err(RuleError::IpTypeNotAllowed {
+                value: inc.ip_type,
+                allowed: list_text(&line.ip_upgrade_type),
+            });
+        }
+        let allowed = if line.ip_num_list.is_empty() {
+            vec![1]
+        } else {
+            line.ip_num_list.clone()
+        };
+        if !allowed.contains(&inc.ipnum) {
+            return Err(RuleError::IpNumNotAllowed {
+                value: inc.ipnum,
+                allowed: list_text(&allowed),
+            });
+        }
+        if inc.ip_type == 2 && !is_block_size(inc.ipnum) {
+            return Err(RuleError::SubnetSize { value: inc.ipnum });
+        }
+    }
+    if inc.defense > 0 && line.defense_step > 0 && inc.defense % line.defense_step != 0 {
+        return Err(RuleError::DefenseStep {
+            value: inc.defense,
+            step: line.defense_step,
+        });
+    }
+    let after = Totals {
+        bandwidth: current.bandwidth + inc.bandwidth,
+        ipnum: current.ipnum + inc.ipnum,
+        defense: current.defense + inc.defense,
+    };
+    if inc.bandwidth > 0 && after.bandwidth > line.bandwidth_max_size {
+        return Err(RuleError::BandwidthMax {
+            total: after.bandwidth,
+            max: line.bandwidth_max_size,
+        });
+    }
+    if inc.ipnum > 0 && after.ipnum > line.ip_max_size {
+        return Err(RuleError::IpMax {
+            total: after.ipnum,
+            max: line.ip_max_size,
+        });
+    }
+    if inc.defense > 0 && after.defense > line.defense_max_size {
+        return Err(RuleError::DefenseMax {
+            total: after.defense,
+            max: line.defense_max_size,
+        });
+    }
+    check_ratio(line, after)?;
+    Ok(after)
+}
+
+/// Bandwidth ÷ IP count must be at least the line's `ip_bandwidth_rate`
+/// when that is above 0. Compared in thousandths, so equal passes exactly.
+pub fn check_ratio(line: &Line, totals: Totals) -> Result<(), RuleError> {
+    let rate_milli = (line.ip_bandwidth_rate * 1000.0).round() as i64;
+    if rate_milli <= 0 || totals.ipnum <= 0 {
+        return Ok(());
+    }
+    if totals.bandwidth * 1000 >= rate_milli * totals.ipnum {
+        return Ok(());
+    }
+    Err(RuleError::Ratio {
+        bandwidth: totals.bandwidth,
+        ips: totals.ipnum,
+        ratio: totals.bandwidth as f64 / totals.ipnum as f64,
+        rate: format!("{:.3}", line.ip_bandwidth_rate),
+    })
+}
+
+/// How much of each upgrade can still be degraded (upgraded, not yet
+/// degraded, no degrade pending).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Degradable {
+    pub bandwidth: i64,
+    pub defense: i64,
+}
+
+/// Checks a degrade's amounts and returns the totals once it (and every
+/// degrade already pending, folded into `current`) has applied.
+pub fn check_degrade(
+    line: &Line,
+    current: Totals,
+    available: Degradable,
+    request: Totals,
+) -> Result<Totals, RuleError> {
+    if request.bandwidth == 0 && request.ipnum == 0 && request.defense == 0 {
+        return Err(RuleError::DegradeEmpty);
+    }
+    if line.reservation_degrade_status != 1 {
+        return Err(RuleError::DegradeClosed);
+    }
+    if request.bandwidth > available.bandwidth {
+        return Err(RuleError::DegradeExceedsUpgrade {
+            item: "带宽",
+            value: request.bandwidth,
+            available: available.bandwidth,
+        });
+    }
+    if request.defense > available.defense {
+        return Err(RuleError::DegradeExceedsUpgrade {
+            item: "防御",
+            value: request.defense,
+            available: available.defense,
+        });
+    }
+    let after = Totals {
+        bandwidth: current.bandwidth - request.bandwidth,
+        ipnum: current.ipnum - request.ipnum,
+        defense: current.defense - request.defense,
+    };
+    check_ratio(line, after)?;
+    Ok(after)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line() -> Line {
+        Line {
+            guid: "L".into(),
+            zone_guid: "Z".into(),
+            status: 1,
+            buy_status: 1,
+            renew_status: 1,
+            upgrade_status: 1,
+            defense_status: 1,
+            buy_order_max_num: 10,
+            bandwidth_max_size: 300,
+            ip_max_size: 200,
+            ip_num_list: vec![1, 8, 16, 32, 64, 128, 256],
+            defense_max_size: 300,
+            defense_step: 5,
+            release_hour: 0,
+            months: vec![1, 2, 3],
+            ip_upgrade_type: vec![1, 2],
+            retention_days: 1,
+            ip_bandwidth_rate: 0.5,
+            reservation_degrade_status: 1,
+            reservation_degrade_valid_limit: 15,
+        }
+    }
+
+    const BASE: Totals = Totals {
+        bandwidth: 5,
+        ipnum: 1,
+        defense: 5,
+    };
+
+    fn inc(bandwidth: i64, ipnum: i64, defense: i64, ip_type: i64) -> Increment {
+        Increment {
+            bandwidth,
+            ipnum,
+            defense,
+            ip_type,
+        }
+    }
+
+    fn check(current: Totals, i: Increment, expect: Result<(i64, i64, i64), &str>) {
+        let got = check_upgrade(&line(), current, i)
+            .map(|t| (t.bandwidth, t.ipnum, t.defense))
+            .map_err(|e| e.reason());
+        assert_eq!(got, expect, "{current:?} + {i:?}");
+    }
+
+    #[test]
+    fn upgrade_rules() {
+        check(BASE, inc(1, 8, 5, 2), Ok((6, 9, 10)));
+        check(BASE, inc(0, 0, 0, 2), Err("upgrade_empty"));
+        check(BASE, inc(295, 0, 0, 1), Ok((300, 1, 5)));
+        check(BASE, inc(296, 0, 0, 1), Err("bandwidth_max_exceeded"));
+        check(BASE, inc(0, 0, 295, 1), Ok((5, 1, 300)));
+        check(BASE, inc(0, 0, 300, 1), Err("defense_max_exceeded"));
+        check(BASE, inc(0, 0, 7, 1), Err("defense_step"));
+        check(BASE, inc(0, 0, 10, 1), Ok((5, 1, 15)));
+        check(BASE, inc(100, 3, 0, 1), Err("ipnum_not_allowed"));
+        check(BASE, inc(100, 1, 0, 2), Err("subnet_size"));
+        check(BASE, inc(5, 8, 0, 3), Err("ip_type_not_allowed"));
+        // Ratio: 5M for 9 IPs is 0.556 >= 0.5; 5M for 17 IPs is not.
+        check(BASE, inc(0, 8, 0, 2), Ok((5, 9, 5)));
+        check(BASE, inc(0, 16, 0, 2), Err("ratio_violation"));
+        // Exactly equal passes: 8.5 is not whole, so 9M over 18 IPs -> 0.5.
+        check(
+            Totals {
+                bandwidth: 9,
+                ipnum: 2,
+                defense: 0,
+            },
+            inc(0, 16, 0, 2),
+            Ok((9, 18, 0)),
+        );
+        check(
+            Totals {
+                bandwidth: 8,
+                ipnum: 2,
+                defense: 0,
+            },
+            inc(0, 16, 0, 2),
+            Err("ratio_violation"),
+        );
+        // IP maximum: 193 + 8 = 201 > 200.
+        check(
+            Totals {
+                bandwidth: 300,
+                ipnum: 193,
+                defense: 0,
+            },
+            inc(0, 8, 0, 2),
+            Err("ip_max_exceeded"),
+        );
+        check(
+            Totals {
+                bandwidth: 300,
+                ipnum: 192,
+                defense: 0,
+            },
+            inc(0, 8, 0, 2),
+            Ok((300, 200, 0)),
+        );
+    }
+
+    #[test]
+    fn closed_switches() {
+        let mut l = line();
+        l.upgrade_status = 0;
+        assert_eq!(
+            check_upgrade(&l, BASE, inc(1, 0, 0, 1)).map_err(|e| e.reason()),
+            Err("upgrade_closed")
+        );
+        let mut l = line();
+        l.defense_status = 0;
+        assert_eq!(
+            check_upgrade(&l, BASE, inc(0, 0, 5, 1)).map_err(|e| e.reason()),
+            Err("defense_upgrade_closed")
+        );
+        let mut l = line();
+        l.ip_num_list = vec![];
+        assert_eq!(
+            check_upgrade(&l, BASE, inc(0, 1, 0, 1)).map(|t| t.ipnum),
+            Ok(2)
+        );
+        assert_eq!(
+            check_upgrade(&l, BASE, inc(0, 8, 0, 2)).map_err(|e| e.reason()),
+            Err("ipnum_not_allowed")
+        );
+        let mut l = line();
+        l.ip_bandwidth_rate = 0.0;
+        assert!(
+            check_upgrade(&l, BASE, inc(0, 256, 0, 2)).is_err(),
+            "256+1 > ip_max_size 200"
+        );
+        assert_eq!(
+            check_upgrade(&l, BASE, inc(0, 128, 0, 2)).map(|t| t.ipnum),
+            Ok(129)
+        );
+    }
+
+    #[test]
+    fn degrade_rules() {
+        let cur = Totals {
+            bandwidth: 6,
+            ipnum: 9,
+            defense: 10,
+        };
+        let avail = Degradable {
+            bandwidth: 1,
+            defense: 5,
+        };
+        let ok = check_degrade(
+            &line(),
+            cur,
+            avail,
+            Totals {
+                bandwidth: 1,
+                ipnum: 8,
+                defense: 5,
+            },
+        );
+        assert_eq!(
+            ok,
+            Ok(Totals {
+                bandwidth: 5,
+                ipnum: 1,
+                defense: 5
+            })
+        );
+        let too_much = check_degrade(
+            &line(),
+            cur,
+            avail,
+            Totals {
+                bandwidth: 2,
+                ipnum: 0,
+                defense: 0,
+            },
+        );
+        assert_eq!(
+            too_much.map_err(|e| e.reason()),
+            Err("degrade_exceeds_upgrade")
+        );
+        let empty = check_degrade(&line(), cur, avail, Totals::default());
+        assert_eq!(empty.map_err(|e| e.reason()), Err("degrade_empty"));
+        // Degrading bandwidth but keeping the IPs breaks the ratio: 5M / 9 IPs ok, 4M/9 not.
+        let cur = Totals {
+            bandwidth: 5,
+            ipnum: 9,
+            defense: 0,
+        };
+        let ratio = check_degrade(
+            &line(),
+            cur,
+            Degradable {
+                bandwidth: 1,
+                defense: 0,
+            },
+            Totals {
+                bandwidth: 1,
+                ipnum: 0,
+                defense: 0,
+            },
+        );
+        assert_eq!(ratio.map_err(|e| e.reason()), Err("ratio_violation"));
+        let mut closed = line();
+        closed.reservation_degrade_status = 0;
+        let c = check_degrade(
+            &closed,
+            cur,
+            avail,
+            Totals {
+                bandwidth: 1,
+                ipnum: 0,
+                defense: 0,
+            },
+        );
+        assert_eq!(c.map_err(|e| e.reason()), Err("degrade_closed"));
+    }
+}

@@ -1,0 +1,448 @@
+//! One isolated engine: its database, clock, journal, faults, callbacks and
+//! snapshots. All engine state lives in this value (no globals), so several
+//! namespaces can live in one process. Methods here are synchronous and
+//! touch SQLite: call them from a blocking thread.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use rusqlite::Connection;
+use serde_json::{json, Map, Value};
+
+use crate::actions::{self, Action, Ctx};
+use crate::api::decode::{Limits, Params};
+use crate::api::error::ApiError;
+use crate::callbacks::{self, Callbacks};
+use crate::clock::{self, Clock, ClockState};
+use crate::config::ServeConfig;
+use crate::faults::Faults;
+use crate::journal::Journal;
+use crate::seed::{Seed, Timings};
+use crate::store::{self, instances, tasks, Store};
+
+/// Engine behaviour chosen at start-up.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub lenient: bool,
+    pub time_skew: u64,
+    pub utc_offset: i32,
+    pub rng_seed: Option<u64>,
+    pub timings: Timings,
+    pub max_body: usize,
+    pub limits: Limits,
+    pub journal_size: usize,
+    pub callback_policy: callbacks::Policy,
+    /// How often the background runner looks for due transitions.
+    pub tick: Duration,
+}
+
+impl Settings {
+    pub fn from_config(config: &ServeConfig, seed: &Seed) -> Result<Settings, String> {
+        let timings = seed.timings(&config.timings).ok_or_else(|| {
+            format!(
+                "unknown timing profile {:?}; timings.json has {}",
+                config.timings,
+                seed.timings.keys().cloned().collect::<Vec<_>>().join(", ")
+            )
+        })?;
+        Ok(Settings {
+            lenient: config.lenient,
+            time_skew: config.time_skew,
+            utc_offset: config.utc_offset,
+            rng_seed: config.rng_seed,
+            timings,
+            max_body: config.max_body,
+            limits: Limits {
+                max_fields: config.max_fields,
+                ..Limits::default()
+            },
+            journal_size: config.journal_size,
+            callback_policy: callbacks::Policy::default(),
+            tick: Duration::from_millis(100),
+        })
+    }
+}
+
+/// A request that passed authentication.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub module: String,
+    pub action: String,
+    pub userid: String,
+    pub taskid: Option<String>,
+    pub params: Params,
+}
+
+/// What running a call produced, for the answer and the journal.
+#[derive(Debug)]
+pub struct Outcome {
+    pub result: Result<Value, ApiError>,
+    pub effects: Vec<Value>,
+}
+
+pub struct Engine {
+    pub name: String,
+    pub store: Store,
+    pub clock: Clock,
+    pub settings: Arc<Settings>,
+    pub seed: Arc<Seed>,
+    /// userid → API key, from the seed (keys never change at run time).
+    users: HashMap<String, String>,
+    rng: Mutex<StdRng>,
+    pub journal: Journal,
+    pub faults: Faults,
+    pub callbacks: Arc<Callbacks>,
+    snapshots: Mutex<BTreeMap<String, Snapshot>>,
+}
+
+struct Snapshot {
+    conn: Connection,
+    taken_at: String,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("name", &self.name).finish()
+    }
+}
+
+fn new_rng(seed: Option<u64>) -> StdRng {
+    match seed {
+        Some(s) => StdRng::seed_from_u64(s),
+        None => StdRng::from_os_rng(),
+    }
+}
+
+impl Engine {
+    /// Opens an engine: a fresh database seeded now, or a `--db` file as it was left.
+    pub fn open(
+        name: &str,
+        settings: Arc<Settings>,
+        seed: Arc<Seed>,
+        db: Option<&Path>,
+    ) -> Result<Engine, String> {
+        let store = Store::open(db).map_err(|e| format!("cannot open database: {e}"))?;
+        let clock = Clock::new(settings.utc_offset);
+        {
+            let mut conn = store.lock();
+            if store::is_seeded(&conn).map_err(|e| e.to_string())? {
+                clock.restore(store::load_clock(&conn).map_err(|e| e.to_string())?);
+            } else {
+                let tx = conn.transaction().map_err(|e| e.to_string())?;
+                store::load_seed(&tx, &seed, clock.now(), clock.zone())
+                    .map_err(|e| format!("cannot load seed: {e}"))?;
+                store::save_clock(&tx, clock.state()).map_err(|e| e.to_string())?;
+                tx.commit().map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(Engine {
+            name: name.to_string(),
+            store,
+            clock,
+            users: seed
+                .users
+                .iter()
+                .map(|u| (u.userid.clone(), u.api_key.clone()))
+                .collect(),
+            rng: Mutex::new(new_rng(settings.rng_seed)),
+            journal: Journal::new(settings.journal_size),
+            faults: Faults::new(settings.rng_seed),
+            callbacks: Arc::new(Callbacks::new(settings.callback_policy)),
+            snapshots: Mutex::new(BTreeMap::new()),
+            settings,
+            seed,
+        })
+    }
+
+    /// Starts the background tasks: the due-transition runner and callback delivery.
+    pub fn start(self: &Arc<Self>) {
+        self.callbacks.start();
+        let weak = Arc::downgrade(self);
+        let tick = self.settings.tick;
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(tick).await;
+                let Some(engine) = weak.upgrade() else { break };
+                let _ = tokio::task::spawn_blocking(move || engine.run_due()).await;
+            }
+        });
+    }
+
+    pub fn api_key(&self, userid: &str) -> Option<&str> {
+        self.users.get(userid).map(String::as_str)
+    }
+
+    /// Every member and key, for telling a wrong key from a bad sign.
+    pub fn users(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.users.iter().map(|(u, k)| (u.as_str(), k.as_str()))
+    }
+
+    /// Runs one authenticated call in its own transaction, then every
+    /// transition that fell due (so zero delays complete before the answer).
+    pub fn execute(&self, call: &Call, stall: Option<i64>) -> Outcome {
+        let action = match Action::parse(&call.module, &call.action, &call.params) {
+            Ok(a) => a,
+            Err(e) => {
+                return Outcome {
+                    result: Err(e),
+                    effects: Vec::new(),
+                }
+            }
+        };
+        let read_only = actions::is_read_only(&call.action);
+        let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
+        let mut ctx = Ctx {
+            userid: &call.userid,
+            action: &call.action,
+            taskid: call.taskid.clone(),
+            now: self.clock.now(),
+            zone: self.clock.zone(),
+            timings: self.settings.timings,
+            rng: &mut rng,
+            stall,
+            effects: Vec::new(),
+        };
+        let result = if read_only {
+            let mut conn = self.store.lock();
+            let result = match conn.transaction() {
+                Ok(tx) => action.apply(&tx, &mut ctx),
+                Err(e) => Err(e.into()),
+            };
+            result
+        } else {
+            self.store.write(|tx| action.apply(tx, &mut ctx))
+        };
+        let effects = std::mem::take(&mut ctx.effects);
+        drop(rng);
+        if !read_only && result.is_ok() {
+            self.run_due();
+        }
+        Outcome { result, effects }
+    }
+
+    /// Applies every transition due by the simulated now, in due order, and
+    /// queues their callbacks. Each transition is its own transaction.
+    pub fn run_due(&self) -> usize {
+        let mut applied = 0;
+        loop {
+            let now = self.clock.now();
+            let stalling = self.faults.stalling();
+            let step = self.store.write(
+                |tx| -> rusqlite::Result<
+                    Option<Option<(tasks::Transition, instances::Instance, Option<String>)>>,
+                > {
+                    let Some(t) = tasks::next_due(tx, now, &stalling)? else {
+                        return Ok(None);
+                    };
+                    let changed = crate::lifecycle::apply(tx, &t)?;
+                    let Some(inst) = changed else {
+                        return Ok(Some(None));
+                    };
+                    let url: Option<String> = tx
+                        .query_row(
+                            "SELECT callback_url FROM users WHERE userid = ?1",
+                            [&inst.userid],
+                            |r| r.get(0),
+                        )
+                        .unwrap_or(None);
+                    Ok(Some(Some((t, inst, url))))
+                },
+            );
+            match step {
+                Ok(None) => break,
+                Ok(Some(None)) => applied += 1,
+                Ok(Some(Some((t, inst, url)))) => {
+                    applied += 1;
+                    if let Some(url) = url.filter(|u| !u.is_empty()) {
+                        self.notify(url, &t, &inst);
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(engine = %self.name, error = %e, "transition runner failed");
+                    break;
+                }
+            }
+        }
+        applied
+    }
+
+    fn notify(&self, url: String, t: &tasks::Transition, inst: &instances::Instance) {
+        let key = self.api_key(&inst.userid).unwrap_or_default();
+        let module = if t.action == "refund" {
+            "common"
+        } else {
+            "baremetal"
+        };
+        let time = clock::wall_seconds().to_string();
+        let sign = crate::api::sign::sign(module, &t.action, &inst.userid, key, &time);
+        let mut params = Map::new();
+        for (k, v) in [
+            ("module", module.to_string()),
+            ("action", t.action.clone()),
+            ("event", t.kind.as_str().to_string()),
+            ("taskid", t.taskid.clone().unwrap_or_default()),
+            ("guid", inst.guid.clone()),
+            ("userid", inst.userid.clone()),
+            ("order_status", inst.order_status.to_string()),
+            ("run_status", inst.run_status.to_string()),
+            ("act_status", inst.act_status.to_string()),
+            ("time", time),
+            ("sign", sign),
+        ] {
+            params.insert(k.to_string(), Value::String(v));
+        }
+        self.callbacks.enqueue(url, t.kind.as_str(), params);
+    }
+
+    fn save_clock(&self) {
+        let state = self.clock.state();
+        let conn = self.store.lock();
+        if let Err(e) = store::save_clock(&conn, state) {
+            tracing::error!(error = %e, "cannot persist the clock");
+        }
+    }
+
+    /// Moves the clock forward and runs what fell due.
+    pub fn advance(&self, seconds: i64) {
+        self.clock.advance(seconds);
+        self.save_clock();
+        self.run_due();
+    }
+
+    pub fn set_clock(&self, target: i64) -> Result<(), clock::BackwardsError> {
+        self.clock.set(target)?;
+        self.save_clock();
+        self.run_due();
+        Ok(())
+    }
+
+    pub fn freeze(&self) {
+        self.clock.freeze();
+        self.save_clock();
+    }
+
+    pub fn resume(&self) {
+        self.clock.resume();
+        self.save_clock();
+    }
+
+    pub fn clock_json(&self) -> Value {
+        json!({
+            "now": self.clock.format(self.clock.now()),
+            "offset_seconds": self.clock.offset_seconds(),
+            "frozen": self.clock.frozen(),
+        })
+    }
+
+    /// Back to the seed state: empty journal and callback log, no faults,
+    /// clock back to real time. Snapshots are kept.
+    pub fn reset(&self) -> Result<(), String> {
+        self.clock.reset();
+        self.store
+            .write(|tx| -> rusqlite::Result<()> {
+                store::load_seed(tx, &self.seed, self.clock.now(), self.clock.zone())?;
+                store::save_clock(tx, self.clock.state())
+            })
+            .map_err(|e| e.to_string())?;
+        self.journal.clear();
+        self.faults.clear();
+        self.callbacks.clear();
+        Ok(())
+    }
+
+    /// Copies the whole state (database, clock, pending transitions) under `name`.
+    pub fn take_snapshot(&self, name: &str) -> Result<Value, String> {
+        self.save_clock();
+        let mut copy = Connection::open_in_memory().map_err(|e| e.to_string())?;
+        {
+            let conn = self.store.lock();
+            let backup =
+                rusqlite::backup::Backup::new(&conn, &mut copy).map_err(|e| e.to_string())?;
+            backup
+                .run_to_completion(-1, Duration::ZERO, None)
+                .map_err(|e| e.to_string())?;
+        }
+        let taken_at = self.clock.format(self.clock.now());
+        let info = json!({"name": name, "taken_at": taken_at});
+        self.snapshots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(
+                name.to_string(),
+                Snapshot {
+                    conn: copy,
+                    taken_at,
+                },
+            );
+        Ok(info)
+    }
+
+    pub fn snapshots(&self) -> Vec<Value> {
+        self.snapshots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(name, s)| json!({"name": name, "taken_at": s.taken_at}))
+            .collect()
+    }
+
+    /// Restores a snapshot atomically; `Ok(false)` when there is none by that name.
+    pub fn restore_snapshot(&self, name: &str) -> Result<bool, String> {
+        let snapshots = self.snapshots.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(snap) = snapshots.get(name) else {
+            return Ok(false);
+        };
+        let state: ClockState;
+        {
+            let mut conn = self.store.lock();
+            {
+                let backup = rusqlite::backup::Backup::new(&snap.conn, &mut conn)
+                    .map_err(|e| e.to_string())?;
+                backup
+                    .run_to_completion(-1, Duration::ZERO, None)
+                    .map_err(|e| e.to_string())?;
+            }
+            state = store::load_clock(&conn).map_err(|e| e.to_string())?;
+        }
+        self.clock.restore(state);
+        Ok(true)
+    }
+
+    pub fn delete_snapshot(&self, name: &str) -> bool {
+        self.snapshots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name)
+            .is_some()
+    }
+
+    /// The pending transitions, soonest first.
+    pub fn timeline(&self) -> Result<Value, String> {
+        let conn = self.store.lock();
+        let list = tasks::pending(&conn).map_err(|e| e.to_string())?;
+        Ok(json!({
+            "pending": list.iter().map(|t| json!({
+                "guid": t.guid,
+                "kind": t.kind.as_str(),
+                "due": self.clock.format(t.due),
+                "taskid": t.taskid,
+                "stalled_by": t.stalled_by,
+            })).collect::<Vec<_>>()
+        }))
+    }
+
+    pub fn set_callback(&self, userid: &str, url: Option<&str>) -> Result<bool, String> {
+        let conn = self.store.lock();
+        let n = conn
+            .execute(
+                "UPDATE users SET callback_url = ?2 WHERE userid = ?1",
+                rusqlite::params![userid, url],
+            )
+            .map_err(|e| e.to_string())?;
+        Ok(n == 1)
+    }
+}

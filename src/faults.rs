@@ -1,0 +1,302 @@
+//! Fault injection: rules that match an action and/or a member and fire
+//! always, for the next N calls, after the first N calls, or with a seeded
+//! probability, answering with an error, an HTTP status, a delay, a dropped
+//! connection, or a stall of the transitions the call schedules.
+
+use std::sync::Mutex;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+/// What a fired rule does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Effect {
+    /// A business error in the envelope; nothing changes.
+    Error {
+        #[serde(default = "default_code")]
+        code: i64,
+        #[serde(default = "default_message")]
+        message: String,
+        #[serde(default = "default_reason")]
+        reason: String,
+    },
+    /// An HTTP status with the given (possibly empty or garbage) body.
+    Http {
+        status: u16,
+        #[serde(default)]
+        body: String,
+    },
+    /// Waits, then the call proceeds: `ms`, or uniform in `min_ms..=max_ms`.
+    Delay {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ms: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min_ms: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_ms: Option<u64>,
+    },
+    /// The connection is closed with no answer.
+    Drop,
+    /// The call succeeds but its transitions wait until the rule is removed.
+    Stall,
+}
+
+fn default_code() -> i64 {
+    1
+}
+fn default_message() -> String {
+    "模拟故障".to_string()
+}
+fn default_reason() -> String {
+    "injected_fault".to_string()
+}
+
+/// A rule as a tester posts it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userid: Option<String>,
+    /// Matching calls let through before the rule starts firing.
+    #[serde(default)]
+    pub after: u64,
+    /// How many times it fires; absent = forever.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub times: Option<u64>,
+    /// Chance per matching call, 0..=1.
+    #[serde(default = "default_probability")]
+    pub probability: f64,
+    pub effect: Effect,
+}
+
+fn default_probability() -> f64 {
+    1.0
+}
+
+impl Spec {
+    /// Checks values serde cannot.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(0.0..=1.0).contains(&self.probability) {
+            return Err(format!(
+                "probability must be within 0..=1, got {}",
+                self.probability
+            ));
+        }
+        match &self.effect {
+            Effect::Http { status, .. } if !(100..=599).contains(status) => Err(format!(
+                "status must be an HTTP status 100..=599, got {status}"
+            )),
+            Effect::Delay {
+                ms: None,
+                min_ms: None,
+                max_ms: None,
+            } => Err("delay needs ms, or min_ms and max_ms".into()),
+            Effect::Delay {
+                ms: None,
+                min_ms,
+                max_ms,
+            } => match (min_ms, max_ms) {
+                (Some(lo), Some(hi)) if lo <= hi && *hi <= 60_000 => Ok(()),
+                _ => Err("delay needs min_ms <= max_ms <= 60000".into()),
+            },
+            Effect::Delay { ms: Some(ms), .. } if *ms > 60_000 => {
+                Err("delay ms must be at most 60000".into())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A stored rule with its counters.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rule {
+    pub id: i64,
+    #[serde(flatten)]
+    pub spec: Spec,
+    /// Matching calls seen so far.
+    pub matched: u64,
+    /// Times it fired.
+    pub fired: u64,
+}
+
+#[derive(Debug)]
+pub struct Faults {
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    rules: Vec<Rule>,
+    next_id: i64,
+    rng: StdRng,
+}
+
+/// A rule that fired for a call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fired {
+    pub rule: i64,
+    pub effect: Effect,
+    /// The chosen delay, for delay effects.
+    pub delay_ms: u64,
+}
+
+impl Faults {
+    pub fn new(seed: Option<u64>) -> Faults {
+        Faults {
+            state: Mutex::new(State {
+                rules: Vec::new(),
+                next_id: 1,
+                rng: match seed {
+                    Some(s) => StdRng::seed_from_u64(s ^ 0xfa17),
+                    None => StdRng::from_os_rng(),
+                },
+            }),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn add(&self, spec: Spec) -> Rule {
+        let mut state = self.lock();
+        let rule = Rule {
+            id: state.next_id,
+            spec,
+            matched: 0,
+            fired: 0,
+        };
+        state.next_id += 1;
+        state.rules.push(rule.clone());
+        rule
+    }
+
+    pub fn list(&self) -> Vec<Rule> {
+        self.lock().rules.clone()
+    }
+
+    pub fn remove(&self, id: i64) -> bool {
+        let mut state = self.lock();
+        let before = state.rules.len();
+        state.rules.retain(|r| r.id != id);
+        state.rules.len() != before
+    }
+
+    pub fn clear(&self) {
+        self.lock().rules.clear();
+    }
+
+    /// Ids of live stall rules (their transitions wait).
+    pub fn stalling(&self) -> Vec<i64> {
+        self.lock()
+            .rules
+            .iter()
+            .filter(|r| r.spec.effect == Effect::Stall)
+            .map(|r| r.id)
+            .collect()
+    }
+
+    /// The first rule that fires for this call, counting the call against
+    /// every matching rule until one fires.
+    pub fn check(&self, action: &str, userid: &str) -> Option<Fired> {
+        let mut state = self.lock();
+        let State { rules, rng, .. } = &mut *state;
+        for rule in rules.iter_mut() {
+            let spec = &rule.spec;
+            if spec.action.as_deref().is_some_and(|a| a != action)
+                || spec.userid.as_deref().is_some_and(|u| u != userid)
+            {
+                continue;
+            }
+            rule.matched += 1;
+            if rule.matched <= spec.after {
+                continue;
+            }
+            if spec.times.is_some_and(|t| rule.fired >= t) {
+                continue;
+            }
+            if spec.probability < 1.0 && rng.random::<f64>() >= spec.probability {
+                continue;
+            }
+            rule.fired += 1;
+            let delay_ms = match spec.effect {
+                Effect::Delay { ms: Some(ms), .. } => ms,
+                Effect::Delay {
+                    min_ms: Some(lo),
+                    max_ms: Some(hi),
+                    ..
+                } => rng.random_range(lo..=hi),
+                _ => 0,
+            };
+            return Some(Fired {
+                rule: rule.id,
+                effect: spec.effect.clone(),
+                delay_ms,
+            });
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(json: &str) -> Spec {
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {json}"))
+    }
+
+    #[test]
+    fn fail_twice_then_succeed() {
+        let f = Faults::new(Some(1));
+        f.add(spec(r#"{"action":"create","times":2,"effect":{"kind":"error","message":"库存不足","reason":"out_of_stock"}}"#));
+        let fired: Vec<bool> = (0..4).map(|_| f.check("create", "1").is_some()).collect();
+        assert_eq!(fired, [true, true, false, false]);
+        assert!(f.check("stop", "1").is_none());
+    }
+
+    #[test]
+    fn succeed_twice_then_fail() {
+        let f = Faults::new(Some(1));
+        f.add(spec(r#"{"userid":"2","after":2,"effect":{"kind":"drop"}}"#));
+        let fired: Vec<bool> = (0..4).map(|_| f.check("getzones", "2").is_some()).collect();
+        assert_eq!(fired, [false, false, true, true]);
+        assert!(f.check("getzones", "1").is_none());
+    }
+
+    #[test]
+    fn probability_repeats_with_seed() {
+        let run = || {
+            let f = Faults::new(Some(42));
+            f.add(spec(
+                r#"{"probability":0.5,"effect":{"kind":"http","status":503}}"#,
+            ));
+            (0..64)
+                .map(|_| f.check("getzones", "1").is_some())
+                .collect::<Vec<_>>()
+        };
+        let a = run();
+        assert_eq!(a, run());
+        assert!(a.iter().any(|x| *x) && a.iter().any(|x| !*x));
+    }
+
+    #[test]
+    fn rejects_bad_rules() {
+        assert!(serde_json::from_str::<Spec>(r#"{"effect":{"kind":"explode"}}"#).is_err());
+        assert!(spec(r#"{"probability":2,"effect":{"kind":"drop"}}"#)
+            .validate()
+            .is_err());
+        assert!(spec(r#"{"effect":{"kind":"delay"}}"#).validate().is_err());
+        assert!(spec(r#"{"effect":{"kind":"delay","min_ms":5,"max_ms":1}}"#)
+            .validate()
+            .is_err());
+        assert!(spec(r#"{"effect":{"kind":"http","status":99}}"#)
+            .validate()
+            .is_err());
+        assert!(spec(r#"{"effect":{"kind":"stall"}}"#).validate().is_ok());
+    }
+}

@@ -1,0 +1,41 @@
+//! apayun-mock: a faithful mock of the ZKEYS (阿帕云) engine's bare-metal
+//! reseller API, for integration tests, demos and CI fixtures.
+//!
+//! It signs and checks like the real engine, keeps inventory and IP subnets
+//! in SQLite, enforces the documented rules, and moves instances through
+//! their states on a simulated clock — plus a `/_mock` control API for
+//! testers (clock, faults, journal, snapshots, namespaces).
+//!
+//! # Layout
+//!
+//! - [`config`]: the CLI and environment configuration.
+//! - [`server`]: router, namespaces, start-up and shutdown.
+//! - [`api`]: `POST /api` — body decoding, signature, envelope, errors.
+//! - [`actions`]: one module per upstream action, dispatched by `Action`.
+//! - [`domain`]: pure rules — state machine, upgrade/degrade, IP allocation.
+//! - [`store`]: the only place with SQL; schema, migrations, queries.
+//! - [`lifecycle`]: what each due transition does.
+//! - [`engine`]: one isolated engine's state and its operations.
+//! - [`clock`]: the simulated clock, the only reader of system time.
+//! - [`seed`]: seed data loading and validation.
+//! - [`journal`], [`faults`], [`callbacks`]: tester powers.
+//! - [`admin`]: the `/_mock` control API.
+//! - [`client`]: a signed client, used by the CLI and tests.
+//! - [`cli`]: the `call` and `sign` subcommands.
+
+pub mod actions;
+pub mod admin;
+pub mod api;
+pub mod callbacks;
+pub mod cli;
+pub mod client;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod engine;
+pub mod faults;
+pub mod journal;
+pub mod lifecycle;
+pub mod seed;
+pub mod server;
+pub mod store;

@@ -1,0 +1,191 @@
+//! What happens when a stored transition falls due, and the resource
+//! release shared by refund and expiry. Runs inside the runner's transaction.
+
+use rusqlite::Transaction;
+
+use crate::store::changes::{self, Degrade};
+use crate::store::instances::{self, Instance};
+use crate::store::tasks::{self, Kind, Transition};
+use crate::store::{catalog, network};
+
+/// A deleted instance stays visible (with `order_status` -2) this long.
+pub const PURGE_AFTER: i64 = 24 * 3600;
+
+/// Applies one due transition. Returns the instance afterwards when the
+/// transition changed it and should be notified.
+pub fn apply(tx: &Transaction, t: &Transition) -> rusqlite::Result<Option<Instance>> {
+    tasks::remove(tx, t.id)?;
+    let Some(mut inst) = instances::get(tx, &t.guid)? else {
+        return Ok(None);
+    };
+    let changed = match t.kind {
+        Kind::Provisioned => {
+            if inst.order_status == 0 {
+                inst.order_status = 1;
+                inst.run_status = 1;
+                inst.act_status = 0;
+                true
+            } else {
+                false
+            }
+        }
+        Kind::Stopped => finish_act(&mut inst, 6, Some(-1)),
+        Kind::Started => finish_act(&mut inst, 5, Some(1)),
+        Kind::Restarted => finish_act(&mut inst, 1, Some(1)),
+        Kind::PasswordSet => finish_act(&mut inst, 3, None),
+        Kind::Installed => finish_act(&mut inst, 2, Some(1)),
+        Kind::Upgraded => finish_act(&mut inst, 4, None),
+        Kind::Degraded => match t
+            .reference
+            .as_deref()
+            .map(|g| changes::get_degrade(tx, g))
+            .transpose()?
+            .flatten()
+        {
+            Some(d) if d.status == 0 && inst.order_status != -2 => {
+                apply_degrade(tx, &mut inst, &d, t.due)?;
+                true
+            }
+            _ => false,
+        },
+        Kind::Expired => {
+            if matches!(inst.order_status, 0 | 1) && inst.end_time <= t.due {
+                inst.order_status = 3;
+                inst.run_status = -2;
+                inst.act_status = 0;
+                let delay = catalog::line(tx, &inst.line_guid)?
+                    .map(|l| l.release_delay_seconds())
+                    .unwrap_or(0);
+                tasks::schedule(
+                    tx,
+                    &tasks::NewTransition {
+                        guid: &inst.guid,
+                        kind: Kind::Released,
+                        due: t.due + delay,
+                        taskid: t.taskid.as_deref(),
+                        action: &t.action,
+                        userid: &t.userid,
+                        reference: None,
+                        stalled_by: None,
+                    },
+                )?;
+                true
+            } else {
+                false
+            }
+        }
+        Kind::Released => {
+            if inst.order_status == 3 {
+                delete(tx, &mut inst, t.due)?;
+                tasks::schedule(
+                    tx,
+                    &tasks::NewTransition {
+                        guid: &inst.guid,
+                        kind: Kind::Purged,
+                        due: t.due + PURGE_AFTER,
+                        taskid: t.taskid.as_deref(),
+                        action: &t.action,
+                        userid: &t.userid,
+                        reference: None,
+                        stalled_by: None,
+                    },
+                )?;
+                true
+            } else {
+                false
+            }
+        }
+        Kind::Purged => {
+            if inst.order_status == -2 {
+                instances::hide(tx, &inst.guid)?;
+            }
+            return Ok(None);
+        }
+    };
+    if !changed {
+        return Ok(None);
+    }
+    instances::update(tx, &inst)?;
+    Ok(Some(inst))
+}
+
+fn finish_act(inst: &mut Instance, busy: i64, run_status: Option<i64>) -> bool {
+    if inst.act_status != busy || inst.order_status == -2 {
+        return false;
+    }
+    inst.act_status = 0;
+    if let Some(r) = run_status {
+        inst.run_status = r;
+    }
+    true
+}
+
+/// Deletes an instance (`order_status` -2): its stock unit and every IP go
+/// back, pending degrades are cancelled, pending transitions dropped.
+pub fn delete(tx: &Transaction, inst: &mut Instance, now: i64) -> rusqlite::Result<()> {
+    inst.order_status = -2;
+    inst.act_status = 0;
+    inst.deleted_at = Some(now);
+    instances::release_stock(tx, &inst.guid)?;
+    network::release_instance_ips(tx, &inst.guid)?;
+    for d in changes::degrades_of(tx, &inst.guid)? {
+        if d.status == 0 {
+            changes::set_degrade_status(tx, &d.guid, -1, None)?;
+        }
+    }
+    tasks::cancel(tx, &inst.guid, &Kind::ALL)?;
+    Ok(())
+}
+
+/// The upgrade records a degrade consumes, as (upgrade id, amount).
+fn consumed(d: &Degrade) -> Vec<(i64, i64)> {
+    d.upgrade_ids
+        .split(',')
+        .filter_map(|pair| {
+            let (id, amount) = pair.split_once(':')?;
+            Some((id.trim().parse().ok()?, amount.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+fn apply_degrade(
+    tx: &Transaction,
+    inst: &mut Instance,
+    d: &Degrade,
+    now: i64,
+) -> rusqlite::Result<()> {
+    match d.item.as_str() {
+        "bandwidth" => inst.bandwidth -= d.amount,
+        "defense" => inst.defense -= d.amount,
+        _ => inst.ipnum -= d.amount,
+    }
+    let upgrades = changes::upgrades_of(tx, &inst.guid)?;
+    for (id, _) in consumed(d) {
+        if let Some(u) = upgrades.iter().find(|u| u.id == id) {
+            if d.item == "ip" {
+                network::release_upgrade_ips(tx, id)?;
+            }
+            if u.remaining == 0 {
+                let mut spent = u.clone();
+                spent.status = 0;
+                spent.degrade_guid = Some(d.guid.clone());
+                changes::update_upgrade(tx, &spent)?;
+            }
+        }
+    }
+    changes::set_degrade_status(tx, &d.guid, 1, Some(now))
+}
+
+/// Cancels a pending degrade: its amounts go back to the upgrade records.
+pub fn cancel_degrade(tx: &Transaction, d: &Degrade) -> rusqlite::Result<()> {
+    let upgrades = changes::upgrades_of(tx, &d.baremetal_guid)?;
+    for (id, amount) in consumed(d) {
+        if let Some(u) = upgrades.iter().find(|u| u.id == id) {
+            let mut back = u.clone();
+            back.remaining = (back.remaining + amount).min(back.nums);
+            changes::update_upgrade(tx, &back)?;
+        }
+    }
+    changes::set_degrade_status(tx, &d.guid, -1, None)?;
+    tasks::cancel_reference(tx, &d.guid)
+}

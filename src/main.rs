@@ -1,0 +1,39 @@
+//! The `apayun-mock` binary: parse the command line, call the library.
+
+use std::process::ExitCode;
+
+use apayun_mock::config::{Cli, Command};
+use apayun_mock::{cli, server};
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    match cli.command {
+        Command::Serve(config) => {
+            let seed = match server::load_seed(&config) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("apayun-mock: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            match server::serve(config, seed).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("apayun-mock: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Command::Call(args) => cli::call(args).await,
+        Command::Sign(args) => cli::sign(args),
+    }
+}

@@ -1,0 +1,759 @@
+//! Seed data: the catalog, members, stock units, IP pools, transition
+//! timings and pre-existing instances an engine starts from. The default set
+//! in `seed-data/` is compiled into the binary; `--seed-data DIR` replaces it.
+//! Loading validates every record and every reference, and names the file,
+//! the record and the field of the first problem.
+
+use std::collections::{BTreeMap, HashSet};
+use std::net::Ipv4Addr;
+use std::path::Path;
+
+use ipnet::Ipv4Net;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::domain::catalog::Doc;
+
+/// The exact fields of each catalog kind, in the order the engine sends them.
+pub const ZONE_FIELDS: &[&str] = &[
+    "guid",
+    "name",
+    "max_year",
+    "identityStatus",
+    "whiteListStatus",
+    "icp_status",
+];
+pub const LINE_FIELDS: &[&str] = &[
+    "id",
+    "line_type",
+    "guid",
+    "api_guid",
+    "line_guid",
+    "type_guid",
+    "status",
+    "name",
+    "code",
+    "descript",
+    "intro_url",
+    "buy_status",
+    "renew_status",
+    "upgrade_status",
+    "defense_status",
+    "buy_order_max_num",
+    "auto_user_dns",
+    "sort_id",
+    "life_time",
+    "bandwidth_share_size",
+    "bandwidth_share_price",
+    "bandwidth_price_api",
+    "bandwidth_price",
+    "bandwidth_max_size",
+    "ip_min_size",
+    "ip_max_size",
+    "ip_free_size",
+    "ip_price",
+    "ip_price_api",
+    "ip_num_list",
+    "defense_price_api",
+    "defense_price",
+    "defense_max_size",
+    "defense_num_list",
+    "defense_step",
+    "release_hour",
+    "months",
+    "ipmi_server_id",
+    "idc_line_id",
+    "move_status",
+    "ip_upgrade_type",
+    "user_vnc",
+    "retention_days",
+    "bandwidth_in_type",
+    "bandwidth_in_value",
+    "discount1",
+    "discount2",
+    "discount3",
+    "line_auth",
+    "ip_bandwidth_rate",
+    "reservation_degrade_status",
+    "reservation_degrade_valid_limit",
+];
+pub const SYSTEM_FIELDS: &[&str] = &[
+    "distinct_id",
+    "id",
+    "guid",
+    "class_guid",
+    "name",
+    "login_name",
+    "port",
+    "mirror_name",
+    "cpu_limit",
+    "ram_limit",
+    "type",
+    "system_harddisk",
+    "support",
+    "boot_menu_contents",
+    "ghost_url",
+    "lines",
+];
+pub const HARDDISK_FIELDS: &[&str] = &[
+    "id",
+    "line_type",
+    "guid",
+    "api_guid",
+    "type",
+    "size",
+    "status",
+];
+pub const PRODUCT_FIELDS: &[&str] = &[
+    "id",
+    "product_type",
+    "guid",
+    "api_guid",
+    "name",
+    "line_guid",
+    "line_guid_api",
+    "cpu_value",
+    "cpu",
+    "cpu_num",
+    "cpu_max_num",
+    "memory",
+    "memory_num",
+    "memory_max_num",
+    "harddisk_guid",
+    "harddisk_max_num",
+    "system_partition_size",
+    "system_partition_support",
+    "raid_tips",
+    "ipnum",
+    "bandwidth",
+    "defense",
+    "sort_id",
+    "main_board",
+    "price",
+    "price_api",
+    "size",
+    "description",
+    "status",
+    "upgrade_status",
+    "recommend_status",
+    "stock_type",
+    "cpu_ids",
+    "memory_ids",
+    "harddisk_ids",
+    "cpu_threads",
+];
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedUser {
+    pub userid: String,
+    pub api_key: String,
+    #[serde(default)]
+    pub callback_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedStock {
+    pub id: String,
+    pub product_guid: String,
+    pub cabinet_sn: String,
+}
+
+/// What an IP pool hands out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PoolKind {
+    /// One primary IP per new instance.
+    Primary,
+    /// Single IPs for upgrades with `ip_type` 1.
+    Single,
+    /// Aligned blocks for upgrades with `ip_type` 2.
+    Subnet,
+}
+
+impl PoolKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PoolKind::Primary => "primary",
+            PoolKind::Single => "single",
+            PoolKind::Subnet => "subnet",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedPool {
+    pub line_guid: String,
+    pub kind: PoolKind,
+    pub cidr: String,
+    /// Gateway of primary and single pools; subnet blocks use their own second address.
+    #[serde(default)]
+    pub gateway: Option<String>,
+    /// Ranges (CIDR) never handed out.
+    #[serde(default)]
+    pub reserved: Vec<String>,
+}
+
+/// Delays in seconds of simulated time for each asynchronous transition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timings {
+    pub provision: i64,
+    pub stop: i64,
+    pub start: i64,
+    pub restart: i64,
+    pub setpass: i64,
+    pub install: i64,
+    pub upgrade: i64,
+}
+
+/// An instance that exists when the engine starts (the document's example).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedInstance {
+    pub id: i64,
+    pub guid: String,
+    pub userid: String,
+    pub product_guid: String,
+    pub system_guid: String,
+    pub stock_id: String,
+    pub client_user_id: String,
+    pub login_password: String,
+    /// Months between start and end; the start is one day before the engine starts.
+    pub months: i64,
+    pub bandwidth: i64,
+    pub defense: i64,
+    pub primary_ip: String,
+    #[serde(default)]
+    pub upgrades: Vec<SeedUpgrade>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedUpgrade {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub nums: i64,
+    /// For `ipnum`: the subnet as CIDR, e.g. `114.114.8.16/29`.
+    #[serde(default)]
+    pub subnet: Option<String>,
+    pub order_no_api: String,
+}
+
+/// A whole, validated seed set.
+#[derive(Debug, Clone)]
+pub struct Seed {
+    pub users: Vec<SeedUser>,
+    pub zones: Vec<Doc>,
+    pub lines: Vec<Doc>,
+    pub systems: Vec<Doc>,
+    pub harddisks: Vec<Doc>,
+    pub products: Vec<Doc>,
+    pub stock: Vec<SeedStock>,
+    pub ip_pools: Vec<SeedPool>,
+    pub timings: BTreeMap<String, Timings>,
+    pub instances: Vec<SeedInstance>,
+}
+
+/// The first problem found in a seed set.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("seed data {file}: {record}: {field}: {problem}")]
+pub struct SeedError {
+    pub file: String,
+    pub record: String,
+    pub field: String,
+    pub problem: String,
+}
+
+fn err(
+    file: &str,
+    record: impl Into<String>,
+    field: &str,
+    problem: impl Into<String>,
+) -> SeedError {
+    SeedError {
+        file: file.to_string(),
+        record: record.into(),
+        field: field.to_string(),
+        problem: problem.into(),
+    }
+}
+
+/// Files of a seed set, in loading order.
+pub const FILES: &[&str] = &[
+    "users.json",
+    "zones.json",
+    "lines.json",
+    "systems.json",
+    "harddisks.json",
+    "products.json",
+    "stock.json",
+    "ip-pools.json",
+    "timings.json",
+    "instances.json",
+];
+
+const DEFAULT_FILES: &[(&str, &str)] = &[
+    ("users.json", include_str!("../seed-data/users.json")),
+    ("zones.json", include_str!("../seed-data/zones.json")),
+    ("lines.json", include_str!("../seed-data/lines.json")),
+    ("systems.json", include_str!("../seed-data/systems.json")),
+    (
+        "harddisks.json",
+        include_str!("../seed-data/harddisks.json"),
+    ),
+    ("products.json", include_str!("../seed-data/products.json")),
+    ("stock.json", include_str!("../seed-data/stock.json")),
+    ("ip-pools.json", include_str!("../seed-data/ip-pools.json")),
+    ("timings.json", include_str!("../seed-data/timings.json")),
+    (
+        "instances.json",
+        include_str!("../seed-data/instances.json"),
+    ),
+];
+
+impl Seed {
+    /// The compiled-in default seed set.
+    pub fn default_set() -> Result<Seed, SeedError> {
+        Seed::from_sources(|name| {
+            DEFAULT_FILES
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, text)| text.to_string())
+                .ok_or_else(|| err(name, "-", "-", "missing from the compiled-in set"))
+        })
+    }
+
+    /// A seed set from a folder; `instances.json` may be absent.
+    pub fn from_dir(dir: &Path) -> Result<Seed, SeedError> {
+        Seed::from_sources(|name| {
+            let path = dir.join(name);
+            if name == "instances.json" && !path.exists() {
+                return Ok("[]".to_string());
+            }
+            std::fs::read_to_string(&path).map_err(|e| {
+                err(
+                    &path.display().to_string(),
+                    "-",
+                    "-",
+                    format!("cannot read: {e}"),
+                )
+            })
+        })
+    }
+
+    fn from_sources(read: impl Fn(&str) -> Result<String, SeedError>) -> Result<Seed, SeedError> {
+        fn parse<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T, SeedError> {
+            serde_json::from_str(text).map_err(|e| {
+                err(
+                    file,
+                    format!("line {}", e.line()),
+                    "-",
+                    format!("invalid JSON for this file: {e}"),
+                )
+            })
+        }
+        let seed = Seed {
+            users: parse("users.json", &read("users.json")?)?,
+            zones: parse("zones.json", &read("zones.json")?)?,
+            lines: parse("lines.json", &read("lines.json")?)?,
+            systems: parse("systems.json", &read("systems.json")?)?,
+            harddisks: parse("harddisks.json", &read("harddisks.json")?)?,
+            products: parse("products.json", &read("products.json")?)?,
+            stock: parse("stock.json", &read("stock.json")?)?,
+            ip_pools: parse("ip-pools.json", &read("ip-pools.json")?)?,
+            timings: parse("timings.json", &read("timings.json")?)?,
+            instances: parse("instances.json", &read("instances.json")?)?,
+        };
+        seed.validate()?;
+        Ok(seed)
+    }
+
+    /// Checks every record's fields and every reference between files.
+    pub fn validate(&self) -> Result<(), SeedError> {
+        let mut userids = HashSet::new();
+        for (i, u) in self.users.iter().enumerate() {
+            let rec = format!("record {i} (userid {})", u.userid);
+            if u.userid.trim().is_empty() {
+                return Err(err("users.json", rec, "userid", "must not be empty"));
+            }
+            if u.api_key.is_empty() {
+                return Err(err("users.json", rec, "api_key", "must not be empty"));
+            }
+            if !userids.insert(u.userid.clone()) {
+                return Err(err("users.json", rec, "userid", "duplicate userid"));
+            }
+        }
+        let zones = check_docs("zones.json", &self.zones, ZONE_FIELDS, &[])?;
+        let lines = check_docs("lines.json", &self.lines, LINE_FIELDS, &[])?;
+        let systems = check_docs(
+            "systems.json",
+            &self.systems,
+            SYSTEM_FIELDS,
+            &["boot_menu_contents", "ghost_url", "lines"],
+        )?;
+        let disks = check_docs("harddisks.json", &self.harddisks, HARDDISK_FIELDS, &[])?;
+        let products = check_docs("products.json", &self.products, PRODUCT_FIELDS, &[])?;
+
+        for (i, line) in self.lines.iter().enumerate() {
+            let zone = doc_str(line, "line_guid");
+            if !zones.contains(zone) {
+                return Err(err(
+                    "lines.json",
+                    rec_name(i, line),
+                    "line_guid",
+                    format!("unknown zone {zone}"),
+                ));
+            }
+            for field in ["months", "ip_num_list", "ip_upgrade_type"] {
+                let text = doc_str(line, field);
+                if crate::domain::catalog::number_list(text).len()
+                    != text
+                        .split([',', '，'])
+                        .filter(|s| !s.trim().is_empty())
+                        .count()
+                {
+                    return Err(err(
+                        "lines.json",
+                        rec_name(i, line),
+                        field,
+                        format!("not a comma list of numbers: {text:?}"),
+                    ));
+                }
+            }
+        }
+        for (i, system) in self.systems.iter().enumerate() {
+            let Some(list) = system.get("lines").and_then(Value::as_array) else {
+                return Err(err(
+                    "systems.json",
+                    rec_name(i, system),
+                    "lines",
+                    "must be an array of line GUIDs",
+                ));
+            };
+            for l in list {
+                let g = l.as_str().unwrap_or("");
+                if !lines.contains(g) {
+                    return Err(err(
+                        "systems.json",
+                        rec_name(i, system),
+                        "lines",
+                        format!("unknown line {l}"),
+                    ));
+                }
+            }
+            for field in ["boot_menu_contents", "ghost_url"] {
+                if !matches!(
+                    system.get(field),
+                    Some(Value::Object(_)) | Some(Value::Null)
+                ) {
+                    return Err(err(
+                        "systems.json",
+                        rec_name(i, system),
+                        field,
+                        "must be an object or null",
+                    ));
+                }
+            }
+        }
+        for (i, product) in self.products.iter().enumerate() {
+            let line = doc_str(product, "line_guid");
+            if !lines.contains(line) {
+                return Err(err(
+                    "products.json",
+                    rec_name(i, product),
+                    "line_guid",
+                    format!("unknown line {line}"),
+                ));
+            }
+            for disk in doc_str(product, "harddisk_guid")
+                .split(',')
+                .filter(|s| !s.is_empty())
+            {
+                if !disks.contains(disk.trim()) {
+                    return Err(err(
+                        "products.json",
+                        rec_name(i, product),
+                        "harddisk_guid",
+                        format!("unknown harddisk {disk}"),
+                    ));
+                }
+            }
+        }
+        let mut stock_ids = HashSet::new();
+        for (i, unit) in self.stock.iter().enumerate() {
+            let rec = format!("record {i} (id {})", unit.id);
+            if !products.contains(unit.product_guid.as_str()) {
+                return Err(err(
+                    "stock.json",
+                    rec,
+                    "product_guid",
+                    format!("unknown product {}", unit.product_guid),
+                ));
+            }
+            if !stock_ids.insert(unit.id.clone()) {
+                return Err(err("stock.json", rec, "id", "duplicate stock id"));
+            }
+        }
+        let mut pool_nets: Vec<Ipv4Net> = Vec::new();
+        for (i, pool) in self.ip_pools.iter().enumerate() {
+            let rec = format!("record {i} ({} {})", pool.kind.as_str(), pool.cidr);
+            if !lines.contains(pool.line_guid.as_str()) {
+                return Err(err(
+                    "ip-pools.json",
+                    rec,
+                    "line_guid",
+                    format!("unknown line {}", pool.line_guid),
+                ));
+            }
+            let net: Ipv4Net = pool.cidr.parse().map_err(|_| {
+                err(
+                    "ip-pools.json",
+                    rec.clone(),
+                    "cidr",
+                    format!("not an IPv4 CIDR: {}", pool.cidr),
+                )
+            })?;
+            if net.network() != net.addr() {
+                return Err(err(
+                    "ip-pools.json",
+                    rec,
+                    "cidr",
+                    format!("host bits set; did you mean {}?", net.trunc()),
+                ));
+            }
+            if let Some(other) = pool_nets
+                .iter()
+                .find(|o| o.contains(&net) || net.contains(*o))
+            {
+                return Err(err(
+                    "ip-pools.json",
+                    rec,
+                    "cidr",
+                    format!("overlaps another pool {other}"),
+                ));
+            }
+            pool_nets.push(net);
+            match (&pool.gateway, pool.kind) {
+                (None, PoolKind::Primary | PoolKind::Single) => {
+                    return Err(err(
+                        "ip-pools.json",
+                        rec,
+                        "gateway",
+                        "required for primary and single pools",
+                    ));
+                }
+                (Some(gw), _) => {
+                    let addr: Ipv4Addr = gw.parse().map_err(|_| {
+                        err(
+                            "ip-pools.json",
+                            rec.clone(),
+                            "gateway",
+                            format!("not an IPv4 address: {gw}"),
+                        )
+                    })?;
+                    if !net.contains(&addr) {
+                        return Err(err(
+                            "ip-pools.json",
+                            rec,
+                            "gateway",
+                            format!("{gw} is outside {net}"),
+                        ));
+                    }
+                }
+                _ => {}
+            }
+            for r in &pool.reserved {
+                let rnet: Ipv4Net = r.parse().map_err(|_| {
+                    err(
+                        "ip-pools.json",
+                        rec.clone(),
+                        "reserved",
+                        format!("not an IPv4 CIDR: {r}"),
+                    )
+                })?;
+                if !net.contains(&rnet) {
+                    return Err(err(
+                        "ip-pools.json",
+                        rec,
+                        "reserved",
+                        format!("{r} is outside {net}"),
+                    ));
+                }
+            }
+        }
+        if !self.timings.contains_key("default") {
+            return Err(err(
+                "timings.json",
+                "-",
+                "default",
+                "a `default` profile is required",
+            ));
+        }
+        for (name, t) in &self.timings {
+            let all = [
+                t.provision,
+                t.stop,
+                t.start,
+                t.restart,
+                t.setpass,
+                t.install,
+                t.upgrade,
+            ];
+            if all.iter().any(|d| *d < 0) {
+                return Err(err(
+                    "timings.json",
+                    name.clone(),
+                    "-",
+                    "delays must not be negative",
+                ));
+            }
+        }
+        let mut seen = HashSet::new();
+        for (i, inst) in self.instances.iter().enumerate() {
+            let rec = format!("record {i} (guid {})", inst.guid);
+            if !seen.insert(inst.guid.clone()) {
+                return Err(err("instances.json", rec, "guid", "duplicate guid"));
+            }
+            if !userids.contains(&inst.userid) {
+                return Err(err(
+                    "instances.json",
+                    rec,
+                    "userid",
+                    format!("unknown user {}", inst.userid),
+                ));
+            }
+            if !products.contains(inst.product_guid.as_str()) {
+                return Err(err(
+                    "instances.json",
+                    rec,
+                    "product_guid",
+                    format!("unknown product {}", inst.product_guid),
+                ));
+            }
+            if !systems.contains(inst.system_guid.as_str()) {
+                return Err(err(
+                    "instances.json",
+                    rec,
+                    "system_guid",
+                    format!("unknown system {}", inst.system_guid),
+                ));
+            }
+            match self.stock.iter().find(|s| s.id == inst.stock_id) {
+                Some(s) if s.product_guid == inst.product_guid => {}
+                _ => {
+                    return Err(err(
+                        "instances.json",
+                        rec,
+                        "stock_id",
+                        format!("no stock unit {} of that product", inst.stock_id),
+                    ))
+                }
+            }
+            if inst.primary_ip.parse::<Ipv4Addr>().is_err() {
+                return Err(err(
+                    "instances.json",
+                    rec,
+                    "primary_ip",
+                    "not an IPv4 address",
+                ));
+            }
+            for u in &inst.upgrades {
+                if !["bandwidth", "defense", "ipnum"].contains(&u.kind.as_str()) {
+                    return Err(err(
+                        "instances.json",
+                        rec,
+                        "upgrades.type",
+                        format!("unknown upgrade type {}", u.kind),
+                    ));
+                }
+                if u.kind == "ipnum"
+                    && u.subnet
+                        .as_deref()
+                        .and_then(|s| s.parse::<Ipv4Net>().ok())
+                        .is_none()
+                {
+                    return Err(err(
+                        "instances.json",
+                        rec,
+                        "upgrades.subnet",
+                        "an ipnum upgrade needs a subnet CIDR",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn timings(&self, profile: &str) -> Option<Timings> {
+        if profile == "fast" && !self.timings.contains_key("fast") {
+            return Some(Timings {
+                provision: 0,
+                stop: 0,
+                start: 0,
+                restart: 0,
+                setpass: 0,
+                install: 0,
+                upgrade: 0,
+            });
+        }
+        self.timings.get(profile).copied()
+    }
+}
+
+fn doc_str<'a>(doc: &'a Doc, field: &str) -> &'a str {
+    doc.get(field).and_then(Value::as_str).unwrap_or("")
+}
+
+fn rec_name(i: usize, doc: &Doc) -> String {
+    format!("record {i} (guid {})", doc_str(doc, "guid"))
+}
+
+/// Checks that each document has exactly `fields`, that values are strings
+/// or null (except `structured` fields), and that GUIDs are unique.
+fn check_docs<'a>(
+    file: &str,
+    docs: &'a [Doc],
+    fields: &[&str],
+    structured: &[&str],
+) -> Result<HashSet<&'a str>, SeedError> {
+    let mut guids = HashSet::new();
+    for (i, doc) in docs.iter().enumerate() {
+        let rec = rec_name(i, doc);
+        for f in fields {
+            if !doc.contains_key(*f) {
+                return Err(err(file, rec, f, "missing field"));
+            }
+        }
+        for (key, value) in doc {
+            if !fields.contains(&key.as_str()) {
+                return Err(err(
+                    file,
+                    rec,
+                    key,
+                    "unknown field (the engine does not send it)",
+                ));
+            }
+            if !structured.contains(&key.as_str())
+                && !matches!(value, Value::String(_) | Value::Null)
+            {
+                return Err(err(
+                    file,
+                    rec,
+                    key,
+                    "must be a string or null, as the engine sends it",
+                ));
+            }
+        }
+        let guid = doc_str(doc, "guid");
+        if guid.is_empty() {
+            return Err(err(file, rec, "guid", "must be a non-empty string"));
+        }
+        if !guids.insert(guid) {
+            return Err(err(file, rec, "guid", "duplicate guid"));
+        }
+    }
+    Ok(guids)
+}

@@ -1,0 +1,256 @@
+//! The only place with SQL. One SQLite connection per engine (in memory by
+//! default, a WAL-mode file with `--db`), versioned migrations embedded in
+//! the binary, seed loading, and the typed queries the actions use.
+//!
+//! Architecture invariant: callers run these functions on a blocking thread
+//! (never on an async worker) and inside one transaction per request, so a
+//! refused request leaves no trace and allocations are serialised.
+
+pub mod catalog;
+pub mod changes;
+pub mod instances;
+pub mod network;
+pub mod tasks;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use crate::clock::ClockState;
+use crate::seed::Seed;
+
+/// Schema versions, applied in order; `PRAGMA user_version` records how far.
+const MIGRATIONS: &[&str] = &[
+    // 1: everything the engine keeps.
+    r#"
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE users (userid TEXT PRIMARY KEY, api_key TEXT NOT NULL, callback_url TEXT);
+    CREATE TABLE catalog (
+        kind TEXT NOT NULL, guid TEXT NOT NULL, seq INTEGER NOT NULL, doc TEXT NOT NULL,
+        PRIMARY KEY (kind, guid)
+    );
+    CREATE INDEX catalog_kind_seq ON catalog (kind, seq);
+    CREATE TABLE stock (
+        id TEXT PRIMARY KEY, product_guid TEXT NOT NULL, cabinet_sn TEXT NOT NULL,
+        seq INTEGER NOT NULL, instance_guid TEXT
+    );
+    CREATE INDEX stock_free ON stock (product_guid, instance_guid, seq);
+    CREATE UNIQUE INDEX stock_holder ON stock (instance_guid) WHERE instance_guid IS NOT NULL;
+    CREATE TABLE ip_pools (
+        id INTEGER PRIMARY KEY, line_guid TEXT NOT NULL, kind TEXT NOT NULL, cidr TEXT NOT NULL,
+        gateway TEXT, reserved TEXT NOT NULL
+    );
+    CREATE INDEX ip_pools_line ON ip_pools (line_guid, kind);
+    CREATE TABLE instances (
+        id INTEGER PRIMARY KEY, guid TEXT NOT NULL UNIQUE, userid TEXT NOT NULL,
+        product_guid TEXT NOT NULL, line_guid TEXT NOT NULL, system_guid TEXT NOT NULL,
+        stock_id TEXT, cabinet_sn TEXT NOT NULL, name TEXT NOT NULL,
+        client_user_id TEXT NOT NULL, client_order_no TEXT NOT NULL, agent_order_no TEXT NOT NULL,
+        login_name TEXT NOT NULL, login_password TEXT NOT NULL, system_partition_size TEXT NOT NULL,
+        buy_remarks TEXT NOT NULL, bandwidth INTEGER NOT NULL, defense INTEGER NOT NULL,
+        ipnum INTEGER NOT NULL, buy_time INTEGER NOT NULL, start_time INTEGER NOT NULL,
+        end_time INTEGER NOT NULL, order_status INTEGER NOT NULL, run_status INTEGER NOT NULL,
+        act_status INTEGER NOT NULL, push_status INTEGER NOT NULL, lock_status INTEGER NOT NULL,
+        install_mode TEXT NOT NULL, deleted_at INTEGER, hidden INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX instances_user ON instances (userid, hidden, id);
+    CREATE TABLE ips (
+        id INTEGER PRIMARY KEY, instance_guid TEXT NOT NULL, pool_id INTEGER NOT NULL,
+        ip TEXT NOT NULL, ip_int INTEGER NOT NULL, mask TEXT NOT NULL, gateway TEXT NOT NULL,
+        net_type TEXT NOT NULL, is_default INTEGER NOT NULL, ip_num INTEGER NOT NULL,
+        status INTEGER NOT NULL, create_time INTEGER NOT NULL, upgrade_id INTEGER
+    );
+    CREATE UNIQUE INDEX ips_live ON ips (ip_int) WHERE status = 1;
+    CREATE INDEX ips_instance ON ips (instance_guid, id);
+    CREATE INDEX ips_pool ON ips (pool_id, status, ip_int);
+    CREATE INDEX ips_upgrade ON ips (upgrade_id);
+    CREATE TABLE upgrades (
+        id INTEGER PRIMARY KEY, instance_guid TEXT NOT NULL, type TEXT NOT NULL, nums INTEGER NOT NULL,
+        value TEXT NOT NULL, status INTEGER NOT NULL, order_no_api TEXT NOT NULL,
+        create_time INTEGER NOT NULL, degrade_guid TEXT, remaining INTEGER NOT NULL,
+        mask TEXT, gateway TEXT
+    );
+    CREATE INDEX upgrades_instance ON upgrades (instance_guid, id);
+    CREATE TABLE degrades (
+        id INTEGER PRIMARY KEY, guid TEXT NOT NULL UNIQUE, baremetal_guid TEXT NOT NULL,
+        item TEXT NOT NULL, status INTEGER NOT NULL, reason TEXT NOT NULL, apply_time INTEGER NOT NULL,
+        create_time INTEGER NOT NULL, finish_time INTEGER, value TEXT NOT NULL,
+        new_value TEXT NOT NULL, old_value TEXT NOT NULL, amount INTEGER NOT NULL,
+        upgrade_ids TEXT NOT NULL
+    );
+    CREATE INDEX degrades_instance ON degrades (baremetal_guid, id);
+    CREATE TABLE transitions (
+        id INTEGER PRIMARY KEY, guid TEXT NOT NULL, kind TEXT NOT NULL, due INTEGER NOT NULL,
+        taskid TEXT, action TEXT NOT NULL, userid TEXT NOT NULL, ref TEXT, stalled_by INTEGER
+    );
+    CREATE INDEX transitions_due ON transitions (due, id);
+    CREATE INDEX transitions_guid ON transitions (guid);
+    CREATE TABLE orders (
+        userid TEXT NOT NULL, action TEXT NOT NULL, agent_order_no TEXT NOT NULL, response TEXT NOT NULL,
+        PRIMARY KEY (userid, action, agent_order_no)
+    );
+    "#,
+];
+
+/// Tables emptied by a reset, children first.
+const TABLES: &[&str] = &[
+    "orders",
+    "transitions",
+    "degrades",
+    "upgrades",
+    "ips",
+    "instances",
+    "ip_pools",
+    "stock",
+    "catalog",
+    "users",
+    "meta",
+];
+
+/// A cheap-to-clone handle on one engine's database.
+#[derive(Clone)]
+pub struct Store {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Store")
+    }
+}
+
+impl Store {
+    /// Opens (and migrates) an in-memory database or a WAL-mode file.
+    pub fn open(path: Option<&Path>) -> rusqlite::Result<Store> {
+        let conn = match path {
+            Some(p) => {
+                let c = Connection::open(p)?;
+                c.pragma_update(None, "journal_mode", "WAL")?;
+                c.pragma_update(None, "synchronous", "NORMAL")?;
+                c.busy_timeout(std::time::Duration::from_secs(5))?;
+                c
+            }
+            None => Connection::open_in_memory()?,
+        };
+        conn.pragma_update(None, "foreign_keys", "OFF")?;
+        conn.set_prepared_statement_cache_capacity(128);
+        migrate(&conn)?;
+        Ok(Store {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// The connection, for one unit of work. Never hold it across `.await`.
+    pub fn lock(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` in one transaction: committed when it returns `Ok`, rolled back otherwise.
+    pub fn write<T, E: From<rusqlite::Error>>(
+        &self,
+        f: impl FnOnce(&Transaction) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+        conn.execute_batch(sql)?;
+        conn.pragma_update(None, "user_version", (i + 1) as i64)?;
+    }
+    Ok(())
+}
+
+/// Whether this database already holds a seeded engine (a `--db` file being reopened).
+pub fn is_seeded(conn: &Connection) -> rusqlite::Result<bool> {
+    Ok(meta_get(conn, "seeded")?.is_some())
+}
+
+pub fn meta_get(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
+    conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()
+}
+
+pub fn meta_set(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
+pub fn save_clock(conn: &Connection, state: ClockState) -> rusqlite::Result<()> {
+    meta_set(conn, "clock_offset_ms", &state.offset_ms.to_string())?;
+    meta_set(
+        conn,
+        "clock_frozen_at_ms",
+        &state
+            .frozen_at_ms
+            .map(|v| v.to_string())
+            .unwrap_or_default(),
+    )
+}
+
+pub fn load_clock(conn: &Connection) -> rusqlite::Result<ClockState> {
+    let offset_ms = meta_get(conn, "clock_offset_ms")?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let frozen_at_ms = meta_get(conn, "clock_frozen_at_ms")?.and_then(|v| v.parse().ok());
+    Ok(ClockState {
+        offset_ms,
+        frozen_at_ms,
+    })
+}
+
+/// Empties every table and loads `seed`; `now` anchors seeded instances.
+pub fn load_seed(
+    tx: &Transaction,
+    seed: &Seed,
+    now: i64,
+    zone: chrono::FixedOffset,
+) -> rusqlite::Result<()> {
+    for table in TABLES {
+        tx.execute(&format!("DELETE FROM {table}"), [])?;
+    }
+    for user in &seed.users {
+        tx.execute(
+            "INSERT INTO users (userid, api_key, callback_url) VALUES (?1, ?2, ?3)",
+            params![user.userid, user.api_key, user.callback_url],
+        )?;
+    }
+    for (kind, docs) in [
+        (catalog::Kind::Zone, &seed.zones),
+        (catalog::Kind::Line, &seed.lines),
+        (catalog::Kind::System, &seed.systems),
+        (catalog::Kind::Harddisk, &seed.harddisks),
+        (catalog::Kind::Product, &seed.products),
+    ] {
+        for (seq, doc) in docs.iter().enumerate() {
+            catalog::insert(tx, kind, seq as i64, doc)?;
+        }
+    }
+    for (seq, unit) in seed.stock.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO stock (id, product_guid, cabinet_sn, seq) VALUES (?1, ?2, ?3, ?4)",
+            params![unit.id, unit.product_guid, unit.cabinet_sn, seq as i64],
+        )?;
+    }
+    for pool in &seed.ip_pools {
+        tx.execute(
+            "INSERT INTO ip_pools (line_guid, kind, cidr, gateway, reserved) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![pool.line_guid, pool.kind.as_str(), pool.cidr, pool.gateway, pool.reserved.join(",")],
+        )?;
+    }
+    for inst in &seed.instances {
+        instances::insert_seeded(tx, inst, now, zone)?;
+    }
+    meta_set(tx, "seeded", "1")?;
+    Ok(())
+}

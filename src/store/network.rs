@@ -1,0 +1,306 @@
+//! IP pools and the addresses held by instances. Allocation decisions are
+//! made by `domain::ipalloc`; this module supplies what is taken and records
+//! what was chosen. A unique index on live addresses is the last guard
+//! against handing one address out twice.
+
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use rusqlite::{params, Connection, Row};
+
+use crate::domain::ipalloc::{self, Range};
+use crate::seed::{PoolKind, SeedUpgrade};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pool {
+    pub id: i64,
+    pub line_guid: String,
+    pub kind: String,
+    pub net: Ipv4Net,
+    pub gateway: Option<Ipv4Addr>,
+    pub reserved: Vec<Ipv4Net>,
+}
+
+impl Pool {
+    pub fn mask(&self) -> String {
+        self.net.netmask().to_string()
+    }
+}
+
+/// The pools of a line of one kind, in seed order.
+pub fn pools(conn: &Connection, line_guid: &str, kind: PoolKind) -> rusqlite::Result<Vec<Pool>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, line_guid, kind, cidr, gateway, reserved FROM ip_pools WHERE line_guid = ?1 AND kind = ?2 ORDER BY id",
+    )?;
+    let rows = stmt.query_map(params![line_guid, kind.as_str()], |r| {
+        let cidr: String = r.get(3)?;
+        let gateway: Option<String> = r.get(4)?;
+        let reserved: String = r.get(5)?;
+        Ok(Pool {
+            id: r.get(0)?,
+            line_guid: r.get(1)?,
+            kind: r.get(2)?,
+            net: cidr.parse().unwrap_or_default(),
+            gateway: gateway.and_then(|g| g.parse().ok()),
+            reserved: reserved
+                .split(',')
+                .filter_map(|s| s.trim().parse().ok())
+                .collect(),
+        })
+    })?;
+    rows.collect()
+}
+
+/// Everything in a pool that may not be handed out: reserved ranges, the
+/// pool's gateway, and every live address.
+pub fn taken(conn: &Connection, pool: &Pool) -> rusqlite::Result<Vec<Range>> {
+    let mut ranges: Vec<Range> = pool
+        .reserved
+        .iter()
+        .map(|n| (u32::from(n.network()), u32::from(n.broadcast())))
+        .collect();
+    if let Some(gw) = pool.gateway {
+        ranges.push((u32::from(gw), u32::from(gw)));
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT ip_int FROM ips WHERE pool_id = ?1 AND status = 1 ORDER BY ip_int",
+    )?;
+    let rows = stmt.query_map([pool.id], |r| r.get::<_, i64>(0))?;
+    for ip in rows {
+        let ip = ip? as u32;
+        ranges.push((ip, ip));
+    }
+    Ok(ipalloc::normalise(ranges))
+}
+
+/// One address held (or once held) by an instance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IpRow {
+    pub id: i64,
+    pub instance_guid: String,
+    pub pool_id: i64,
+    pub ip: String,
+    pub mask: String,
+    pub gateway: String,
+    pub net_type: String,
+    pub is_default: i64,
+    pub ip_num: i64,
+    pub status: i64,
+    pub create_time: i64,
+    pub upgrade_id: Option<i64>,
+}
+
+fn ip_from_row(r: &Row) -> rusqlite::Result<IpRow> {
+    Ok(IpRow {
+        id: r.get(0)?,
+        instance_guid: r.get(1)?,
+        pool_id: r.get(2)?,
+        ip: r.get(3)?,
+        mask: r.get(4)?,
+        gateway: r.get(5)?,
+        net_type: r.get(6)?,
+        is_default: r.get(7)?,
+        ip_num: r.get(8)?,
+        status: r.get(9)?,
+        create_time: r.get(10)?,
+        upgrade_id: r.get(11)?,
+    })
+}
+
+const IP_COLUMNS: &str =
+    "id, instance_guid, pool_id, ip, mask, gateway, net_type, is_default, ip_num, status, create_time, upgrade_id";
+
+/// Records one live address.
+#[allow(clippy::too_many_arguments)]
+pub fn insert_ip(
+    conn: &Connection,
+    instance_guid: &str,
+    pool_id: i64,
+    addr: Ipv4Addr,
+    mask: &str,
+    gateway: &str,
+    net_type: &str,
+    is_default: bool,
+    create_time: i64,
+    upgrade_id: Option<i64>,
+) -> rusqlite::Result<IpRow> {
+    conn.execute(
+        "INSERT INTO ips (instance_guid, pool_id, ip, ip_int, mask, gateway, net_type, is_default, ip_num, status, \
+         create_time, upgrade_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, 1, ?9, ?10)",
+        params![
+            instance_guid,
+            pool_id,
+            addr.to_string(),
+            u32::from(addr) as i64,
+            mask,
+            gateway,
+            net_type,
+            is_default as i64,
+            create_time,
+            upgrade_id
+        ],
+    )?;
+    Ok(IpRow {
+        id: conn.last_insert_rowid(),
+        instance_guid: instance_guid.to_string(),
+        pool_id,
+        ip: addr.to_string(),
+        mask: mask.to_string(),
+        gateway: gateway.to_string(),
+        net_type: net_type.to_string(),
+        is_default: is_default as i64,
+        ip_num: 1,
+        status: 1,
+        create_time,
+        upgrade_id,
+    })
+}
+
+/// Every address an instance holds or held, primary first.
+pub fn ips_of(conn: &Connection, guid: &str) -> rusqlite::Result<Vec<IpRow>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {IP_COLUMNS} FROM ips WHERE instance_guid = ?1 ORDER BY id"
+    ))?;
+    let rows = stmt.query_map([guid], ip_from_row)?;
+    rows.collect()
+}
+
+pub fn ips_of_upgrade(conn: &Connection, upgrade_id: i64) -> rusqlite::Result<Vec<IpRow>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {IP_COLUMNS} FROM ips WHERE upgrade_id = ?1 ORDER BY id"
+    ))?;
+    let rows = stmt.query_map([upgrade_id], ip_from_row)?;
+    rows.collect()
+}
+
+/// Marks every live address of an instance released (`status` -1).
+pub fn release_instance_ips(conn: &Connection, guid: &str) -> rusqlite::Result<usize> {
+    conn.execute(
+        "UPDATE ips SET status = -1 WHERE instance_guid = ?1 AND status = 1",
+        [guid],
+    )
+}
+
+pub fn release_upgrade_ips(conn: &Connection, upgrade_id: i64) -> rusqlite::Result<usize> {
+    conn.execute(
+        "UPDATE ips SET status = -1 WHERE upgrade_id = ?1 AND status = 1",
+        [upgrade_id],
+    )
+}
+
+/// Hands a new instance its primary address: the lowest free host address
+/// of the line's primary pools. `None` when every pool is exhausted.
+pub fn allocate_primary(
+    conn: &Connection,
+    line_guid: &str,
+    guid: &str,
+    now: i64,
+) -> rusqlite::Result<Option<IpRow>> {
+    for pool in pools(conn, line_guid, PoolKind::Primary)? {
+        let taken = taken(conn, &pool)?;
+        if let Some(addrs) = ipalloc::alloc_singles(pool.net, 1, &taken) {
+            let gateway = pool.gateway.map(|g| g.to_string()).unwrap_or_default();
+            return insert_ip(
+                conn,
+                guid,
+                pool.id,
+                addrs[0],
+                &pool.mask(),
+                &gateway,
+                "ip",
+                true,
+                now,
+                None,
+            )
+            .map(Some);
+        }
+    }
+    Ok(None)
+}
+
+/// The pool of a line (any kind) that contains `addr`.
+fn pool_containing(
+    conn: &Connection,
+    line_guid: &str,
+    kind: PoolKind,
+    addr: Ipv4Addr,
+) -> rusqlite::Result<Option<Pool>> {
+    Ok(pools(conn, line_guid, kind)?
+        .into_iter()
+        .find(|p| p.net.contains(&addr)))
+}
+
+pub fn assign_seeded_ip(
+    conn: &Connection,
+    line_guid: &str,
+    guid: &str,
+    ip: &str,
+    now: i64,
+) -> rusqlite::Result<()> {
+    let Ok(addr) = ip.parse::<Ipv4Addr>() else {
+        return Ok(());
+    };
+    if let Some(pool) = pool_containing(conn, line_guid, PoolKind::Primary, addr)? {
+        let gateway = pool.gateway.map(|g| g.to_string()).unwrap_or_default();
+        insert_ip(
+            conn,
+            guid,
+            pool.id,
+            addr,
+            &pool.mask(),
+            &gateway,
+            "ip",
+            true,
+            now,
+            None,
+        )?;
+    }
+    Ok(())
+}
+
+/// Records a seeded subnet upgrade's addresses; returns (mask, gateway) of the block.
+pub fn assign_seeded_block(
+    conn: &Connection,
+    line_guid: &str,
+    guid: &str,
+    upgrade: &SeedUpgrade,
+    upgrade_id: i64,
+    now: i64,
+) -> rusqlite::Result<Option<(String, String)>> {
+    let Some(block) = upgrade
+        .subnet
+        .as_deref()
+        .and_then(|s| s.parse::<Ipv4Net>().ok())
+    else {
+        return Ok(None);
+    };
+    let Some(pool) = pool_containing(conn, line_guid, PoolKind::Subnet, block.network())? else {
+        return Ok(None);
+    };
+    let mask = block.netmask().to_string();
+    let gateway = ipalloc::block_gateway(block).to_string();
+    for (addr, kind) in ipalloc::block_entries(block) {
+        insert_ip(
+            conn,
+            guid,
+            pool.id,
+            addr,
+            &mask,
+            &gateway,
+            kind,
+            false,
+            now,
+            Some(upgrade_id),
+        )?;
+    }
+    Ok(Some((mask, gateway)))
+}
+
+/// Live addresses that two instances hold at once (should always be empty).
+pub fn double_held(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT count(*) FROM (SELECT ip_int FROM ips WHERE status = 1 GROUP BY ip_int HAVING count(*) > 1)",
+        [],
+        |r| r.get(0),
+    )
+}

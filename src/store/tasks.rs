@@ -1,0 +1,185 @@
+//! Pending transitions: stored rows (instance, kind, due time, originating
+//! taskid), so that they survive a restart with `--db`.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+/// What happens when a transition falls due. The names double as the
+/// callback `event` of the transitions that notify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Provisioned,
+    Stopped,
+    Started,
+    Restarted,
+    PasswordSet,
+    Installed,
+    Upgraded,
+    Degraded,
+    Expired,
+    Released,
+    /// A deleted instance disappears from sync 24 hours later.
+    Purged,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 11] = [
+        Kind::Provisioned,
+        Kind::Stopped,
+        Kind::Started,
+        Kind::Restarted,
+        Kind::PasswordSet,
+        Kind::Installed,
+        Kind::Upgraded,
+        Kind::Degraded,
+        Kind::Expired,
+        Kind::Released,
+        Kind::Purged,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Provisioned => "provisioned",
+            Kind::Stopped => "stopped",
+            Kind::Started => "started",
+            Kind::Restarted => "restarted",
+            Kind::PasswordSet => "password_set",
+            Kind::Installed => "installed",
+            Kind::Upgraded => "upgraded",
+            Kind::Degraded => "degraded",
+            Kind::Expired => "expired",
+            Kind::Released => "released",
+            Kind::Purged => "purged",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    pub id: i64,
+    pub guid: String,
+    pub kind: Kind,
+    pub due: i64,
+    pub taskid: Option<String>,
+    pub action: String,
+    pub userid: String,
+    /// The degrade GUID for `degraded`.
+    pub reference: Option<String>,
+    /// The fault rule that holds it back ("accepted but stalls").
+    pub stalled_by: Option<i64>,
+}
+
+pub struct NewTransition<'a> {
+    pub guid: &'a str,
+    pub kind: Kind,
+    pub due: i64,
+    pub taskid: Option<&'a str>,
+    pub action: &'a str,
+    pub userid: &'a str,
+    pub reference: Option<&'a str>,
+    pub stalled_by: Option<i64>,
+}
+
+fn from_row(r: &Row) -> rusqlite::Result<Transition> {
+    let kind: String = r.get(2)?;
+    Ok(Transition {
+        id: r.get(0)?,
+        guid: r.get(1)?,
+        kind: Kind::parse(&kind).unwrap_or(Kind::Purged),
+        due: r.get(3)?,
+        taskid: r.get(4)?,
+        action: r.get(5)?,
+        userid: r.get(6)?,
+        reference: r.get(7)?,
+        stalled_by: r.get(8)?,
+    })
+}
+
+const COLUMNS: &str = "id, guid, kind, due, taskid, action, userid, ref, stalled_by";
+
+pub fn schedule(conn: &Connection, t: &NewTransition) -> rusqlite::Result<i64> {
+    conn.execute(
+        "INSERT INTO transitions (guid, kind, due, taskid, action, userid, ref, stalled_by) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            t.guid,
+            t.kind.as_str(),
+            t.due,
+            t.taskid,
+            t.action,
+            t.userid,
+            t.reference,
+            t.stalled_by
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// The soonest transition due at or before `now` that no live fault holds back.
+pub fn next_due(
+    conn: &Connection,
+    now: i64,
+    stalling: &[i64],
+) -> rusqlite::Result<Option<Transition>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM transitions WHERE due <= ?1 ORDER BY due, id LIMIT 64"
+    ))?;
+    let rows = stmt.query_map([now], from_row)?;
+    for row in rows {
+        let t = row?;
+        match t.stalled_by {
+            Some(rule) if stalling.contains(&rule) => continue,
+            _ => return Ok(Some(t)),
+        }
+    }
+    Ok(None)
+}
+
+pub fn remove(conn: &Connection, id: i64) -> rusqlite::Result<()> {
+    conn.execute("DELETE FROM transitions WHERE id = ?1", [id])?;
+    Ok(())
+}
+
+/// Drops pending transitions of an instance of the given kinds.
+pub fn cancel(conn: &Connection, guid: &str, kinds: &[Kind]) -> rusqlite::Result<()> {
+    for kind in kinds {
+        conn.execute(
+            "DELETE FROM transitions WHERE guid = ?1 AND kind = ?2",
+            params![guid, kind.as_str()],
+        )?;
+    }
+    Ok(())
+}
+
+pub fn cancel_reference(conn: &Connection, reference: &str) -> rusqlite::Result<()> {
+    conn.execute("DELETE FROM transitions WHERE ref = ?1", [reference])?;
+    Ok(())
+}
+
+/// Every pending transition, soonest first.
+pub fn pending(conn: &Connection) -> rusqlite::Result<Vec<Transition>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM transitions ORDER BY due, id"
+    ))?;
+    let rows = stmt.query_map([], from_row)?;
+    rows.collect()
+}
+
+pub fn find(conn: &Connection, guid: &str, kind: Kind) -> rusqlite::Result<Option<Transition>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM transitions WHERE guid = ?1 AND kind = ?2 ORDER BY due LIMIT 1"
+    ))?;
+    stmt.query_row(params![guid, kind.as_str()], from_row)
+        .optional()
+}
+
+pub fn set_due(conn: &Connection, id: i64, due: i64) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE transitions SET due = ?2 WHERE id = ?1",
+        params![id, due],
+    )?;
+    Ok(())
+}
