@@ -20,6 +20,7 @@
 //! - [`seed`]: seed data loading and validation.
 //! - [`journal`], [`faults`], [`callbacks`]: tester powers.
 //! - [`admin`]: the `/_mock` control API.
+//! - [`mock`]: [`MockEngine`], the in-process engine for Rust test suites.
 //! - [`client`]: a signed client, used by the CLI and tests.
 //! - [`cli`]: the `call` and `sign` subcommands.
 
@@ -36,6 +37,9 @@ pub mod engine;
 pub mod faults;
 pub mod journal;
 pub mod lifecycle;
+pub mod mock;
 pub mod seed;
 pub mod server;
 pub mod store;
+
+pub use mock::MockEngine;

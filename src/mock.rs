@@ -1,0 +1,199 @@
+//! The library API for Rust test suites: start an engine in-process on a
+//! free port, talk to it with a signed client, move its clock, inject
+//! faults, read its journal; drop it to stop it.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), String> {
+//! use apayun_mock::MockEngine;
+//! use serde_json::json;
+//!
+//! let engine = MockEngine::builder().timings("fast").rng_seed(7).start().await?;
+//! let zones = engine.call("getzones", json!({})).await?;
+//! assert_eq!(zones.code(), 0);
+//! engine.advance(std::time::Duration::from_secs(3600)).await?;
+//! # Ok(()) }
+//! ```
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::client::{Answer, Client};
+use crate::config::ServeConfig;
+use crate::engine::Engine;
+use crate::seed::Seed;
+use crate::server::{self, Running, DEFAULT_NAMESPACE};
+
+/// Default member of the seed data.
+pub const DEFAULT_USERID: &str = "1";
+pub const DEFAULT_KEY: &str = "mock-api-key";
+
+/// Chooses how the in-process engine starts.
+#[derive(Debug, Clone)]
+pub struct Builder {
+    config: ServeConfig,
+}
+
+impl Builder {
+    /// Timing profile (`default`, `fast`, or one of the seed's).
+    pub fn timings(mut self, profile: &str) -> Builder {
+        self.config.timings = profile.to_string();
+        self
+    }
+
+    pub fn rng_seed(mut self, seed: u64) -> Builder {
+        self.config.rng_seed = Some(seed);
+        self
+    }
+
+    pub fn lenient(mut self, lenient: bool) -> Builder {
+        self.config.lenient = lenient;
+        self
+    }
+
+    pub fn seed_data(mut self, dir: impl Into<PathBuf>) -> Builder {
+        self.config.seed_data = Some(dir.into());
+        self
+    }
+
+    pub fn db(mut self, path: impl Into<PathBuf>) -> Builder {
+        self.config.db = Some(path.into());
+        self
+    }
+
+    pub fn admin_token(mut self, token: &str) -> Builder {
+        self.config.admin_token = Some(token.to_string());
+        self
+    }
+
+    /// Any other setting.
+    pub fn config(mut self, f: impl FnOnce(&mut ServeConfig)) -> Builder {
+        f(&mut self.config);
+        self
+    }
+
+    pub async fn start(self) -> Result<MockEngine, String> {
+        let seed = server::load_seed(&self.config)?;
+        MockEngine::start_with(self.config, seed).await
+    }
+}
+
+/// A running in-process engine. Dropping it stops the server.
+pub struct MockEngine {
+    running: Running,
+    client: Client,
+    http: reqwest::Client,
+}
+
+/// An error from the control API: its status and JSON body.
+fn control_error(status: u16, body: &Value) -> String {
+    format!("control API answered {status}: {body}")
+}
+
+impl MockEngine {
+    pub fn builder() -> Builder {
+        Builder { config: ServeConfig { port: 0, ..ServeConfig::default() } }
+    }
+
+    /// Starts with the default seed, default timings, on a free loopback port.
+    pub async fn start() -> Result<MockEngine, String> {
+        MockEngine::builder().start().await
+    }
+
+    pub async fn start_with(config: ServeConfig, seed: Seed) -> Result<MockEngine, String> {
+        let running = server::spawn(config, seed).await?;
+        let client = Client::new(&running.base_url(), DEFAULT_USERID, DEFAULT_KEY);
+        Ok(MockEngine { running, client, http: reqwest::Client::new() })
+    }
+
+    /// `http://127.0.0.1:PORT`; the engine API is at `/api`.
+    pub fn base_url(&self) -> String {
+        self.running.base_url()
+    }
+
+    /// The signed client of the default member (userid 1).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// A signed client for another member or namespace base URL.
+    pub fn client_for(&self, userid: &str, key: &str) -> Client {
+        Client::new(&self.base_url(), userid, key)
+    }
+
+    /// Signs and sends one call as the default member.
+    pub async fn call(&self, action: &str, params: Value) -> Result<Answer, String> {
+        self.client.call(action, params).await.map_err(|e| e.to_string())
+    }
+
+    /// The `default` namespace's engine, for direct inspection.
+    pub async fn engine(&self) -> Option<Arc<Engine>> {
+        self.running.registry.existing(DEFAULT_NAMESPACE).await
+    }
+
+    /// Any control call: `method` `/_mock/…` with an optional JSON body.
+    pub async fn control(&self, method: &str, path: &str, body: Option<Value>) -> Result<(u16, Value), String> {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
+        let mut req = self.http.request(method, format!("{}{}", self.base_url(), path));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.map_err(|e| e.to_string())?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.map_err(|e| e.to_string())?;
+        Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
+    }
+
+    async fn control_ok(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
+        let (status, value) = self.control(method, path, body).await?;
+        if (200..300).contains(&status) {
+            Ok(value)
+        } else {
+            Err(control_error(status, &value))
+        }
+    }
+
+    /// Moves the simulated clock forward; due transitions run before it returns.
+    pub async fn advance(&self, by: Duration) -> Result<Value, String> {
+        self.control_ok("POST", "/_mock/clock/advance", Some(json!({"seconds": by.as_secs()}))).await
+    }
+
+    pub async fn clock(&self) -> Result<Value, String> {
+        self.control_ok("GET", "/_mock/clock", None).await
+    }
+
+    /// Adds a fault rule (the JSON of BEHAVIOUR §8); returns it with its id.
+    pub async fn add_fault(&self, rule: Value) -> Result<Value, String> {
+        self.control_ok("POST", "/_mock/faults", Some(rule)).await
+    }
+
+    pub async fn clear_faults(&self) -> Result<(), String> {
+        self.control_ok("DELETE", "/_mock/faults", None).await.map(|_| ())
+    }
+
+    /// Journal entries, newest first; `query` like `action=create&limit=5`.
+    pub async fn requests(&self, query: &str) -> Result<Vec<Value>, String> {
+        let path = if query.is_empty() { "/_mock/requests".to_string() } else { format!("/_mock/requests?{query}") };
+        let v = self.control_ok("GET", &path, None).await?;
+        Ok(v.get("requests").and_then(Value::as_array).cloned().unwrap_or_default())
+    }
+
+    pub async fn reset(&self) -> Result<(), String> {
+        self.control_ok("POST", "/_mock/reset", None).await.map(|_| ())
+    }
+
+    pub async fn snapshot(&self, name: &str) -> Result<(), String> {
+        self.control_ok("POST", "/_mock/snapshots", Some(json!({"name": name}))).await.map(|_| ())
+    }
+
+    pub async fn restore(&self, name: &str) -> Result<(), String> {
+        self.control_ok("POST", &format!("/_mock/snapshots/{name}/restore"), None).await.map(|_| ())
+    }
+
+    /// Stops the server and waits for it.
+    pub async fn stop(self) {
+        self.running.stop().await;
+    }
+}

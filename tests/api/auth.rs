@@ -1,0 +1,1 @@
+//! Placeholder: tests for auth are being written.

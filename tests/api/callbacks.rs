@@ -1,0 +1,1 @@
+//! Placeholder: tests for callbacks are being written.

@@ -1,0 +1,1 @@
+//! Placeholder: tests for catalog are being written.

@@ -1,0 +1,1 @@
+//! Placeholder: tests for concurrency are being written.

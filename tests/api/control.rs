@@ -1,0 +1,1 @@
+//! Placeholder: tests for control are being written.

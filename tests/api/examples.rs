@@ -1,0 +1,1 @@
+//! Placeholder: tests for examples are being written.

@@ -1,0 +1,1 @@
+//! Placeholder: tests for faults are being written.

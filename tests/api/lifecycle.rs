@@ -1,0 +1,1 @@
+//! Placeholder: tests for lifecycle are being written.

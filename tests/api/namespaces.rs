@@ -1,0 +1,1 @@
+//! Placeholder: tests for namespaces are being written.

@@ -1,0 +1,1 @@
+//! Placeholder: tests for persistence are being written.

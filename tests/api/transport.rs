@@ -1,0 +1,1 @@
+//! Placeholder: tests for transport are being written.

@@ -1,0 +1,1 @@
+//! Placeholder: tests for upgrade are being written.
