@@ -94,7 +94,12 @@ fn control_error(status: u16, body: &Value) -> String {
 
 impl MockEngine {
     pub fn builder() -> Builder {
-        Builder { config: ServeConfig { port: 0, ..ServeConfig::default() } }
+        Builder {
+            config: ServeConfig {
+                port: 0,
+                ..ServeConfig::default()
+            },
+        }
     }
 
     /// Starts with the default seed, default timings, on a free loopback port.
@@ -105,7 +110,11 @@ impl MockEngine {
     pub async fn start_with(config: ServeConfig, seed: Seed) -> Result<MockEngine, String> {
         let running = server::spawn(config, seed).await?;
         let client = Client::new(&running.base_url(), DEFAULT_USERID, DEFAULT_KEY);
-        Ok(MockEngine { running, client, http: reqwest::Client::new() })
+        Ok(MockEngine {
+            running,
+            client,
+            http: reqwest::Client::new(),
+        })
     }
 
     /// `http://127.0.0.1:PORT`; the engine API is at `/api`.
@@ -125,7 +134,10 @@ impl MockEngine {
 
     /// Signs and sends one call as the default member.
     pub async fn call(&self, action: &str, params: Value) -> Result<Answer, String> {
-        self.client.call(action, params).await.map_err(|e| e.to_string())
+        self.client
+            .call(action, params)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// The `default` namespace's engine, for direct inspection.
@@ -134,19 +146,34 @@ impl MockEngine {
     }
 
     /// Any control call: `method` `/_mock/…` with an optional JSON body.
-    pub async fn control(&self, method: &str, path: &str, body: Option<Value>) -> Result<(u16, Value), String> {
+    pub async fn control(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<(u16, Value), String> {
         let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
-        let mut req = self.http.request(method, format!("{}{}", self.base_url(), path));
+        let mut req = self
+            .http
+            .request(method, format!("{}{}", self.base_url(), path));
         if let Some(b) = body {
             req = req.json(&b);
         }
         let resp = req.send().await.map_err(|e| e.to_string())?;
         let status = resp.status().as_u16();
         let text = resp.text().await.map_err(|e| e.to_string())?;
-        Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
+        Ok((
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        ))
     }
 
-    async fn control_ok(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
+    async fn control_ok(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, String> {
         let (status, value) = self.control(method, path, body).await?;
         if (200..300).contains(&status) {
             Ok(value)
@@ -157,7 +184,12 @@ impl MockEngine {
 
     /// Moves the simulated clock forward; due transitions run before it returns.
     pub async fn advance(&self, by: Duration) -> Result<Value, String> {
-        self.control_ok("POST", "/_mock/clock/advance", Some(json!({"seconds": by.as_secs()}))).await
+        self.control_ok(
+            "POST",
+            "/_mock/clock/advance",
+            Some(json!({"seconds": by.as_secs()})),
+        )
+        .await
     }
 
     pub async fn clock(&self) -> Result<Value, String> {
@@ -170,26 +202,41 @@ impl MockEngine {
     }
 
     pub async fn clear_faults(&self) -> Result<(), String> {
-        self.control_ok("DELETE", "/_mock/faults", None).await.map(|_| ())
+        self.control_ok("DELETE", "/_mock/faults", None)
+            .await
+            .map(|_| ())
     }
 
     /// Journal entries, newest first; `query` like `action=create&limit=5`.
     pub async fn requests(&self, query: &str) -> Result<Vec<Value>, String> {
-        let path = if query.is_empty() { "/_mock/requests".to_string() } else { format!("/_mock/requests?{query}") };
+        let path = if query.is_empty() {
+            "/_mock/requests".to_string()
+        } else {
+            format!("/_mock/requests?{query}")
+        };
         let v = self.control_ok("GET", &path, None).await?;
-        Ok(v.get("requests").and_then(Value::as_array).cloned().unwrap_or_default())
+        Ok(v.get("requests")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default())
     }
 
     pub async fn reset(&self) -> Result<(), String> {
-        self.control_ok("POST", "/_mock/reset", None).await.map(|_| ())
+        self.control_ok("POST", "/_mock/reset", None)
+            .await
+            .map(|_| ())
     }
 
     pub async fn snapshot(&self, name: &str) -> Result<(), String> {
-        self.control_ok("POST", "/_mock/snapshots", Some(json!({"name": name}))).await.map(|_| ())
+        self.control_ok("POST", "/_mock/snapshots", Some(json!({"name": name})))
+            .await
+            .map(|_| ())
     }
 
     pub async fn restore(&self, name: &str) -> Result<(), String> {
-        self.control_ok("POST", &format!("/_mock/snapshots/{name}/restore"), None).await.map(|_| ())
+        self.control_ok("POST", &format!("/_mock/snapshots/{name}/restore"), None)
+            .await
+            .map(|_| ())
     }
 
     /// Stops the server and waits for it.

@@ -18,6 +18,7 @@ pub fn add_months(unix: i64, months: u32, zone: FixedOffset) -> Option<i64> {
 mod tests {
     use super::*;
     use crate::clock::{format_time, parse_time};
+    use chrono::Offset;
 
     fn check(start: &str, months: u32, expect: &str) {
         let zone = FixedOffset::east_opt(8 * 3600).unwrap_or(chrono::Utc.fix());

@@ -27,8 +27,14 @@ impl TestApp {
     }
 
     pub async fn with(builder: apayun_mock::mock::Builder) -> TestApp {
-        let engine = builder.start().await.unwrap_or_else(|e| panic!("engine failed to start: {e}"));
-        TestApp { engine, http: reqwest::Client::new() }
+        let engine = builder
+            .start()
+            .await
+            .unwrap_or_else(|e| panic!("engine failed to start: {e}"));
+        TestApp {
+            engine,
+            http: reqwest::Client::new(),
+        }
     }
 
     pub fn url(&self) -> String {
@@ -45,30 +51,56 @@ impl TestApp {
 
     /// A signed call as userid 1.
     pub async fn call(&self, action: &str, params: Value) -> Answer {
-        self.engine.call(action, params).await.unwrap_or_else(|e| panic!("{action}: {e}"))
+        self.engine
+            .call(action, params)
+            .await
+            .unwrap_or_else(|e| panic!("{action}: {e}"))
     }
 
     /// A call that must succeed; returns `data`.
     pub async fn ok(&self, action: &str, params: Value) -> Value {
         let a = self.call(action, params.clone()).await;
-        assert_eq!(a.code(), 0, "{action} {params} failed: {} ({:?})", a.text, a.reason);
+        assert_eq!(
+            a.code(),
+            0,
+            "{action} {params} failed: {} ({:?})",
+            a.text,
+            a.reason
+        );
         a.data()
     }
 
     /// A call that must fail with `reason`; returns the message.
     pub async fn fails(&self, action: &str, params: Value, reason: &str) -> String {
         let a = self.call(action, params.clone()).await;
-        assert_eq!(a.code(), 1, "{action} {params} should fail with {reason}: {}", a.text);
-        assert_eq!(a.reason.as_deref(), Some(reason), "{action} {params}: {}", a.text);
+        assert_eq!(
+            a.code(),
+            1,
+            "{action} {params} should fail with {reason}: {}",
+            a.text
+        );
+        assert_eq!(
+            a.reason.as_deref(),
+            Some(reason),
+            "{action} {params}: {}",
+            a.text
+        );
         a.json()["message"].as_str().unwrap_or_default().to_string()
     }
 
     /// Posts raw form pairs (for tests that build their own requests).
     pub async fn post_form(&self, pairs: &[(String, String)]) -> Answer {
-        self.client().post_form(pairs).await.unwrap_or_else(|e| panic!("post: {e}"))
+        self.client()
+            .post_form(pairs)
+            .await
+            .unwrap_or_else(|e| panic!("post: {e}"))
     }
 
-    pub async fn post_raw(&self, content_type: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+    pub async fn post_raw(
+        &self,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
         self.http
             .post(format!("{}/api", self.url()))
             .header("content-type", content_type)
@@ -79,11 +111,17 @@ impl TestApp {
     }
 
     pub async fn control(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        self.engine.control(method, path, body).await.unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+        self.engine
+            .control(method, path, body)
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
     }
 
     pub async fn advance(&self, seconds: u64) {
-        self.engine.advance(Duration::from_secs(seconds)).await.unwrap_or_else(|e| panic!("advance: {e}"));
+        self.engine
+            .advance(Duration::from_secs(seconds))
+            .await
+            .unwrap_or_else(|e| panic!("advance: {e}"));
     }
 
     /// The default create request of the document, with a fresh agent order number.
@@ -127,5 +165,7 @@ fn rand_order() -> u64 {
 
 /// The keys of a JSON object, in order.
 pub fn keys(v: &Value) -> Vec<String> {
-    v.as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default()
+    v.as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
 }
