@@ -1,0 +1,2 @@
+//! Placeholder: the load benchmark is being written.
+fn main() {}

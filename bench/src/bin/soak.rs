@@ -1,0 +1,2 @@
+//! Placeholder: the soak test is being written.
+fn main() {}
