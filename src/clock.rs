@@ -81,7 +81,13 @@ impl Clock {
 
     pub fn offset_seconds(&self) -> i64 {
         let state = self.lock();
-        (Self::now_ms_locked(&state) - wall_millis()).div_euclid(1000)
+        // While ticking the offset is stored; computing it from two reads of
+        // the wall clock would show -1 right after a reset when a millisecond
+        // passes between them.
+        match state.frozen_at_ms {
+            Some(at) => (at - wall_millis()).div_euclid(1000),
+            None => state.offset_ms.div_euclid(1000),
+        }
     }
 
     pub fn frozen(&self) -> bool {
@@ -145,6 +151,25 @@ impl Clock {
 
     pub fn zone(&self) -> FixedOffset {
         self.utc_offset
+    }
+}
+
+/// Real wall-clock milliseconds as `YYYY-MM-DD HH:MM:SS.mmm` UTC (for logs
+/// of real events such as callback attempts).
+pub fn format_wall_millis(millis: i64) -> String {
+    match DateTime::from_timestamp_millis(millis) {
+        Some(t) => t.format("%Y-%m-%d %H:%M:%S%.3f").to_string(),
+        None => String::new(),
+    }
+}
+
+/// Today's real date as `YYYYMMDD` in a zone `offset_seconds` east of UTC
+/// (the `vtime` a client sends).
+pub fn wall_date_yyyymmdd(offset_seconds: i32) -> String {
+    let zone = FixedOffset::east_opt(offset_seconds).unwrap_or(chrono::Utc.fix());
+    match DateTime::from_timestamp(wall_seconds(), 0) {
+        Some(t) => t.with_timezone(&zone).format("%Y%m%d").to_string(),
+        None => String::new(),
     }
 }
 

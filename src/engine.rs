@@ -127,10 +127,16 @@ impl Engine {
     ) -> Result<Engine, String> {
         let store = Store::open(db).map_err(|e| format!("cannot open database: {e}"))?;
         let clock = Clock::new(settings.utc_offset);
+        let mut rng_seed = settings.rng_seed;
         {
             let mut conn = store.lock();
             if store::is_seeded(&conn).map_err(|e| e.to_string())? {
                 clock.restore(store::load_clock(&conn).map_err(|e| e.to_string())?);
+                // A reopened `--db` file must not replay the GUIDs and order
+                // numbers the seeded generator already handed out; mixing in
+                // how many it made keeps runs reproducible.
+                let made = store::generated_count(&conn).map_err(|e| e.to_string())?;
+                rng_seed = rng_seed.map(|s| s ^ made.wrapping_mul(0x9E37_79B9_7F4A_7C15));
             } else {
                 let tx = conn.transaction().map_err(|e| e.to_string())?;
                 store::load_seed(&tx, &seed, clock.now(), clock.zone())
@@ -148,7 +154,7 @@ impl Engine {
                 .iter()
                 .map(|u| (u.userid.clone(), u.api_key.clone()))
                 .collect(),
-            rng: Mutex::new(new_rng(settings.rng_seed)),
+            rng: Mutex::new(new_rng(rng_seed)),
             journal: Journal::new(settings.journal_size),
             faults: Faults::new(settings.rng_seed),
             callbacks: Arc::new(Callbacks::new(settings.callback_policy)),
@@ -363,7 +369,7 @@ impl Engine {
             let backup =
                 rusqlite::backup::Backup::new(&conn, &mut copy).map_err(|e| e.to_string())?;
             backup
-                .run_to_completion(-1, Duration::ZERO, None)
+                .run_to_completion(i32::MAX, Duration::ZERO, None)
                 .map_err(|e| e.to_string())?;
         }
         let taken_at = self.clock.format(self.clock.now());
@@ -403,7 +409,7 @@ impl Engine {
                 let backup = rusqlite::backup::Backup::new(&snap.conn, &mut conn)
                     .map_err(|e| e.to_string())?;
                 backup
-                    .run_to_completion(-1, Duration::ZERO, None)
+                    .run_to_completion(i32::MAX, Duration::ZERO, None)
                     .map_err(|e| e.to_string())?;
             }
             state = store::load_clock(&conn).map_err(|e| e.to_string())?;

@@ -62,6 +62,10 @@ pub async fn clock(admin: Admin) -> Reply {
     ok(admin.engine.clock_json())
 }
 
+/// A hundred years: far enough for any test, and far from overflowing the
+/// clock's milliseconds (`i64::MAX` seconds would panic the clock).
+const MAX_ADVANCE_SECONDS: i64 = 100 * 366 * 86_400;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Advance {
@@ -75,8 +79,13 @@ pub async fn clock_advance(admin: Admin, bytes: Bytes) -> Reply {
         Value::String(s) => s.trim().parse::<i64>().ok(),
         _ => None,
     }
-    .filter(|s| *s >= 0)
-    .ok_or_else(|| AdminError::bad_request("bad_seconds", "seconds must be a whole number >= 0"))?;
+    .filter(|s| (0..=MAX_ADVANCE_SECONDS).contains(s))
+    .ok_or_else(|| {
+        AdminError::bad_request(
+            "bad_seconds",
+            format!("seconds must be a whole number from 0 to {MAX_ADVANCE_SECONDS}"),
+        )
+    })?;
     blocking(&admin, move |e| e.advance(seconds)).await?;
     ok(admin.engine.clock_json())
 }
@@ -174,6 +183,8 @@ pub async fn list_faults(admin: Admin) -> Reply {
 
 pub async fn clear_faults(admin: Admin) -> Reply {
     admin.engine.faults.clear();
+    // As for one removed rule: transitions the rules stalled may now be due.
+    blocking(&admin, |e| e.run_due()).await?;
     ok(json!({"faults": []}))
 }
 

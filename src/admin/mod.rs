@@ -132,7 +132,13 @@ impl FromRequestParts<Arc<Registry>> for Admin {
             } else {
                 e.status
             };
-            AdminError::new(status, "namespace_unavailable", e.message)
+            // Keep the registry's reason, so /api and /_mock name a refusal alike.
+            let reason = match e.reason.as_str() {
+                "bad_namespace" => "bad_namespace",
+                "namespace_limit" => "namespace_limit",
+                _ => "namespace_unavailable",
+            };
+            AdminError::new(status, reason, e.message)
         })?;
         Ok(Admin {
             engine,
@@ -165,6 +171,7 @@ fn engine_routes() -> Router<Arc<Registry>> {
         .route("/snapshots/{snapshot}/restore", post(restore_snapshot))
         .route("/snapshots/{snapshot}", delete(delete_snapshot))
         .route("/baremetal/{guid}", patch(force_state))
+        .method_not_allowed_fallback(wrong_method)
         .fallback(unknown)
 }
 
@@ -173,8 +180,19 @@ pub fn router() -> Router<Arc<Registry>> {
     Router::new()
         .route("/_mock/namespaces", get(namespaces))
         .route("/_mock/namespaces/{target}", delete(delete_namespace))
+        .method_not_allowed_fallback(wrong_method)
         .nest("/_mock", engine_routes())
         .nest("/ns/{ns}/_mock", engine_routes())
+}
+
+/// A known control call with the wrong method: JSON like every other
+/// control error, not axum's empty 405.
+async fn wrong_method(method: axum::http::Method, uri: axum::http::Uri) -> AdminError {
+    AdminError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not allowed on {uri}; see the README's control API table"),
+    )
 }
 
 async fn unknown(uri: axum::http::Uri) -> AdminError {
