@@ -13,7 +13,7 @@ use crate::domain::state::{self, Op};
 use crate::domain::upgrade::{check_degrade, Degradable, Totals};
 use crate::domain::RuleError;
 use crate::store::changes::{self, Degrade as DegradeRecord};
-use crate::store::{catalog, tasks};
+use crate::store::{catalog, network, tasks};
 
 pub struct DegradeIpList {
     guid: String,
@@ -28,11 +28,20 @@ impl DegradeIpList {
 
     pub fn apply(self, tx: &Transaction, ctx: &mut Ctx) -> Result<Value, ApiError> {
         let inst = ctx.instance(tx, &self.guid)?;
-        let list: Vec<Value> = changes::upgrades_of(tx, &inst.guid)?
-            .into_iter()
-            .filter(|u| u.kind == "ipnum" && u.status == 1 && u.remaining == u.nums)
-            .map(|u| json!({"ip": u.value, "mask": u.mask, "gateway": u.gateway}))
-            .collect();
+        let mut list: Vec<Value> = Vec::new();
+        for u in changes::upgrades_of(tx, &inst.guid)? {
+            if u.kind != "ipnum" || u.status != 1 || u.remaining != u.nums {
+                continue;
+            }
+            // A refunded or released instance's addresses are no longer active.
+            if network::ips_of_upgrade(tx, u.id)?
+                .iter()
+                .any(|ip| ip.status != 1)
+            {
+                continue;
+            }
+            list.push(json!({"ip": u.value, "mask": u.mask, "gateway": u.gateway}));
+        }
         Ok(Value::Array(list))
     }
 }
