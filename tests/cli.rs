@@ -1,0 +1,386 @@
+//! The `apayun-mock` binary: `serve` (first stdout line, port from flag or
+//! environment, graceful SIGTERM), `call` (pretty JSON, XML, exit codes,
+//! `X-Mock-Error` on stderr) and `sign`. Every child process is killed by a
+//! guard when its test ends.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use md5::{Digest, Md5};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_apayun-mock");
+
+/// Environment variables of the binary that must not leak in from outside.
+const ENV_VARS: &[&str] = &[
+    "APAYUN_MOCK_PORT",
+    "APAYUN_MOCK_BIND",
+    "APAYUN_MOCK_DB",
+    "APAYUN_MOCK_SEED_DATA",
+    "APAYUN_MOCK_LENIENT",
+    "APAYUN_MOCK_TIME_SKEW",
+    "APAYUN_MOCK_ADMIN_TOKEN",
+    "APAYUN_MOCK_URL",
+    "APAYUN_MOCK_USERID",
+    "APAYUN_MOCK_KEY",
+];
+
+fn command() -> Command {
+    let mut cmd = Command::new(BIN);
+    for var in ENV_VARS {
+        cmd.env_remove(var);
+    }
+    cmd.env("RUST_LOG", "warn");
+    cmd
+}
+
+/// A `serve` child process; killed and reaped on drop.
+struct Server {
+    child: Option<Child>,
+    first_line: String,
+    url: String,
+}
+
+impl Server {
+    fn start(args: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut cmd = command();
+        cmd.arg("serve")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {BIN}: {e}"));
+        let stdout = child.stdout.take();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let Some(out) = stdout else { return };
+            let mut lines = BufReader::new(out).lines();
+            if let Some(Ok(line)) = lines.next() {
+                let _ = tx.send(line);
+            }
+            // Keep draining so the server never blocks on a full pipe.
+            for _ in lines {}
+        });
+        let mut server = Server {
+            child: Some(child),
+            first_line: String::new(),
+            url: String::new(),
+        };
+        server.first_line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|e| panic!("serve {args:?} printed no first line: {e}"));
+        server.url = server
+            .first_line
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {:?}", server.first_line))
+            .to_string();
+        server
+    }
+
+    fn port(&self) -> u16 {
+        self.url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no port in {}", self.url))
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.as_ref().map(Child::id).unwrap_or_default()
+    }
+
+    /// Waits for the process to end on its own.
+    fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
+        let child = self
+            .child
+            .as_mut()
+            .unwrap_or_else(|| panic!("no child process"));
+        let started = Instant::now();
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) => {
+                    self.child = None;
+                    return status;
+                }
+                Ok(None) if started.elapsed() < limit => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
+                Ok(None) => panic!("server did not exit within {limit:?}"),
+                Err(e) => panic!("wait: {e}"),
+            }
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A plain HTTP/1.1 request over a socket; returns the status line and body.
+fn http(url: &str, method: &str, path: &str, body: &str) -> (String, String) {
+    let host = url.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(host).unwrap_or_else(|e| panic!("connect {host}: {e}"));
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap_or_else(|e| panic!("timeout: {e}"));
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream
+        .write_all(request.as_bytes())
+        .unwrap_or_else(|e| panic!("write: {e}"));
+    let mut text = String::new();
+    stream
+        .read_to_string(&mut text)
+        .unwrap_or_else(|e| panic!("read: {e}"));
+    let status = text.lines().next().unwrap_or_default().to_string();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn run(args: &[&str]) -> Output {
+    command()
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {BIN} {args:?}: {e}"))
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn md5_hex(s: &str) -> String {
+    hex::encode(Md5::digest(s.as_bytes()))
+}
+
+#[test]
+fn serve_prints_its_address_first_and_answers() {
+    let server = Server::start(&["--port", "0"], &[]);
+    assert!(
+        server
+            .first_line
+            .starts_with("listening on http://127.0.0.1:"),
+        "{}",
+        server.first_line
+    );
+    assert_ne!(server.port(), 0);
+    let (status, body) = http(&server.url, "GET", "/_mock/health", "");
+    assert!(status.contains("200"), "{status}");
+    assert!(body.contains(r#"{"status":"ok"}"#), "{body}");
+    // /api answers with the engine's envelope.
+    let (status, body) = http(&server.url, "POST", "/api", "module=baremetal");
+    assert!(status.contains("200"), "{status}");
+    assert!(body.contains(r#""code":1"#), "{body}");
+}
+
+#[test]
+fn the_port_comes_from_the_environment() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free port: {e}"));
+    let p = port.to_string();
+    let server = Server::start(&[], &[("APAYUN_MOCK_PORT", p.as_str())]);
+    assert_eq!(
+        server.first_line,
+        format!("listening on http://127.0.0.1:{port}")
+    );
+    let (status, _) = http(&server.url, "GET", "/_mock/health", "");
+    assert!(status.contains("200"), "{status}");
+}
+
+#[test]
+fn sigterm_stops_the_server_gracefully() {
+    let mut server = Server::start(&["--port", "0"], &[]);
+    let (status, _) = http(&server.url, "GET", "/_mock/health", "");
+    assert!(status.contains("200"), "{status}");
+    let kill = Command::new("kill")
+        .args(["-TERM", &server.pid().to_string()])
+        .status()
+        .unwrap_or_else(|e| panic!("kill: {e}"));
+    assert!(kill.success(), "kill -TERM failed");
+    let exit = server.wait_exit(Duration::from_secs(30));
+    assert!(exit.success(), "exit status after SIGTERM: {exit:?}");
+    assert!(
+        TcpStream::connect(server.url.trim_start_matches("http://")).is_err(),
+        "the port is closed"
+    );
+}
+
+#[test]
+fn call_prints_pretty_json_and_exits_zero() {
+    let server = Server::start(&["--port", "0"], &[]);
+    let out = run(&["call", "getzones", "--url", &server.url]);
+    let stdout = text(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{:?} {stdout} {}",
+        out.status,
+        text(&out.stderr)
+    );
+    assert!(
+        stdout.starts_with("{\n  \"code\": 0,\n"),
+        "pretty: {stdout}"
+    );
+    let v: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert_eq!(v["message"], "success");
+    assert_eq!(v["data"]["zones"][1]["name"], "中国内蒙");
+    assert!(
+        !text(&out.stderr).contains("X-Mock-Error"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Parameters as key=value, with PHP brackets.
+    let out = run(&[
+        "call",
+        "getsystems",
+        "page_mode=2",
+        "page_length=3",
+        "--url",
+        &server.url,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: Value = serde_json::from_str(&text(&out.stdout)).unwrap_or_default();
+    assert_eq!(
+        v["data"]["systems"].as_array().map(Vec::len),
+        Some(3),
+        "{v}"
+    );
+}
+
+#[test]
+fn call_with_a_failing_action_exits_one() {
+    let server = Server::start(&["--port", "0"], &[]);
+    let check = |args: &[&str], reason: &str| {
+        let mut all = vec!["call"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--url", &server.url]);
+        let out = run(&all);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{args:?}: {}",
+            text(&out.stdout)
+        );
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains(&format!("X-Mock-Error: {reason}")),
+            "{args:?}: {stderr}"
+        );
+        let v: Value = serde_json::from_str(&text(&out.stdout)).unwrap_or_default();
+        assert_eq!(v["code"], 1, "{args:?}: {}", text(&out.stdout));
+    };
+    check(&["stop", "guid=999"], "not_found");
+    check(&["nosuch"], "unknown_action");
+    check(&["getzones", "--key", "wrong"], "sign_invalid");
+    check(&["getzones", "--userid", "99"], "unknown_user");
+}
+
+#[test]
+fn call_cannot_reach_exits_two() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free port: {e}"));
+    let url = format!("http://127.0.0.1:{port}");
+    let out = run(&["call", "getzones", "--url", &url]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("cannot reach"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn call_xml_prints_the_xml() {
+    let server = Server::start(&["--port", "0"], &[]);
+    let out = run(&["call", "getzones", "--xml", "--url", &server.url]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout} {}", text(&out.stderr));
+    assert!(stdout.starts_with("<?xml"), "{stdout}");
+    assert!(
+        stdout.contains("<response><code>0</code><message>success</message><data><zones><item>"),
+        "{stdout}"
+    );
+    let out = run(&["call", "stop", "guid=999", "--xml", "--url", &server.url]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains("<code>1</code>"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(text(&out.stderr).contains("X-Mock-Error: not_found"));
+}
+
+#[test]
+fn sign_prints_the_md5_and_its_canonical_string() {
+    let check = |args: &[&str], canonical: &str, masked: &str| {
+        let mut all = vec!["sign"];
+        all.extend_from_slice(args);
+        let out = run(&all);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        let line = |label: &str| {
+            stdout
+                .lines()
+                .find_map(|l| l.strip_prefix(label))
+                .map(str::trim)
+                .unwrap_or_else(|| panic!("{args:?}: no {label:?} line in {stdout}"))
+                .to_string()
+        };
+        assert_eq!(line("sign:"), md5_hex(canonical), "{args:?}");
+        assert_eq!(line("canonical:"), canonical, "{args:?}");
+        assert_eq!(line("masked:"), masked, "{args:?}");
+        assert_eq!(
+            stdout.lines().next().map(|l| l.starts_with("sign:")),
+            Some(true)
+        );
+    };
+    check(
+        &["getzones", "--time", "1732779600"],
+        "baremetalzkeys.api@2019getzones1mock-api-key1732779600",
+        "baremetalzkeys.api@2019getzones1***1732779600",
+    );
+    check(
+        &["refund", "--time", "1732779600"],
+        "commonzkeys.api@2019refund1mock-api-key1732779600",
+        "commonzkeys.api@2019refund1***1732779600",
+    );
+    check(
+        &[
+            "stop",
+            "--time",
+            "1",
+            "--userid",
+            "2",
+            "--key",
+            "mock-api-key-2",
+        ],
+        "baremetalzkeys.api@2019stop2mock-api-key-21",
+        "baremetalzkeys.api@2019stop2***1",
+    );
+    assert_eq!(
+        md5_hex("baremetalzkeys.api@2019getzones1mock-api-key1732779600"),
+        apayun_mock::api::sign::sign("baremetal", "getzones", "1", "mock-api-key", "1732779600")
+    );
+}
