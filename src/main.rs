@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use apayun_mock::config::{Cli, Command};
-use apayun_mock::{cli, server};
+use apayun_mock::{cli, scenario, server};
 use clap::Parser;
 
 #[tokio::main]
@@ -11,6 +11,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
@@ -35,5 +36,6 @@ async fn main() -> ExitCode {
         }
         Command::Call(args) => cli::call(args).await,
         Command::Sign(args) => cli::sign(args),
+        Command::Scenario(args) => scenario::cli(args).await,
     }
 }

@@ -612,6 +612,9 @@ impl Seed {
             }
         }
         let mut seen = HashSet::new();
+        let mut held_stock = HashSet::new();
+        let mut held_ips = HashSet::new();
+        let mut held_blocks: Vec<Ipv4Net> = Vec::new();
         for (i, inst) in self.instances.iter().enumerate() {
             let rec = format!("record {i} (guid {})", inst.guid);
             if !seen.insert(inst.guid.clone()) {
@@ -652,12 +655,49 @@ impl Seed {
                     ))
                 }
             }
-            if inst.primary_ip.parse::<Ipv4Addr>().is_err() {
+            if !held_stock.insert(inst.stock_id.clone()) {
+                return Err(err(
+                    "instances.json",
+                    rec,
+                    "stock_id",
+                    format!("stock unit {} is held by another instance", inst.stock_id),
+                ));
+            }
+            let line_guid = self
+                .products
+                .iter()
+                .find(|p| doc_str(p, "guid") == inst.product_guid)
+                .map(|p| doc_str(p, "line_guid"))
+                .unwrap_or_default();
+            let pool_of = |kind: PoolKind, net: Ipv4Net| {
+                self.ip_pools.iter().any(|p| {
+                    p.kind == kind
+                        && p.line_guid == line_guid
+                        && p.cidr.parse::<Ipv4Net>().is_ok_and(|pn| pn.contains(&net))
+                })
+            };
+            let Ok(primary) = inst.primary_ip.parse::<Ipv4Addr>() else {
                 return Err(err(
                     "instances.json",
                     rec,
                     "primary_ip",
                     "not an IPv4 address",
+                ));
+            };
+            if !pool_of(PoolKind::Primary, Ipv4Net::from(primary)) {
+                return Err(err(
+                    "instances.json",
+                    rec,
+                    "primary_ip",
+                    format!("{primary} is in no primary pool of line {line_guid}"),
+                ));
+            }
+            if !held_ips.insert(primary) {
+                return Err(err(
+                    "instances.json",
+                    rec,
+                    "primary_ip",
+                    format!("{primary} is held by another instance"),
                 ));
             }
             for u in &inst.upgrades {
@@ -681,6 +721,28 @@ impl Seed {
                         "upgrades.subnet",
                         "an ipnum upgrade needs a subnet CIDR",
                     ));
+                }
+                if let Some(block) = u.subnet.as_deref().and_then(|s| s.parse::<Ipv4Net>().ok()) {
+                    if !pool_of(PoolKind::Subnet, block) {
+                        return Err(err(
+                            "instances.json",
+                            rec,
+                            "upgrades.subnet",
+                            format!("{block} is in no subnet pool of line {line_guid}"),
+                        ));
+                    }
+                    if held_blocks
+                        .iter()
+                        .any(|b: &Ipv4Net| b.contains(&block) || block.contains(b))
+                    {
+                        return Err(err(
+                            "instances.json",
+                            rec,
+                            "upgrades.subnet",
+                            format!("{block} overlaps another seeded subnet"),
+                        ));
+                    }
+                    held_blocks.push(block);
                 }
             }
         }

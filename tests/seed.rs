@@ -761,3 +761,81 @@ fn serve_with_bad_seed_data_exits_two_naming_the_problem() {
         "it never listened"
     );
 }
+
+/// A second seeded instance: a copy of the first with its own GUID and stock unit.
+fn add_second_instance(v: &mut Value, change: impl FnOnce(&mut Value)) {
+    let mut second = v[0].clone();
+    second["guid"] = json!("1708330228790001");
+    second["id"] = json!(2000);
+    second["stock_id"] = json!("57");
+    second["primary_ip"] = json!("192.168.12.49");
+    second["upgrades"] = json!([]);
+    change(&mut second);
+    if let Some(list) = v.as_array_mut() {
+        list.push(second);
+    }
+}
+
+const INSTANCE_1: &str = "record 1 (guid 1708330228790001)";
+
+#[test]
+fn instance_primary_ip_is_in_a_primary_pool_of_its_line() {
+    check(
+        "instances.json",
+        |v| v[0]["primary_ip"] = json!("10.9.9.9"),
+        INSTANCE_0,
+        "primary_ip",
+        "in no primary pool of line 1665907446560259",
+    );
+}
+
+#[test]
+fn instances_do_not_share_a_stock_unit() {
+    check(
+        "instances.json",
+        |v| add_second_instance(v, |s| s["stock_id"] = json!("56")),
+        INSTANCE_1,
+        "stock_id",
+        "held by another instance",
+    );
+}
+
+#[test]
+fn instances_do_not_share_a_primary_ip() {
+    check(
+        "instances.json",
+        |v| add_second_instance(v, |s| s["primary_ip"] = json!("192.168.12.48")),
+        INSTANCE_1,
+        "primary_ip",
+        "held by another instance",
+    );
+}
+
+#[test]
+fn seeded_subnets_are_in_a_subnet_pool_and_do_not_overlap() {
+    check(
+        "instances.json",
+        |v| v[0]["upgrades"][1]["subnet"] = json!("10.0.0.0/29"),
+        INSTANCE_0,
+        "upgrades.subnet",
+        "in no subnet pool",
+    );
+    check(
+        "instances.json",
+        |v| {
+            add_second_instance(
+                v,
+                |s| s["upgrades"] = json!([{"type":"ipnum","nums":8,"subnet":"114.114.8.16/29","order_no_api":"1"}]),
+            )
+        },
+        INSTANCE_1,
+        "upgrades.subnet",
+        "overlaps another seeded subnet",
+    );
+}
+
+#[test]
+fn a_valid_second_instance_loads() {
+    let seed = loads("instances.json", |v| add_second_instance(v, |_| {}));
+    assert_eq!(seed.instances.len(), 2);
+}

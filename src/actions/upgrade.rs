@@ -9,7 +9,7 @@ use crate::api::decode::Params;
 use crate::api::error::ApiError;
 use crate::domain::ipalloc;
 use crate::domain::state::{self, Op};
-use crate::domain::upgrade::{check_upgrade, Increment, Totals};
+use crate::domain::upgrade::{check_ratio, check_upgrade, Increment, Totals};
 use crate::domain::RuleError;
 use crate::seed::PoolKind;
 use crate::store::changes::{self, Upgrade as UpgradeRecord};
@@ -57,6 +57,23 @@ impl Upgrade {
             defense: inst.defense,
         };
         let after = check_upgrade(&line, current, self.inc)?;
+        // The ratio must also hold once every degrade already booked applies.
+        let pending = changes::degrades_of(tx, &inst.guid)?;
+        let pending_sum = |item: &str| {
+            pending
+                .iter()
+                .filter(|d| d.status == 0 && d.item == item)
+                .map(|d| d.amount)
+                .sum::<i64>()
+        };
+        check_ratio(
+            &line,
+            Totals {
+                bandwidth: after.bandwidth - pending_sum("bandwidth"),
+                ipnum: after.ipnum - pending_sum("ip"),
+                defense: after.defense - pending_sum("defense"),
+            },
+        )?;
         let order_no = ctx.new_order_no();
         let record = |kind: &str, nums: i64, value: String| UpgradeRecord {
             id: 0,

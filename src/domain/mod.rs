@@ -76,7 +76,7 @@ pub enum RuleError {
     DegradeDatePast { date: String, now: String },
     #[error("降配执行时间 {date} 不能晚于业务到期时间 {end_time}")]
     DegradeDateAfterEnd { date: String, end_time: String },
-    #[error("IP 地址池已耗尽：线路 {line} 没有可分配的 {size} 个连续地址")]
+    #[error("IP 地址池已耗尽：线路 {line} 没有足够的空闲地址分配 {size} 个 IP")]
     PoolExhausted { line: String, size: i64 },
 }
 
