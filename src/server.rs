@@ -26,11 +26,9 @@ pub struct Registry {
 
 /// Whether a namespace name is acceptable in a URL and a log.
 pub fn valid_namespace(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+    name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
 }
 
 impl Registry {
@@ -39,7 +37,7 @@ impl Registry {
         if !valid_namespace(name) {
             return Err(ApiError::new(
                 "bad_namespace",
-                format!("命名空间名称无效：{name:?}（字母、数字、-、_、.，最长 64）"),
+                format!("命名空间名称无效：{name:?}（以字母或数字开头，可含 -、_、.，最长 64）"),
             )
             .with_status(axum::http::StatusCode::BAD_REQUEST));
         }
