@@ -209,6 +209,18 @@ pub fn load_clock(conn: &Connection) -> rusqlite::Result<ClockState> {
     })
 }
 
+/// How many generated identifiers the database holds (instance and degrade
+/// GUIDs, upgrade order numbers).
+pub fn generated_count(conn: &Connection) -> rusqlite::Result<u64> {
+    conn.query_row(
+        "SELECT (SELECT count(*) FROM instances) + (SELECT count(*) FROM degrades) \
+         + (SELECT count(*) FROM upgrades)",
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n as u64)
+}
+
 /// Empties every table and loads `seed`; `now` anchors seeded instances.
 pub fn load_seed(
     tx: &Transaction,
