@@ -85,7 +85,7 @@ impl Clock {
         // the wall clock would show -1 right after a reset when a millisecond
         // passes between them.
         match state.frozen_at_ms {
-            Some(at) => (at - wall_millis()).div_euclid(1000),
+            Some(at) => ((at - wall_millis()) as f64 / 1000.0).round() as i64,
             None => state.offset_ms.div_euclid(1000),
         }
     }

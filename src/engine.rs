@@ -77,6 +77,19 @@ pub struct Call {
     pub params: Params,
 }
 
+/// One step of the transition runner.
+enum Step {
+    /// Nothing is due.
+    Idle,
+    /// A transition ran and changed nothing worth a notice.
+    Applied,
+    /// A transition changed an instance; the member's callback URL, if any.
+    Changed(
+        Box<(tasks::Transition, instances::Instance)>,
+        Option<String>,
+    ),
+}
+
 /// What running a call produced, for the answer and the journal.
 #[derive(Debug)]
 pub struct Outcome {
@@ -237,31 +250,21 @@ impl Engine {
         loop {
             let now = self.clock.now();
             let stalling = self.faults.stalling();
-            let step = self.store.write(
-                |tx| -> rusqlite::Result<
-                    Option<Option<(tasks::Transition, instances::Instance, Option<String>)>>,
-                > {
-                    let Some(t) = tasks::next_due(tx, now, &stalling)? else {
-                        return Ok(None);
-                    };
-                    let changed = crate::lifecycle::apply(tx, &t)?;
-                    let Some(inst) = changed else {
-                        return Ok(Some(None));
-                    };
-                    let url: Option<String> = tx
-                        .query_row(
-                            "SELECT callback_url FROM users WHERE userid = ?1",
-                            [&inst.userid],
-                            |r| r.get(0),
-                        )
-                        .unwrap_or(None);
-                    Ok(Some(Some((t, inst, url))))
-                },
-            );
+            let step = self.store.write(|tx| -> rusqlite::Result<Step> {
+                let Some(t) = tasks::next_due(tx, now, &stalling)? else {
+                    return Ok(Step::Idle);
+                };
+                let Some(inst) = crate::lifecycle::apply(tx, &t)? else {
+                    return Ok(Step::Applied);
+                };
+                let url = store::callback_url(tx, &inst.userid)?;
+                Ok(Step::Changed(Box::new((t, inst)), url))
+            });
             match step {
-                Ok(None) => break,
-                Ok(Some(None)) => applied += 1,
-                Ok(Some(Some((t, inst, url)))) => {
+                Ok(Step::Idle) => break,
+                Ok(Step::Applied) => applied += 1,
+                Ok(Step::Changed(change, url)) => {
+                    let (t, inst) = *change;
                     applied += 1;
                     if let Some(url) = url.filter(|u| !u.is_empty()) {
                         self.notify(url, &t, &inst);
@@ -443,12 +446,6 @@ impl Engine {
 
     pub fn set_callback(&self, userid: &str, url: Option<&str>) -> Result<bool, String> {
         let conn = self.store.lock();
-        let n = conn
-            .execute(
-                "UPDATE users SET callback_url = ?2 WHERE userid = ?1",
-                rusqlite::params![userid, url],
-            )
-            .map_err(|e| e.to_string())?;
-        Ok(n == 1)
+        store::set_callback_url(&conn, userid, url).map_err(|e| e.to_string())
     }
 }

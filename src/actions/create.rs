@@ -195,7 +195,7 @@ impl Create {
             .ok_or_else(|| ApiError::bad_param("months", "到期时间超出范围"))?;
         let mut out = Vec::with_capacity(stock.len());
         for unit in stock {
-            let guid = ctx.new_guid();
+            let guid = ctx.unique_guid(tx)?;
             let (stock_id, cabinet_sn) = unit.clone().unzip();
             let inst = Instance {
                 id: 0,

@@ -284,7 +284,7 @@ impl Degrade {
                 "defense" => (current.defense, after.defense, "防御", amount.to_string()),
                 _ => (current.ipnum, after.ipnum, "IP", it.ip_values.join(",")),
             };
-            let guid = ctx.new_guid();
+            let guid = ctx.unique_guid(tx)?;
             let record = DegradeRecord {
                 id: 0,
                 guid: guid.clone(),

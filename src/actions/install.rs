@@ -72,6 +72,25 @@ impl Install {
             ));
         }
         if let Some((product, _)) = catalog::product(tx, &inst.product_guid)? {
+            let max = product.system_partition_size * 1024;
+            if self.system_partition_size > 0
+                && (product.system_partition_support != 1 || self.system_partition_size > max)
+            {
+                return Err(ApiError::new(
+                    "partition_size_invalid",
+                    if product.system_partition_support != 1 {
+                        format!(
+                            "机型 {} 不支持自定义分区，system_partition_size 只能为 -1 或 0",
+                            product.name
+                        )
+                    } else {
+                        format!(
+                            "system_partition_size {} 无效：自定义分区须在 1 到 {} MB 之间",
+                            self.system_partition_size, max
+                        )
+                    },
+                ));
+            }
             if system.cpu_limit > 0 && product.cpu_value < system.cpu_limit {
                 return Err(ApiError::new(
                     "system_cpu_limit",

@@ -171,6 +171,18 @@ impl Ctx<'_> {
         format!("17{:014}", self.rng.random_range(0..100_000_000_000_000u64))
     }
 
+    /// A new GUID no instance or degrade already has. A reopened `--db`
+    /// file with a fixed `--rng-seed` could otherwise hand one out twice.
+    pub fn unique_guid(&mut self, tx: &Transaction) -> Result<String, ApiError> {
+        for _ in 0..64 {
+            let guid = self.new_guid();
+            if !crate::store::guid_taken(tx, &guid)? {
+                return Ok(guid);
+            }
+        }
+        Err(ApiError::internal("no free GUID after 64 tries"))
+    }
+
     /// A new 18-digit upstream order number.
     pub fn new_order_no(&mut self) -> String {
         format!(

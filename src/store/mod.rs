@@ -266,3 +266,37 @@ pub fn load_seed(
     meta_set(tx, "seeded", "1")?;
     Ok(())
 }
+
+/// A member's callback URL (`None` when unset or unknown).
+pub fn callback_url(conn: &Connection, userid: &str) -> rusqlite::Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT callback_url FROM users WHERE userid = ?1",
+            [userid],
+            |r| r.get::<_, Option<String>>(0),
+        )
+        .optional()?
+        .flatten()
+        .filter(|u| !u.is_empty()))
+}
+
+/// Sets (or clears) a member's callback URL; `false` when there is no such member.
+pub fn set_callback_url(
+    conn: &Connection,
+    userid: &str,
+    url: Option<&str>,
+) -> rusqlite::Result<bool> {
+    Ok(conn.execute(
+        "UPDATE users SET callback_url = ?2 WHERE userid = ?1",
+        params![userid, url],
+    )? == 1)
+}
+
+/// Whether an instance or a degrade already uses `guid`.
+pub fn guid_taken(conn: &Connection, guid: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM instances WHERE guid = ?1) OR EXISTS (SELECT 1 FROM degrades WHERE guid = ?1)",
+        [guid],
+        |r| r.get(0),
+    )
+}

@@ -922,6 +922,7 @@ async fn install_type_mode_and_system_rules() {
         (install(UBUNTU, "10240", "install", "1"), "install_type_mismatch", &["replace", "10240"]),
         (install(WINDOWS, "0", "install", "1"), "install_type_mismatch", &["replace", "类型"]),
         (install(WINDOWS, "-1", "install", "1"), "install_type_mismatch", &["replace"]),
+        (install(UBUNTU, "51201", "replace", "1"), "partition_size_invalid", &["51201", "51200"]),
         (install(UBUNTU, "0", "upgrade", "1"), "bad_param", &["installType"]),
         (install(UBUNTU, "-2", "replace", "1"), "bad_param", &["system_partition_size"]),
         (install(CLOUD_ONLY, "0", "install", "1"), "system_not_on_line", &[LINE]),
