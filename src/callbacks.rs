@@ -55,15 +55,18 @@ pub struct Callbacks {
     next_id: Mutex<u64>,
     sender: Mutex<Option<mpsc::UnboundedSender<u64>>>,
     pub policy: Policy,
+    /// The engine's zone, for the attempt times in the log.
+    zone: chrono::FixedOffset,
 }
 
 impl Callbacks {
-    pub fn new(policy: Policy) -> Callbacks {
+    pub fn new(policy: Policy, zone: chrono::FixedOffset) -> Callbacks {
         Callbacks {
             log: Mutex::new(VecDeque::new()),
             next_id: Mutex::new(1),
             sender: Mutex::new(None),
             policy,
+            zone,
         }
     }
 
@@ -158,9 +161,7 @@ impl Callbacks {
                 Err(e) => (None, Some(e.to_string()), false),
             };
             tracing::info!(callback = id, %url, attempt = attempt + 1, ?status, ok, "callback attempt");
-            let at = chrono::Utc::now()
-                .format("%Y-%m-%d %H:%M:%S%.3f")
-                .to_string();
+            let at = crate::clock::format_time(crate::clock::wall_seconds(), self.zone);
             {
                 let mut log = self.log();
                 if let Some(rec) = log.iter_mut().find(|r| r.id == id) {

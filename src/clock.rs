@@ -154,15 +154,6 @@ impl Clock {
     }
 }
 
-/// Real wall-clock milliseconds as `YYYY-MM-DD HH:MM:SS.mmm` UTC (for logs
-/// of real events such as callback attempts).
-pub fn format_wall_millis(millis: i64) -> String {
-    match DateTime::from_timestamp_millis(millis) {
-        Some(t) => t.format("%Y-%m-%d %H:%M:%S%.3f").to_string(),
-        None => String::new(),
-    }
-}
-
 /// Today's real date as `YYYYMMDD` in a zone `offset_seconds` east of UTC
 /// (the `vtime` a client sends).
 pub fn wall_date_yyyymmdd(offset_seconds: i32) -> String {

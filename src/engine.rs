@@ -140,6 +140,7 @@ impl Engine {
     ) -> Result<Engine, String> {
         let store = Store::open(db).map_err(|e| format!("cannot open database: {e}"))?;
         let clock = Clock::new(settings.utc_offset);
+        let zone = clock.zone();
         let mut rng_seed = settings.rng_seed;
         {
             let mut conn = store.lock();
@@ -170,7 +171,7 @@ impl Engine {
             rng: Mutex::new(new_rng(rng_seed)),
             journal: Journal::new(settings.journal_size),
             faults: Faults::new(settings.rng_seed),
-            callbacks: Arc::new(Callbacks::new(settings.callback_policy)),
+            callbacks: Arc::new(Callbacks::new(settings.callback_policy, zone)),
             snapshots: Mutex::new(BTreeMap::new()),
             settings,
             seed,
