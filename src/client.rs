@@ -94,7 +94,7 @@ impl Client {
             .unwrap_or(module_of(action))
             .to_string();
         let time = crate::clock::wall_seconds().to_string();
-        let vtime = chrono::Utc::now().format("%Y%m%d").to_string();
+        let vtime = crate::clock::wall_date_yyyymmdd(8 * 3600);
         let mut pairs = vec![
             ("module".to_string(), module.clone()),
             ("action".to_string(), action.to_string()),

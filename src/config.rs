@@ -22,6 +22,8 @@ pub enum Command {
     Call(CallArgs),
     /// Print the sign and the canonical string it hashes, for given parameters.
     Sign(SignArgs),
+    /// Run scenario files (YAML): calls with expectations, clock moves, faults.
+    Scenario(ScenarioArgs),
 }
 
 /// How the engine behaves; shared by `serve`, the library API and scenarios.
@@ -133,6 +135,28 @@ pub struct SignArgs {
     /// UNIX time to sign; defaults to now.
     #[arg(long)]
     pub time: Option<i64>,
+}
+
+#[derive(Debug, Args)]
+pub struct ScenarioArgs {
+    #[command(subcommand)]
+    pub command: ScenarioCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScenarioCommand {
+    /// Run scenario files in order; exits 1 when a step of any of them fails.
+    Run(ScenarioRunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScenarioRunArgs {
+    /// Scenario files (`.yaml`), or folders of them.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Run against the engine at this base URL instead of a fresh in-process engine per file.
+    #[arg(long, env = "APAYUN_MOCK_SCENARIO_URL")]
+    pub url: Option<String>,
 }
 
 /// Parses `+08:00`, `-05:30` or `Z` into seconds east of UTC.

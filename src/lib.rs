@@ -23,6 +23,7 @@
 //! - [`mock`]: [`MockEngine`], the in-process engine for Rust test suites.
 //! - [`client`]: a signed client, used by the CLI and tests.
 //! - [`cli`]: the `call` and `sign` subcommands.
+//! - [`scenario`]: scenario files (YAML) and their runner, `scenario run`.
 
 pub mod actions;
 pub mod admin;
@@ -38,6 +39,7 @@ pub mod faults;
 pub mod journal;
 pub mod lifecycle;
 pub mod mock;
+pub mod scenario;
 pub mod seed;
 pub mod server;
 pub mod store;

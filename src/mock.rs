@@ -2,8 +2,9 @@
 //! free port, talk to it with a signed client, move its clock, inject
 //! faults, read its journal; drop it to stop it.
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), String> {
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), String> {
 //! use apayun_mock::MockEngine;
 //! use serde_json::json;
 //!

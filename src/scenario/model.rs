@@ -1,0 +1,718 @@
+//! The scenario file format: a YAML document that names the engine to
+//! start and lists the steps to run against it — signed calls with their
+//! expectations, and control actions (clock, faults, snapshots, reset,
+//! any `/_mock` call, journal checks). Loading checks the whole file, so a
+//! typo fails before any step runs. The README's "Scenario files" section
+//! is the user's reference; the parsing here is its source of truth.
+
+use std::path::Path;
+
+use serde::de::Deserializer;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::matcher::parse_path;
+
+/// A whole scenario file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    pub name: String,
+    pub description: Option<String>,
+    /// Settings for the in-process engine (ignored with `--url`).
+    pub engine: EngineOptions,
+    /// The member calls are signed as, unless a step says otherwise.
+    pub userid: String,
+    pub key: String,
+    pub steps: Vec<Step>,
+}
+
+/// How the in-process engine starts; absent fields keep the defaults.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineOptions {
+    /// Timing profile: `default`, `fast`, or one of the seed's.
+    pub timings: Option<String>,
+    pub rng_seed: Option<u64>,
+    pub lenient: Option<bool>,
+}
+
+impl EngineOptions {
+    pub fn is_empty(&self) -> bool {
+        *self == EngineOptions::default()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// Names the step's answer for `${id.path}` in later steps.
+    pub id: Option<String>,
+    pub description: Option<String>,
+    pub kind: StepKind,
+    /// `name: path` pairs, in file order, read from the step's answer once it passes.
+    pub capture: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepKind {
+    /// Boxed: a call is much larger than the other kinds.
+    Call(Box<Call>),
+    Clock(ClockOp),
+    /// A fault rule (BEHAVIOUR §8), posted to `/_mock/faults`.
+    Fault(Value),
+    ClearFaults,
+    Snapshot(String),
+    Restore(String),
+    Reset,
+    Control(Control),
+    ExpectJournal(JournalExpect),
+}
+
+/// One signed call to `/api`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    pub action: String,
+    /// A JSON object; nested maps and lists become PHP brackets in a form.
+    pub params: Value,
+    /// Sign as another member (or with a wrong key).
+    pub identity: Option<Identity>,
+    pub encoding: Encoding,
+    pub expect: Expect,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Identity {
+    #[serde(deserialize_with = "scalar_string")]
+    pub userid: String,
+    #[serde(deserialize_with = "scalar_string")]
+    pub key: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    /// `application/x-www-form-urlencoded`, PHP `http_build_query` nesting.
+    #[default]
+    Form,
+    /// `application/json`, nested values as JSON.
+    Json,
+}
+
+/// What a call's answer must show. With none of `code`, `status`,
+/// `reason` and `transport_error` given, `code: 0` is expected.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// HTTP status.
+    pub status: Option<u16>,
+    /// The envelope's `code`.
+    pub code: Option<i64>,
+    /// The `X-Mock-Error` header; `null` means it must be absent.
+    #[serde(default, deserialize_with = "present")]
+    pub reason: Option<Option<String>>,
+    /// The envelope's `message`, exactly.
+    pub message: Option<String>,
+    pub message_contains: Option<String>,
+    /// Subset of `data`; arrays match their first N elements in order.
+    pub data: Option<Value>,
+    /// Subset of `data`; array elements match anywhere, in any order.
+    pub data_contains: Option<Value>,
+    /// `path: n` — the array, object or string at `path` (from the
+    /// envelope's root, as `data.zones`) has exactly n elements.
+    #[serde(default, deserialize_with = "ordered_counts")]
+    pub len: Vec<(String, usize)>,
+    /// The raw body contains this text (for XML or HTTP-fault bodies).
+    pub body_contains: Option<String>,
+    /// The call gets no answer (a `drop` fault).
+    #[serde(default)]
+    pub transport_error: bool,
+    /// The answer took at least this long (a `delay` fault).
+    pub min_latency_ms: Option<u64>,
+}
+
+impl Expect {
+    /// The envelope code this expectation wants, explicit or implied.
+    pub fn wanted_code(&self) -> Option<i64> {
+        if self.code.is_some() {
+            return self.code;
+        }
+        let says_otherwise = self.status.is_some() || self.reason.is_some() || self.transport_error;
+        (!says_otherwise).then_some(0)
+    }
+}
+
+/// A move of the simulated clock.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClockOp {
+    /// Seconds forward; due transitions run before the step ends.
+    Advance(u64),
+    /// Jump to `YYYY-MM-DD HH:MM:SS` (interpolated, so `${end}` works).
+    Set(String),
+    Freeze,
+    Resume,
+}
+
+/// Any control call.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Control {
+    #[serde(default = "default_method")]
+    pub method: String,
+    /// Below the base URL, as `/_mock/timeline`.
+    pub path: String,
+    pub body: Option<Value>,
+    /// HTTP status; absent means any 2xx.
+    pub expect_status: Option<u16>,
+    /// Subset of the JSON answer (arrays: first N elements, in order).
+    pub expect: Option<Value>,
+    /// `path: n` — the list (or map, or string) at `path` has n elements.
+    #[serde(default, deserialize_with = "ordered_counts")]
+    pub len: Vec<(String, usize)>,
+}
+
+fn default_method() -> String {
+    "GET".to_string()
+}
+
+/// A check of the request journal (newest entry first).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JournalExpect {
+    /// The query string of `GET /_mock/requests`, as `action=create&limit=3`.
+    #[serde(default)]
+    pub query: String,
+    /// Exactly this many entries come back.
+    pub count: Option<usize>,
+    /// Subsets of the first entries, newest first.
+    pub entries: Option<Value>,
+}
+
+/// A step as written: every key any kind may use.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    id: Option<String>,
+    #[serde(alias = "name")]
+    description: Option<String>,
+    call: Option<String>,
+    params: Option<Value>,
+    #[serde(rename = "as")]
+    identity: Option<Identity>,
+    encoding: Option<Encoding>,
+    expect: Option<Expect>,
+    #[serde(default, deserialize_with = "ordered_strings")]
+    capture: Vec<(String, String)>,
+    clock: Option<Value>,
+    fault: Option<Value>,
+    clear_faults: Option<bool>,
+    #[serde(default, deserialize_with = "optional_scalar_string")]
+    snapshot: Option<String>,
+    #[serde(default, deserialize_with = "optional_scalar_string")]
+    restore: Option<String>,
+    reset: Option<bool>,
+    control: Option<Control>,
+    expect_journal: Option<JournalExpect>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    name: String,
+    description: Option<String>,
+    #[serde(default)]
+    engine: EngineOptions,
+    #[serde(default, deserialize_with = "optional_scalar_string")]
+    userid: Option<String>,
+    #[serde(default, deserialize_with = "optional_scalar_string")]
+    key: Option<String>,
+    steps: Vec<RawStep>,
+}
+
+/// Tells `reason: null` (must be absent) from no `reason` at all.
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// A map as `(key, value)` pairs in file order.
+fn ordered<'de, D: Deserializer<'de>, T>(
+    d: D,
+    convert: impl Fn(Value) -> Option<T>,
+    what: &str,
+) -> Result<Vec<(String, T)>, D::Error> {
+    let map = serde_json::Map::<String, Value>::deserialize(d)?;
+    map.into_iter()
+        .map(|(k, v)| match convert(v.clone()) {
+            Some(t) => Ok((k, t)),
+            None => Err(serde::de::Error::custom(format!(
+                "{k}: expected {what}, got {v}"
+            ))),
+        })
+        .collect()
+}
+
+/// `name: path` pairs.
+fn ordered_strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, String)>, D::Error> {
+    ordered(d, |v| v.as_str().map(str::to_string), "a path")
+}
+
+/// `path: n` pairs.
+fn ordered_counts<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, usize)>, D::Error> {
+    ordered(d, |v| v.as_u64().map(|n| n as usize), "a count")
+}
+
+/// A string, or a number written without quotes (`userid: 1`).
+fn scalar_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    match Value::deserialize(d)? {
+        Value::String(s) => Ok(s),
+        Value::Number(n) => Ok(n.to_string()),
+        other => Err(serde::de::Error::custom(format!(
+            "expected a string, got {other}"
+        ))),
+    }
+}
+
+fn optional_scalar_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    scalar_string(d).map(Some)
+}
+
+/// Parses `90`, `30s`, `5m`, `2h`, `32d`, `1w`, or sums like `1d2h30m`.
+pub fn parse_duration(value: &Value) -> Result<u64, String> {
+    let bad = || format!("expected seconds or a duration like 30s, 5m, 2h, 32d, 1d2h; got {value}");
+    match value {
+        Value::Number(n) => n.as_u64().ok_or_else(bad),
+        Value::String(s) => {
+            let s = s.trim();
+            if let Ok(n) = s.parse::<u64>() {
+                return Ok(n);
+            }
+            let mut total: u64 = 0;
+            let mut digits = String::new();
+            for c in s.chars() {
+                if c.is_ascii_digit() {
+                    digits.push(c);
+                    continue;
+                }
+                let unit = match c {
+                    's' => 1,
+                    'm' => 60,
+                    'h' => 3600,
+                    'd' => 86_400,
+                    'w' => 604_800,
+                    _ => return Err(bad()),
+                };
+                let n: u64 = digits.parse().map_err(|_| bad())?;
+                total = n
+                    .checked_mul(unit)
+                    .and_then(|x| total.checked_add(x))
+                    .ok_or_else(bad)?;
+                digits.clear();
+            }
+            if !digits.is_empty() || s.is_empty() {
+                return Err(bad());
+            }
+            Ok(total)
+        }
+        _ => Err(bad()),
+    }
+}
+
+fn parse_clock(value: &Value) -> Result<ClockOp, String> {
+    let bad = || {
+        format!("clock must be freeze, resume, {{advance: SECONDS}} or {{set: \"YYYY-MM-DD HH:MM:SS\"}}; got {value}")
+    };
+    match value {
+        Value::String(s) if s == "freeze" => Ok(ClockOp::Freeze),
+        Value::String(s) if s == "resume" => Ok(ClockOp::Resume),
+        Value::Object(m) if m.len() == 1 => {
+            let (k, v) = m.iter().next().ok_or_else(bad)?;
+            match (k.as_str(), v) {
+                ("advance", v) => parse_duration(v).map(ClockOp::Advance),
+                ("set", Value::String(s)) => Ok(ClockOp::Set(s.clone())),
+                ("freeze", Value::Bool(true)) => Ok(ClockOp::Freeze),
+                ("resume", Value::Bool(true)) => Ok(ClockOp::Resume),
+                _ => Err(bad()),
+            }
+        }
+        _ => Err(bad()),
+    }
+}
+
+impl RawStep {
+    fn kinds(&self) -> Vec<&'static str> {
+        let mut kinds = Vec::new();
+        let present = [
+            ("call", self.call.is_some()),
+            ("clock", self.clock.is_some()),
+            ("fault", self.fault.is_some()),
+            ("clear_faults", self.clear_faults.is_some()),
+            ("snapshot", self.snapshot.is_some()),
+            ("restore", self.restore.is_some()),
+            ("reset", self.reset.is_some()),
+            ("control", self.control.is_some()),
+            ("expect_journal", self.expect_journal.is_some()),
+        ];
+        for (name, here) in present {
+            if here {
+                kinds.push(name);
+            }
+        }
+        kinds
+    }
+
+    fn into_step(self) -> Result<Step, String> {
+        let kinds = self.kinds();
+        let kind_name = match kinds.as_slice() {
+            [one] => *one,
+            [] => {
+                return Err(
+                    "no step kind: give one of call, clock, fault, clear_faults, \
+                     snapshot, restore, reset, control, expect_journal"
+                        .to_string(),
+                )
+            }
+            many => return Err(format!("one kind per step, got {}", many.join(" and "))),
+        };
+        if kind_name != "call" {
+            for (field, here) in [
+                ("params", self.params.is_some()),
+                ("as", self.identity.is_some()),
+                ("encoding", self.encoding.is_some()),
+                ("expect", self.expect.is_some()),
+            ] {
+                if here {
+                    return Err(format!("{field} only goes with call, not {kind_name}"));
+                }
+            }
+        }
+        for (name, path) in &self.capture {
+            if name.is_empty() || name.contains(['.', '[', ']', '$', '{', '}']) {
+                return Err(format!("capture name {name:?} must be a plain word"));
+            }
+            parse_path(path).map_err(|e| format!("capture {name}: {e}"))?;
+        }
+        if let Some(id) = &self.id {
+            if id.is_empty() || id.contains(['.', '[', ']', '$', '{', '}']) {
+                return Err(format!("id {id:?} must be a plain word"));
+            }
+        }
+        let off = |what: &str| format!("{what}: false does nothing; leave the step out");
+        let kind = match kind_name {
+            "call" => {
+                let action = self.call.unwrap_or_default();
+                let params = match self.params {
+                    None | Some(Value::Null) => Value::Object(Default::default()),
+                    Some(p @ Value::Object(_)) => p,
+                    Some(other) => return Err(format!("params must be a map, got {other}")),
+                };
+                let expect = self.expect.unwrap_or_default();
+                check_expect(&expect)?;
+                StepKind::Call(Box::new(Call {
+                    action,
+                    params,
+                    identity: self.identity,
+                    encoding: self.encoding.unwrap_or_default(),
+                    expect,
+                }))
+            }
+            "clock" => StepKind::Clock(parse_clock(&self.clock.unwrap_or_default())?),
+            "fault" => match self.fault {
+                Some(rule @ Value::Object(_)) => StepKind::Fault(rule),
+                other => return Err(format!("fault must be a rule map, got {other:?}")),
+            },
+            "clear_faults" if self.clear_faults == Some(true) => StepKind::ClearFaults,
+            "clear_faults" => return Err(off("clear_faults")),
+            "reset" if self.reset == Some(true) => StepKind::Reset,
+            "reset" => return Err(off("reset")),
+            "snapshot" => StepKind::Snapshot(self.snapshot.unwrap_or_default()),
+            "restore" => StepKind::Restore(self.restore.unwrap_or_default()),
+            "control" => {
+                let control = self.control.unwrap_or_else(|| Control {
+                    method: default_method(),
+                    path: String::new(),
+                    body: None,
+                    expect_status: None,
+                    expect: None,
+                    len: Vec::new(),
+                });
+                for (path, _) in &control.len {
+                    parse_path(path).map_err(|e| format!("control.len: {e}"))?;
+                }
+                if !control.path.starts_with('/') {
+                    return Err(format!(
+                        "control path must start with /, got {:?}",
+                        control.path
+                    ));
+                }
+                StepKind::Control(control)
+            }
+            _ => {
+                let journal = self.expect_journal.unwrap_or(JournalExpect {
+                    query: String::new(),
+                    count: None,
+                    entries: None,
+                });
+                if let Some(e) = &journal.entries {
+                    if !e.is_array() {
+                        return Err("expect_journal.entries must be a list".to_string());
+                    }
+                }
+                StepKind::ExpectJournal(journal)
+            }
+        };
+        Ok(Step {
+            id: self.id,
+            description: self.description,
+            kind,
+            capture: self.capture,
+        })
+    }
+}
+
+fn check_expect(expect: &Expect) -> Result<(), String> {
+    if expect.transport_error {
+        let alone = Expect {
+            transport_error: true,
+            ..Expect::default()
+        };
+        if *expect != alone {
+            return Err("expect.transport_error: true cannot go with other expectations".into());
+        }
+    }
+    for (path, _) in &expect.len {
+        parse_path(path).map_err(|e| format!("expect.len: {e}"))?;
+    }
+    Ok(())
+}
+
+impl Scenario {
+    /// Parses and checks a scenario from YAML text.
+    pub fn from_yaml(text: &str) -> Result<Scenario, String> {
+        let raw: RawScenario = serde_yaml_ng::from_str(text).map_err(|e| e.to_string())?;
+        if raw.steps.is_empty() {
+            return Err("steps: a scenario needs at least one step".to_string());
+        }
+        let mut steps = Vec::with_capacity(raw.steps.len());
+        for (i, step) in raw.steps.into_iter().enumerate() {
+            steps.push(
+                step.into_step()
+                    .map_err(|e| format!("step {}: {e}", i + 1))?,
+            );
+        }
+        Ok(Scenario {
+            name: raw.name,
+            description: raw.description,
+            engine: raw.engine,
+            userid: raw
+                .userid
+                .unwrap_or_else(|| crate::mock::DEFAULT_USERID.to_string()),
+            key: raw
+                .key
+                .unwrap_or_else(|| crate::mock::DEFAULT_KEY.to_string()),
+            steps,
+        })
+    }
+
+    /// Reads and parses a scenario file.
+    pub fn load(path: &Path) -> Result<Scenario, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        Scenario::from_yaml(&text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(yaml: &str) -> Result<Scenario, String> {
+        Scenario::from_yaml(yaml)
+    }
+
+    fn one_step(step_yaml: &str) -> Result<Step, String> {
+        let text = format!(
+            "name: t\nsteps:\n  - {}\n",
+            step_yaml.replace('\n', "\n    ")
+        );
+        parse(&text).map(|mut s| s.steps.remove(0))
+    }
+
+    #[test]
+    fn full_call_step() {
+        let step = one_step(
+            "id: create\ndescription: buy one\ncall: create\nparams:\n  num: 1\n  param:\n    - {item: ip, value: [a, b]}\nas: {userid: 2, key: k2}\nencoding: json\nexpect: {code: 0, data: [{order_status: \"0\"}]}\ncapture: {guid: \"data[0].guid\"}",
+        );
+        let Ok(step) = step else { panic!("{step:?}") };
+        assert_eq!(step.id.as_deref(), Some("create"));
+        assert_eq!(step.description.as_deref(), Some("buy one"));
+        assert_eq!(
+            step.capture,
+            [("guid".to_string(), "data[0].guid".to_string())]
+        );
+        let StepKind::Call(call) = step.kind else {
+            panic!("not a call")
+        };
+        assert_eq!(call.action, "create");
+        assert_eq!(
+            call.params,
+            json!({"num": 1, "param": [{"item": "ip", "value": ["a", "b"]}]})
+        );
+        assert_eq!(
+            call.identity,
+            Some(Identity {
+                userid: "2".into(),
+                key: "k2".into()
+            })
+        );
+        assert_eq!(call.encoding, Encoding::Json);
+        assert_eq!(call.expect.data, Some(json!([{"order_status": "0"}])));
+        assert_eq!(call.expect.wanted_code(), Some(0));
+    }
+
+    #[test]
+    fn defaults() {
+        let s = parse("name: t\nsteps:\n  - call: getzones\n").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.userid, "1");
+        assert_eq!(s.key, "mock-api-key");
+        assert!(s.engine.is_empty());
+        let StepKind::Call(call) = &s.steps[0].kind else {
+            panic!("not a call")
+        };
+        assert_eq!(call.params, json!({}));
+        assert_eq!(call.expect.wanted_code(), Some(0));
+        assert_eq!(call.expect.reason, None);
+    }
+
+    #[test]
+    fn reason_null_means_absent() {
+        let Ok(step) = one_step("call: getzones\nexpect: {reason: null}") else {
+            panic!()
+        };
+        let StepKind::Call(call) = step.kind else {
+            panic!()
+        };
+        assert_eq!(call.expect.reason, Some(None));
+        assert_eq!(call.expect.wanted_code(), None);
+    }
+
+    #[test]
+    fn control_kinds() {
+        let cases = [
+            (
+                "clock: {advance: 30}",
+                StepKind::Clock(ClockOp::Advance(30)),
+            ),
+            (
+                "clock: {advance: 1d2h}",
+                StepKind::Clock(ClockOp::Advance(93_600)),
+            ),
+            (
+                "clock: {set: \"2030-01-01 00:00:00\"}",
+                StepKind::Clock(ClockOp::Set("2030-01-01 00:00:00".into())),
+            ),
+            ("clock: freeze", StepKind::Clock(ClockOp::Freeze)),
+            ("clock: {resume: true}", StepKind::Clock(ClockOp::Resume)),
+            (
+                "fault: {action: create, effect: {kind: drop}}",
+                StepKind::Fault(json!({"action": "create", "effect": {"kind": "drop"}})),
+            ),
+            ("clear_faults: true", StepKind::ClearFaults),
+            ("snapshot: before", StepKind::Snapshot("before".into())),
+            ("restore: before", StepKind::Restore("before".into())),
+            ("reset: true", StepKind::Reset),
+        ];
+        for (yaml, want) in cases {
+            match one_step(yaml) {
+                Ok(step) => assert_eq!(step.kind, want, "{yaml}"),
+                Err(e) => panic!("{yaml}: {e}"),
+            }
+        }
+        let Ok(step) = one_step("control: {method: PATCH, path: /_mock/baremetal/1, body: {run_status: -1}, expect_status: 200}") else {
+            panic!()
+        };
+        assert!(
+            matches!(step.kind, StepKind::Control(Control { ref method, expect_status: Some(200), .. }) if method == "PATCH")
+        );
+        let Ok(step) =
+            one_step("expect_journal: {query: action=create, count: 2, entries: [{code: 1}]}")
+        else {
+            panic!()
+        };
+        assert!(matches!(
+            step.kind,
+            StepKind::ExpectJournal(JournalExpect { count: Some(2), .. })
+        ));
+    }
+
+    #[test]
+    fn rejects_bad_steps() {
+        let cases = [
+            ("description: nothing", "no step kind"),
+            (
+                "call: getzones\nreset: true",
+                "one kind per step, got call and reset",
+            ),
+            (
+                "reset: true\nexpect: {code: 0}",
+                "expect only goes with call",
+            ),
+            ("reset: false", "does nothing"),
+            ("call: getzones\nexpct: {code: 0}", "unknown field `expct`"),
+            ("call: getzones\nexpect: {cod: 0}", "unknown field `cod`"),
+            ("call: getzones\nparams: [1]", "params must be a map"),
+            (
+                "call: getzones\nexpect: {transport_error: true, code: 0}",
+                "cannot go with",
+            ),
+            ("call: getzones\ncapture: {g: \"data[\"}", "capture g"),
+            ("call: getzones\ncapture: {a.b: data}", "plain word"),
+            ("call: getzones\nid: a.b", "plain word"),
+            ("clock: {advance: -5}", "expected seconds"),
+            ("clock: {advance: 5x}", "expected seconds"),
+            ("clock: later", "clock must be"),
+            ("control: {path: _mock/health}", "must start with /"),
+            ("expect_journal: {entries: {code: 1}}", "must be a list"),
+            ("call: x\nencoding: xml", "unknown variant"),
+        ];
+        for (yaml, want) in cases {
+            match one_step(yaml) {
+                Ok(step) => panic!("{yaml} parsed as {step:?}"),
+                Err(e) => assert!(e.contains(want), "{yaml}: {e:?} lacks {want:?}"),
+            }
+        }
+        assert!(parse("name: t\nsteps: []\n").is_err_and(|e| e.contains("at least one step")));
+        assert!(parse("steps:\n  - reset: true\n").is_err_and(|e| e.contains("name")));
+        assert!(
+            parse("name: t\nengine: {timing: fast}\nsteps:\n  - reset: true\n")
+                .is_err_and(|e| e.contains("timing"))
+        );
+        let err = parse("name: t\nsteps:\n  - reset: true\n  - clock: soon\n");
+        assert!(err.is_err_and(|e| e.starts_with("step 2:")));
+    }
+
+    #[test]
+    fn durations() {
+        for (text, secs) in [
+            ("90", 90),
+            ("30s", 30),
+            ("5m", 300),
+            ("2h", 7200),
+            ("32d", 2_764_800),
+            ("1w", 604_800),
+            ("1d2h30m", 95_400),
+        ] {
+            assert_eq!(parse_duration(&json!(text)), Ok(secs), "{text}");
+        }
+        assert_eq!(parse_duration(&json!(45)), Ok(45));
+        for bad in [
+            json!(""),
+            json!("d"),
+            json!("1.5h"),
+            json!(-1),
+            json!(true),
+            json!("3d4"),
+        ] {
+            assert!(parse_duration(&bad).is_err(), "{bad}");
+        }
+    }
+}

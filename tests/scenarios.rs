@@ -1,0 +1,247 @@
+//! Scenario files end to end: every file shipped in `scenarios/` passes
+//! against a fresh in-process engine; a broken scenario fails with a
+//! report that names its step and the mismatch; `apayun-mock scenario run`
+//! exits 0 on a good file and non-zero on a bad one.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use apayun_mock::scenario::{run_file, run_paths, Options, ScenarioReport, Summary};
+
+fn shipped() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Runs scenarios in-process; returns the summary and the printed report.
+async fn run(paths: &[PathBuf]) -> (Summary, String) {
+    let mut out = Vec::new();
+    let summary = run_paths(paths, &Options::default(), &mut out).await;
+    (summary, String::from_utf8_lossy(&out).into_owned())
+}
+
+async fn run_one(path: &Path) -> (ScenarioReport, String) {
+    let mut out = Vec::new();
+    let report = run_file(path, &Options::default(), &mut out).await;
+    (report, String::from_utf8_lossy(&out).into_owned())
+}
+
+fn write(dir: &tempfile::TempDir, name: &str, yaml: &str) -> PathBuf {
+    let path = dir.path().join(name);
+    std::fs::write(&path, yaml).unwrap_or_else(|e| panic!("cannot write {name}: {e}"));
+    path
+}
+
+const GOOD: &str = r#"
+name: good
+engine: {timings: fast, rng_seed: 7}
+steps:
+  - id: zones
+    call: getzones
+    expect:
+      data: {zones: [{guid: "1625139389577044"}]}
+  - call: sync_baremetal
+    params: {guid: "1708330228791024"}
+    expect:
+      data: {baremetal: {guid: "1708330228791024", order_status: "1"}}
+"#;
+
+/// Step 3 expects the example instance to be stopped while it runs.
+const BROKEN: &str = r#"
+name: broken
+engine: {timings: default}
+steps:
+  - call: getzones
+  - clock: {advance: 10}
+  - id: wrong
+    description: expects a stopped instance
+    call: sync_baremetal
+    params: {guid: "1708330228791024"}
+    expect:
+      data: {baremetal: {run_status: "-1"}}
+  - description: never runs
+    call: getzones
+"#;
+
+#[tokio::test]
+async fn every_shipped_scenario_passes() {
+    let files = shipped();
+    assert!(
+        files.len() >= 12,
+        "expected the shipped scenarios, found {files:?}"
+    );
+    let (summary, report) = run(&files).await;
+    assert_eq!(summary.failed(), 0, "failed scenarios:\n{report}");
+    assert_eq!(summary.passed(), files.len(), "{report}");
+    assert!(
+        report.ends_with(&format!("{} passed, 0 failed\n", files.len())),
+        "{report}"
+    );
+}
+
+#[tokio::test]
+async fn shipped_scenarios_cover_every_fault_kind() {
+    let all: String = shipped()
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap_or_default())
+        .collect();
+    for kind in ["error", "http", "delay", "drop", "stall"] {
+        assert!(
+            all.contains(&format!("kind: {kind}")),
+            "no scenario uses a {kind} fault"
+        );
+    }
+    for action in [
+        "getzones",
+        "sync_line",
+        "getsystems",
+        "sync_harddisk",
+        "sync_product",
+        "create",
+        "stop",
+        "start",
+        "restart",
+        "setpass",
+        "install",
+        "renew",
+        "upgrade",
+        "degrade",
+        "degrade_cancel",
+        "refund",
+    ] {
+        assert!(
+            all.contains(&format!("call: {action}\n")),
+            "no scenario calls {action}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_broken_scenario_names_the_step_and_the_mismatch() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = write(&dir, "broken.yaml", BROKEN);
+    let (report, out) = run_one(&path).await;
+    assert!(!report.passed(), "{out}");
+    assert_eq!(report.steps_passed, 2, "{out}");
+    let failure = report
+        .failure
+        .clone()
+        .unwrap_or_else(|| panic!("no failure in {out}"));
+    assert_eq!(failure.step, 3, "{out}");
+    assert_eq!(
+        failure.label,
+        "step 3 [wrong] expects a stopped instance: call sync_baremetal"
+    );
+    assert_eq!(
+        failure.problems.first().map(String::as_str),
+        Some(r#"at data.baremetal.run_status: expected "-1", got "1""#),
+        "{out}"
+    );
+    assert!(
+        failure.problems.iter().any(|p| p == "X-Mock-Error: (none)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  FAIL  step 3 [wrong] expects a stopped instance"),
+        "{out}"
+    );
+    assert!(out.contains("(1 later steps not run)"), "{out}");
+    assert!(!out.contains("never runs"), "{out}");
+    assert!(out.contains("FAIL  broken (step 3 of 4)"), "{out}");
+}
+
+#[tokio::test]
+async fn failures_show_the_mock_error_reason() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = write(
+        &dir,
+        "reason.yaml",
+        "name: reason\nsteps:\n  - call: stop\n    params: {guid: \"999\"}\n",
+    );
+    let (report, out) = run_one(&path).await;
+    let problems = report.failure.map(|f| f.problems).unwrap_or_default();
+    assert_eq!(
+        problems.first().map(String::as_str),
+        Some("at code: expected 0, got 1"),
+        "{out}"
+    );
+    assert!(
+        problems.iter().any(|p| p == "X-Mock-Error: not_found"),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn a_run_goes_on_after_a_failed_or_unloadable_file() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let files = [
+        write(&dir, "1-broken.yaml", BROKEN),
+        write(
+            &dir,
+            "2-typo.yaml",
+            "name: typo\nsteps:\n  - call: getzones\n    expct: {code: 0}\n",
+        ),
+        write(&dir, "3-good.yaml", GOOD),
+        dir.path().join("4-missing.yaml"),
+    ];
+    let (summary, out) = run(&files).await;
+    assert_eq!((summary.passed(), summary.failed()), (1, 3), "{out}");
+    assert!(out.contains("PASS  good (2 steps)"), "{out}");
+    assert!(out.contains("unknown field `expct`"), "{out}");
+    assert!(out.contains("4-missing.yaml: cannot load"), "{out}");
+    assert!(out.ends_with("1 passed, 3 failed\n"), "{out}");
+    let (folder, out) = run(&[dir.path().to_path_buf()]).await;
+    assert_eq!((folder.passed(), folder.failed()), (1, 2), "{out}");
+}
+
+#[tokio::test]
+async fn an_engine_that_cannot_start_fails_the_scenario() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = write(
+        &dir,
+        "timings.yaml",
+        "name: t\nengine: {timings: no-such-profile}\nsteps:\n  - call: getzones\n",
+    );
+    let (report, out) = run_one(&path).await;
+    assert_eq!(report.failure.map(|f| f.step), Some(0), "{out}");
+    assert!(out.contains("did not start"), "{out}");
+}
+
+fn cli(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_apayun-mock"))
+        .arg("scenario")
+        .arg("run")
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .env_remove("APAYUN_MOCK_SCENARIO_URL")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run the binary: {e}"))
+}
+
+#[test]
+fn cli_exit_status_follows_the_result() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let good = write(&dir, "good.yaml", GOOD);
+    let bad = write(&dir, "bad.yaml", BROKEN);
+    let path = |p: &PathBuf| p.to_string_lossy().into_owned();
+
+    let ok = cli(&[&path(&good)]);
+    let stdout = String::from_utf8_lossy(&ok.stdout);
+    assert_eq!(ok.status.code(), Some(0), "{stdout}");
+    assert!(stdout.ends_with("1 passed, 0 failed\n"), "{stdout}");
+
+    let failed = cli(&[&path(&good), &path(&bad)]);
+    let stdout = String::from_utf8_lossy(&failed.stdout);
+    assert_eq!(failed.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(r#"at data.baremetal.run_status: expected "-1", got "1""#),
+        "{stdout}"
+    );
+    assert!(stdout.ends_with("1 passed, 1 failed\n"), "{stdout}");
+}
