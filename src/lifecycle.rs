@@ -33,7 +33,16 @@ pub fn apply(tx: &Transaction, t: &Transition) -> rusqlite::Result<Option<Instan
         Kind::Started => finish_act(&mut inst, 5, Some(1)),
         Kind::Restarted => finish_act(&mut inst, 1, Some(1)),
         Kind::PasswordSet => finish_act(&mut inst, 3, None),
-        Kind::Installed => finish_act(&mut inst, 2, Some(1)),
+        Kind::Installed => {
+            let done = finish_act(&mut inst, 2, Some(1));
+            if let (true, Some(pending)) = (
+                done,
+                t.reference.as_deref().and_then(PendingInstall::decode),
+            ) {
+                pending.apply(&mut inst);
+            }
+            done
+        }
         Kind::Upgraded => finish_act(&mut inst, 4, None),
         Kind::Degraded => match t
             .reference
@@ -107,6 +116,35 @@ pub fn apply(tx: &Transaction, t: &Transition) -> rusqlite::Result<Option<Instan
     }
     instances::update(tx, &inst)?;
     Ok(Some(inst))
+}
+
+/// What an accepted install changes once it completes, kept in the
+/// transition's reference as JSON.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PendingInstall {
+    pub system_guid: String,
+    pub login_name: String,
+    pub login_password: String,
+    pub system_partition_size: String,
+    pub install_mode: String,
+}
+
+impl PendingInstall {
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub fn decode(text: &str) -> Option<PendingInstall> {
+        serde_json::from_str(text).ok()
+    }
+
+    fn apply(self, inst: &mut Instance) {
+        inst.system_guid = self.system_guid;
+        inst.login_name = self.login_name;
+        inst.login_password = self.login_password;
+        inst.system_partition_size = self.system_partition_size;
+        inst.install_mode = self.install_mode;
+    }
 }
 
 fn finish_act(inst: &mut Instance, busy: i64, run_status: Option<i64>) -> bool {

@@ -143,18 +143,22 @@ impl Install {
             ));
         }
         inst.act_status = 2;
-        inst.system_guid = system.guid.clone();
-        inst.login_name = system.login_name.clone();
-        inst.login_password = self.login_password;
-        inst.system_partition_size = self.system_partition_size.to_string();
-        inst.install_mode = self.install_mode;
         ctx.save(tx, &inst)?;
+        // The new system takes over when the install completes.
+        let pending = crate::lifecycle::PendingInstall {
+            system_guid: system.guid.clone(),
+            login_name: system.login_name.clone(),
+            login_password: self.login_password,
+            system_partition_size: self.system_partition_size.to_string(),
+            install_mode: self.install_mode,
+        };
+        let reference = pending.encode();
         ctx.schedule(
             tx,
             &inst.guid,
             tasks::Kind::Installed,
             ctx.now + ctx.timings.install,
-            None,
+            Some(&reference),
         )?;
         Ok(json!({}))
     }

@@ -944,10 +944,17 @@ async fn install_type_mode_and_system_rules() {
         );
     }
 
-    // Same class, same partition: install.
+    // Same class, same partition: install. The new system takes over only
+    // when the install completes.
     app.ok("install", install(UBUNTU, "0", "install", "1"))
         .await;
-    app.advance(300).await;
+    app.advance(299).await;
+    let inst = app.instance(&guid).await;
+    assert_eq!(
+        (text(&inst["act_status"]), text(&inst["system_guid"])),
+        ("2".into(), SYSTEM.into())
+    );
+    app.advance(1).await;
     let inst = app.instance(&guid).await;
     assert_eq!(
         (text(&inst["act_status"]), text(&inst["system_guid"])),
