@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use super::{int_param, password_param, remember, replay, view, Ctx};
 use crate::api::decode::Params;
 use crate::api::error::ApiError;
+use crate::domain::catalog::{check_custom_partition, check_system_limits};
 use crate::domain::months::add_months;
 use crate::store::instances::{self, Instance};
 use crate::store::{catalog, network, tasks};
@@ -117,24 +118,7 @@ impl Create {
                 format!("操作系统 {} 仅支持重装，不能用于创建", system.name),
             ));
         }
-        if system.cpu_limit > 0 && product.cpu_value < system.cpu_limit {
-            return Err(ApiError::new(
-                "system_cpu_limit",
-                format!(
-                    "机型 CPU {} 核低于操作系统 {} 的最低要求 {} 核",
-                    product.cpu_value, system.name, system.cpu_limit
-                ),
-            ));
-        }
-        if system.ram_limit > 0 && product.memory_num < system.ram_limit {
-            return Err(ApiError::new(
-                "system_ram_limit",
-                format!(
-                    "机型内存 {}G 低于操作系统 {} 的最低要求 {}G",
-                    product.memory_num, system.name, system.ram_limit
-                ),
-            ));
-        }
+        check_system_limits(&product, &system)?;
         if !line.months.contains(&self.months) {
             return Err(ApiError::new(
                 "months_not_allowed",
@@ -153,26 +137,8 @@ impl Create {
                 ),
             ));
         }
-        let partition_max = product.system_partition_size * 1024;
-        let partition_ok = self.system_partition_size == -1
-            || (product.system_partition_support == 1
-                && self.system_partition_size > 0
-                && self.system_partition_size <= partition_max);
-        if !partition_ok {
-            return Err(ApiError::new(
-                "partition_size_invalid",
-                if product.system_partition_support != 1 {
-                    format!(
-                        "机型 {} 不支持分区，system_partition_size 只能为 -1",
-                        product.name
-                    )
-                } else {
-                    format!(
-                        "system_partition_size {} 无效：须为 -1（不分区）或 1 到 {} 之间的 MB 数",
-                        self.system_partition_size, partition_max
-                    )
-                },
-            ));
+        if self.system_partition_size != -1 {
+            check_custom_partition(&product, self.system_partition_size)?;
         }
         let stock = if product.stock_type == 1 {
             let free = instances::free_stock(tx, &product.guid, self.num)?;

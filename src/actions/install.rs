@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use super::{int_param, password_param, Ctx};
 use crate::api::decode::Params;
 use crate::api::error::ApiError;
+use crate::domain::catalog::{check_custom_partition, check_system_limits};
 use crate::domain::state::{self, Op};
 use crate::store::{catalog, tasks};
 
@@ -72,43 +73,10 @@ impl Install {
             ));
         }
         if let Some((product, _)) = catalog::product(tx, &inst.product_guid)? {
-            let max = product.system_partition_size * 1024;
-            if self.system_partition_size > 0
-                && (product.system_partition_support != 1 || self.system_partition_size > max)
-            {
-                return Err(ApiError::new(
-                    "partition_size_invalid",
-                    if product.system_partition_support != 1 {
-                        format!(
-                            "机型 {} 不支持自定义分区，system_partition_size 只能为 -1 或 0",
-                            product.name
-                        )
-                    } else {
-                        format!(
-                            "system_partition_size {} 无效：自定义分区须在 1 到 {} MB 之间",
-                            self.system_partition_size, max
-                        )
-                    },
-                ));
+            if self.system_partition_size > 0 {
+                check_custom_partition(&product, self.system_partition_size)?;
             }
-            if system.cpu_limit > 0 && product.cpu_value < system.cpu_limit {
-                return Err(ApiError::new(
-                    "system_cpu_limit",
-                    format!(
-                        "机型 CPU {} 核低于操作系统 {} 的最低要求 {} 核",
-                        product.cpu_value, system.name, system.cpu_limit
-                    ),
-                ));
-            }
-            if system.ram_limit > 0 && product.memory_num < system.ram_limit {
-                return Err(ApiError::new(
-                    "system_ram_limit",
-                    format!(
-                        "机型内存 {}G 低于操作系统 {} 的最低要求 {}G",
-                        product.memory_num, system.name, system.ram_limit
-                    ),
-                ));
-            }
+            check_system_limits(&product, &system)?;
         }
         if self.system_partition_size < -1 {
             return Err(ApiError::bad_param(

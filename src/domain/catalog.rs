@@ -3,6 +3,8 @@
 
 use serde_json::{Map, Value};
 
+use super::RuleError;
+
 /// A catalog record exactly as the engine sends it.
 pub type Doc = Map<String, Value>;
 
@@ -167,9 +169,113 @@ impl System {
     }
 }
 
+/// The product meets the OS image's minimum CPU cores and memory (0 = no limit).
+pub fn check_system_limits(product: &Product, system: &System) -> Result<(), RuleError> {
+    if system.cpu_limit > 0 && product.cpu_value < system.cpu_limit {
+        return Err(RuleError::SystemCpuLimit {
+            cpu: product.cpu_value,
+            system: system.name.clone(),
+            limit: system.cpu_limit,
+        });
+    }
+    if system.ram_limit > 0 && product.memory_num < system.ram_limit {
+        return Err(RuleError::SystemRamLimit {
+            ram: product.memory_num,
+            system: system.name.clone(),
+            limit: system.ram_limit,
+        });
+    }
+    Ok(())
+}
+
+/// A custom system partition of `size_mb` fits the product: it must
+/// support partitions and the size must be 1 MB to its
+/// `system_partition_size` GB.
+pub fn check_custom_partition(product: &Product, size_mb: i64) -> Result<(), RuleError> {
+    if product.system_partition_support != 1 {
+        return Err(RuleError::PartitionUnsupported {
+            product: product.name.clone(),
+        });
+    }
+    let max = product.system_partition_size * 1024;
+    if size_mb < 1 || size_mb > max {
+        return Err(RuleError::PartitionSize {
+            value: size_mb,
+            max,
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn product(cpu_value: i64, memory_num: i64, support: i64, partition_gb: i64) -> Product {
+        Product {
+            guid: "P".into(),
+            name: "p".into(),
+            line_guid: "L".into(),
+            cpu_value,
+            memory_num,
+            system_partition_size: partition_gb,
+            system_partition_support: support,
+            ipnum: 1,
+            bandwidth: 5,
+            defense: 5,
+            status: 1,
+            stock_type: 1,
+        }
+    }
+
+    fn system(cpu_limit: i64, ram_limit: i64) -> System {
+        System {
+            guid: "S".into(),
+            id: "1".into(),
+            class_guid: "C".into(),
+            name: "win".into(),
+            login_name: "administrator".into(),
+            cpu_limit,
+            ram_limit,
+            types: vec!["create".into()],
+            support: vec!["baremetal".into()],
+            lines: vec![],
+        }
+    }
+
+    #[test]
+    fn system_limits() {
+        let check = |p: Product, s: System| check_system_limits(&p, &s).err().map(|e| e.reason());
+        assert_eq!(check(product(4, 8, 1, 50), system(4, 8)), None);
+        assert_eq!(check(product(4, 8, 1, 50), system(0, 0)), None);
+        assert_eq!(
+            check(product(2, 8, 1, 50), system(4, 8)),
+            Some("system_cpu_limit")
+        );
+        assert_eq!(
+            check(product(4, 7, 1, 50), system(4, 8)),
+            Some("system_ram_limit")
+        );
+    }
+
+    #[test]
+    fn custom_partitions() {
+        let check = |p: Product, mb: i64| check_custom_partition(&p, mb).err().map(|e| e.reason());
+        assert_eq!(check(product(4, 8, 1, 50), 51_200), None);
+        assert_eq!(check(product(4, 8, 1, 50), 1), None);
+        assert_eq!(
+            check(product(4, 8, 1, 50), 51_201),
+            Some("partition_size_invalid")
+        );
+        assert_eq!(
+            check(product(4, 8, 1, 50), 0),
+            Some("partition_size_invalid")
+        );
+        assert_eq!(
+            check(product(4, 8, 0, 50), 1024),
+            Some("partition_size_invalid")
+        );
+    }
 
     #[test]
     fn lists() {

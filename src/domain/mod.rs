@@ -76,6 +76,22 @@ pub enum RuleError {
     DegradeDatePast { date: String, now: String },
     #[error("降配执行时间 {date} 不能晚于业务到期时间 {end_time}")]
     DegradeDateAfterEnd { date: String, end_time: String },
+    #[error("机型 CPU {cpu} 核低于操作系统 {system} 的最低要求 {limit} 核")]
+    SystemCpuLimit {
+        cpu: i64,
+        system: String,
+        limit: i64,
+    },
+    #[error("机型内存 {ram}G 低于操作系统 {system} 的最低要求 {limit}G")]
+    SystemRamLimit {
+        ram: i64,
+        system: String,
+        limit: i64,
+    },
+    #[error("机型 {product} 不支持分区：system_partition_size 不能为自定义大小")]
+    PartitionUnsupported { product: String },
+    #[error("system_partition_size {value} 无效：自定义分区须在 1 到 {max} MB 之间")]
+    PartitionSize { value: i64, max: i64 },
     #[error("IP 地址池已耗尽：线路 {line} 没有足够的空闲地址分配 {size} 个 IP")]
     PoolExhausted { line: String, size: i64 },
 }
@@ -106,6 +122,11 @@ impl RuleError {
             RuleError::DegradeDatePast { .. } => "degrade_date_past",
             RuleError::DegradeDateAfterEnd { .. } => "degrade_date_after_end",
             RuleError::PoolExhausted { .. } => "ip_pool_exhausted",
+            RuleError::SystemCpuLimit { .. } => "system_cpu_limit",
+            RuleError::SystemRamLimit { .. } => "system_ram_limit",
+            RuleError::PartitionUnsupported { .. } | RuleError::PartitionSize { .. } => {
+                "partition_size_invalid"
+            }
         }
     }
 }
