@@ -65,19 +65,7 @@ pub fn apply(tx: &Transaction, t: &Transition) -> rusqlite::Result<Option<Instan
                 let delay = catalog::line(tx, &inst.line_guid)?
                     .map(|l| l.release_delay_seconds())
                     .unwrap_or(0);
-                tasks::schedule(
-                    tx,
-                    &tasks::NewTransition {
-                        guid: &inst.guid,
-                        kind: Kind::Released,
-                        due: t.due + delay,
-                        taskid: t.taskid.as_deref(),
-                        action: &t.action,
-                        userid: &t.userid,
-                        reference: None,
-                        stalled_by: None,
-                    },
-                )?;
+                follow_up(tx, t, Kind::Released, t.due + delay)?;
                 true
             } else {
                 false
@@ -86,19 +74,7 @@ pub fn apply(tx: &Transaction, t: &Transition) -> rusqlite::Result<Option<Instan
         Kind::Released => {
             if inst.order_status == 3 {
                 delete(tx, &mut inst, t.due)?;
-                tasks::schedule(
-                    tx,
-                    &tasks::NewTransition {
-                        guid: &inst.guid,
-                        kind: Kind::Purged,
-                        due: t.due + PURGE_AFTER,
-                        taskid: t.taskid.as_deref(),
-                        action: &t.action,
-                        userid: &t.userid,
-                        reference: None,
-                        stalled_by: None,
-                    },
-                )?;
+                follow_up(tx, t, Kind::Purged, t.due + PURGE_AFTER)?;
                 true
             } else {
                 false
@@ -145,6 +121,24 @@ impl PendingInstall {
         inst.system_partition_size = self.system_partition_size;
         inst.install_mode = self.install_mode;
     }
+}
+
+/// Schedules the transition that follows `t` on the same instance, keeping
+/// its originating task and action.
+fn follow_up(tx: &Transaction, t: &Transition, kind: Kind, due: i64) -> rusqlite::Result<i64> {
+    tasks::schedule(
+        tx,
+        &tasks::NewTransition {
+            guid: &t.guid,
+            kind,
+            due,
+            taskid: t.taskid.as_deref(),
+            action: &t.action,
+            userid: &t.userid,
+            reference: None,
+            stalled_by: None,
+        },
+    )
 }
 
 fn finish_act(inst: &mut Instance, busy: i64, run_status: Option<i64>) -> bool {
