@@ -780,7 +780,7 @@ async fn exhausted_pools_refuse_and_allocate_nothing() {
         )
         .await;
     assert!(
-        m.contains(SUBNET_LINE) && m.contains("可分配的 4 个"),
+        m.contains(SUBNET_LINE) && m.contains("分配 4 个 IP"),
         "{m}"
     );
     // Neither the bandwidth nor the defense of the refused request stuck.
@@ -811,7 +811,7 @@ async fn exhausted_pools_refuse_and_allocate_nothing() {
             "ip_pool_exhausted",
         )
         .await;
-    assert!(m.contains(LINE) && m.contains("可分配的 8 个"), "{m}");
+    assert!(m.contains(LINE) && m.contains("分配 8 个 IP"), "{m}");
     assert_eq!(app.instance(&c).await, before);
     let one = upgrade(&app, &c, 0, 1, 1, 0).await;
     assert_eq!(one["ip"][0]["ip"], "114.114.12.2");
