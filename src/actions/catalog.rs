@@ -56,7 +56,12 @@ impl Catalog {
             Catalog::Harddisks => docs(Kind::Harddisk)?,
             Catalog::Products => docs(Kind::Product)?,
             Catalog::Systems { page, length } => {
-                let (list, total) = catalog::page(conn, Kind::System, (page - 1) * length, length)?;
+                let (list, total) = catalog::page(
+                    conn,
+                    Kind::System,
+                    (page - 1).saturating_mul(length),
+                    length,
+                )?;
                 let pages = (total + length - 1) / length;
                 json!({"pages": pages, "items": total, "systems": list})
             }

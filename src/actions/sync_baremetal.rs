@@ -40,7 +40,8 @@ impl SyncBaremetal {
                 Ok(json!({"baremetal": view::synced(tx, &inst, true, &fmt)?}))
             }
             SyncBaremetal::Page { page, number } => {
-                let (list, total) = instances::page(tx, ctx.userid, (page - 1) * number, number)?;
+                let (list, total) =
+                    instances::page(tx, ctx.userid, (page - 1).saturating_mul(number), number)?;
                 let items = list
                     .iter()
                     .map(|i| view::synced(tx, i, false, &fmt))

@@ -239,7 +239,10 @@ fn insert_path(node: &mut Value, path: &[Option<String>], value: String) {
     let Value::Object(map) = node else { return };
     let key = match &path[0] {
         Some(k) => k.clone(),
-        None => next_index(map).to_string(),
+        None => match next_index(map) {
+            Some(i) => i.to_string(),
+            None => return, // PHP drops a `[]` field that has no next index.
+        },
     };
     if path.len() == 1 {
         map.insert(key, Value::String(value));
@@ -249,13 +252,13 @@ fn insert_path(node: &mut Value, path: &[Option<String>], value: String) {
     }
 }
 
-/// PHP's `[]`: one more than the largest integer key, or 0.
-fn next_index(map: &Map<String, Value>) -> u64 {
-    map.keys()
-        .filter_map(|k| k.parse::<u64>().ok())
-        .max()
-        .map(|m| m + 1)
-        .unwrap_or(0)
+/// PHP's `[]`: one more than the largest integer key, or 0; `None` when
+/// that would overflow (found by fuzzing: `a[18446744073709551615]=1&a[]=2`).
+fn next_index(map: &Map<String, Value>) -> Option<u64> {
+    match map.keys().filter_map(|k| k.parse::<u64>().ok()).max() {
+        Some(m) => m.checked_add(1),
+        None => Some(0),
+    }
 }
 
 /// Objects whose keys are exactly `0..n` in order become arrays, so that a

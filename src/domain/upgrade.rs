@@ -69,10 +69,12 @@ pub fn check_upgrade(line: &Line, current: Totals, inc: Increment) -> Result<Tot
             step: line.defense_step,
         });
     }
+    // Saturating: a huge increment must fail the maxima below, not wrap
+    // past them (found by fuzzing: bandwidth=9223372036854775807).
     let after = Totals {
-        bandwidth: current.bandwidth + inc.bandwidth,
-        ipnum: current.ipnum + inc.ipnum,
-        defense: current.defense + inc.defense,
+        bandwidth: current.bandwidth.saturating_add(inc.bandwidth),
+        ipnum: current.ipnum.saturating_add(inc.ipnum),
+        defense: current.defense.saturating_add(inc.defense),
     };
     if inc.bandwidth > 0 && after.bandwidth > line.bandwidth_max_size {
         return Err(RuleError::BandwidthMax {
