@@ -283,7 +283,17 @@ async fn invalid_names_are_refused() {
     let app = TestApp::spawn().await;
     let long = "n".repeat(65);
     // Path segments as sent (percent-encoded where needed).
-    let names = ["a%20b", "a*b", "caf%C3%A9", "a%2Fb", "x:y", ".hidden", "..x", "-x", long.as_str()];
+    let names = [
+        "a%20b",
+        "a*b",
+        "caf%C3%A9",
+        "a%2Fb",
+        "x:y",
+        ".hidden",
+        "..x",
+        "-x",
+        long.as_str(),
+    ];
     for name in names {
         let answer = ns_call(&app, name, "getzones", json!({})).await;
         assert_eq!(answer.status, 400, "{name}: {}", answer.text);

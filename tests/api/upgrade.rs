@@ -779,10 +779,7 @@ async fn exhausted_pools_refuse_and_allocate_nothing() {
             "ip_pool_exhausted",
         )
         .await;
-    assert!(
-        m.contains(SUBNET_LINE) && m.contains("分配 4 个 IP"),
-        "{m}"
-    );
+    assert!(m.contains(SUBNET_LINE) && m.contains("分配 4 个 IP"), "{m}");
     // Neither the bandwidth nor the defense of the refused request stuck.
     assert_eq!(app.instance(&b).await, before);
     assert_eq!(
