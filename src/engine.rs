@@ -110,6 +110,10 @@ pub struct Engine {
     pub faults: Faults,
     pub callbacks: Arc<Callbacks>,
     snapshots: Mutex<BTreeMap<String, Snapshot>>,
+    /// Rendered catalog answers; cleared whenever the database is replaced.
+    pub rendered: crate::api::cache::RenderCache,
+    /// `/api` calls waiting for the connection, run back to back.
+    pub lane: crate::api::lane::Lane,
 }
 
 struct Snapshot {
@@ -173,6 +177,8 @@ impl Engine {
             faults: Faults::new(settings.rng_seed),
             callbacks: Arc::new(Callbacks::new(settings.callback_policy, zone)),
             snapshots: Mutex::new(BTreeMap::new()),
+            rendered: Default::default(),
+            lane: Default::default(),
             settings,
             seed,
         })
@@ -248,6 +254,12 @@ impl Engine {
     /// queues their callbacks. Each transition is its own transaction.
     pub fn run_due(&self) -> usize {
         let mut applied = 0;
+        // Most calls find nothing due: a cached read says so without a write transaction.
+        let now = self.clock.now();
+        let idle = tasks::any_due(&self.store.lock(), now).map(|due| !due);
+        if idle.unwrap_or(false) {
+            return 0;
+        }
         loop {
             let now = self.clock.now();
             let stalling = self.faults.stalling();
@@ -358,6 +370,7 @@ impl Engine {
                 store::save_clock(tx, self.clock.state())
             })
             .map_err(|e| e.to_string())?;
+        self.rendered.clear();
         self.journal.clear();
         self.faults.clear();
         self.callbacks.clear();
@@ -416,8 +429,10 @@ impl Engine {
                     .run_to_completion(i32::MAX, Duration::ZERO, None)
                     .map_err(|e| e.to_string())?;
             }
+            store::derived::rebuild(&conn).map_err(|e| e.to_string())?;
             state = store::load_clock(&conn).map_err(|e| e.to_string())?;
         }
+        self.rendered.clear();
         self.clock.restore(state);
         Ok(true)
     }

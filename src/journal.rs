@@ -1,12 +1,19 @@
 //! The request journal: every `/api` call with its masked params, answer,
 //! reason, latency, fired fault and effects. Bounded; the oldest entries are
 //! dropped first.
+//!
+//! Params and answers are kept as JSON text ([`RawJson`]), not as value
+//! trees: a few hundred bytes per entry instead of kilobytes, and an answer
+//! shares the very buffer that went out on the wire (a cached catalog
+//! answer is one buffer for every entry that shows it).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use serde::Serialize;
+use axum::body::Bytes;
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::api::sign::KEY_MASK;
@@ -27,12 +34,12 @@ pub struct Entry {
     pub action: String,
     pub userid: String,
     pub guid: Option<String>,
-    pub params: Value,
+    pub params: RawJson,
     pub code: i64,
     pub reason: Option<String>,
     pub latency_ms: f64,
     pub fault: Option<i64>,
-    pub response: Value,
+    pub response: RawJson,
     pub effects: Vec<Value>,
     /// The masked canonical string, on a bad sign.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -131,6 +138,78 @@ impl Journal {
     }
 }
 
+/// A JSON document kept as its text: small, cheap to clone (the buffer is
+/// shared), and written out as the very value it was made from.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RawJson(Bytes);
+
+impl RawJson {
+    /// Text that is already JSON (e.g. a rendered answer).
+    pub fn from_bytes(text: Bytes) -> RawJson {
+        RawJson(text)
+    }
+
+    pub fn from_value(value: &Value) -> RawJson {
+        RawJson::from_vec(serde_json::to_vec(value).unwrap_or_default())
+    }
+
+    /// Kept text holds no slack capacity (the journal keeps thousands).
+    fn from_vec(mut text: Vec<u8>) -> RawJson {
+        text.shrink_to_fit();
+        RawJson(Bytes::from(text))
+    }
+
+    /// The text, as stored.
+    pub fn bytes(&self) -> &Bytes {
+        &self.0
+    }
+
+    /// The JSON value (`null` if the text were not JSON).
+    pub fn value(&self) -> Value {
+        serde_json::from_slice(&self.0).unwrap_or(Value::Null)
+    }
+}
+
+impl From<Value> for RawJson {
+    fn from(value: Value) -> RawJson {
+        RawJson::from_value(&value)
+    }
+}
+
+impl std::fmt::Debug for RawJson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&String::from_utf8_lossy(&self.0))
+    }
+}
+
+impl Serialize for RawJson {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.value().serialize(serializer)
+    }
+}
+
+/// Serialises params with passwords and keys shown as `***`, without copying them.
+struct Masked<'a>(&'a Map<String, Value>);
+
+impl Serialize for Masked<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.0 {
+            if SECRET_FIELDS.contains(&k.as_str()) {
+                map.serialize_entry(k, KEY_MASK)?;
+            } else {
+                map.serialize_entry(k, v)?;
+            }
+        }
+        map.end()
+    }
+}
+
+/// The params with passwords and keys shown as `***`, as journal text.
+pub fn masked_params_json(params: &Map<String, Value>) -> RawJson {
+    RawJson::from_vec(serde_json::to_vec(&Masked(params)).unwrap_or_default())
+}
+
 /// A copy of the params with passwords and keys shown as `***`.
 pub fn mask_params(params: &Map<String, Value>) -> Value {
     Value::Object(
@@ -160,12 +239,12 @@ mod tests {
             action: action.into(),
             userid: "1".into(),
             guid: None,
-            params: json!({}),
+            params: json!({}).into(),
             code: 0,
             reason: None,
             latency_ms: 0.0,
             fault: None,
-            response: json!({}),
+            response: json!({}).into(),
             effects: vec![],
             sign_input: None,
         }
@@ -193,5 +272,19 @@ mod tests {
         m.insert("loginPassword".into(), json!("c2VjcmV0"));
         m.insert("guid".into(), json!("1"));
         assert_eq!(mask_params(&m), json!({"loginPassword":"***","guid":"1"}));
+        assert_eq!(
+            masked_params_json(&m).value(),
+            json!({"loginPassword":"***","guid":"1"})
+        );
+    }
+
+    #[test]
+    fn raw_json_serialises_as_its_value() {
+        let raw = RawJson::from_bytes(Bytes::from_static(br#"{"b":"\u4e2d\/x","a":[1]}"#));
+        assert_eq!(raw.value(), json!({"b":"中/x","a":[1]}));
+        assert_eq!(
+            serde_json::to_string(&raw).unwrap_or_default(),
+            r#"{"b":"中/x","a":[1]}"#
+        );
     }
 }

@@ -112,8 +112,8 @@ pub fn degrade_entry(d: &Degrade, fmt: &dyn Fn(i64) -> String) -> Value {
     })
 }
 
-fn product_doc(conn: &Connection, guid: &str) -> rusqlite::Result<Doc> {
-    Ok(catalog::get(conn, catalog::Kind::Product, guid)?.unwrap_or_default())
+fn product_doc(conn: &Connection, guid: &str) -> rusqlite::Result<std::sync::Arc<Doc>> {
+    Ok(catalog::get_shared(conn, catalog::Kind::Product, guid)?.unwrap_or_default())
 }
 
 fn system_id(conn: &Connection, guid: &str) -> rusqlite::Result<String> {

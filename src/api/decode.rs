@@ -265,13 +265,19 @@ fn next_index(map: &Map<String, Value>) -> Option<u64> {
 /// bracket list and a JSON array decode to the same value.
 fn normalise(value: Value) -> Value {
     match value {
-        Value::Object(map) => {
+        Value::Object(mut map) => {
             let is_list =
                 !map.is_empty() && map.keys().enumerate().all(|(i, k)| k == &i.to_string());
             if is_list {
                 Value::Array(map.into_iter().map(|(_, v)| normalise(v)).collect())
             } else {
-                Value::Object(map.into_iter().map(|(k, v)| (k, normalise(v))).collect())
+                // In place: a flat form (the usual request) is not rebuilt.
+                for v in map.values_mut() {
+                    if v.is_object() {
+                        *v = normalise(std::mem::take(v));
+                    }
+                }
+                Value::Object(map)
             }
         }
         other => other,

@@ -41,20 +41,32 @@ pub fn failure(err: &ApiError) -> Value {
 /// character as `\uXXXX` (UTF-16) and `/` as `\/`.
 pub fn php_json(value: &Value) -> String {
     let plain = value.to_string();
-    let mut out = String::with_capacity(plain.len() + plain.len() / 4);
+    if !plain.bytes().any(|b| b == b'/' || !b.is_ascii()) {
+        return plain;
+    }
+    let mut out = String::with_capacity(plain.len() + plain.len() / 2);
+    let mut units = [0u16; 2];
     for ch in plain.chars() {
         if ch == '/' {
             out.push_str("\\/");
         } else if ch.is_ascii() {
             out.push(ch);
         } else {
-            let mut units = [0u16; 2];
             for unit in ch.encode_utf16(&mut units) {
-                out.push_str(&format!("\\u{unit:04x}"));
+                push_unicode_escape(&mut out, *unit);
             }
         }
     }
     out
+}
+
+/// `\uXXXX`, lowercase hex, without a formatting allocation.
+fn push_unicode_escape(out: &mut String, unit: u16) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push_str("\\u");
+    for shift in [12u16, 8, 4, 0] {
+        out.push(HEX[usize::from((unit >> shift) & 0xf)] as char);
+    }
 }
 
 /// Renders the envelope as `<response>…</response>`; arrays become repeated
@@ -117,6 +129,16 @@ pub fn respond(status: StatusCode, body: &Value, format: Format) -> Response {
         Format::Xml => ("application/xml; charset=utf-8", to_xml(body)),
     };
     (status, [(header::CONTENT_TYPE, content_type)], text).into_response()
+}
+
+/// The HTTP response for an already rendered JSON body (see [`php_json`]).
+pub fn respond_rendered(status: StatusCode, body: axum::body::Bytes) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        body,
+    )
+        .into_response()
 }
 
 /// The HTTP response for an error, with its reason headers.

@@ -3,23 +3,25 @@
 //! md5 and HTTP.
 
 pub mod auth;
+pub mod cache;
 pub mod decode;
 pub mod envelope;
 pub mod error;
+pub mod lane;
 pub mod sign;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use crate::engine::{Call, Engine, Outcome};
+use crate::engine::Engine;
 use crate::faults::{Effect, Fired};
-use crate::journal::{self, Entry};
+use crate::journal::{self, Entry, RawJson};
 use crate::server::Registry;
 use envelope::Format;
 use error::{reason, ApiError};
@@ -50,6 +52,8 @@ struct Seen {
     params: serde_json::Map<String, Value>,
     fault: Option<i64>,
     effects: Vec<Value>,
+    /// The catalog cache slot this answer fills: key and generation.
+    cache_slot: Option<(String, u64)>,
 }
 
 pub async fn handle(engine: Arc<Engine>, request: Request) -> Response {
@@ -57,12 +61,29 @@ pub async fn handle(engine: Arc<Engine>, request: Request) -> Response {
     let mut seen = Seen::default();
     let (format, result) = pipeline(&engine, request, &mut seen).await;
     let latency = started.elapsed();
-    let response = match &result {
+    // A success is rendered once: the wire and the journal share the text.
+    let (response, result) = match result {
         Ok(Reply::Data(data)) => {
-            envelope::respond(StatusCode::OK, &envelope::success(data.clone()), format)
+            let envelope = envelope::success(data);
+            let mut text = envelope::php_json(&envelope);
+            // The journal keeps this buffer: no slack capacity in it.
+            text.shrink_to_fit();
+            let json = RawJson::from_bytes(Bytes::from(text));
+            if let Some((key, generation)) = seen.cache_slot.take() {
+                engine.rendered.insert(key, generation, json.clone());
+            }
+            let response = match format {
+                Format::Json => envelope::respond_rendered(StatusCode::OK, json.bytes().clone()),
+                Format::Xml => envelope::respond(StatusCode::OK, &envelope, format),
+            };
+            (response, Ok(Reply::Rendered(json)))
         }
-        Ok(Reply::Raw(resp)) => resp.clone_parts(),
-        Err(err) => envelope::respond_error(err, format),
+        Ok(Reply::Rendered(json)) => (
+            envelope::respond_rendered(StatusCode::OK, json.bytes().clone()),
+            Ok(Reply::Rendered(json)),
+        ),
+        Ok(Reply::Raw(resp)) => (resp.clone_parts(), Ok(Reply::Raw(resp))),
+        Err(err) => (envelope::respond_error(&err, format), Err(err)),
     };
     record(&engine, &seen, &result, latency);
     response
@@ -71,6 +92,8 @@ pub async fn handle(engine: Arc<Engine>, request: Request) -> Response {
 /// A successful answer, or one a fault dictates.
 enum Reply {
     Data(Value),
+    /// A rendered JSON envelope (a cached catalog answer, or `Data` once rendered).
+    Rendered(RawJson),
     Raw(RawReply),
 }
 
@@ -150,8 +173,9 @@ async fn pipeline(
         Err(err) => return (Format::Json, Err(err)),
     };
     let format = Format::from_data_type(params.str("dataType").as_deref());
-    seen.params = params.0.clone();
-    let call = match auth::authenticate(engine, &params) {
+    let authenticated = auth::authenticate(engine, &params);
+    seen.params = params.0;
+    let call = match authenticated {
         Ok(c) => c,
         Err(err) => return (format, Err(err)),
     };
@@ -181,20 +205,17 @@ async fn pipeline(
             Effect::Stall => stall = Some(rule),
         }
     }
-    let outcome = run(engine.clone(), call, stall).await;
+    if format == Format::Json {
+        if let Some(key) = cache::RenderCache::key(&call) {
+            match engine.rendered.get(&key) {
+                Ok(answer) => return (format, Ok(Reply::Rendered(answer))),
+                Err(generation) => seen.cache_slot = Some((key, generation)),
+            }
+        }
+    }
+    let outcome = lane::run(engine.clone(), call, stall).await;
     seen.effects = outcome.effects;
     (format, outcome.result.map(Reply::Data))
-}
-
-/// Runs the call on a blocking thread: SQLite never blocks the runtime's workers.
-async fn run(engine: Arc<Engine>, call: Call, stall: Option<i64>) -> Outcome {
-    match tokio::task::spawn_blocking(move || engine.execute(&call, stall)).await {
-        Ok(outcome) => outcome,
-        Err(e) => Outcome {
-            result: Err(ApiError::internal(e)),
-            effects: Vec::new(),
-        },
-    }
 }
 
 fn record(engine: &Engine, seen: &Seen, result: &Result<Reply, ApiError>, latency: Duration) {
@@ -205,18 +226,29 @@ fn record(engine: &Engine, seen: &Seen, result: &Result<Reply, ApiError>, latenc
             .unwrap_or_default()
     };
     let (code, reason, response, sign_input) = match result {
-        Ok(Reply::Data(data)) => (0, None, envelope::success(data.clone()), None),
+        Ok(Reply::Data(data)) => (
+            0,
+            None,
+            RawJson::from_value(&envelope::success(data.clone())),
+            None,
+        ),
+        Ok(Reply::Rendered(json)) => (0, None, json.clone(), None),
         Ok(Reply::Raw(RawReply::Http { status, body })) => (
             1,
             Some(format!("http_{status}")),
-            Value::String(body.clone()),
+            RawJson::from_value(&Value::String(body.clone())),
             None,
         ),
-        Ok(Reply::Raw(RawReply::Drop)) => (1, Some("dropped".to_string()), Value::Null, None),
+        Ok(Reply::Raw(RawReply::Drop)) => (
+            1,
+            Some("dropped".to_string()),
+            RawJson::from_value(&Value::Null),
+            None,
+        ),
         Err(err) => (
             err.code,
             Some(err.reason.clone()),
-            envelope::failure(err),
+            RawJson::from_value(&envelope::failure(err)),
             err.sign_input.clone(),
         ),
     };
@@ -238,7 +270,7 @@ fn record(engine: &Engine, seen: &Seen, result: &Result<Reply, ApiError>, latenc
         action,
         userid,
         guid: seen.params.get("guid").and_then(decode::scalar_text),
-        params: journal::mask_params(&seen.params),
+        params: journal::masked_params_json(&seen.params),
         code,
         reason,
         latency_ms,

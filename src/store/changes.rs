@@ -44,9 +44,8 @@ const UPGRADE_COLUMNS: &str =
     "id, instance_guid, type, nums, value, status, order_no_api, create_time, degrade_guid, remaining, mask, gateway";
 
 pub fn insert_upgrade(conn: &Connection, u: &Upgrade) -> rusqlite::Result<i64> {
-    conn.execute(
-        "INSERT INTO upgrades (instance_guid, type, nums, value, status, order_no_api, create_time, degrade_guid, \
-         remaining, mask, gateway) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    conn.prepare_cached("INSERT INTO upgrades (instance_guid, type, nums, value, status, order_no_api, create_time, degrade_guid, \
+         remaining, mask, gateway) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")?.execute(
         params![
             u.instance_guid,
             u.kind,
@@ -71,18 +70,16 @@ pub fn set_upgrade_mask(
     mask: &str,
     gateway: &str,
 ) -> rusqlite::Result<()> {
-    conn.execute(
-        "UPDATE upgrades SET value = ?2, mask = ?3, gateway = ?4 WHERE id = ?1",
-        params![id, value, mask, gateway],
-    )?;
+    conn.prepare_cached("UPDATE upgrades SET value = ?2, mask = ?3, gateway = ?4 WHERE id = ?1")?
+        .execute(params![id, value, mask, gateway])?;
     Ok(())
 }
 
 pub fn update_upgrade(conn: &Connection, u: &Upgrade) -> rusqlite::Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE upgrades SET status = ?2, degrade_guid = ?3, remaining = ?4 WHERE id = ?1",
-        params![u.id, u.status, u.degrade_guid, u.remaining],
-    )?;
+    )?
+    .execute(params![u.id, u.status, u.degrade_guid, u.remaining])?;
     Ok(())
 }
 
@@ -184,9 +181,8 @@ const DEGRADE_COLUMNS: &str =
     value, new_value, old_value, amount, upgrade_ids";
 
 pub fn insert_degrade(conn: &Connection, d: &Degrade) -> rusqlite::Result<i64> {
-    conn.execute(
-        "INSERT INTO degrades (guid, baremetal_guid, item, status, reason, apply_time, create_time, finish_time, \
-         value, new_value, old_value, amount, upgrade_ids) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    conn.prepare_cached("INSERT INTO degrades (guid, baremetal_guid, item, status, reason, apply_time, create_time, finish_time, \
+         value, new_value, old_value, amount, upgrade_ids) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)")?.execute(
         params![
             d.guid,
             d.baremetal_guid,
@@ -227,9 +223,7 @@ pub fn set_degrade_status(
     status: i64,
     finish_time: Option<i64>,
 ) -> rusqlite::Result<()> {
-    conn.execute(
-        "UPDATE degrades SET status = ?2, finish_time = ?3 WHERE guid = ?1",
-        params![guid, status, finish_time],
-    )?;
+    conn.prepare_cached("UPDATE degrades SET status = ?2, finish_time = ?3 WHERE guid = ?1")?
+        .execute(params![guid, status, finish_time])?;
     Ok(())
 }

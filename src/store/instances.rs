@@ -96,11 +96,10 @@ fn from_row(r: &Row) -> rusqlite::Result<Instance> {
 
 /// Inserts a new instance; `id` 0 lets SQLite choose.
 pub fn insert(conn: &Connection, i: &Instance) -> rusqlite::Result<i64> {
-    conn.execute(
-        &format!(
+    conn.prepare_cached(&format!(
             "INSERT INTO instances ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, \
              ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)"
-        ),
+        ))?.execute(
         params![
             if i.id > 0 { Some(i.id) } else { None },
             i.guid,
@@ -163,11 +162,12 @@ pub fn page(
     offset: i64,
     limit: i64,
 ) -> rusqlite::Result<(Vec<Instance>, i64)> {
-    let total: i64 = conn.query_row(
-        "SELECT count(*) FROM instances WHERE userid = ?1 AND hidden = 0",
-        [userid],
-        |r| r.get(0),
-    )?;
+    // Kept by TEMP triggers (store::derived), so the total costs no scan.
+    let total: i64 = conn
+        .prepare_cached(
+            "SELECT coalesce((SELECT n FROM temp.visible_counts WHERE userid = ?1), 0)",
+        )?
+        .query_row([userid], |r| r.get(0))?;
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM instances WHERE userid = ?1 AND hidden = 0 ORDER BY id DESC LIMIT ?2 OFFSET ?3"
     ))?;
@@ -178,11 +178,10 @@ pub fn page(
 
 /// Writes every mutable field of `i` back.
 pub fn update(conn: &Connection, i: &Instance) -> rusqlite::Result<()> {
-    conn.execute(
-        "UPDATE instances SET system_guid = ?2, login_name = ?3, login_password = ?4, system_partition_size = ?5, \
+    conn.prepare_cached("UPDATE instances SET system_guid = ?2, login_name = ?3, login_password = ?4, system_partition_size = ?5, \
          bandwidth = ?6, defense = ?7, ipnum = ?8, end_time = ?9, order_status = ?10, run_status = ?11, \
          act_status = ?12, push_status = ?13, lock_status = ?14, install_mode = ?15, deleted_at = ?16, \
-         stock_id = ?17 WHERE guid = ?1",
+         stock_id = ?17 WHERE guid = ?1")?.execute(
         params![
             i.guid,
             i.system_guid,
@@ -207,7 +206,8 @@ pub fn update(conn: &Connection, i: &Instance) -> rusqlite::Result<()> {
 }
 
 pub fn hide(conn: &Connection, guid: &str) -> rusqlite::Result<()> {
-    conn.execute("UPDATE instances SET hidden = 1 WHERE guid = ?1", [guid])?;
+    conn.prepare_cached("UPDATE instances SET hidden = 1 WHERE guid = ?1")?
+        .execute([guid])?;
     Ok(())
 }
 
@@ -225,25 +225,23 @@ pub fn free_stock(
 }
 
 pub fn hold_stock(conn: &Connection, stock_id: &str, guid: &str) -> rusqlite::Result<bool> {
-    let n = conn.execute(
-        "UPDATE stock SET instance_guid = ?2 WHERE id = ?1 AND instance_guid IS NULL",
-        params![stock_id, guid],
-    )?;
+    let n = conn
+        .prepare_cached(
+            "UPDATE stock SET instance_guid = ?2 WHERE id = ?1 AND instance_guid IS NULL",
+        )?
+        .execute(params![stock_id, guid])?;
     Ok(n == 1)
 }
 
 pub fn release_stock(conn: &Connection, guid: &str) -> rusqlite::Result<()> {
-    conn.execute(
-        "UPDATE stock SET instance_guid = NULL WHERE instance_guid = ?1",
-        [guid],
-    )?;
+    conn.prepare_cached("UPDATE stock SET instance_guid = NULL WHERE instance_guid = ?1")?
+        .execute([guid])?;
     Ok(())
 }
 
 /// Counts of stock units per product: (total, free).
 pub fn stock_counts(conn: &Connection, product_guid: &str) -> rusqlite::Result<(i64, i64)> {
-    conn.query_row(
-        "SELECT count(*), count(*) FILTER (WHERE instance_guid IS NULL) FROM stock WHERE product_guid = ?1",
+    conn.prepare_cached("SELECT count(*), count(*) FILTER (WHERE instance_guid IS NULL) FROM stock WHERE product_guid = ?1")?.query_row(
         [product_guid],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )
@@ -256,11 +254,10 @@ pub fn order_response(
     action: &str,
     agent_order_no: &str,
 ) -> rusqlite::Result<Option<String>> {
-    conn.query_row(
+    conn.prepare_cached(
         "SELECT response FROM orders WHERE userid = ?1 AND action = ?2 AND agent_order_no = ?3",
-        params![userid, action, agent_order_no],
-        |r| r.get(0),
-    )
+    )?
+    .query_row(params![userid, action, agent_order_no], |r| r.get(0))
     .optional()
 }
 
@@ -271,8 +268,7 @@ pub fn save_order(
     agent_order_no: &str,
     response: &str,
 ) -> rusqlite::Result<()> {
-    conn.execute(
-        "INSERT OR REPLACE INTO orders (userid, action, agent_order_no, response) VALUES (?1, ?2, ?3, ?4)",
+    conn.prepare_cached("INSERT OR REPLACE INTO orders (userid, action, agent_order_no, response) VALUES (?1, ?2, ?3, ?4)")?.execute(
         params![userid, action, agent_order_no, response],
     )?;
     Ok(())

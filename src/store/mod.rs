@@ -8,6 +8,7 @@
 
 pub mod catalog;
 pub mod changes;
+pub mod derived;
 pub mod instances;
 pub mod network;
 pub mod tasks;
@@ -91,6 +92,9 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (userid, action, agent_order_no)
     );
     "#,
+    // 2: an index for cancelling a degrade's transitions by reference
+    // (`tasks::cancel_reference` scanned every pending transition).
+    "CREATE INDEX transitions_ref ON transitions (ref) WHERE ref IS NOT NULL;",
 ];
 
 /// Tables emptied by a reset, children first.
@@ -135,7 +139,15 @@ impl Store {
         };
         conn.pragma_update(None, "foreign_keys", "OFF")?;
         conn.set_prepared_statement_cache_capacity(128);
+        // Plans never depend on bound values (no ANALYZE data anyway): with
+        // the bundled STAT4 build a cached statement was otherwise
+        // re-prepared on every rebind (e.g. `free_stock`, each `create`).
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+            true,
+        )?;
         migrate(&conn)?;
+        derived::install(&conn)?;
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -294,9 +306,8 @@ pub fn set_callback_url(
 
 /// Whether an instance or a degrade already uses `guid`.
 pub fn guid_taken(conn: &Connection, guid: &str) -> rusqlite::Result<bool> {
-    conn.query_row(
+    conn.prepare_cached(
         "SELECT EXISTS (SELECT 1 FROM instances WHERE guid = ?1) OR EXISTS (SELECT 1 FROM degrades WHERE guid = ?1)",
-        [guid],
-        |r| r.get(0),
-    )
+    )?
+    .query_row([guid], |r| r.get(0))
 }

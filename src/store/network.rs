@@ -6,7 +6,7 @@
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
-use rusqlite::{params, Connection, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::domain::ipalloc::{self, Range};
 use crate::seed::{PoolKind, SeedUpgrade};
@@ -53,6 +53,13 @@ pub fn pools(conn: &Connection, line_guid: &str, kind: PoolKind) -> rusqlite::Re
 
 /// Everything in a pool that may not be handed out: reserved ranges, the
 /// pool's gateway, and every live address.
+///
+/// Everything below the pool's low-water mark (`temp.ip_low`, see
+/// `store::derived`) is known to be taken and comes back as one range, so
+/// only the live addresses above it are read; the mark then moves up to the
+/// first free address. The ranges (and so every allocation) are the same as
+/// reading every row. The mark of a single-address pool starts after the
+/// network address, which single allocations never hand out.
 pub fn taken(conn: &Connection, pool: &Pool) -> rusqlite::Result<Vec<Range>> {
     let mut ranges: Vec<Range> = pool
         .reserved
@@ -62,15 +69,44 @@ pub fn taken(conn: &Connection, pool: &Pool) -> rusqlite::Result<Vec<Range>> {
     if let Some(gw) = pool.gateway {
         ranges.push((u32::from(gw), u32::from(gw)));
     }
+    let network = u32::from(pool.net.network());
+    let base = if pool.kind == PoolKind::Subnet.as_str() || pool.net.prefix_len() >= 31 {
+        i64::from(network)
+    } else {
+        i64::from(network) + 1
+    };
+    let mark: Option<i64> = conn
+        .prepare_cached("SELECT low FROM temp.ip_low WHERE pool_id = ?1")?
+        .query_row([pool.id], |r| r.get(0))
+        .optional()?;
+    let low = mark
+        .unwrap_or(base)
+        .clamp(base, i64::from(u32::from(pool.net.broadcast())));
+    if low > base {
+        ranges.push((base as u32, (low - 1) as u32));
+    }
     let mut stmt = conn.prepare_cached(
-        "SELECT ip_int FROM ips WHERE pool_id = ?1 AND status = 1 ORDER BY ip_int",
+        "SELECT ip_int FROM ips WHERE pool_id = ?1 AND status = 1 AND ip_int >= ?2 ORDER BY ip_int",
     )?;
-    let rows = stmt.query_map([pool.id], |r| r.get::<_, i64>(0))?;
+    let rows = stmt.query_map(params![pool.id, low], |r| r.get::<_, i64>(0))?;
     for ip in rows {
         let ip = ip? as u32;
         ranges.push((ip, ip));
     }
-    Ok(ipalloc::normalise(ranges))
+    let ranges = ipalloc::normalise(ranges);
+    let tight = ranges
+        .iter()
+        .find(|r| i64::from(r.0) <= base && base <= i64::from(r.1))
+        .map(|r| i64::from(r.1) + 1)
+        .unwrap_or(base);
+    if mark.is_none_or(|m| tight > m) {
+        conn.prepare_cached(
+            "INSERT INTO temp.ip_low (pool_id, low) VALUES (?1, ?2) \
+             ON CONFLICT (pool_id) DO UPDATE SET low = excluded.low",
+        )?
+        .execute(params![pool.id, tight])?;
+    }
+    Ok(ranges)
 }
 
 /// One address held (or once held) by an instance.
@@ -124,9 +160,8 @@ pub fn insert_ip(
     create_time: i64,
     upgrade_id: Option<i64>,
 ) -> rusqlite::Result<IpRow> {
-    conn.execute(
-        "INSERT INTO ips (instance_guid, pool_id, ip, ip_int, mask, gateway, net_type, is_default, ip_num, status, \
-         create_time, upgrade_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, 1, ?9, ?10)",
+    conn.prepare_cached("INSERT INTO ips (instance_guid, pool_id, ip, ip_int, mask, gateway, net_type, is_default, ip_num, status, \
+         create_time, upgrade_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, 1, ?9, ?10)")?.execute(
         params![
             instance_guid,
             pool_id,
@@ -175,17 +210,13 @@ pub fn ips_of_upgrade(conn: &Connection, upgrade_id: i64) -> rusqlite::Result<Ve
 
 /// Marks every live address of an instance released (`status` -1).
 pub fn release_instance_ips(conn: &Connection, guid: &str) -> rusqlite::Result<usize> {
-    conn.execute(
-        "UPDATE ips SET status = -1 WHERE instance_guid = ?1 AND status = 1",
-        [guid],
-    )
+    conn.prepare_cached("UPDATE ips SET status = -1 WHERE instance_guid = ?1 AND status = 1")?
+        .execute([guid])
 }
 
 pub fn release_upgrade_ips(conn: &Connection, upgrade_id: i64) -> rusqlite::Result<usize> {
-    conn.execute(
-        "UPDATE ips SET status = -1 WHERE upgrade_id = ?1 AND status = 1",
-        [upgrade_id],
-    )
+    conn.prepare_cached("UPDATE ips SET status = -1 WHERE upgrade_id = ?1 AND status = 1")?
+        .execute([upgrade_id])
 }
 
 /// Hands a new instance its primary address: the lowest free host address
@@ -298,8 +329,7 @@ pub fn assign_seeded_block(
 
 /// Live addresses that two instances hold at once (should always be empty).
 pub fn double_held(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.query_row(
-        "SELECT count(*) FROM (SELECT ip_int FROM ips WHERE status = 1 GROUP BY ip_int HAVING count(*) > 1)",
+    conn.prepare_cached("SELECT count(*) FROM (SELECT ip_int FROM ips WHERE status = 1 GROUP BY ip_int HAVING count(*) > 1)")?.query_row(
         [],
         |r| r.get(0),
     )

@@ -101,20 +101,20 @@ fn from_row(r: &Row) -> rusqlite::Result<Transition> {
 const COLUMNS: &str = "id, guid, kind, due, taskid, action, userid, ref, stalled_by";
 
 pub fn schedule(conn: &Connection, t: &NewTransition) -> rusqlite::Result<i64> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO transitions (guid, kind, due, taskid, action, userid, ref, stalled_by) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
-            t.guid,
-            t.kind.as_str(),
-            t.due,
-            t.taskid,
-            t.action,
-            t.userid,
-            t.reference,
-            t.stalled_by
-        ],
-    )?;
+    )?
+    .execute(params![
+        t.guid,
+        t.kind.as_str(),
+        t.due,
+        t.taskid,
+        t.action,
+        t.userid,
+        t.reference,
+        t.stalled_by
+    ])?;
     Ok(conn.last_insert_rowid())
 }
 
@@ -138,24 +138,30 @@ pub fn next_due(
     Ok(None)
 }
 
+/// Whether any transition (stalled or not) is due by `now`.
+pub fn any_due(conn: &Connection, now: i64) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM transitions WHERE due <= ?1)")?
+        .query_row([now], |r| r.get(0))
+}
+
 pub fn remove(conn: &Connection, id: i64) -> rusqlite::Result<()> {
-    conn.execute("DELETE FROM transitions WHERE id = ?1", [id])?;
+    conn.prepare_cached("DELETE FROM transitions WHERE id = ?1")?
+        .execute([id])?;
     Ok(())
 }
 
 /// Drops pending transitions of an instance of the given kinds.
 pub fn cancel(conn: &Connection, guid: &str, kinds: &[Kind]) -> rusqlite::Result<()> {
     for kind in kinds {
-        conn.execute(
-            "DELETE FROM transitions WHERE guid = ?1 AND kind = ?2",
-            params![guid, kind.as_str()],
-        )?;
+        conn.prepare_cached("DELETE FROM transitions WHERE guid = ?1 AND kind = ?2")?
+            .execute(params![guid, kind.as_str()])?;
     }
     Ok(())
 }
 
 pub fn cancel_reference(conn: &Connection, reference: &str) -> rusqlite::Result<()> {
-    conn.execute("DELETE FROM transitions WHERE ref = ?1", [reference])?;
+    conn.prepare_cached("DELETE FROM transitions WHERE ref = ?1")?
+        .execute([reference])?;
     Ok(())
 }
 
@@ -177,9 +183,7 @@ pub fn find(conn: &Connection, guid: &str, kind: Kind) -> rusqlite::Result<Optio
 }
 
 pub fn set_due(conn: &Connection, id: i64, due: i64) -> rusqlite::Result<()> {
-    conn.execute(
-        "UPDATE transitions SET due = ?2 WHERE id = ?1",
-        params![id, due],
-    )?;
+    conn.prepare_cached("UPDATE transitions SET due = ?2 WHERE id = ?1")?
+        .execute(params![id, due])?;
     Ok(())
 }
