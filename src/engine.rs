@@ -232,6 +232,9 @@ impl Engine {
             stall,
             effects: Vec::new(),
         };
+        // A write also asks, in its own transaction, whether anything fell
+        // due, so the usual "nothing" costs no second transaction.
+        let mut due = false;
         let result = if read_only {
             let mut conn = self.store.lock();
             let result = match conn.transaction() {
@@ -240,11 +243,16 @@ impl Engine {
             };
             result
         } else {
-            self.store.write(|tx| action.apply(tx, &mut ctx))
+            self.store.write(|tx| {
+                let value = action.apply(tx, &mut ctx)?;
+                // On a read error, let the runner look (it reports its own errors).
+                due = tasks::any_due(tx, self.clock.now()).unwrap_or(true);
+                Ok::<_, ApiError>(value)
+            })
         };
         let effects = std::mem::take(&mut ctx.effects);
         drop(rng);
-        if !read_only && result.is_ok() {
+        if due {
             self.run_due();
         }
         Outcome { result, effects }

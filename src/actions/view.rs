@@ -116,9 +116,10 @@ fn product_doc(conn: &Connection, guid: &str) -> rusqlite::Result<std::sync::Arc
     Ok(catalog::get_shared(conn, catalog::Kind::Product, guid)?.unwrap_or_default())
 }
 
+/// The system's `id` (as `System::from_doc` reads it), without building the whole `System`.
 fn system_id(conn: &Connection, guid: &str) -> rusqlite::Result<String> {
-    Ok(catalog::system(conn, guid)?
-        .map(|s| s.id)
+    Ok(catalog::get_shared(conn, catalog::Kind::System, guid)?
+        .and_then(|doc| doc.get("id").and_then(Value::as_str).map(str::to_string))
         .unwrap_or_default())
 }
 

@@ -371,6 +371,9 @@ impl Ctx {
             s.errors,
             s.server_cpu_us.unwrap_or(0.0)
         );
+        if server.exited() {
+            eprintln!("    the server has exited (see the status when it is stopped)");
+        }
         s
     }
 }

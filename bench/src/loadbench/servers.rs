@@ -85,7 +85,21 @@ impl Server {
         rss_kib(self.pid)
     }
 
+    /// Whether the server has already exited (its `/proc` entry is a zombie or gone).
+    pub fn exited(&self) -> bool {
+        match std::fs::read_to_string(format!("/proc/{}/stat", self.pid)) {
+            Ok(text) => text
+                .rfind(')')
+                .and_then(|i| text[i + 1..].split_whitespace().next())
+                .is_some_and(|state| state == "Z" || state == "X"),
+            Err(_) => true,
+        }
+    }
+
     pub async fn stop(mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            eprintln!("    the server had already exited: {status}");
+        }
         let _ = self.child.kill().await;
     }
 }
