@@ -133,19 +133,24 @@ impl Client {
             .form(pairs)
             .send()
             .await?;
-        let status = resp.status().as_u16();
-        let reason = resp
-            .headers()
-            .get(crate::api::envelope::ERROR_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let text = resp.text().await?;
-        Ok(Answer {
-            status,
-            reason,
-            text,
-        })
+        read_answer(resp).await
     }
+}
+
+/// Reads a whole answer: status, `X-Mock-Error` reason and body text.
+pub async fn read_answer(resp: reqwest::Response) -> Result<Answer, reqwest::Error> {
+    let status = resp.status().as_u16();
+    let reason = resp
+        .headers()
+        .get(crate::api::envelope::ERROR_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let text = resp.text().await?;
+    Ok(Answer {
+        status,
+        reason,
+        text,
+    })
 }
 
 /// Parses CLI `key=value` words into a JSON object, nesting PHP brackets.

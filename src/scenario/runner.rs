@@ -731,18 +731,11 @@ fn one(message: String) -> Vec<String> {
 /// the answer is complete is an error here.
 async fn send(request: reqwest::RequestBuilder) -> Result<Reply, reqwest::Error> {
     let started = Instant::now();
-    let resp = request.send().await?;
-    let status = resp.status().as_u16();
-    let reason = resp
-        .headers()
-        .get(crate::api::envelope::ERROR_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let text = resp.text().await?;
+    let answer = crate::client::read_answer(request.send().await?).await?;
     Ok(Reply {
-        status,
-        reason,
-        text,
+        status: answer.status,
+        reason: answer.reason,
+        text: answer.text,
         latency: started.elapsed(),
     })
 }
