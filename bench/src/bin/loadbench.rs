@@ -507,24 +507,34 @@ async fn real_main() -> Result<(), String> {
         duration: secs(args.duration, 5.0, 2.0),
         max_requests: None,
     };
-    let ctx = Ctx {
-        mock: args
-            .mock_bin
+    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+    // Run private copies: a build started elsewhere during the run (the
+    // workspace's target dir is shared) must not swap a binary mid-run.
+    let private = |from: PathBuf, name: &str| -> Result<PathBuf, String> {
+        if !from.exists() {
+            return Err(format!(
+                "{} is missing (build it or drop --no-build)",
+                from.display()
+            ));
+        }
+        let to = tmp.path().join(name);
+        std::fs::copy(&from, &to).map_err(|e| format!("copy {}: {e}", from.display()))?;
+        Ok(to)
+    };
+    let mock = private(
+        args.mock_bin
             .clone()
             .unwrap_or_else(|| dir.join("apayun-mock")),
-        baseline: dir.join("baseline"),
-        tmp: tempfile::tempdir().map_err(|e| e.to_string())?,
+        "apayun-mock",
+    )?;
+    let baseline = private(dir.join("baseline"), "baseline")?;
+    let ctx = Ctx {
+        mock,
+        baseline,
+        tmp,
         spec,
         args,
     };
-    for bin in [&ctx.mock, &ctx.baseline] {
-        if !bin.exists() {
-            return Err(format!(
-                "{} is missing (build it or drop --no-build)",
-                bin.display()
-            ));
-        }
-    }
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
