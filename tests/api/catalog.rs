@@ -5,7 +5,7 @@
 use apayun_mock::api::error::reason;
 use serde_json::{json, Value};
 
-use crate::helpers::{keys, TestApp};
+use crate::helpers::{json_kind as kind, keys, parse_example as parse, TestApp};
 
 /// The document's getzones example, `data` part, verbatim.
 const ZONES_EXAMPLE: &str = r#"{
@@ -166,21 +166,6 @@ const SYSTEM_TABLE: &[(&str, &str)] = &[
     ("ghost_url", "object"),
     ("lines", "array"),
 ];
-
-fn parse(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("example does not parse: {e}"))
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
 
 /// Same keys in the same order, and per key the same JSON type. With
 /// `nullable_strings`, a key the example shows as `null` may also be a

@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{keys, TestApp, EXAMPLE_GUID};
+use crate::helpers::{json_kind as kind, keys, parse_example as parse, TestApp, EXAMPLE_GUID};
 
 /// The document's create answer, `data[0]`, verbatim.
 const CREATE_EXAMPLE: &str = r#"{
@@ -274,21 +274,6 @@ const DEGRADE_BODY: &str = r#"{
 const DOCUMENT_DEGRADE_GUID: &str = "1708398791985048";
 
 const DATE_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
-
-fn parse(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("example does not parse: {e}"))
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
 
 /// Same keys in the same order and the same JSON type per key, recursively;
 /// every element of an array is compared with the example's first element.

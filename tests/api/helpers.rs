@@ -169,3 +169,20 @@ pub fn keys(v: &Value) -> Vec<String> {
         .map(|m| m.keys().cloned().collect())
         .unwrap_or_default()
 }
+
+/// A JSON literal copied from the document.
+pub fn parse_example(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("example does not parse: {e}"))
+}
+
+/// The JSON type of a value, for type-by-type comparisons with the document.
+pub fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
