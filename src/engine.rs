@@ -173,7 +173,7 @@ impl Engine {
                 .map(|u| (u.userid.clone(), u.api_key.clone()))
                 .collect(),
             rng: Mutex::new(new_rng(rng_seed)),
-            journal: Journal::new(settings.journal_size),
+            journal: Journal::new(settings.journal_size, zone),
             faults: Faults::new(settings.rng_seed),
             callbacks: Arc::new(Callbacks::new(settings.callback_policy, zone)),
             snapshots: Mutex::new(BTreeMap::new()),

@@ -311,7 +311,11 @@ impl Degrade {
             )?;
             out.insert(it.item.clone(), Value::String(guid));
         }
-        Ok(json!({"result": true, "text": "success", "data": out}))
+        Ok(super::view::object([
+            ("result", Value::Bool(true)),
+            ("text", Value::from("success")),
+            ("data", Value::Object(out)),
+        ]))
     }
 }
 

@@ -2,7 +2,7 @@
 //! of the caller's instances, newest first.
 
 use rusqlite::Transaction;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::{int_param, view, Ctx};
 use crate::api::decode::Params;
@@ -37,7 +37,10 @@ impl SyncBaremetal {
         match self {
             SyncBaremetal::One { guid } => {
                 let inst = ctx.instance(tx, &guid)?;
-                Ok(json!({"baremetal": view::synced(tx, &inst, true, &fmt)?}))
+                Ok(view::object([(
+                    "baremetal",
+                    view::synced(tx, &inst, true, &fmt)?,
+                )]))
             }
             SyncBaremetal::Page { page, number } => {
                 let (list, total) =
@@ -46,11 +49,11 @@ impl SyncBaremetal {
                     .iter()
                     .map(|i| view::synced(tx, i, false, &fmt))
                     .collect::<rusqlite::Result<Vec<_>>>()?;
-                Ok(json!({
-                    "total_number": total.to_string(),
-                    "total_page": (total + number - 1) / number,
-                    "baremetal": items,
-                }))
+                Ok(view::object([
+                    ("total_number", Value::from(total.to_string())),
+                    ("total_page", Value::from((total + number - 1) / number)),
+                    ("baremetal", Value::Array(items)),
+                ]))
             }
         }
     }

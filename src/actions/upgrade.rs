@@ -2,7 +2,7 @@
 //! checked by `domain::upgrade`, with real addresses from the line's pools.
 
 use rusqlite::Transaction;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::{amount_param, int_param, remember, replay, view, Ctx};
 use crate::api::decode::Params;
@@ -189,10 +189,13 @@ impl Upgrade {
             ctx.now + ctx.timings.upgrade,
             None,
         )?;
-        let data = json!({
-            "order_no_api": order_no,
-            "ip": ips.iter().map(view::upgrade_ip_entry).collect::<Vec<_>>(),
-        });
+        let data = view::object([
+            ("order_no_api", Value::from(order_no)),
+            (
+                "ip",
+                Value::Array(ips.iter().map(view::upgrade_ip_entry).collect()),
+            ),
+        ]);
         remember(tx, ctx, &self.agent_order_no, &data)?;
         Ok(data)
     }

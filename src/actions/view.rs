@@ -44,6 +44,12 @@ const PRODUCT_FIELDS_SYNC: &[&str] = &[
     "raid_tips",
 ];
 
+/// An object from owned values, in order. `json!` copies every `Value` it
+/// is given through `to_value` (a deep clone); this moves them.
+pub fn object<const N: usize>(pairs: [(&str, Value); N]) -> Value {
+    Value::Object(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+}
+
 fn s(v: impl ToString) -> Value {
     Value::String(v.to_string())
 }

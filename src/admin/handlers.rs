@@ -246,7 +246,12 @@ pub async fn requests(admin: Admin, RawQuery(raw): RawQuery) -> Reply {
         }
         return Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], text).into_response());
     }
-    ok(json!({"requests": entries, "dropped": admin.engine.journal.dropped()}))
+    let journal = &admin.engine.journal;
+    ok(json!({
+        "requests": entries,
+        "dropped": journal.dropped(),
+        "overflowed": journal.overflowed(),
+    }))
 }
 
 pub async fn clear_requests(admin: Admin) -> Reply {

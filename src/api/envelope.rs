@@ -30,7 +30,12 @@ impl Format {
 }
 
 pub fn success(data: Value) -> Value {
-    json!({"code": 0, "message": "success", "data": data})
+    // Not `json!`: it would copy `data` through `to_value` (a deep clone).
+    let mut envelope = Map::with_capacity(3);
+    envelope.insert("code".into(), Value::from(0));
+    envelope.insert("message".into(), Value::from("success"));
+    envelope.insert("data".into(), data);
+    Value::Object(envelope)
 }
 
 pub fn failure(err: &ApiError) -> Value {

@@ -21,7 +21,7 @@ use serde_json::Value;
 
 use crate::engine::Engine;
 use crate::faults::{Effect, Fired};
-use crate::journal::{self, Entry, RawJson};
+use crate::journal::{RawJson, Record};
 use crate::server::Registry;
 use envelope::Format;
 use error::{reason, ApiError};
@@ -85,7 +85,7 @@ pub async fn handle(engine: Arc<Engine>, request: Request) -> Response {
         Ok(Reply::Raw(resp)) => (resp.clone_parts(), Ok(Reply::Raw(resp))),
         Err(err) => (envelope::respond_error(&err, format), Err(err)),
     };
-    record(&engine, &seen, &result, latency);
+    record(&engine, seen, &result, latency);
     response
 }
 
@@ -218,7 +218,7 @@ async fn pipeline(
     (format, outcome.result.map(Reply::Data))
 }
 
-fn record(engine: &Engine, seen: &Seen, result: &Result<Reply, ApiError>, latency: Duration) {
+fn record(engine: &Engine, seen: Seen, result: &Result<Reply, ApiError>, latency: Duration) {
     let text = |k: &str| {
         seen.params
             .get(k)
@@ -253,30 +253,24 @@ fn record(engine: &Engine, seen: &Seen, result: &Result<Reply, ApiError>, latenc
         ),
     };
     let latency_ms = latency.as_secs_f64() * 1000.0;
-    let action = text("action");
-    let userid = text("userid");
     tracing::info!(
         namespace = %engine.name,
-        action = %action,
-        userid = %userid,
+        action = %text("action"),
+        userid = %text("userid"),
         code,
         reason = reason.as_deref().unwrap_or("-"),
         latency_ms = format!("{latency_ms:.2}"),
         "api"
     );
-    engine.journal.push(Entry {
-        id: engine.journal.next_id(),
-        time: engine.clock.format(engine.clock.now()),
-        action,
-        userid,
-        guid: seen.params.get("guid").and_then(decode::scalar_text),
-        params: journal::masked_params_json(&seen.params),
+    engine.journal.record(Record {
+        at: engine.clock.now(),
+        params: seen.params,
         code,
         reason,
         latency_ms,
         fault: seen.fault,
         response,
-        effects: seen.effects.clone(),
+        effects: seen.effects,
         sign_input,
     });
 }

@@ -917,7 +917,14 @@ async fn real_main() -> Result<(), String> {
         } else {
             Duration::from_secs(2)
         };
-        costs = inproc::costs(&bench_seed, budget, ctx.args.inproc_case.as_deref()).await?;
+        let grown = if quick { 10_000 } else { 50_000 };
+        costs = inproc::costs(
+            &bench_seed,
+            budget,
+            ctx.args.inproc_case.as_deref(),
+            grown,
+        )
+        .await?;
     }
 
     print_table(&rows);

@@ -110,11 +110,14 @@ async fn time_handle(
 
 type Make = Box<dyn Fn(u64) -> String + Send + Sync>;
 
-/// Costs of the main calls on fresh engines (bench seed, in memory).
+/// Costs of the main calls on fresh engines (bench seed, in memory), and of
+/// `create` once the engine already holds `grown` instances (a write must
+/// not get dearer as the database grows).
 pub async fn costs(
     seed_dir: &Path,
     budget: Duration,
     only: Option<&str>,
+    grown: u64,
 ) -> Result<Vec<Cost>, String> {
     let cases: Vec<(&str, &str, Make)> = vec![
         (
@@ -151,10 +154,25 @@ pub async fn costs(
         let e = engine(seed_dir, timings)?;
         let execute_us = tokio::task::block_in_place(|| time_execute(&e, budget, 200_000, &make))?;
         let e = engine(seed_dir, timings)?;
-        // Tag handle-run orders apart from execute-run ones (fresh engine anyway).
         let handle_us = time_handle(&e, budget, 200_000, &make).await?;
         out.push(Cost {
             name: name.to_string(),
+            execute_us,
+            handle_us,
+        });
+    }
+    let name = format!("create @{grown} instances");
+    if only.is_none_or(|o| o == name || o == "create") {
+        // Fill one engine, then measure both paths on it, orders tagged apart.
+        let e = engine(seed_dir, "default")?;
+        let fill: Make = Box::new(|i| crate::create_req("fill", 0, i).body);
+        tokio::task::block_in_place(|| time_execute(&e, Duration::from_secs(3600), grown, &fill))?;
+        let make: Make = Box::new(|i| crate::create_req("grown", 0, i).body);
+        let execute_us = tokio::task::block_in_place(|| time_execute(&e, budget, 200_000, &make))?;
+        let make: Make = Box::new(|i| crate::create_req("grown-h", 0, i).body);
+        let handle_us = time_handle(&e, budget, 200_000, &make).await?;
+        out.push(Cost {
+            name,
             execute_us,
             handle_us,
         });
