@@ -18,7 +18,7 @@ use crate::api::decode::{Limits, Params};
 use crate::api::error::ApiError;
 use crate::callbacks::{self, Callbacks};
 use crate::clock::{self, Clock, ClockState};
-use crate::config::ServeConfig;
+use crate::config::{DbSync, ServeConfig};
 use crate::faults::Faults;
 use crate::journal::Journal;
 use crate::seed::{Seed, Timings};
@@ -35,6 +35,8 @@ pub struct Settings {
     pub max_body: usize,
     pub limits: Limits,
     pub journal_size: usize,
+    /// How a `--db` file is flushed.
+    pub db_sync: DbSync,
     pub callback_policy: callbacks::Policy,
     /// How often the background runner looks for due transitions.
     pub tick: Duration,
@@ -61,6 +63,7 @@ impl Settings {
                 ..Limits::default()
             },
             journal_size: config.journal_size,
+            db_sync: config.db_sync,
             callback_policy: callbacks::Policy::default(),
             tick: Duration::from_millis(100),
         })
@@ -142,7 +145,7 @@ impl Engine {
         seed: Arc<Seed>,
         db: Option<&Path>,
     ) -> Result<Engine, String> {
-        let store = Store::open(db).map_err(|e| format!("cannot open database: {e}"))?;
+        let store = Store::open_with(db, settings.db_sync).map_err(|e| format!("cannot open database: {e}"))?;
         let clock = Clock::new(settings.utc_offset);
         let zone = clock.zone();
         let mut rng_seed = settings.rng_seed;
