@@ -23,6 +23,7 @@ pub mod reason {
     pub const UNKNOWN_ACTION: &str = "unknown_action";
     pub const NOT_FOUND: &str = "not_found";
     pub const INTERNAL: &str = "internal_error";
+    pub const STORAGE_FULL: &str = "storage_full";
 }
 
 /// A request that the engine refuses, with the engine's envelope.
@@ -78,12 +79,45 @@ impl ApiError {
 
 impl From<rusqlite::Error> for ApiError {
     fn from(err: rusqlite::Error) -> ApiError {
-        ApiError::internal(err)
+        match err.sqlite_error_code() {
+            // An in-memory engine holds at most 1 GiB (SQLite's `memdb`
+            // limit); a `--db` file, what its disk holds. The transaction
+            // is rolled back, so nothing was half done.
+            Some(rusqlite::ErrorCode::DiskFull) => {
+                tracing::warn!(%err, "storage full");
+                ApiError::new(
+                    reason::STORAGE_FULL,
+                    "模拟引擎的存储已满：请重置引擎（POST /_mock/reset）或改用 --db 文件",
+                )
+            }
+            _ => ApiError::internal(err),
+        }
     }
 }
 
 impl From<crate::domain::RuleError> for ApiError {
     fn from(err: crate::domain::RuleError) -> ApiError {
         ApiError::new(err.reason(), err.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_database_is_named_not_an_internal_error() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+        conn.execute_batch("CREATE TABLE t (b BLOB); PRAGMA max_page_count = 2;")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let err = conn
+            .execute("INSERT INTO t VALUES (zeroblob(100000))", [])
+            .expect_err("the database is capped at two pages");
+        let api = ApiError::from(err);
+        assert_eq!(api.reason, reason::STORAGE_FULL);
+        assert_eq!((api.code, api.status), (1, StatusCode::OK));
+        assert!(api.message.contains("/_mock/reset"), "{}", api.message);
+        let other = ApiError::from(rusqlite::Error::QueryReturnedNoRows);
+        assert_eq!(other.reason, reason::INTERNAL);
     }
 }
