@@ -145,7 +145,8 @@ impl Engine {
         seed: Arc<Seed>,
         db: Option<&Path>,
     ) -> Result<Engine, String> {
-        let store = Store::open_with(db, settings.db_sync).map_err(|e| format!("cannot open database: {e}"))?;
+        let store = Store::open_with(db, settings.db_sync)
+            .map_err(|e| format!("cannot open database: {e}"))?;
         let clock = Clock::new(settings.utc_offset);
         let zone = clock.zone();
         let mut rng_seed = settings.rng_seed;

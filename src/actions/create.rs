@@ -202,20 +202,21 @@ impl Create {
                     )));
                 }
             }
-            if network::allocate_primary(tx, &line.guid, &guid, ctx.now)?.is_none() {
+            let Some(ip) = network::allocate_primary(tx, &line.guid, &guid, ctx.now)? else {
                 return Err(crate::domain::RuleError::PoolExhausted {
                     line: line.guid.clone(),
                     size: 1,
                 }
                 .into());
-            }
+            };
             ctx.effect(json!({"created": guid, "stock_id": unit.map(|u| u.0)}));
             let due = ctx.now + ctx.timings.provision;
             ctx.schedule(tx, &guid, tasks::Kind::Provisioned, due, None)?;
             ctx.schedule(tx, &guid, tasks::Kind::Expired, end_time, None)?;
             let inst = Instance { id, ..inst };
             let fmt = |t| ctx.fmt(t);
-            out.push(view::created(tx, &inst, &fmt)?);
+            // A new instance's only IP is the one just allocated.
+            out.push(view::created(tx, &inst, std::slice::from_ref(&ip), &fmt)?);
         }
         let data = Value::Array(out);
         remember(tx, ctx, &self.agent_order_no, &data)?;

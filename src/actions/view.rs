@@ -129,10 +129,11 @@ fn system_id(conn: &Connection, guid: &str) -> rusqlite::Result<String> {
         .unwrap_or_default())
 }
 
-/// An instance as `create` answers it.
+/// A just-created instance, as `create` answers it; `ips` are its IPs.
 pub fn created(
     conn: &Connection,
     i: &Instance,
+    ips: &[IpRow],
     fmt: &dyn Fn(i64) -> String,
 ) -> rusqlite::Result<Value> {
     let product = product_doc(conn, &i.product_guid)?;
@@ -187,10 +188,7 @@ pub fn created(
     m.insert("lock_time".into(), Value::Null);
     m.insert("install_mode".into(), s(&i.install_mode));
     m.insert("renew_auto".into(), s("0"));
-    let ips: Vec<Value> = network::ips_of(conn, &i.guid)?
-        .iter()
-        .map(|ip| ip_entry(ip, fmt))
-        .collect();
+    let ips: Vec<Value> = ips.iter().map(|ip| ip_entry(ip, fmt)).collect();
     m.insert("ip".into(), Value::Array(ips));
     Ok(Value::Object(m))
 }

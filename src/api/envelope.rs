@@ -43,35 +43,51 @@ pub fn failure(err: &ApiError) -> Value {
 }
 
 /// Serialises like PHP's `json_encode` with default flags: every non-ASCII
-/// character as `\uXXXX` (UTF-16) and `/` as `\/`.
+/// character as `\uXXXX` (UTF-16) and `/` as `\/`, in one pass.
 pub fn php_json(value: &Value) -> String {
-    let plain = value.to_string();
-    if !plain.bytes().any(|b| b == b'/' || !b.is_ascii()) {
-        return plain;
-    }
-    let mut out = String::with_capacity(plain.len() + plain.len() / 2);
-    let mut units = [0u16; 2];
-    for ch in plain.chars() {
-        if ch == '/' {
-            out.push_str("\\/");
-        } else if ch.is_ascii() {
-            out.push(ch);
-        } else {
-            for unit in ch.encode_utf16(&mut units) {
-                push_unicode_escape(&mut out, *unit);
-            }
-        }
-    }
-    out
+    use serde::Serialize;
+    let mut out = Vec::with_capacity(512);
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, PhpFormatter);
+    // Writing a `Value` into a `Vec` cannot fail.
+    let _ = value.serialize(&mut serializer);
+    String::from_utf8(out).unwrap_or_default()
 }
 
-/// `\uXXXX`, lowercase hex, without a formatting allocation.
-fn push_unicode_escape(out: &mut String, unit: u16) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push_str("\\u");
-    for shift in [12u16, 8, 4, 0] {
-        out.push(HEX[usize::from((unit >> shift) & 0xf)] as char);
+/// serde_json's compact output, with PHP's escaping of string contents.
+struct PhpFormatter;
+
+impl serde_json::ser::Formatter for PhpFormatter {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let bytes = fragment.as_bytes();
+        let mut plain_from = 0;
+        for (at, ch) in fragment.char_indices() {
+            if ch != '/' && ch.is_ascii() {
+                continue;
+            }
+            writer.write_all(&bytes[plain_from..at])?;
+            if ch == '/' {
+                writer.write_all(b"\\/")?;
+            } else {
+                let mut units = [0u16; 2];
+                for unit in ch.encode_utf16(&mut units) {
+                    writer.write_all(&unicode_escape(*unit))?;
+                }
+            }
+            plain_from = at + ch.len_utf8();
+        }
+        writer.write_all(&bytes[plain_from..])
     }
+}
+
+/// `\uXXXX`, lowercase hex.
+fn unicode_escape(unit: u16) -> [u8; 6] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digit = |shift: u16| HEX[usize::from((unit >> shift) & 0xf)];
+    [b'\\', b'u', digit(12), digit(8), digit(4), digit(0)]
 }
 
 /// Renders the envelope as `<response>…</response>`; arrays become repeated
@@ -179,6 +195,10 @@ mod tests {
     fn php_escaping() {
         assert_eq!(php_json(&json!({"a":"中/x"})), r#"{"a":"\u4e2d\/x"}"#);
         assert_eq!(php_json(&json!("😀")), r#""\ud83d\ude00""#);
+        assert_eq!(
+            php_json(&json!({"k/é": ["a\"b\n", 1, null, "x/y/中"]})),
+            r#"{"k\/\u00e9":["a\"b\n",1,null,"x\/y\/\u4e2d"]}"#
+        );
         let back: Value =
             serde_json::from_str(&php_json(&json!({"n":"裸4.0ZH"}))).unwrap_or_default();
         assert_eq!(back, json!({"n":"裸4.0ZH"}));

@@ -100,24 +100,3 @@ impl From<crate::domain::RuleError> for ApiError {
         ApiError::new(err.reason(), err.to_string())
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_full_database_is_named_not_an_internal_error() {
-        let conn = rusqlite::Connection::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
-        conn.execute_batch("CREATE TABLE t (b BLOB); PRAGMA max_page_count = 2;")
-            .unwrap_or_else(|e| panic!("{e}"));
-        let err = conn
-            .execute("INSERT INTO t VALUES (zeroblob(100000))", [])
-            .expect_err("the database is capped at two pages");
-        let api = ApiError::from(err);
-        assert_eq!(api.reason, reason::STORAGE_FULL);
-        assert_eq!((api.code, api.status), (1, StatusCode::OK));
-        assert!(api.message.contains("/_mock/reset"), "{}", api.message);
-        let other = ApiError::from(rusqlite::Error::QueryReturnedNoRows);
-        assert_eq!(other.reason, reason::INTERNAL);
-    }
-}

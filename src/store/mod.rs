@@ -382,6 +382,7 @@ pub fn guid_taken(conn: &Connection, guid: &str) -> rusqlite::Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::error::{reason, ApiError};
 
     fn open() -> Store {
         Store::open(None).unwrap_or_else(|e| panic!("open: {e}"))
@@ -392,7 +393,10 @@ mod tests {
         let (a, b) = (open(), open());
         a.write(|tx| meta_set(tx, "who", "a"))
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(meta_get(&a.lock(), "who").ok().flatten().as_deref(), Some("a"));
+        assert_eq!(
+            meta_get(&a.lock(), "who").ok().flatten().as_deref(),
+            Some("a")
+        );
         assert_eq!(meta_get(&b.lock(), "who").ok().flatten(), None);
         let mode: String = a
             .lock()
@@ -481,5 +485,21 @@ mod tests {
         });
         assert!(out.is_err());
         assert_eq!(meta_get(&store.lock(), "k").ok().flatten(), None);
+    }
+
+    #[test]
+    fn a_full_database_is_named_not_an_internal_error() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+        conn.execute_batch("CREATE TABLE t (b BLOB); PRAGMA max_page_count = 2;")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let err = conn
+            .execute("INSERT INTO t VALUES (zeroblob(100000))", [])
+            .expect_err("the database is capped at two pages");
+        let api = ApiError::from(err);
+        assert_eq!(api.reason, reason::STORAGE_FULL);
+        assert_eq!((api.code, api.status), (1, axum::http::StatusCode::OK));
+        assert!(api.message.contains("/_mock/reset"), "{}", api.message);
+        let other = ApiError::from(rusqlite::Error::QueryReturnedNoRows);
+        assert_eq!(other.reason, reason::INTERNAL);
     }
 }

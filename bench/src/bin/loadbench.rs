@@ -918,13 +918,7 @@ async fn real_main() -> Result<(), String> {
             Duration::from_secs(2)
         };
         let grown = if quick { 10_000 } else { 50_000 };
-        costs = inproc::costs(
-            &bench_seed,
-            budget,
-            ctx.args.inproc_case.as_deref(),
-            grown,
-        )
-        .await?;
+        costs = inproc::costs(&bench_seed, budget, ctx.args.inproc_case.as_deref(), grown).await?;
     }
 
     print_table(&rows);
