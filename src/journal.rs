@@ -3,13 +3,14 @@
 //! dropped first.
 //!
 //! Recording is off the request's critical path: the pipeline hands a
-//! [`Record`] (the decoded params moved, the rendered answer shared) to a
-//! bounded channel with `try_send` and returns; one writer thread per
-//! journal masks the params, formats the time and files the entry. A full
-//! channel never blocks a request: the record is counted in `overflowed`
-//! and lost. Readers first wait (briefly) until the writer has filed every
-//! record sent before they asked, so a request's entry is visible to
-//! anyone who asks after its answer arrived.
+//! [`Record`] (the decoded params moved, the rendered answer shared); the
+//! journal masks and formats it into an entry and `try_send`s that on a
+//! bounded channel; a writer task per journal files the entries in batches
+//! (numbering them, pushing out the oldest and freeing them). A
+//! full channel never blocks a request: the record is counted in
+//! `overflowed` and lost. A reader first files whatever is still in the
+//! channel, so a request's entry is visible to anyone who asks after its
+//! answer arrived.
 //!
 //! Params and answers are kept as JSON text ([`RawJson`]), not as value
 //! trees: a few hundred bytes per entry instead of kilobytes, and an answer
@@ -17,16 +18,17 @@
 //! answer is one buffer for every entry that shows it).
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use chrono::FixedOffset;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
+use tokio::sync::Notify;
 
 use crate::api::decode::scalar_text;
 use crate::api::sign::KEY_MASK;
@@ -45,10 +47,6 @@ const CHANNEL_CAPACITY: usize = 4096;
 
 /// How long the writer lets records gather after filing a batch.
 const BATCH_PAUSE: Duration = Duration::from_millis(1);
-
-/// How long a reader waits for the writer to catch up before it answers
-/// with what is filed (the writer needs microseconds per record).
-const CATCH_UP_LIMIT: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Entry {
@@ -86,6 +84,7 @@ pub struct Record {
 }
 
 impl Record {
+    /// The entry, masked and formatted; `id` 0 until it is filed.
     fn into_entry(self, id: u64, zone: FixedOffset) -> Entry {
         let text = |k: &str| self.params.get(k).and_then(scalar_text);
         Entry {
@@ -130,7 +129,7 @@ impl Filter {
     }
 }
 
-/// The filed entries, shared by the writer and the readers.
+/// The filed entries.
 #[derive(Debug)]
 struct Ring {
     entries: VecDeque<Entry>,
@@ -140,37 +139,43 @@ struct Ring {
     dropped: u64,
 }
 
+/// What the writer task and the readers share.
 #[derive(Debug)]
 struct Shared {
     ring: Mutex<Ring>,
-    /// Signalled whenever the writer has filed records.
-    filed: Condvar,
+    /// Records sent and not yet filed. Whoever files holds this lock until
+    /// the batch is in the ring, so a reader that takes it after the writer
+    /// sees that batch filed.
+    pending: Option<Mutex<Receiver<Entry>>>,
     capacity: usize,
     zone: FixedOffset,
 }
 
+fn relock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, Ring> {
-        self.ring.lock().unwrap_or_else(|p| p.into_inner())
+    /// Files every record sent so far.
+    fn file_pending(&self) {
+        let Some(pending) = &self.pending else { return };
+        let receiver = relock(pending);
+        let batch: Vec<Entry> = receiver.try_iter().collect();
+        self.file(batch);
+        drop(receiver);
     }
 
-    /// Files a batch; the entries are built before the lock is taken.
-    fn file(&self, batch: Vec<Record>) {
+    /// Files a batch in order.
+    fn file(&self, batch: Vec<Entry>) {
         if batch.is_empty() {
             return;
         }
-        let first = self.lock().filed + 1;
-        // Only the writer files, so the ids stay this batch's to use.
-        let built: Vec<Entry> = batch
-            .into_iter()
-            .zip(first..)
-            .map(|(r, id)| r.into_entry(id, self.zone))
-            .collect();
         let mut evicted = Vec::new();
         {
-            let mut ring = self.lock();
-            for entry in built {
+            let mut ring = relock(&self.ring);
+            for mut entry in batch {
                 ring.filed += 1;
+                entry.id = ring.filed;
                 while ring.entries.len() >= self.capacity {
                     if let Some(old) = ring.entries.pop_front() {
                         evicted.push(old);
@@ -180,7 +185,6 @@ impl Shared {
                 ring.entries.push_back(entry);
             }
         }
-        self.filed.notify_all();
         // Old entries are freed here, outside the lock.
         drop(evicted);
     }
@@ -191,9 +195,13 @@ impl Shared {
 enum Intake {
     /// The journal keeps nothing (`--journal-size 0`).
     Off,
-    /// Through the channel to the writer thread.
-    Writer(SyncSender<Record>),
-    /// Filed on the caller's thread: no writer thread could be started.
+    /// Through the channel to the writer task.
+    Writer {
+        sender: SyncSender<Entry>,
+        wake: Arc<Notify>,
+        closed: Arc<AtomicBool>,
+    },
+    /// Filed on the caller's thread: outside a tokio runtime.
     Inline,
 }
 
@@ -202,83 +210,82 @@ enum Intake {
 pub struct Journal {
     shared: Arc<Shared>,
     intake: Intake,
-    /// Records handed to the writer.
-    sent: AtomicU64,
     /// Records lost because the writer had fallen `CHANNEL_CAPACITY` behind.
     overflowed: AtomicU64,
 }
 
 impl Journal {
     /// A journal of at most `capacity` entries whose times read in `zone`.
+    /// Inside a tokio runtime its writer is a task on that runtime; outside
+    /// one (unit tests, tools) records are filed as they come.
     pub fn new(capacity: usize, zone: FixedOffset) -> Journal {
+        let runtime = tokio::runtime::Handle::try_current().ok();
+        let (intake, pending) = match runtime {
+            _ if capacity == 0 => (Intake::Off, None),
+            None => (Intake::Inline, None),
+            Some(runtime) => {
+                let (sender, receiver) = mpsc::sync_channel(CHANNEL_CAPACITY);
+                let wake = Arc::new(Notify::new());
+                let closed = Arc::new(AtomicBool::new(false));
+                let intake = Intake::Writer {
+                    sender,
+                    wake: wake.clone(),
+                    closed: closed.clone(),
+                };
+                (intake, Some((runtime, receiver, wake, closed)))
+            }
+        };
+        let (receiver, writer) = match pending {
+            Some((runtime, receiver, wake, closed)) => {
+                (Some(receiver), Some((runtime, wake, closed)))
+            }
+            None => (None, None),
+        };
         let shared = Arc::new(Shared {
             ring: Mutex::new(Ring {
                 entries: VecDeque::with_capacity(capacity.min(4096)),
                 filed: 0,
                 dropped: 0,
             }),
-            filed: Condvar::new(),
+            pending: receiver.map(Mutex::new),
             capacity,
             zone,
         });
-        let intake = if capacity == 0 {
-            Intake::Off
-        } else {
-            let (sender, receiver) = mpsc::sync_channel(CHANNEL_CAPACITY);
-            let writer = shared.clone();
-            let spawned = std::thread::Builder::new()
-                .name("journal".into())
-                .spawn(move || write_loop(&writer, &receiver));
-            match spawned {
-                Ok(_) => Intake::Writer(sender),
-                Err(err) => {
-                    tracing::warn!("journal writer thread not started ({err}): filing inline");
-                    Intake::Inline
-                }
-            }
-        };
+        if let Some((runtime, wake, closed)) = writer {
+            runtime.spawn(write_loop(Arc::downgrade(&shared), wake, closed));
+        }
         Journal {
             shared,
             intake,
-            sent: AtomicU64::new(0),
             overflowed: AtomicU64::new(0),
         }
     }
 
     /// Hands a call to the writer; never blocks.
     pub fn record(&self, record: Record) {
-        let sender = match &self.intake {
-            Intake::Off => return,
-            Intake::Inline => return self.shared.file(vec![record]),
-            Intake::Writer(sender) => sender,
-        };
-        match sender.try_send(record) {
-            Ok(()) => {
-                self.sent.fetch_add(1, Ordering::Release);
-            }
-            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
-                self.overflowed.fetch_add(1, Ordering::Relaxed);
-            }
+        if matches!(self.intake, Intake::Off) {
+            return;
+        }
+        // Formatted here, so the params are freed at once rather than held
+        // in the channel; the id is given when the entry is filed.
+        let entry = record.into_entry(0, self.shared.zone);
+        match &self.intake {
+            Intake::Off => {}
+            Intake::Inline => self.shared.file(vec![entry]),
+            Intake::Writer { sender, wake, .. } => match sender.try_send(entry) {
+                Ok(()) => wake.notify_one(),
+                Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                    self.overflowed.fetch_add(1, Ordering::Relaxed);
+                }
+            },
         }
     }
 
-    /// Waits until every record sent so far is filed (bounded by
-    /// `CATCH_UP_LIMIT`), and returns the ring.
+    /// Files whatever is still in the channel, then returns the ring: every
+    /// call answered before this one is in it.
     fn catch_up(&self) -> MutexGuard<'_, Ring> {
-        let target = self.sent.load(Ordering::Acquire);
-        let deadline = Instant::now() + CATCH_UP_LIMIT;
-        let mut ring = self.shared.lock();
-        while ring.filed < target {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            ring = match self.shared.filed.wait_timeout(ring, left) {
-                Ok((guard, _)) => guard,
-                Err(poisoned) => poisoned.into_inner().0,
-            };
-        }
-        ring
+        self.shared.file_pending();
+        relock(&self.shared.ring)
     }
 
     /// Matching entries, newest first.
@@ -318,20 +325,33 @@ impl Journal {
     }
 }
 
-/// The writer: files records in the order they were sent, in batches of
-/// whatever has queued up, until the journal (its sender) is gone.
-///
-/// After a batch it pauses for `BATCH_PAUSE` instead of waiting on the
-/// channel at once: a sender only has to wake a writer that is waiting, so
-/// under load the requests of a whole pause share one wake-up instead of
-/// paying one each (a wake-up costs more than filing a record). Idle, the
-/// writer waits on the channel and costs nothing.
-fn write_loop(shared: &Shared, receiver: &Receiver<Record>) {
-    while let Ok(first) = receiver.recv() {
-        let mut batch = vec![first];
-        batch.extend(receiver.try_iter().take(CHANNEL_CAPACITY));
-        shared.file(batch);
-        std::thread::sleep(BATCH_PAUSE);
+impl Drop for Journal {
+    fn drop(&mut self) {
+        if let Intake::Writer { wake, closed, .. } = &self.intake {
+            closed.store(true, Ordering::Release);
+            wake.notify_one();
+        }
+    }
+}
+
+/// The writer task: woken by the first record after a pause, it files
+/// everything queued, then pauses `BATCH_PAUSE` so that the records of a
+/// busy millisecond share one wake-up. It runs on the runtime's workers,
+/// not a thread of its own: waking a task is a queue push, and its
+/// allocations stay in the same malloc arenas as the requests' (a thread of
+/// its own grew the server's memory by a third).
+async fn write_loop(shared: Weak<Shared>, wake: Arc<Notify>, closed: Arc<AtomicBool>) {
+    loop {
+        wake.notified().await;
+        if closed.load(Ordering::Acquire) {
+            return;
+        }
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        shared.file_pending();
+        drop(shared);
+        tokio::time::sleep(BATCH_PAUSE).await;
     }
 }
 
@@ -350,10 +370,16 @@ impl RawJson {
         RawJson::from_vec(serde_json::to_vec(value).unwrap_or_default())
     }
 
-    /// Kept text holds no slack capacity (the journal keeps thousands).
-    fn from_vec(mut text: Vec<u8>) -> RawJson {
-        text.shrink_to_fit();
-        RawJson(Bytes::from(text))
+    /// Text the journal keeps (thousands of them): copied into a buffer of
+    /// exactly its size. Shrinking the buffer in place instead left a free
+    /// sliver behind each kept text, and the server's memory grew by a
+    /// third over a million requests.
+    pub fn from_kept(text: Vec<u8>) -> RawJson {
+        RawJson(Bytes::copy_from_slice(&text))
+    }
+
+    fn from_vec(text: Vec<u8>) -> RawJson {
+        RawJson::from_kept(text)
     }
 
     /// The text, as stored.
@@ -452,22 +478,48 @@ mod tests {
         }
     }
 
+    fn filed(j: &Journal) -> Vec<u64> {
+        j.query(&Filter::default()).iter().map(|e| e.id).collect()
+    }
+
     #[test]
-    fn bounded_and_newest_first() {
+    fn outside_a_runtime_records_are_filed_at_once() {
         let j = Journal::new(3, zone());
+        assert!(matches!(j.intake, Intake::Inline));
         for i in 1..=5 {
             j.record(record(if i % 2 == 0 { "stop" } else { "create" }, "x"));
         }
-        // Read at once: the reader waits for the writer thread to file all five.
-        let all = j.query(&Filter::default());
-        assert_eq!(all.iter().map(|e| e.id).collect::<Vec<_>>(), vec![5, 4, 3]);
+        assert_eq!(filed(&j), vec![5, 4, 3]);
         assert_eq!(j.dropped(), 2);
-        assert_eq!(j.overflowed(), 0);
         let stops = j.query(&Filter {
             action: Some("stop".into()),
             ..Filter::default()
         });
         assert_eq!(stops.len(), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_writer_task_files_in_order_and_readers_never_miss_a_record() {
+        let j = Journal::new(1000, zone());
+        assert!(matches!(j.intake, Intake::Writer { .. }));
+        for round in 0..50u64 {
+            for _ in 0..7 {
+                j.record(record("create", "x"));
+            }
+            // Read at once: whatever the writer has not filed yet, the reader files.
+            assert_eq!(j.len() as u64, (round + 1) * 7);
+        }
+        let ids = filed(&j);
+        assert_eq!(ids.len(), 350);
+        assert!(
+            ids.windows(2).all(|w| w[0] == w[1] + 1),
+            "newest first, no gaps"
+        );
+        // The writer files on its own too, without a reader.
+        j.record(record("stop", "x"));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(relock(&j.shared.ring).filed, 351);
+        assert_eq!(j.overflowed(), 0);
     }
 
     #[test]
@@ -485,18 +537,21 @@ mod tests {
 
     #[test]
     fn a_full_channel_loses_records_and_never_blocks() {
-        // A ring that never empties its channel: no writer, no inline filing.
-        let (sender, _receiver) = mpsc::sync_channel(2);
+        // A channel nobody drains: two records fit, the rest are counted.
+        let (sender, receiver) = mpsc::sync_channel(2);
         let j = Journal {
-            shared: Journal::new(10, zone()).shared,
-            intake: Intake::Writer(sender),
-            sent: AtomicU64::new(0),
+            shared: Journal::new(10, zone()).shared.clone(),
+            intake: Intake::Writer {
+                sender,
+                wake: Arc::new(Notify::new()),
+                closed: Arc::new(AtomicBool::new(false)),
+            },
             overflowed: AtomicU64::new(0),
         };
         for _ in 0..5 {
             j.record(record("create", "x"));
         }
-        assert_eq!(j.sent.load(Ordering::Relaxed), 2);
+        assert_eq!(receiver.try_iter().count(), 2);
         assert_eq!(j.overflowed(), 3);
     }
 

@@ -13,7 +13,7 @@ pub mod sign;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -65,10 +65,8 @@ pub async fn handle(engine: Arc<Engine>, request: Request) -> Response {
     let (response, result) = match result {
         Ok(Reply::Data(data)) => {
             let envelope = envelope::success(data);
-            let mut text = envelope::php_json(&envelope);
-            // The journal keeps this buffer: no slack capacity in it.
-            text.shrink_to_fit();
-            let json = RawJson::from_bytes(Bytes::from(text));
+            let text = envelope::php_json(&envelope);
+            let json = RawJson::from_kept(text.into_bytes());
             if let Some((key, generation)) = seen.cache_slot.take() {
                 engine.rendered.insert(key, generation, json.clone());
             }
