@@ -19,6 +19,7 @@ const ENV_VARS: &[&str] = &[
     "APAYUN_MOCK_PORT",
     "APAYUN_MOCK_BIND",
     "APAYUN_MOCK_DB",
+    "APAYUN_MOCK_DB_SYNC",
     "APAYUN_MOCK_SEED_DATA",
     "APAYUN_MOCK_LENIENT",
     "APAYUN_MOCK_TIME_SKEW",
@@ -206,6 +207,31 @@ fn the_port_comes_from_the_environment() {
     );
     let (status, _) = http(&server.url, "GET", "/_mock/health", "");
     assert!(status.contains("200"), "{status}");
+}
+
+#[test]
+fn db_sync_is_a_flag_and_an_environment_variable() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let db = dir.path().join("state.db");
+    let db = db.to_string_lossy();
+    // Each setting, from the flag, the environment or the default, opens the same file.
+    for (args, env) in [
+        (vec!["--db-sync", "full"], vec![]),
+        (vec![], vec![("APAYUN_MOCK_DB_SYNC", "normal")]),
+        (vec![], vec![]),
+    ] {
+        let mut all = vec!["--port", "0", "--db", &db];
+        all.extend(args);
+        let server = Server::start(&all, &env);
+        let (status, body) = http(&server.url, "GET", "/_mock/health", "");
+        assert!(status.contains("200"), "{all:?} {env:?}: {status} {body}");
+    }
+    let out = run(&["serve", "--port", "0", "--db-sync", "sometimes"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    for value in ["off", "normal", "full"] {
+        assert!(err.contains(value), "the error lists {value}: {err}");
+    }
 }
 
 #[test]
