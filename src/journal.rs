@@ -84,11 +84,11 @@ pub struct Record {
 }
 
 impl Record {
-    /// The entry, masked and formatted; `id` 0 until it is filed.
-    fn into_entry(self, id: u64, zone: FixedOffset) -> Entry {
+    /// The entry, masked and formatted; its id is given when it is filed.
+    fn into_entry(self, zone: FixedOffset) -> Entry {
         let text = |k: &str| self.params.get(k).and_then(scalar_text);
         Entry {
-            id,
+            id: 0,
             time: crate::clock::format_time(self.at, zone),
             action: text("action").unwrap_or_default(),
             userid: text("userid").unwrap_or_default(),
@@ -268,7 +268,7 @@ impl Journal {
         }
         // Formatted here, so the params are freed at once rather than held
         // in the channel; the id is given when the entry is filed.
-        let entry = record.into_entry(0, self.shared.zone);
+        let entry = record.into_entry(self.shared.zone);
         match &self.intake {
             Intake::Off => {}
             Intake::Inline => self.shared.file(vec![entry]),
