@@ -41,7 +41,7 @@ pub struct ServeConfig {
     /// How a `--db` file is flushed: `off` survives the server being killed
     /// but not the machine losing power (a fixture's trade-off, and 1.5–2×
     /// faster writes); `normal` or `full` for SQLite's stronger guarantees.
-    #[arg(long, env = "APAYUN_MOCK_DB_SYNC", value_enum, default_value_t = DbSync::Off)]
+    #[arg(long, env = "APAYUN_MOCK_DB_SYNC", value_enum, default_value_t = DbSync::default())]
     pub db_sync: DbSync,
     /// Load seed data from this folder instead of the compiled-in default set.
     #[arg(long, env = "APAYUN_MOCK_SEED_DATA")]
@@ -84,7 +84,7 @@ impl Default for ServeConfig {
             port: 0,
             bind: IpAddr::from([127, 0, 0, 1]),
             db: None,
-            db_sync: DbSync::Off,
+            db_sync: DbSync::default(),
             seed_data: None,
             lenient: false,
             time_skew: 300,

@@ -263,16 +263,13 @@ impl Journal {
 
     /// Hands a call to the writer; never blocks.
     pub fn record(&self, record: Record) {
-        if matches!(self.intake, Intake::Off) {
-            return;
-        }
         // Formatted here, so the params are freed at once rather than held
         // in the channel; the id is given when the entry is filed.
-        let entry = record.into_entry(self.shared.zone);
+        let entry = || record.into_entry(self.shared.zone);
         match &self.intake {
             Intake::Off => {}
-            Intake::Inline => self.shared.file(vec![entry]),
-            Intake::Writer { sender, wake, .. } => match sender.try_send(entry) {
+            Intake::Inline => self.shared.file(vec![entry()]),
+            Intake::Writer { sender, wake, .. } => match sender.try_send(entry()) {
                 Ok(()) => wake.notify_one(),
                 Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
                     self.overflowed.fetch_add(1, Ordering::Relaxed);
@@ -367,7 +364,7 @@ impl RawJson {
     }
 
     pub fn from_value(value: &Value) -> RawJson {
-        RawJson::from_vec(serde_json::to_vec(value).unwrap_or_default())
+        RawJson::from_kept(serde_json::to_vec(value).unwrap_or_default())
     }
 
     /// Text the journal keeps (thousands of them): copied into a buffer of
@@ -376,10 +373,6 @@ impl RawJson {
     /// third over a million requests.
     pub fn from_kept(text: Vec<u8>) -> RawJson {
         RawJson(Bytes::copy_from_slice(&text))
-    }
-
-    fn from_vec(text: Vec<u8>) -> RawJson {
-        RawJson::from_kept(text)
     }
 
     /// The text, as stored.
@@ -430,7 +423,7 @@ impl Serialize for Masked<'_> {
 
 /// The params with passwords and keys shown as `***`, as journal text.
 pub fn masked_params_json(params: &Map<String, Value>) -> RawJson {
-    RawJson::from_vec(serde_json::to_vec(&Masked(params)).unwrap_or_default())
+    RawJson::from_kept(serde_json::to_vec(&Masked(params)).unwrap_or_default())
 }
 
 /// A copy of the params with passwords and keys shown as `***`.
