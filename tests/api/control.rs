@@ -1429,3 +1429,25 @@ async fn an_admin_token_is_required_when_configured() {
     // The engine API itself needs no token.
     app.ok("getzones", json!({})).await;
 }
+
+#[tokio::test]
+async fn the_journal_reports_its_ring_and_channel_losses() {
+    let app = TestApp::with(
+        MockEngine::builder()
+            .rng_seed(42)
+            .config(|c| c.journal_size = 2),
+    )
+    .await;
+    for _ in 0..5 {
+        app.ok("getzones", json!({})).await;
+    }
+    // Read at once: every answered call is filed, the ring kept the newest two.
+    let all = control_ok(&app, "GET", "/_mock/requests", None).await;
+    let ids: Vec<i64> = all["requests"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e["id"].as_i64()).collect())
+        .unwrap_or_default();
+    assert_eq!(ids, vec![5, 4]);
+    assert_eq!(all["dropped"], 3);
+    assert_eq!(all["overflowed"], 0);
+}
