@@ -1,95 +1,18 @@
-//! The HTTP server: the router, the namespace registry, start-up and
-//! graceful shutdown.
+//! The HTTP server: the router, start-up and graceful shutdown. The
+//! namespaces it serves live in [`crate::registry`].
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::routing::any;
 use axum::Router;
-use tokio::sync::{oneshot, Mutex};
+use tokio::sync::oneshot;
 
 use crate::api::error::{reason, ApiError};
 use crate::config::ServeConfig;
-use crate::engine::{Engine, Settings};
 use crate::seed::Seed;
 
-pub const DEFAULT_NAMESPACE: &str = "default";
-
-/// Every engine of this process, by namespace.
-pub struct Registry {
-    engines: Mutex<BTreeMap<String, Arc<Engine>>>,
-    pub config: ServeConfig,
-    pub settings: Arc<Settings>,
-    pub seed: Arc<Seed>,
-}
-
-/// Whether a namespace name is acceptable in a URL and a log.
-pub fn valid_namespace(name: &str) -> bool {
-    name.len() <= 64
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
-}
-
-impl Registry {
-    /// The engine of a namespace, created from the seed on first use.
-    pub async fn engine(&self, name: &str) -> Result<Arc<Engine>, ApiError> {
-        if !valid_namespace(name) {
-            return Err(ApiError::new(
-                "bad_namespace",
-                format!("命名空间名称无效：{name:?}（以字母或数字开头，可含 -、_、.，最长 64）"),
-            )
-            .with_status(axum::http::StatusCode::BAD_REQUEST));
-        }
-        let mut engines = self.engines.lock().await;
-        if let Some(e) = engines.get(name) {
-            return Ok(e.clone());
-        }
-        if engines.len() >= self.config.max_namespaces {
-            return Err(ApiError::new(
-                "namespace_limit",
-                format!(
-                    "命名空间数量已达上限 {}：请先删除不用的命名空间",
-                    self.config.max_namespaces
-                ),
-            )
-            .with_status(axum::http::StatusCode::TOO_MANY_REQUESTS));
-        }
-        let (settings, seed, owned) = (self.settings.clone(), self.seed.clone(), name.to_string());
-        let engine =
-            tokio::task::spawn_blocking(move || Engine::open(&owned, settings, seed, None))
-                .await
-                .map_err(ApiError::internal)?
-                .map_err(ApiError::internal)?;
-        let engine = Arc::new(engine);
-        engine.start();
-        engines.insert(name.to_string(), engine.clone());
-        Ok(engine)
-    }
-
-    /// An existing engine, without creating one.
-    pub async fn existing(&self, name: &str) -> Option<Arc<Engine>> {
-        self.engines.lock().await.get(name).cloned()
-    }
-
-    pub async fn names(&self) -> Vec<String> {
-        self.engines.lock().await.keys().cloned().collect()
-    }
-
-    /// Drops a namespace (never `default`); its tasks stop with it.
-    pub async fn remove(&self, name: &str) -> bool {
-        name != DEFAULT_NAMESPACE && self.engines.lock().await.remove(name).is_some()
-    }
-
-    pub async fn insert(&self, engine: Arc<Engine>) {
-        self.engines
-            .lock()
-            .await
-            .insert(engine.name.clone(), engine);
-    }
-}
+pub use crate::registry::{valid_namespace, Registry, DEFAULT_NAMESPACE};
 
 /// Loads the seed named by the configuration.
 pub fn load_seed(config: &ServeConfig) -> Result<Seed, String> {
@@ -102,23 +25,7 @@ pub fn load_seed(config: &ServeConfig) -> Result<Seed, String> {
 
 /// Builds the registry with its `default` engine (on `--db` when given).
 pub async fn registry(config: ServeConfig, seed: Seed) -> Result<Arc<Registry>, String> {
-    let settings = Arc::new(Settings::from_config(&config, &seed)?);
-    let seed = Arc::new(seed);
-    let (s, sd, db) = (settings.clone(), seed.clone(), config.db.clone());
-    let engine =
-        tokio::task::spawn_blocking(move || Engine::open(DEFAULT_NAMESPACE, s, sd, db.as_deref()))
-            .await
-            .map_err(|e| e.to_string())??;
-    let engine = Arc::new(engine);
-    engine.start();
-    let registry = Arc::new(Registry {
-        engines: Mutex::new(BTreeMap::new()),
-        config,
-        settings,
-        seed,
-    });
-    registry.insert(engine).await;
-    Ok(registry)
+    Registry::start(config, seed).await
 }
 
 pub fn router(registry: Arc<Registry>) -> Router {

@@ -131,9 +131,7 @@ fn start_nginx(dir: &Path, backends: &[u16]) -> (Reaped, u16) {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start nginx ({e}); install Debian's nginx package")
-            });
+            .unwrap_or_else(|e| panic!("cannot start nginx ({e}); install Debian's nginx package"));
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = child.try_wait() {
@@ -252,7 +250,13 @@ async fn nginx_keeps_each_namespace_on_one_process() {
             .call("sync_baremetal", json!({ "guid": created[i] }))
             .await
             .unwrap_or_else(|e| panic!("sync: {e}"));
-        assert_eq!(unseen.code(), 1, "{other} sees {}: {}", created[i], unseen.text);
+        assert_eq!(
+            unseen.code(),
+            1,
+            "{other} sees {}: {}",
+            created[i],
+            unseen.text
+        );
     }
 
     // Each namespace lives on exactly one process, and both processes got some.

@@ -163,6 +163,33 @@ impl Store {
             }
             None => open_memory()?,
         };
+        Store::configure(conn)
+    }
+
+    /// A private in-memory database holding a copy of `image` (a whole
+    /// database, as [`Store::image`] or [`Template`] made it).
+    pub fn from_image(image: &[u8]) -> rusqlite::Result<Store> {
+        let mut conn = open_memory()?;
+        conn.deserialize_read_exact(rusqlite::MAIN_DB, image, image.len(), false)?;
+        // The copy replaced the database the journal mode was set on.
+        conn.pragma_update(None, "journal_mode", "MEMORY")?;
+        Store::configure(conn)
+    }
+
+    /// The whole database as bytes, for a copy in another engine.
+    pub fn image(&self) -> rusqlite::Result<Vec<u8>> {
+        Ok(self.lock().serialize(rusqlite::MAIN_DB)?.to_vec())
+    }
+
+    /// The size of the database in bytes.
+    pub fn size(&self) -> rusqlite::Result<u64> {
+        let conn = self.lock();
+        let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+        let size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        Ok((pages * size).max(0) as u64)
+    }
+
+    fn configure(conn: Connection) -> rusqlite::Result<Store> {
         conn.pragma_update(None, "foreign_keys", "OFF")?;
         conn.set_prepared_statement_cache_capacity(128);
         // Plans never depend on bound values (no ANALYZE data anyway): with
@@ -194,6 +221,49 @@ impl Store {
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)
+    }
+}
+
+/// The seed loaded once, as a database image: every new namespace starts
+/// as a copy of it instead of re-reading and re-loading the seed. Seeded
+/// instances are anchored to the time a namespace is made, as a fresh load
+/// would anchor them ([`instances::reanchor_seeded`]).
+pub struct Template {
+    image: Vec<u8>,
+    anchored_at: i64,
+    zone: chrono::FixedOffset,
+}
+
+impl Template {
+    /// Loads `seed` into a scratch database anchored at `now`.
+    pub fn build(seed: &Seed, now: i64, zone: chrono::FixedOffset) -> rusqlite::Result<Template> {
+        let store = Store::open(None)?;
+        store.write(|tx| load_seed(tx, seed, now, zone))?;
+        Ok(Template {
+            image: store.image()?,
+            anchored_at: now,
+            zone,
+        })
+    }
+
+    /// A new store holding the seed as if it had been loaded at `now`.
+    pub fn open(&self, seed: &Seed, now: i64) -> rusqlite::Result<Store> {
+        let store = Store::from_image(&self.image)?;
+        if now != self.anchored_at {
+            store.write(|tx| {
+                instances::reanchor_seeded(tx, seed, now, now - self.anchored_at, self.zone)
+            })?;
+        }
+        Ok(store)
+    }
+
+    /// The image's size in bytes.
+    pub fn len(&self) -> usize {
+        self.image.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.image.is_empty()
     }
 }
 
