@@ -540,6 +540,88 @@ mod tests {
         assert_eq!(instances::stock_counts(&conn, "p").ok(), Some((2, 1)));
     }
 
+    /// Every row of every table, in a stable order, as text.
+    fn dump(store: &Store) -> Vec<String> {
+        let conn = store.lock();
+        let mut out = Vec::new();
+        for table in TABLES {
+            let mut stmt = conn
+                .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
+                .unwrap_or_else(|e| panic!("{table}: {e}"));
+            let n = stmt.column_count();
+            let rows = stmt
+                .query_map([], |r| {
+                    let mut cells = Vec::new();
+                    for i in 0..n {
+                        cells.push(format!("{:?}", r.get::<_, rusqlite::types::Value>(i)?));
+                    }
+                    Ok(format!("{table}: {}", cells.join(" | ")))
+                })
+                .unwrap_or_else(|e| panic!("{table}: {e}"));
+            out.extend(rows.flatten());
+        }
+        out
+    }
+
+    #[test]
+    fn a_template_copy_equals_a_fresh_load_at_the_same_time() {
+        let seed = Seed::default_set().unwrap_or_else(|e| panic!("{e}"));
+        let zone = chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| panic!("zone"));
+        // Built on 30 January; copied at the end of February and in a leap
+        // year, where a calendar month is not a fixed number of seconds.
+        let built = 1_738_195_200; // 2025-01-30 00:00 UTC
+        let template = Template::build(&seed, built, zone).unwrap_or_else(|e| panic!("{e}"));
+        for now in [
+            built,
+            built + 29 * 86_400 + 7,
+            1_706_659_200, /* 2024-01-31 */
+        ] {
+            let copy = template.open(&seed, now).unwrap_or_else(|e| panic!("{e}"));
+            let fresh = open();
+            fresh
+                .write(|tx| load_seed(tx, &seed, now, zone))
+                .unwrap_or_else(|e| panic!("{e}"));
+            let (a, b) = (dump(&copy), dump(&fresh));
+            assert!(a.len() > 50, "too few rows: {}", a.len());
+            for (x, y) in a.iter().zip(&b) {
+                assert_eq!(x, y, "at {now}");
+            }
+            assert_eq!(a.len(), b.len());
+        }
+    }
+
+    #[test]
+    fn a_copied_image_is_a_private_writable_database() {
+        let store = open();
+        store
+            .write(|tx| meta_set(tx, "who", "original"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let image = store.image().unwrap_or_else(|e| panic!("{e}"));
+        let copy = Store::from_image(&image).unwrap_or_else(|e| panic!("{e}"));
+        copy.write(|tx| meta_set(tx, "who", "copy"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        // Grows past the image it was made from.
+        copy.write(|tx| {
+            tx.execute_batch(
+                "CREATE TABLE big (b BLOB); INSERT INTO big VALUES (zeroblob(1000000));",
+            )
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            meta_get(&store.lock(), "who").ok().flatten().as_deref(),
+            Some("original")
+        );
+        assert_eq!(
+            meta_get(&copy.lock(), "who").ok().flatten().as_deref(),
+            Some("copy")
+        );
+        let mode: String = copy
+            .lock()
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap_or_default();
+        assert_eq!(mode, "memory");
+    }
+
     #[test]
     fn a_write_rolls_back_on_error() {
         let store = open();
