@@ -31,15 +31,20 @@ pub async fn call(args: CallArgs) -> ExitCode {
         Ok(a) => a,
         // Nobody listens there (or no such host): the engine was not reached.
         Err(e) if e.is_connect() || e.is_builder() => {
-            eprintln!("apayun-mock call: cannot reach {}: {e}", args.client.url);
+            eprintln!(
+                "apayun-mock call: cannot reach {}: {}",
+                args.client.url,
+                chain(&e)
+            );
             return ExitCode::from(2);
         }
         // The engine took the request and closed the connection without a
         // (complete) answer, as a `drop` fault does.
         Err(e) => {
             eprintln!(
-                "apayun-mock call: {} closed the connection without an answer: {e}",
-                args.client.url
+                "apayun-mock call: {} closed the connection without an answer: {}",
+                args.client.url,
+                chain(&e)
             );
             return ExitCode::from(1);
         }
@@ -72,6 +77,19 @@ pub async fn call(args: CallArgs) -> ExitCode {
     } else {
         ExitCode::from(1)
     }
+}
+
+/// An error and its causes, `: `-joined: reqwest's own text ("error
+/// sending request") leaves out what actually happened.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// `apayun-mock sign ACTION`: prints the sign, the time and the canonical string.

@@ -111,6 +111,28 @@ async fn a_large_body_is_refused_in_each_surface_s_own_contract() {
     assert!(offset(&app).await.abs() <= 1);
 }
 
+/// `/api` reads its body under `--max-body` alone: axum's 2 MiB default
+/// (which the control API's 413 replaced) never cuts a larger setting short.
+#[tokio::test]
+async fn api_bodies_follow_max_body_past_two_mebibytes() {
+    let app = TestApp::with(
+        MockEngine::builder()
+            .rng_seed(42)
+            .config(|c| c.max_body = 4 << 20),
+    )
+    .await;
+    let body = format!("module=baremetal&action=getzones&pad={}", "x".repeat(3 << 20));
+    let resp = app.post_raw("application/x-www-form-urlencoded", body).await;
+    let status = resp.status().as_u16();
+    let reason = resp
+        .headers()
+        .get("x-mock-error")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    // Read, decoded, and refused for what it holds, not for its size.
+    assert_eq!((status, reason.as_deref()), (200, Some("value_too_long")));
+}
+
 #[tokio::test]
 async fn control_bodies_are_objects_with_exactly_the_documented_fields() {
     let app = TestApp::spawn().await;
