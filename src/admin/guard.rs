@@ -45,9 +45,7 @@ pub fn admin_allowed(
 /// case-insensitive (RFC 9110 §11.1): `bearer` and `BEARER` are `Bearer`.
 fn bearer_token(header: &str) -> Option<&str> {
     let (scheme, token) = header.trim_start().split_once(char::is_whitespace)?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 #[cfg(test)]

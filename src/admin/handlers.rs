@@ -477,9 +477,10 @@ pub async fn delete_namespace(
         }
         // `/_mock/namespaces/{target}`: segment 3.
         Err(_) => {
-            return Err(namespace_refusal(
-                crate::server::undecodable_namespace(uri.path(), 3),
-            ))
+            return Err(namespace_refusal(crate::server::undecodable_namespace(
+                uri.path(),
+                3,
+            )))
         }
     };
     if target == DEFAULT_NAMESPACE {

@@ -73,11 +73,23 @@ async fn call_shows_the_http_outcome() {
     assert_eq!(empty.stdout.trim(), "", "{}", empty.stdout);
 
     // With a body, the body is shown as it came.
-    fault(&app, json!({"kind": "http", "status": 502, "body": "<h1>bad gateway</h1>"})).await;
+    fault(
+        &app,
+        json!({"kind": "http", "status": 502, "body": "<h1>bad gateway</h1>"}),
+    )
+    .await;
     let html = call(&url, "getzones").await;
     assert_eq!(html.code, Some(1));
-    assert!(html.stderr.contains("HTTP 502 Bad Gateway"), "{}", html.stderr);
-    assert!(html.stdout.contains("<h1>bad gateway</h1>"), "{}", html.stdout);
+    assert!(
+        html.stderr.contains("HTTP 502 Bad Gateway"),
+        "{}",
+        html.stderr
+    );
+    assert!(
+        html.stdout.contains("<h1>bad gateway</h1>"),
+        "{}",
+        html.stdout
+    );
 
     // A dropped connection: the server is up, it answered nothing.
     fault(&app, json!({"kind": "drop"})).await;
@@ -90,7 +102,11 @@ async fn call_shows_the_http_outcome() {
         "{}",
         dropped.stderr
     );
-    assert!(!dropped.stderr.contains("cannot reach"), "{}", dropped.stderr);
+    assert!(
+        !dropped.stderr.contains("cannot reach"),
+        "{}",
+        dropped.stderr
+    );
 
     // Nobody listening: that one is "cannot reach", exit 2.
     drop(app);

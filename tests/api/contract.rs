@@ -63,7 +63,12 @@ fn control_error(what: &str, got: &Raw, status: u16, reason: &str) {
         "{what}: {}",
         got.body
     );
-    assert_eq!(keys(&got.body), ["error", "message"], "{what}: {}", got.body);
+    assert_eq!(
+        keys(&got.body),
+        ["error", "message"],
+        "{what}: {}",
+        got.body
+    );
 }
 
 /// An `/api` refusal: status, the envelope with code 1, and `X-Mock-Error`.
@@ -121,8 +126,13 @@ async fn api_bodies_follow_max_body_past_two_mebibytes() {
             .config(|c| c.max_body = 4 << 20),
     )
     .await;
-    let body = format!("module=baremetal&action=getzones&pad={}", "x".repeat(3 << 20));
-    let resp = app.post_raw("application/x-www-form-urlencoded", body).await;
+    let body = format!(
+        "module=baremetal&action=getzones&pad={}",
+        "x".repeat(3 << 20)
+    );
+    let resp = app
+        .post_raw("application/x-www-form-urlencoded", body)
+        .await;
     let status = resp.status().as_u16();
     let reason = resp
         .headers()
@@ -149,9 +159,17 @@ async fn control_bodies_are_objects_with_exactly_the_documented_fields() {
             "also",
         ),
         ("/_mock/clock/set", r#"["2099-01-01 00:00:00"]"#, "array"),
-        ("/_mock/clock/set", r#"{"time":"2099-01-01 00:00:00"}"#, "time"),
+        (
+            "/_mock/clock/set",
+            r#"{"time":"2099-01-01 00:00:00"}"#,
+            "time",
+        ),
         ("/_mock/faults", r#"["create",{"kind":"drop"}]"#, "array"),
-        ("/_mock/faults", r#"[null,null,0,1,1.0,{"kind":"drop"}]"#, "array"),
+        (
+            "/_mock/faults",
+            r#"[null,null,0,1,1.0,{"kind":"drop"}]"#,
+            "array",
+        ),
         (
             "/_mock/faults",
             r#"{"action":"create","time":2,"effect":{"kind":"drop"}}"#,
@@ -164,7 +182,11 @@ async fn control_bodies_are_objects_with_exactly_the_documented_fields() {
         ),
         ("/_mock/snapshots", r#"["base"]"#, "array"),
         ("/_mock/snapshots", r#"{"nmae":"base"}"#, "nmae"),
-        ("/_mock/users/1/callback", r#"["http://127.0.0.1:9/"]"#, "array"),
+        (
+            "/_mock/users/1/callback",
+            r#"["http://127.0.0.1:9/"]"#,
+            "array",
+        ),
         (
             "/_mock/users/1/callback",
             r#"{"uri":"http://127.0.0.1:9/"}"#,
@@ -192,9 +214,21 @@ async fn control_bodies_are_objects_with_exactly_the_documented_fields() {
 
     // Every documented body still works.
     control_ok(&app, "POST", "/_mock/clock/advance", json!({"seconds": 60})).await;
-    control_ok(&app, "POST", "/_mock/clock/advance", json!({"seconds": "60"})).await;
+    control_ok(
+        &app,
+        "POST",
+        "/_mock/clock/advance",
+        json!({"seconds": "60"}),
+    )
+    .await;
     assert!((offset(&app).await - 120).abs() <= 1);
-    control_ok(&app, "POST", "/_mock/clock/set", json!({"now": "2099-01-01 00:00:00"})).await;
+    control_ok(
+        &app,
+        "POST",
+        "/_mock/clock/set",
+        json!({"now": "2099-01-01 00:00:00"}),
+    )
+    .await;
     control_ok(&app, "POST", "/_mock/clock/freeze", json!({})).await;
     control_ok(&app, "POST", "/_mock/clock/resume", json!({})).await;
     let rule = json!({"action":"create","userid":"1","after":0,"times":2,"probability":1.0,
@@ -207,11 +241,23 @@ async fn control_bodies_are_objects_with_exactly_the_documented_fields() {
         json!({"kind":"drop"}),
         json!({"kind":"stall"}),
     ] {
-        control_ok(&app, "POST", "/_mock/faults", json!({"action":"stop","effect":effect})).await;
+        control_ok(
+            &app,
+            "POST",
+            "/_mock/faults",
+            json!({"action":"stop","effect":effect}),
+        )
+        .await;
     }
     control_ok(&app, "DELETE", "/_mock/faults", json!(null)).await;
     control_ok(&app, "POST", "/_mock/snapshots", json!({"name": "base"})).await;
-    control_ok(&app, "PUT", "/_mock/users/1/callback", json!({"url": "http://127.0.0.1:9/"})).await;
+    control_ok(
+        &app,
+        "PUT",
+        "/_mock/users/1/callback",
+        json!({"url": "http://127.0.0.1:9/"}),
+    )
+    .await;
     control_ok(&app, "PUT", "/_mock/users/1/callback", json!({"url": null})).await;
     control_ok(
         &app,
@@ -237,7 +283,13 @@ async fn names_that_are_not_utf8_are_bad_names_like_any_other() {
         control_error(&format!("{method} {path}"), &got, 400, "bad_namespace");
     }
     // Another parameter that is not UTF-8 is a bad path, still in JSON.
-    let got = send(&app, "PATCH", "/_mock/baremetal/%FF", r#"{"lock_status":0}"#).await;
+    let got = send(
+        &app,
+        "PATCH",
+        "/_mock/baremetal/%FF",
+        r#"{"lock_status":0}"#,
+    )
+    .await;
     control_error("PATCH /_mock/baremetal/%FF", &got, 400, "bad_path");
     let names = control_ok(&app, "GET", "/_mock/namespaces", json!(null)).await;
     assert_eq!(names["namespaces"], json!(["default"]));
@@ -271,7 +323,10 @@ async fn fault_rules_for_unknown_actions_or_a_success_code_are_refused() {
     let app = TestApp::spawn().await;
     for (body, word) in [
         (json!({"action":"crate","effect":{"kind":"drop"}}), "crate"),
-        (json!({"action":"Create","effect":{"kind":"drop"}}), "Create"),
+        (
+            json!({"action":"Create","effect":{"kind":"drop"}}),
+            "Create",
+        ),
         (
             json!({"action":"create","effect":{"kind":"error","code":0}}),
             "code",
@@ -286,7 +341,13 @@ async fn fault_rules_for_unknown_actions_or_a_success_code_are_refused() {
     assert_eq!(faults, json!({"faults": []}));
     // Every known action, `refund` (module common) included, takes a rule.
     for action in ["getzones", "create", "degrade_cancel", "refund"] {
-        control_ok(&app, "POST", "/_mock/faults", json!({"action":action,"effect":{"kind":"error","code":2}})).await;
+        control_ok(
+            &app,
+            "POST",
+            "/_mock/faults",
+            json!({"action":action,"effect":{"kind":"error","code":2}}),
+        )
+        .await;
     }
 }
 
@@ -345,7 +406,8 @@ async fn the_journal_finds_a_call_by_every_guid_it_created_or_touched() {
     assert_eq!(entries[0]["guid"], EXAMPLE_GUID);
     assert_eq!(entries[0]["guids"], json!([EXAMPLE_GUID]));
     // A refused create made nothing: no GUID to find it by.
-    app.fails("create", json!({"lineGuid": "1"}), "missing_param").await;
+    app.fails("create", json!({"lineGuid": "1"}), "missing_param")
+        .await;
     let last = journal(&app, "limit=1").await;
     assert_eq!(last["requests"][0]["guids"], json!([]), "{last}");
     assert_eq!(last["requests"][0]["guid"], Value::Null, "{last}");
@@ -369,8 +431,14 @@ async fn vtime_is_checked_for_its_form_only_and_says_so() {
     for bad in ["2021-08-01", "20211301", "today"] {
         let answer = app.post_form(&with_vtime(bad)).await;
         assert_eq!(answer.code(), 1, "{bad}: {}", answer.text);
-        let message = answer.json()["message"].as_str().unwrap_or_default().to_string();
+        let message = answer.json()["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         assert!(message.contains("YYYYMMDD"), "{bad}: {message}");
-        assert!(!message.contains("当天"), "{bad}: the message claims a check that is not made: {message}");
+        assert!(
+            !message.contains("当天"),
+            "{bad}: the message claims a check that is not made: {message}"
+        );
     }
 }

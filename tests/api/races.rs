@@ -26,7 +26,9 @@ fn engine() -> Arc<Engine> {
 }
 
 fn pending_kinds(engine: &Engine) -> Vec<String> {
-    let timeline = engine.timeline().unwrap_or_else(|e| panic!("timeline: {e}"));
+    let timeline = engine
+        .timeline()
+        .unwrap_or_else(|e| panic!("timeline: {e}"));
     timeline["pending"]
         .as_array()
         .map(|list| {
