@@ -33,15 +33,35 @@ pub fn valid_namespace(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
 }
 
+/// The refusal of a namespace name, alike for `/api` and `/_mock`.
+pub fn bad_namespace(name: &str) -> ApiError {
+    ApiError::new(
+        "bad_namespace",
+        format!("命名空间名称无效：{name:?}（以字母或数字开头，可含 -、_、.，最长 64）"),
+    )
+    .with_status(axum::http::StatusCode::BAD_REQUEST)
+}
+
+/// Segment `index` of a URL path, percent-decoded with invalid UTF-8 shown
+/// as U+FFFD: the name a refusal shows when axum could not decode it.
+pub fn lossy_segment(path: &str, index: usize) -> String {
+    let raw = path.split('/').nth(index).unwrap_or_default();
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// The refusal of a namespace name that is not UTF-8 (axum's path
+/// extractors reject it before any handler sees a name).
+pub fn undecodable_namespace(path: &str, index: usize) -> ApiError {
+    bad_namespace(&lossy_segment(path, index))
+}
+
 impl Registry {
     /// The engine of a namespace, created from the seed on first use.
     pub async fn engine(&self, name: &str) -> Result<Arc<Engine>, ApiError> {
         if !valid_namespace(name) {
-            return Err(ApiError::new(
-                "bad_namespace",
-                format!("命名空间名称无效：{name:?}（以字母或数字开头，可含 -、_、.，最长 64）"),
-            )
-            .with_status(axum::http::StatusCode::BAD_REQUEST));
+            return Err(bad_namespace(name));
         }
         let mut engines = self.engines.lock().await;
         if let Some(e) = engines.get(name) {
