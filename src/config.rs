@@ -177,8 +177,10 @@ pub struct SignArgs {
     /// Module; `refund` uses `common`.
     #[arg(long, default_value = "baremetal")]
     pub module: String,
+    /// Member id (`userid`) the sign is made for.
     #[arg(long, default_value = "1")]
     pub userid: String,
+    /// API key of that member (it goes into the sign, never on the wire).
     #[arg(long, default_value = "mock-api-key")]
     pub key: String,
     /// UNIX time to sign; defaults to now.

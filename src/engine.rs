@@ -313,8 +313,11 @@ impl Engine {
         // A write also asks, in its own transaction, whether anything fell
         // due, so the usual "nothing" costs no second transaction.
         let mut due = false;
+        // `now` is read under the connection lock: a snapshot restore swaps
+        // the database and the clock together under that lock.
         let result = if read_only {
             let mut conn = self.store.lock();
+            ctx.now = self.clock.now();
             let result = match conn.transaction() {
                 Ok(tx) => action.apply(&tx, &mut ctx),
                 Err(e) => Err(e.into()),
@@ -322,6 +325,7 @@ impl Engine {
             result
         } else {
             self.store.write(|tx| {
+                ctx.now = self.clock.now();
                 let value = action.apply(tx, &mut ctx)?;
                 // On a read error, let the runner look (it reports its own errors).
                 due = tasks::any_due(tx, self.clock.now()).unwrap_or(true);
@@ -341,19 +345,27 @@ impl Engine {
 
     /// Applies every transition due by the simulated now, in due order, and
     /// queues their callbacks. Each transition is its own transaction.
+    ///
+    /// The simulated now is read under the connection lock, in the same
+    /// critical section as the database it is compared with. A snapshot
+    /// restore replaces both under that lock, so the runner never applies a
+    /// restored transition against the clock from before the restore (which
+    /// ran transitions the snapshot holds as pending).
     pub fn run_due(&self) -> usize {
         let mut applied = 0;
         // Most calls find nothing due: a cached read says so without a write transaction.
-        let now = self.clock.now();
-        let idle = tasks::any_due(&self.store.lock(), now).map(|due| !due);
+        let idle = {
+            let conn = self.store.lock();
+            tasks::any_due(&conn, self.clock.now()).map(|due| !due)
+        };
         if idle.unwrap_or(false) {
             self.reschedule();
             return 0;
         }
         loop {
-            let now = self.clock.now();
             let stalling = self.faults.stalling();
             let step = self.store.write(|tx| -> rusqlite::Result<Step> {
+                let now = self.clock.now();
                 let Some(t) = tasks::next_due(tx, now, &stalling)? else {
                     return Ok(Step::Idle);
                 };
@@ -456,9 +468,11 @@ impl Engine {
     /// Back to the seed state: empty journal and callback log, no faults,
     /// clock back to real time. Snapshots are kept.
     pub fn reset(&self) -> Result<(), String> {
-        self.clock.reset();
         self.store
             .write(|tx| -> rusqlite::Result<()> {
+                // Under the connection lock, as in a restore: the runner
+                // sees the old state with the old clock or the new with the new.
+                self.clock.reset();
                 store::load_seed(tx, &self.seed, self.clock.now(), self.clock.zone())?;
                 store::save_clock(tx, self.clock.state())
             })
@@ -473,10 +487,12 @@ impl Engine {
 
     /// Copies the whole state (database, clock, pending transitions) under `name`.
     pub fn take_snapshot(&self, name: &str) -> Result<Value, String> {
-        self.save_clock();
         let mut copy = Connection::open_in_memory().map_err(|e| e.to_string())?;
         {
             let conn = self.store.lock();
+            // The clock is saved and copied with the database under one
+            // hold of the lock, so the copy pairs them as they were.
+            store::save_clock(&conn, self.clock.state()).map_err(|e| e.to_string())?;
             let backup =
                 rusqlite::backup::Backup::new(&conn, &mut copy).map_err(|e| e.to_string())?;
             backup
@@ -508,12 +524,17 @@ impl Engine {
     }
 
     /// Restores a snapshot atomically; `Ok(false)` when there is none by that name.
+    ///
+    /// The database and the clock are replaced under one hold of the
+    /// connection lock, which the transition runner also holds while it
+    /// reads the clock and applies a transition: the runner sees either the
+    /// state before the restore or the one after, never the restored
+    /// database with the clock from before it.
     pub fn restore_snapshot(&self, name: &str) -> Result<bool, String> {
         let snapshots = self.snapshots.lock().unwrap_or_else(|p| p.into_inner());
         let Some(snap) = snapshots.get(name) else {
             return Ok(false);
         };
-        let state: ClockState;
         {
             let mut conn = self.store.lock();
             {
@@ -524,10 +545,10 @@ impl Engine {
                     .map_err(|e| e.to_string())?;
             }
             store::derived::rebuild(&conn).map_err(|e| e.to_string())?;
-            state = store::load_clock(&conn).map_err(|e| e.to_string())?;
+            let state: ClockState = store::load_clock(&conn).map_err(|e| e.to_string())?;
+            self.clock.restore(state);
         }
         self.rendered.clear();
-        self.clock.restore(state);
         drop(snapshots);
         self.reschedule();
         Ok(true)

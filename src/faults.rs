@@ -80,6 +80,21 @@ fn default_probability() -> f64 {
 impl Spec {
     /// Checks values serde cannot.
     pub fn validate(&self) -> Result<(), String> {
+        // A rule for an action the engine does not know would never fire:
+        // a typo that silently tests nothing.
+        if let Some(action) = &self.action {
+            if !crate::actions::ACTIONS.iter().any(|(_, a)| a == action) {
+                let known: Vec<&str> = crate::actions::ACTIONS.iter().map(|(_, a)| *a).collect();
+                return Err(format!(
+                    "unknown action {action:?}; known: {}",
+                    known.join(", ")
+                ));
+            }
+        }
+        // Code 0 is the success envelope: an error effect must not claim it.
+        if let Effect::Error { code: 0, .. } = self.effect {
+            return Err("an error effect needs a code other than 0 (0 means success)".into());
+        }
         if !(0.0..=1.0).contains(&self.probability) {
             return Err(format!(
                 "probability must be within 0..=1, got {}",
@@ -298,5 +313,17 @@ mod tests {
             .validate()
             .is_err());
         assert!(spec(r#"{"effect":{"kind":"stall"}}"#).validate().is_ok());
+        assert!(spec(r#"{"action":"crate","effect":{"kind":"drop"}}"#)
+            .validate()
+            .is_err_and(|m| m.contains("crate") && m.contains("create")));
+        assert!(spec(r#"{"action":"refund","effect":{"kind":"drop"}}"#)
+            .validate()
+            .is_ok());
+        assert!(spec(r#"{"effect":{"kind":"error","code":0}}"#)
+            .validate()
+            .is_err());
+        assert!(spec(r#"{"effect":{"kind":"error","code":2}}"#)
+            .validate()
+            .is_ok());
     }
 }

@@ -54,7 +54,12 @@ pub struct Entry {
     pub time: String,
     pub action: String,
     pub userid: String,
+    /// The `guid` the call named; for a call that named none, the first
+    /// GUID it created (a `create`'s instance).
     pub guid: Option<String>,
+    /// Every GUID the call named, created or touched, in that order without
+    /// repeats: instances, and degrade records. `?guid=` searches these.
+    pub guids: Vec<String>,
     pub params: RawJson,
     pub code: i64,
     pub reason: Option<String>,
@@ -87,12 +92,17 @@ impl Record {
     /// The entry, masked and formatted; its id is given when it is filed.
     fn into_entry(self, zone: FixedOffset) -> Entry {
         let text = |k: &str| self.params.get(k).and_then(scalar_text);
+        let named = text("guid").filter(|g| !g.is_empty());
+        // A refused call was rolled back: what its effects name never existed.
+        let effects: &[Value] = if self.code == 0 { &self.effects } else { &[] };
+        let guids = touched_guids(named.as_deref(), effects);
         Entry {
             id: 0,
             time: crate::clock::format_time(self.at, zone),
             action: text("action").unwrap_or_default(),
             userid: text("userid").unwrap_or_default(),
-            guid: text("guid"),
+            guid: text("guid").or_else(|| guids.first().cloned()),
+            guids,
             params: masked_params_json(&self.params),
             code: self.code,
             reason: self.reason,
@@ -103,6 +113,24 @@ impl Record {
             sign_input: self.sign_input,
         }
     }
+}
+
+/// Effect keys whose value is a GUID the call created or touched.
+const GUID_EFFECT_KEYS: &[&str] = &["guid", "created", "degrade_created", "degrade_cancelled"];
+
+/// The GUID a call named, then every GUID its effects name, without repeats.
+fn touched_guids(named: Option<&str>, effects: &[Value]) -> Vec<String> {
+    let mut guids: Vec<String> = named.map(str::to_string).into_iter().collect();
+    for effect in effects {
+        for key in GUID_EFFECT_KEYS {
+            if let Some(g) = effect.get(key).and_then(Value::as_str) {
+                if !guids.iter().any(|known| known == g) {
+                    guids.push(g.to_string());
+                }
+            }
+        }
+    }
+    guids
 }
 
 /// Which entries a reader wants.
@@ -123,7 +151,7 @@ impl Filter {
             && self
                 .guid
                 .as_ref()
-                .is_none_or(|g| e.guid.as_ref() == Some(g))
+                .is_none_or(|g| e.guid.as_ref() == Some(g) || e.guids.contains(g))
             && self.code.is_none_or(|c| e.code == c)
             && self.since.is_none_or(|s| e.id > s)
     }
@@ -304,9 +332,17 @@ impl Journal {
             .collect()
     }
 
-    /// Empties the journal, including every record sent before the call.
+    /// Empties the journal, including every record sent before the call,
+    /// and zeroes `dropped` and `overflowed`: both count what the journal
+    /// lost since it was last emptied, so a cleared journal has lost nothing.
+    /// Ids keep counting, so `since=` stays meaningful across a clear.
     pub fn clear(&self) {
-        let old = std::mem::take(&mut self.catch_up().entries);
+        let old = {
+            let mut ring = self.catch_up();
+            ring.dropped = 0;
+            self.overflowed.store(0, Ordering::Relaxed);
+            std::mem::take(&mut ring.entries)
+        };
         drop(old);
     }
 
@@ -503,6 +539,11 @@ mod tests {
         }
         assert_eq!(filed(&j), vec![5, 4, 3]);
         assert_eq!(j.dropped(), 2);
+        // A cleared journal has lost nothing; ids go on.
+        j.clear();
+        assert_eq!(j.dropped(), 0);
+        j.record(record("stop", "x"));
+        assert_eq!(filed(&j), vec![6]);
         let stops = j.query(&Filter {
             action: Some("stop".into()),
             ..Filter::default()
@@ -569,6 +610,47 @@ mod tests {
         }
         assert_eq!(kept, 2);
         assert_eq!(j.overflowed(), 3);
+        j.clear();
+        assert_eq!(j.overflowed(), 0);
+    }
+
+    #[test]
+    fn an_entry_lists_every_guid_its_call_named_created_or_touched() {
+        let j = Journal::new(10, zone());
+        let mut create = record("create", "x");
+        create.params.remove("guid");
+        create.effects = vec![
+            json!({"created": "17a", "stock_id": 1}),
+            json!({"scheduled": "provisioned", "guid": "17a", "due": "…"}),
+            json!({"created": "17b", "stock_id": 2}),
+            json!({"scheduled": "provisioned", "guid": "17b", "due": "…"}),
+        ];
+        j.record(create);
+        let mut cancel = record("degrade_cancel", "x");
+        cancel.params.insert("guid".into(), json!("17d"));
+        cancel.effects = vec![
+            json!({"degrade_cancelled": "17d"}),
+            json!({"guid": "17a", "order_status": 1}),
+        ];
+        j.record(cancel);
+        let entries = j.query(&Filter::default());
+        assert_eq!(entries[1].guid.as_deref(), Some("17a"));
+        assert_eq!(entries[1].guids, ["17a", "17b"]);
+        assert_eq!(entries[0].guid.as_deref(), Some("17d"));
+        assert_eq!(entries[0].guids, ["17d", "17a"]);
+        let find = |g: &str| {
+            j.query(&Filter {
+                guid: Some(g.into()),
+                ..Filter::default()
+            })
+            .iter()
+            .map(|e| e.action.clone())
+            .collect::<Vec<_>>()
+        };
+        assert_eq!(find("17b"), ["create"]);
+        assert_eq!(find("17a"), ["degrade_cancel", "create"]);
+        assert_eq!(find("17d"), ["degrade_cancel"]);
+        assert!(find("17z").is_empty());
     }
 
     #[test]

@@ -12,7 +12,23 @@ use crate::api::error::{reason, ApiError};
 use crate::config::ServeConfig;
 use crate::seed::Seed;
 
+use crate::registry::RegistryError;
 pub use crate::registry::{valid_namespace, Registry, DEFAULT_NAMESPACE};
+
+/// Segment `index` of a URL path, percent-decoded with invalid UTF-8 shown
+/// as U+FFFD: the name a refusal shows when axum could not decode it.
+pub fn lossy_segment(path: &str, index: usize) -> String {
+    let raw = path.split('/').nth(index).unwrap_or_default();
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// The refusal of a namespace name that is not UTF-8 (axum's path
+/// extractors reject it before any handler sees a name).
+pub fn undecodable_namespace(path: &str, index: usize) -> RegistryError {
+    RegistryError::BadName(lossy_segment(path, index))
+}
 
 /// Loads the seed named by the configuration.
 pub fn load_seed(config: &ServeConfig) -> Result<Seed, String> {

@@ -302,6 +302,8 @@ impl Degrade {
                 upgrade_ids: consumed.join(","),
             };
             changes::insert_degrade(tx, &record)?;
+            // The journal finds a degrade by its own GUID too.
+            ctx.effect(json!({"degrade_created": guid, "item": it.item}));
             ctx.schedule(
                 tx,
                 &inst.guid,

@@ -15,7 +15,7 @@ pub fn admin_allowed(
 ) -> Result<(), AdminError> {
     match token {
         Some(expected) => {
-            let given = authorization.and_then(|h| h.strip_prefix("Bearer ")).map(str::trim);
+            let given = authorization.and_then(bearer_token);
             let ok = given.is_some_and(|g| {
                 use subtle::ConstantTimeEq;
                 g.len() == expected.len() && bool::from(g.as_bytes().ct_eq(expected.as_bytes()))
@@ -39,6 +39,13 @@ pub fn admin_allowed(
             )),
         },
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` header. The scheme is
+/// case-insensitive (RFC 9110 §11.1): `bearer` and `BEARER` are `Bearer`.
+fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim_start().split_once(char::is_whitespace)?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 #[cfg(test)]
@@ -73,6 +80,18 @@ mod tests {
         );
         assert_eq!(
             check("10.1.2.3", Some("s3cret"), Some("s3cret")),
+            Err("admin_token_required")
+        );
+        for scheme in ["bearer", "BEARER", "bEaReR"] {
+            let header = format!("{scheme} s3cret");
+            assert_eq!(
+                check("10.1.2.3", Some("s3cret"), Some(&header)),
+                Ok(()),
+                "{header}"
+            );
+        }
+        assert_eq!(
+            check("10.1.2.3", Some("s3cret"), Some("Bearers3cret")),
             Err("admin_token_required")
         );
     }

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Query, RawQuery, State};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequest, OriginalUri, Query, RawQuery, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -16,7 +17,7 @@ use super::{Admin, AdminError, Guarded};
 use crate::api::decode::scalar_text;
 use crate::faults::Spec;
 use crate::journal::Filter;
-use crate::registry::{Registry, DEFAULT_NAMESPACE};
+use crate::registry::{Registry, RegistryError, DEFAULT_NAMESPACE};
 use crate::store::{instances, tasks};
 
 type Reply = Result<Response, AdminError>;
@@ -25,15 +26,66 @@ fn ok(value: Value) -> Reply {
     Ok(Json(value).into_response())
 }
 
-/// Parses a JSON body; an empty body is `{}`.
-fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, AdminError> {
-    let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
-        b"{}"
-    } else {
-        bytes
-    };
-    serde_json::from_slice(text)
-        .map_err(|e| AdminError::bad_request("bad_json", format!("invalid JSON body: {e}")))
+/// The largest control body: every documented body is a few hundred bytes;
+/// this is axum's default, now answered in the control API's own JSON.
+pub const MAX_CONTROL_BODY: usize = 2 << 20;
+
+/// A control call's raw body, read under [`MAX_CONTROL_BODY`]. Too large a
+/// body is the control API's JSON 413, not axum's plain-text one.
+pub struct ControlBody(Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for ControlBody {
+    type Rejection = AdminError;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, AdminError> {
+        match axum::body::to_bytes(request.into_body(), MAX_CONTROL_BODY).await {
+            Ok(bytes) => Ok(ControlBody(bytes)),
+            Err(_) => Err(AdminError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("a control body is at most {MAX_CONTROL_BODY} bytes"),
+            )),
+        }
+    }
+}
+
+/// Parses a JSON body; an empty body is `{}`. Only an object is a control
+/// body: serde would read `[86400]` as a struct's fields in order, so an
+/// array (or any other JSON value) is refused before the fields are read,
+/// and the structs refuse unknown fields, so a typo is named, not ignored.
+fn body<T: DeserializeOwned>(bytes: &ControlBody) -> Result<T, AdminError> {
+    let bytes = &bytes.0;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return from_object(Map::new());
+    }
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|e| AdminError::bad_request("bad_json", format!("invalid JSON body: {e}")))?;
+    match value {
+        Value::Object(map) => from_object(map),
+        other => Err(AdminError::bad_request(
+            "bad_json",
+            format!(
+                "the body must be a JSON object with the documented fields, got {}",
+                json_kind(&other)
+            ),
+        )),
+    }
+}
+
+fn from_object<T: DeserializeOwned>(map: Map<String, Value>) -> Result<T, AdminError> {
+    serde_json::from_value(Value::Object(map))
+        .map_err(|e| AdminError::bad_request("bad_json", format!("invalid body: {e}")))
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
 }
 
 /// Runs engine work on a blocking thread.
@@ -72,7 +124,7 @@ struct Advance {
     seconds: Value,
 }
 
-pub async fn clock_advance(admin: Admin, bytes: Bytes) -> Reply {
+pub async fn clock_advance(admin: Admin, bytes: ControlBody) -> Reply {
     let req: Advance = body(&bytes)?;
     let seconds = match &req.seconds {
         Value::Number(n) => n.as_i64(),
@@ -96,7 +148,7 @@ struct SetClock {
     now: String,
 }
 
-pub async fn clock_set(admin: Admin, bytes: Bytes) -> Reply {
+pub async fn clock_set(admin: Admin, bytes: ControlBody) -> Reply {
     let req: SetClock = body(&bytes)?;
     let target = admin.engine.clock.parse(&req.now).ok_or_else(|| {
         AdminError::bad_request(
@@ -141,7 +193,7 @@ struct CallbackUrl {
     url: Option<String>,
 }
 
-pub async fn set_callback(admin: Admin, bytes: Bytes) -> Reply {
+pub async fn set_callback(admin: Admin, bytes: ControlBody) -> Reply {
     let req: CallbackUrl = body(&bytes)?;
     let userid = admin.path.get("userid").cloned().unwrap_or_default();
     if let Some(url) = req.url.as_deref().filter(|u| !u.is_empty()) {
@@ -169,7 +221,7 @@ pub async fn set_callback(admin: Admin, bytes: Bytes) -> Reply {
     ok(json!({"userid": userid, "url": req.url}))
 }
 
-pub async fn add_fault(admin: Admin, bytes: Bytes) -> Reply {
+pub async fn add_fault(admin: Admin, bytes: ControlBody) -> Reply {
     let spec: Spec = body(&bytes)?;
     spec.validate()
         .map_err(|m| AdminError::bad_request("bad_fault", m))?;
@@ -265,7 +317,7 @@ struct SnapshotName {
     name: String,
 }
 
-pub async fn take_snapshot(admin: Admin, bytes: Bytes) -> Reply {
+pub async fn take_snapshot(admin: Admin, bytes: ControlBody) -> Reply {
     let req: SnapshotName = body(&bytes)?;
     if !crate::server::valid_namespace(&req.name) {
         return Err(AdminError::bad_request(
@@ -318,7 +370,7 @@ const STATE_FIELDS: &[(&str, &[i64])] = &[
     ("lock_status", &[0, 1]),
 ];
 
-pub async fn force_state(admin: Admin, bytes: Bytes) -> Reply {
+pub async fn force_state(admin: Admin, bytes: ControlBody) -> Reply {
     let patch: Map<String, Value> = body(&bytes)?;
     let guid = admin.path.get("guid").cloned().unwrap_or_default();
     let mut ints: Vec<(&'static str, i64)> = Vec::new();
@@ -449,7 +501,7 @@ async fn make_namespace(registry: &Registry, name: Option<&str>, req: NewNamespa
 pub async fn create_namespace(
     _g: Guarded,
     State(registry): State<Arc<Registry>>,
-    bytes: Bytes,
+    bytes: ControlBody,
 ) -> Reply {
     let req: NewNamespace = body(&bytes)?;
     let name = req.name.clone();
@@ -459,9 +511,19 @@ pub async fn create_namespace(
 pub async fn put_namespace(
     _g: Guarded,
     State(registry): State<Arc<Registry>>,
-    axum::extract::Path(target): axum::extract::Path<String>,
-    bytes: Bytes,
+    OriginalUri(uri): OriginalUri,
+    target: Result<axum::extract::Path<String>, PathRejection>,
+    bytes: ControlBody,
 ) -> Reply {
+    let target = match target {
+        Ok(axum::extract::Path(target)) => target,
+        Err(_) => {
+            return Err(AdminError::from(crate::server::undecodable_namespace(
+                uri.path(),
+                3,
+            )))
+        }
+    };
     let req: NewNamespace = body(&bytes)?;
     if req.name.as_deref().is_some_and(|n| n != target) {
         return Err(AdminError::bad_request(
@@ -475,8 +537,24 @@ pub async fn put_namespace(
 pub async fn delete_namespace(
     _g: Guarded,
     State(registry): State<Arc<Registry>>,
-    axum::extract::Path(target): axum::extract::Path<String>,
+    OriginalUri(uri): OriginalUri,
+    target: Result<axum::extract::Path<String>, PathRejection>,
 ) -> Reply {
+    // A name no namespace can have (not UTF-8, or not a valid name) is
+    // refused as `/api` and `/ns/{name}/_mock` refuse it.
+    let target = match target {
+        Ok(axum::extract::Path(target)) if crate::server::valid_namespace(&target) => target,
+        Ok(axum::extract::Path(target)) => {
+            return Err(AdminError::from(RegistryError::BadName(target)))
+        }
+        // `/_mock/namespaces/{target}`: segment 3.
+        Err(_) => {
+            return Err(AdminError::from(crate::server::undecodable_namespace(
+                uri.path(),
+                3,
+            )))
+        }
+    };
     registry.remove(&target).await?;
     ok(json!({"deleted": target}))
 }

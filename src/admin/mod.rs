@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, FromRequestParts, RawPathParams};
+use axum::extract::{ConnectInfo, FromRequestParts, OriginalUri, RawPathParams};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -124,7 +124,7 @@ impl FromRequestParts<Arc<Registry>> for Admin {
         check_guard(parts, registry)?;
         let raw = RawPathParams::from_request_parts(parts, registry)
             .await
-            .map_err(|e| AdminError::bad_request("bad_path", e.to_string()))?;
+            .map_err(|e| undecodable_path(parts, e))?;
         let path: HashMap<String, String> = raw
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -140,6 +140,27 @@ impl FromRequestParts<Arc<Registry>> for Admin {
             path,
         })
     }
+}
+
+/// A path parameter that is not UTF-8. Under `/ns/{ns}/_mock` an
+/// undecodable namespace is refused like any other bad name; elsewhere the
+/// parameter (a GUID, a snapshot name) is a bad path.
+fn undecodable_path(parts: &Parts, e: impl std::fmt::Display) -> AdminError {
+    // Nested routers see the path without their prefix; the original has it.
+    let path = parts
+        .extensions
+        .get::<OriginalUri>()
+        .map_or_else(|| parts.uri.path().to_string(), |o| o.0.path().to_string());
+    if path.starts_with("/ns/")
+        && std::str::from_utf8(
+            &percent_encoding::percent_decode_str(path.split('/').nth(2).unwrap_or_default())
+                .collect::<Vec<u8>>(),
+        )
+        .is_err()
+    {
+        return AdminError::from(crate::server::undecodable_namespace(&path, 2));
+    }
+    AdminError::bad_request("bad_path", format!("{e}: path parameters must be UTF-8"))
 }
 
 fn engine_routes() -> Router<Arc<Registry>> {

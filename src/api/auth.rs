@@ -94,7 +94,9 @@ fn strict_fields(params: &Params) -> Result<(), ApiError> {
     if vtime.len() != 8 || chrono::NaiveDate::parse_from_str(&vtime, "%Y%m%d").is_err() {
         return Err(ApiError::bad_param(
             "vtime",
-            format!("应为当天日期 YYYYMMDD，收到 {vtime:?}"),
+            // Only the form is checked, not that it is today: the
+            // document's own degrade example sends a month-old vtime.
+            format!("应为 YYYYMMDD 格式的日期，收到 {vtime:?}"),
         ));
     }
     Ok(())

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -45,9 +46,18 @@ fn registry_refusal(err: RegistryError) -> ApiError {
 /// `/ns/{name}/api`: an isolated engine, created on first use.
 pub async fn namespaced_api(
     State(registry): State<Arc<Registry>>,
-    Path(name): Path<String>,
+    name: Result<Path<String>, PathRejection>,
     request: Request,
 ) -> Response {
+    // A name that is not UTF-8 is a bad name like any other, not axum's
+    // plain-text 400 (the route is `/ns/{name}/api`: segment 2).
+    let name = match name {
+        Ok(Path(name)) => name,
+        Err(_) => {
+            let err = crate::server::undecodable_namespace(request.uri().path(), 2);
+            return envelope::respond_error(&registry_refusal(err), Format::Json);
+        }
+    };
     match registry.engine(&name).await {
         Ok(engine) => handle(engine, request).await,
         Err(err) => envelope::respond_error(&registry_refusal(err), Format::Json),
