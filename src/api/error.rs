@@ -13,6 +13,7 @@ pub mod reason {
     pub const NESTING_TOO_DEEP: &str = "nesting_too_deep";
     pub const VALUE_TOO_LONG: &str = "value_too_long";
     pub const BAD_BODY: &str = "bad_body";
+    pub const UNSUPPORTED_CONTENT_TYPE: &str = "unsupported_content_type";
     pub const MISSING_PARAM: &str = "missing_param";
     pub const BAD_PARAM: &str = "bad_param";
     pub const UNKNOWN_USER: &str = "unknown_user";
