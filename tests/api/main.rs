@@ -13,6 +13,7 @@ mod degrade;
 mod examples;
 mod faults;
 mod lifecycle;
+mod multipart;
 mod namespaces;
 mod persistence;
 mod transport;
