@@ -13,6 +13,7 @@ mod degrade;
 mod examples;
 mod faults;
 mod lifecycle;
+mod masking;
 mod multipart;
 mod namespaces;
 mod persistence;
