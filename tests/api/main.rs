@@ -5,6 +5,7 @@
 mod helpers;
 
 mod auth;
+mod callback_order;
 mod callbacks;
 mod catalog;
 mod concurrency;
