@@ -264,16 +264,29 @@ impl Engine {
 
     /// Applies every transition due by the simulated now, in due order, and
     /// queues their callbacks. Each transition is its own transaction.
+    /// Transitions due by this time run now: the clock's time, except at
+    /// the last second the clock can reach, where everything still pending
+    /// runs (a release due after an `end_time` at the end of year 9999
+    /// would otherwise never come, and the timeline shows it due then).
+    fn horizon(&self) -> i64 {
+        let now = self.clock.now();
+        if now >= self.clock.last_second() {
+            i64::MAX
+        } else {
+            now
+        }
+    }
+
     pub fn run_due(&self) -> usize {
         let mut applied = 0;
         // Most calls find nothing due: a cached read says so without a write transaction.
-        let now = self.clock.now();
+        let now = self.horizon();
         let idle = tasks::any_due(&self.store.lock(), now).map(|due| !due);
         if idle.unwrap_or(false) {
             return 0;
         }
         loop {
-            let now = self.clock.now();
+            let now = self.horizon();
             let stalling = self.faults.stalling();
             let step = self.store.write(|tx| -> rusqlite::Result<Step> {
                 let Some(t) = tasks::next_due(tx, now, &stalling)? else {
@@ -341,10 +354,13 @@ impl Engine {
     }
 
     /// Moves the clock forward and runs what fell due.
-    pub fn advance(&self, seconds: i64) {
-        self.clock.advance(seconds);
+    /// Moves the clock forward and runs what fell due; refused, with
+    /// nothing moved, when it would pass the last time the engine can write.
+    pub fn advance(&self, seconds: i64) -> Result<(), clock::OutOfRange> {
+        self.clock.advance(seconds)?;
         self.save_clock();
         self.run_due();
+        Ok(())
     }
 
     pub fn set_clock(&self, target: i64) -> Result<(), clock::BackwardsError> {

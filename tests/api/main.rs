@@ -8,6 +8,7 @@ mod auth;
 mod callback_order;
 mod callbacks;
 mod catalog;
+mod clock_range;
 mod concurrency;
 mod control;
 mod degrade;
