@@ -21,3 +21,4 @@ mod namespaces;
 mod persistence;
 mod transport;
 mod upgrade;
+mod xml_stored;
