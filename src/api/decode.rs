@@ -557,7 +557,10 @@ mod tests {
         for (ct, body) in [
             (MULTIPART, b"--XyZ\r\nno headers".to_vec()),
             (Some("multipart/form-data"), multipart(&[("a", None, "1")])),
-            (MULTIPART, [&multipart(&[("a", None, "")])[..30], b"\xff\r\n--XyZ--\r\n"].concat()),
+            (
+                MULTIPART,
+                [&multipart(&[("a", None, "")])[..30], b"\xff\r\n--XyZ--\r\n"].concat(),
+            ),
         ] {
             assert_eq!(
                 by_type(ct, &body, Limits::default()),
@@ -598,7 +601,11 @@ mod tests {
             );
         }
         // A JSON object is read whatever the header says, as before.
-        for ct in [None, Some("text/plain"), Some("application/x-www-form-urlencoded")] {
+        for ct in [
+            None,
+            Some("text/plain"),
+            Some("application/x-www-form-urlencoded"),
+        ] {
             assert_eq!(
                 by_type(ct, br#" {"a":"1"}"#, Limits::default()),
                 Ok(json!({"a":"1"}))

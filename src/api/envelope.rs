@@ -249,9 +249,8 @@ mod tests {
     fn stored_text() -> impl proptest::strategy::Strategy<Value = String> {
         use proptest::prelude::*;
         let special = prop::sample::select(vec![
-            '\0', '\x01', '\x08', '\x0b', '\x0c', '\x1b', '\x7f', '\u{85}', '\u{FFFE}',
-            '\u{FFFF}', '\u{FFFD}', '\r', '\n', '\t', '<', '>', '&', '"', '\'', ']',
-            '中', '😀',
+            '\0', '\x01', '\x08', '\x0b', '\x0c', '\x1b', '\x7f', '\u{85}', '\u{FFFE}', '\u{FFFF}',
+            '\u{FFFD}', '\r', '\n', '\t', '<', '>', '&', '"', '\'', ']', '中', '😀',
         ]);
         prop::collection::vec(prop_oneof![any::<char>(), special], 0..16)
             .prop_map(String::from_iter)
@@ -293,7 +292,10 @@ mod tests {
         for c in ['\t', '\n', '\r', ' ', '\x7f', '\u{85}', '\u{FFFD}', '😀'] {
             assert!(is_xml_char(c), "{c:?}");
         }
-        assert_eq!(xml_text("a\x01<b>&\r\u{FFFF}"), "a\u{FFFD}&lt;b&gt;&amp;&#13;\u{FFFD}");
+        assert_eq!(
+            xml_text("a\x01<b>&\r\u{FFFF}"),
+            "a\u{FFFD}&lt;b&gt;&amp;&#13;\u{FFFD}"
+        );
     }
 
     #[test]

@@ -102,7 +102,11 @@ async fn check_order(mood: Mood) {
     let app = TestApp::spawn().await;
     let (url, inbox) = start_receiver(mood).await;
     let (status, body) = app
-        .control("PUT", "/_mock/users/1/callback", Some(json!({ "url": url })))
+        .control(
+            "PUT",
+            "/_mock/users/1/callback",
+            Some(json!({ "url": url })),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     let mut guids = Vec::new();
@@ -117,8 +121,8 @@ async fn check_order(mood: Mood) {
     let log = loop {
         let (_, v) = app.control("GET", "/_mock/callbacks", None).await;
         let log = v["callbacks"].as_array().cloned().unwrap_or_default();
-        let settled = log.len() >= 3 * INSTANCES
-            && log.iter().all(|c| c["delivered"] == json!(true));
+        let settled =
+            log.len() >= 3 * INSTANCES && log.iter().all(|c| c["delivered"] == json!(true));
         if settled {
             break log;
         }
@@ -138,7 +142,13 @@ async fn check_order(mood: Mood) {
     for guid in &guids {
         assert_eq!(
             expected.get(guid).map(|e| &e[..3]),
-            Some(&["provisioned".to_string(), "expired".into(), "released".into()][..]),
+            Some(
+                &[
+                    "provisioned".to_string(),
+                    "expired".into(),
+                    "released".into()
+                ][..]
+            ),
             "{guid}: {expected:?}"
         );
     }
@@ -166,4 +176,3 @@ async fn notices_arrive_in_order_per_instance() {
 async fn notices_arrive_in_order_per_instance_through_retries() {
     check_order(Mood::FailsFirst).await;
 }
-

@@ -79,16 +79,31 @@ async fn the_clock_stops_at_the_last_second_of_year_9999() {
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"], "clock_out_of_range", "{body}");
     let message = body["message"].as_str().unwrap_or_default();
-    assert!(message.contains(LAST) && message.contains("120"), "{message}");
-    assert_eq!(clock_now(&app).await, "9999-12-31 23:59:00", "a refused move moved");
+    assert!(
+        message.contains(LAST) && message.contains("120"),
+        "{message}"
+    );
+    assert_eq!(
+        clock_now(&app).await,
+        "9999-12-31 23:59:00",
+        "a refused move moved"
+    );
     let (status, body) = advance(&app, 59).await;
     assert_eq!((status, body["now"].as_str()), (200, Some(LAST)), "{body}");
     assert_eq!(advance(&app, 1).await.0, 409);
     assert_eq!(advance(&app, 0).await.0, 200);
     // A time the engine cannot write is not a time.
-    for bad in ["+10000-01-01 00:00:00", "10000-01-01 00:00:00", "99999-01-01 00:00:00"] {
+    for bad in [
+        "+10000-01-01 00:00:00",
+        "10000-01-01 00:00:00",
+        "99999-01-01 00:00:00",
+    ] {
         let (status, body) = set_clock(&app, bad).await;
-        assert_eq!((status, body["error"].as_str()), (400, Some("bad_time")), "{bad}: {body}");
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("bad_time")),
+            "{bad}: {body}"
+        );
     }
     assert_eq!(clock_now(&app).await, LAST);
     // The API still answers with well-formed times at the end of time.
@@ -129,7 +144,11 @@ async fn a_forced_end_time_stays_in_range_and_what_follows_it_runs_at_the_end() 
         let (status, body) = app
             .control("PATCH", &path, Some(json!({ "end_time": bad })))
             .await;
-        assert_eq!((status, body["error"].as_str()), (400, Some("bad_value")), "{body}");
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("bad_value")),
+            "{body}"
+        );
     }
     let (status, body) = app
         .control("PATCH", &path, Some(json!({ "end_time": LAST })))

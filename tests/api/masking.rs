@@ -52,15 +52,20 @@ async fn secrets_are_masked_at_any_depth() {
     .await;
     let text = journal_text(&app).await;
     for secret in SECRETS {
-        assert!(!text.contains(secret), "{secret} shows in the journal: {text}");
+        assert!(
+            !text.contains(secret),
+            "{secret} shows in the journal: {text}"
+        );
     }
     let entries = app.engine.requests("").await.unwrap_or_default();
     let setpass = &entries[0]["params"];
     assert_eq!(setpass["password"], "***", "{setpass}");
-    assert_eq!(setpass["extra"]["inner"][0]["root_password"], "***", "{setpass}");
     assert_eq!(
-        setpass["param"],
-        r#"[{"item":"ip","api_key":"***"}]"#,
+        setpass["extra"]["inner"][0]["root_password"], "***",
+        "{setpass}"
+    );
+    assert_eq!(
+        setpass["param"], r#"[{"item":"ip","api_key":"***"}]"#,
         "{setpass}"
     );
     let degrade = &entries[1]["params"];

@@ -54,10 +54,7 @@ async fn post(
     if let Some(ct) = content_type {
         request = request.header("content-type", ct);
     }
-    let resp = request
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("post: {e}"));
+    let resp = request.send().await.unwrap_or_else(|e| panic!("post: {e}"));
     let status = resp.status().as_u16();
     let reason = resp
         .headers()
@@ -104,15 +101,26 @@ async fn a_hand_built_multipart_body_is_a_form_with_php_brackets() {
         multipart(&pairs, Some(("param[9]", b"not a field"))),
     )
     .await;
-    assert_eq!((status, why, &answer["code"]), (200, None, &json!(0)), "{answer}");
+    assert_eq!(
+        (status, why, &answer["code"]),
+        (200, None, &json!(0)),
+        "{answer}"
+    );
     assert_eq!(
         answer["data"]["data"].as_object().map(|m| m.len()),
         Some(2),
         "{answer}"
     );
     // The journal shows the nested param, and nothing of the file part.
-    let entry = &app.engine.requests("action=degrade").await.unwrap_or_default()[0];
-    assert_eq!(entry["params"]["param"][1]["value"], json!(["114.114.8.16-23"]));
+    let entry = &app
+        .engine
+        .requests("action=degrade")
+        .await
+        .unwrap_or_default()[0];
+    assert_eq!(
+        entry["params"]["param"][1]["value"],
+        json!(["114.114.8.16-23"])
+    );
     assert_eq!(entry["params"]["param"].as_array().map(Vec::len), Some(2));
 
     // The same in a namespace.
@@ -135,13 +143,28 @@ async fn multipart_has_the_limits_of_a_form() {
     }))
     .await;
     let mut pairs = app.client().signed_pairs("getzones", &json!({}));
-    let (_, why, answer) = post(&app, "/api", Some(&multipart_type()), multipart(&pairs, None)).await;
+    let (_, why, answer) = post(
+        &app,
+        "/api",
+        Some(&multipart_type()),
+        multipart(&pairs, None),
+    )
+    .await;
     assert_eq!((why, &answer["code"]), (None, &json!(0)), "{answer}");
     for i in 0..5 {
         pairs.push((format!("extra[{i}]"), "1".into()));
     }
-    let (status, why, _) = post(&app, "/api", Some(&multipart_type()), multipart(&pairs, None)).await;
-    assert_eq!((status, why.as_deref()), (200, Some(reason::TOO_MANY_FIELDS)));
+    let (status, why, _) = post(
+        &app,
+        "/api",
+        Some(&multipart_type()),
+        multipart(&pairs, None),
+    )
+    .await;
+    assert_eq!(
+        (status, why.as_deref()),
+        (200, Some(reason::TOO_MANY_FIELDS))
+    );
     // A file part is not a field, but its bytes count against the body limit.
     let pairs = app.client().signed_pairs("getzones", &json!({}));
     let big = vec![b'x'; 5000];
@@ -152,24 +175,36 @@ async fn multipart_has_the_limits_of_a_form() {
         multipart(&pairs, Some(("f", &big))),
     )
     .await;
-    assert_eq!((status, why.as_deref()), (413, Some(reason::BODY_TOO_LARGE)));
+    assert_eq!(
+        (status, why.as_deref()),
+        (413, Some(reason::BODY_TOO_LARGE))
+    );
 }
 
 #[tokio::test]
 async fn content_types_php_does_not_read_are_refused_and_change_nothing() {
     let app = TestApp::spawn().await;
     let before = app.ok("sync_baremetal", json!({})).await["total_number"].clone();
-    let pairs = app.client().signed_pairs("create", &TestApp::create_params(1));
+    let pairs = app
+        .client()
+        .signed_pairs("create", &TestApp::create_params(1));
     let form = serde_urlencoded::to_string(&pairs).unwrap_or_default();
     for (ct, named) in [
         (Some("text/plain"), "text/plain"),
-        (Some("application/xml; charset=utf-8"), "application/xml; charset=utf-8"),
+        (
+            Some("application/xml; charset=utf-8"),
+            "application/xml; charset=utf-8",
+        ),
         (Some("image/png"), "image/png"),
         (None, "Content-Type"),
     ] {
         let (status, why, answer) = post(&app, "/api", ct, form.clone().into_bytes()).await;
         assert_eq!(status, 200, "{ct:?}: {answer}");
-        assert_eq!(why.as_deref(), Some(reason::UNSUPPORTED_CONTENT_TYPE), "{ct:?}");
+        assert_eq!(
+            why.as_deref(),
+            Some(reason::UNSUPPORTED_CONTENT_TYPE),
+            "{ct:?}"
+        );
         assert_eq!((&answer["code"], &answer["data"]), (&json!(1), &json!({})));
         let message = answer["message"].as_str().unwrap_or_default();
         assert!(message.contains(named), "{ct:?}: {message}");
@@ -195,7 +230,11 @@ async fn content_types_php_does_not_read_are_refused_and_change_nothing() {
     for ct in [Some("application/json"), None] {
         let body = Value::Object(object.clone()).to_string().into_bytes();
         let (_, why, answer) = post(&app, "/api", ct, body).await;
-        assert_eq!((why, &answer["code"]), (None, &json!(0)), "{ct:?}: {answer}");
+        assert_eq!(
+            (why, &answer["code"]),
+            (None, &json!(0)),
+            "{ct:?}: {answer}"
+        );
     }
 }
 
@@ -226,19 +265,34 @@ async fn php_curl_with_an_array_postfields_is_understood() {
         .unwrap_or_else(|e| panic!("php printed no JSON ({e}): {stderr}"));
     for call in ["getzones", "create", "degrade"] {
         let sent = out[call]["content_type"].as_str().unwrap_or_default();
-        assert!(sent.starts_with("multipart/form-data; boundary="), "{call}: {sent}");
+        assert!(
+            sent.starts_with("multipart/form-data; boundary="),
+            "{call}: {sent}"
+        );
         assert_eq!(out[call]["answer"]["code"], 0, "{call}: {}", out[call]);
     }
     assert_eq!(out["create"]["answer"]["data"][0]["order_status"], "0");
-    let degrade = &app.engine.requests("action=degrade").await.unwrap_or_default()[0];
+    let degrade = &app
+        .engine
+        .requests("action=degrade")
+        .await
+        .unwrap_or_default()[0];
     assert_eq!(
         degrade["params"]["param"][1],
         json!({"item":"ip","value":["114.114.8.16-23"],"date":degrade["params"]["param"][1]["date"]})
     );
-    let create = &app.engine.requests("action=create").await.unwrap_or_default()[0];
+    let create = &app
+        .engine
+        .requests("action=create")
+        .await
+        .unwrap_or_default()[0];
     assert_eq!(create["params"]["buyRemarks"], "from php-curl");
     assert_eq!(create["params"]["loginPassword"], "***");
     // The CURLFile part went where PHP puts it, `$_FILES`: not in the params.
-    let getzones = &app.engine.requests("action=getzones").await.unwrap_or_default()[0];
+    let getzones = &app
+        .engine
+        .requests("action=getzones")
+        .await
+        .unwrap_or_default()[0];
     assert_eq!(getzones["params"].get("upload"), None, "{getzones}");
 }

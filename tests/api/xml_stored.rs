@@ -12,8 +12,8 @@ use crate::helpers::TestApp;
 
 fn stored_text() -> impl Strategy<Value = String> {
     let special = prop::sample::select(vec![
-        '\0', '\x01', '\x08', '\x1b', '\x7f', '\u{85}', '\u{FFFE}', '\u{FFFF}', '\r', '\n',
-        '\t', '<', '&', ']', '>', '中',
+        '\0', '\x01', '\x08', '\x1b', '\x7f', '\u{85}', '\u{FFFE}', '\u{FFFF}', '\r', '\n', '\t',
+        '<', '&', ']', '>', '中',
     ]);
     prop::collection::vec(prop_oneof![any::<char>(), special], 1..12).prop_map(String::from_iter)
 }
@@ -22,7 +22,12 @@ fn stored_text() -> impl Strategy<Value = String> {
 fn as_xml_reads(text: &str) -> String {
     text.chars()
         .map(|c| match c {
-            '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'.. => c,
+            '\t'
+            | '\n'
+            | '\r'
+            | '\u{20}'..='\u{D7FF}'
+            | '\u{E000}'..='\u{FFFD}'
+            | '\u{10000}'.. => c,
             _ => '\u{FFFD}',
         })
         .collect()
@@ -70,7 +75,10 @@ fn xml_answers_parse_whatever_was_stored() {
             };
             let want = as_xml_reads(&text);
             let single = xml_call(&app, "sync_baremetal", json!({ "guid": guid })).await;
-            prop_assert_eq!(remarks(&single).map_err(TestCaseError::fail)?, vec![want.clone()]);
+            prop_assert_eq!(
+                remarks(&single).map_err(TestCaseError::fail)?,
+                vec![want.clone()]
+            );
             let list = xml_call(&app, "sync_baremetal", json!({})).await;
             let listed = remarks(&list).map_err(TestCaseError::fail)?;
             prop_assert!(listed.contains(&want), "{:?} not in {:?}", want, listed);

@@ -301,7 +301,11 @@ pub fn action_parse_input(data: &[u8]) {
         // the actions with the body read as a form.
         let fuzzed = decode_body(ct, body, settings.limits).or_else(|e| {
             if e.reason == reason::UNSUPPORTED_CONTENT_TYPE {
-                decode_body(Some("application/x-www-form-urlencoded"), body, settings.limits)
+                decode_body(
+                    Some("application/x-www-form-urlencoded"),
+                    body,
+                    settings.limits,
+                )
             } else {
                 Err(e)
             }
