@@ -117,6 +117,11 @@ pub struct Engine {
     pub rendered: crate::api::cache::RenderCache,
     /// `/api` calls waiting for the connection, run back to back.
     pub lane: crate::api::lane::Lane,
+    /// Held for one runner step, from applying a transition to queueing its
+    /// callback notice. Runners may run at once (the background ticker, a
+    /// clock move, an `/api` call); without it one could queue `released`
+    /// while another still held the `expired` it applied first.
+    step: Mutex<()>,
 }
 
 struct Snapshot {
@@ -183,6 +188,7 @@ impl Engine {
             snapshots: Mutex::new(BTreeMap::new()),
             rendered: Default::default(),
             lane: Default::default(),
+            step: Mutex::new(()),
             settings,
             seed,
         })
@@ -288,6 +294,7 @@ impl Engine {
         loop {
             let now = self.horizon();
             let stalling = self.faults.stalling();
+            let _step = self.step.lock().unwrap_or_else(|p| p.into_inner());
             let step = self.store.write(|tx| -> rusqlite::Result<Step> {
                 let Some(t) = tasks::next_due(tx, now, &stalling)? else {
                     return Ok(Step::Idle);
