@@ -53,6 +53,8 @@ pub struct Clock {
     state: Mutex<ClockState>,
     /// Seconds east of UTC for rendering business times.
     utc_offset: FixedOffset,
+    /// [`LAST_TIME`] in this zone, in UNIX seconds: the clock stops there.
+    last_second: i64,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -60,10 +62,12 @@ pub struct BackwardsError;
 
 impl Clock {
     pub fn new(utc_offset_seconds: i32) -> Clock {
+        let utc_offset = FixedOffset::east_opt(utc_offset_seconds)
+            .unwrap_or_else(|| FixedOffset::east_opt(0).unwrap_or(chrono::Utc.fix()));
         Clock {
             state: Mutex::new(ClockState::default()),
-            utc_offset: FixedOffset::east_opt(utc_offset_seconds)
-                .unwrap_or_else(|| FixedOffset::east_opt(0).unwrap_or(chrono::Utc.fix())),
+            utc_offset,
+            last_second: last_second(utc_offset),
         }
     }
 
@@ -79,15 +83,18 @@ impl Clock {
         *self.lock() = state;
     }
 
-    fn now_ms_locked(state: &ClockState) -> i64 {
-        state
+    /// The simulated time; a ticking clock set near the end of year 9999
+    /// stops at its last second instead of ticking past it.
+    fn now_ms_locked(&self, state: &ClockState) -> i64 {
+        let now = state
             .frozen_at_ms
-            .unwrap_or_else(|| wall_millis() + state.offset_ms)
+            .unwrap_or_else(|| wall_millis() + state.offset_ms);
+        now.min(self.last_second().saturating_mul(1000).saturating_add(999))
     }
 
     /// Simulated milliseconds since the epoch.
     pub fn now_ms(&self) -> i64 {
-        Self::now_ms_locked(&self.lock())
+        self.now_ms_locked(&self.lock())
     }
 
     /// Simulated seconds since the epoch.
@@ -114,7 +121,7 @@ impl Clock {
     /// when that would pass [`LAST_TIME`].
     pub fn advance(&self, seconds: i64) -> Result<(), OutOfRange> {
         let mut state = self.lock();
-        let now = Self::now_ms_locked(&state).div_euclid(1000);
+        let now = self.now_ms_locked(&state).div_euclid(1000);
         if now.saturating_add(seconds) > self.last_second() {
             return Err(OutOfRange);
         }
@@ -128,7 +135,7 @@ impl Clock {
 
     /// The last second the clock may reach: [`LAST_TIME`] in the engine's zone.
     pub fn last_second(&self) -> i64 {
-        last_second(self.utc_offset)
+        self.last_second
     }
 
     /// Jumps to `target` (seconds); never backwards, and never past
@@ -136,7 +143,7 @@ impl Clock {
     pub fn set(&self, target: i64) -> Result<(), BackwardsError> {
         let target = target.min(self.last_second());
         let mut state = self.lock();
-        let now = Self::now_ms_locked(&state);
+        let now = self.now_ms_locked(&state);
         let target_ms = target.saturating_mul(1000);
         if target_ms < now - 999 {
             return Err(BackwardsError);
@@ -152,7 +159,7 @@ impl Clock {
     pub fn freeze(&self) {
         let mut state = self.lock();
         if state.frozen_at_ms.is_none() {
-            state.frozen_at_ms = Some(Self::now_ms_locked(&state));
+            state.frozen_at_ms = Some(self.now_ms_locked(&state));
         }
     }
 
@@ -284,5 +291,14 @@ mod tests {
         assert_eq!(clock.advance(60), Ok(()));
         assert_eq!(clock.format(clock.now()), LAST_TIME);
         assert_eq!(clock.advance(1), Err(OutOfRange));
+        // A ticking clock stops at the last second too.
+        clock.resume();
+        assert_eq!(clock.now(), last);
+        let ticking = Clock::new(8 * 3600);
+        ticking.restore(ClockState {
+            offset_ms: (last + 3600 - wall_seconds()) * 1000,
+            frozen_at_ms: None,
+        });
+        assert_eq!(ticking.now(), last);
     }
 }
