@@ -117,6 +117,11 @@ pub struct Engine {
     pub rendered: crate::api::cache::RenderCache,
     /// `/api` calls waiting for the connection, run back to back.
     pub lane: crate::api::lane::Lane,
+    /// Held for one runner step, from applying a transition to queueing its
+    /// callback notice. Runners may run at once (the background ticker, a
+    /// clock move, an `/api` call); without it one could queue `released`
+    /// while another still held the `expired` it applied first.
+    step: Mutex<()>,
 }
 
 struct Snapshot {
@@ -183,6 +188,7 @@ impl Engine {
             snapshots: Mutex::new(BTreeMap::new()),
             rendered: Default::default(),
             lane: Default::default(),
+            step: Mutex::new(()),
             settings,
             seed,
         })
@@ -266,6 +272,19 @@ impl Engine {
         Outcome { result, effects }
     }
 
+    /// Transitions due by this time run now: the clock's time, except at
+    /// the last second the clock can reach, where everything still pending
+    /// runs (a release due after an `end_time` at the end of year 9999
+    /// would otherwise never come, and the timeline shows it due then).
+    fn horizon(&self) -> i64 {
+        let now = self.clock.now();
+        if now >= self.clock.last_second() {
+            i64::MAX
+        } else {
+            now
+        }
+    }
+
     /// Applies every transition due by the simulated now, in due order, and
     /// queues their callbacks. Each transition is its own transaction.
     ///
@@ -279,15 +298,16 @@ impl Engine {
         // Most calls find nothing due: a cached read says so without a write transaction.
         let idle = {
             let conn = self.store.lock();
-            tasks::any_due(&conn, self.clock.now()).map(|due| !due)
+            tasks::any_due(&conn, self.horizon()).map(|due| !due)
         };
         if idle.unwrap_or(false) {
             return 0;
         }
         loop {
             let stalling = self.faults.stalling();
+            let _step = self.step.lock().unwrap_or_else(|p| p.into_inner());
             let step = self.store.write(|tx| -> rusqlite::Result<Step> {
-                let now = self.clock.now();
+                let now = self.horizon();
                 let Some(t) = tasks::next_due(tx, now, &stalling)? else {
                     return Ok(Step::Idle);
                 };
@@ -353,10 +373,13 @@ impl Engine {
     }
 
     /// Moves the clock forward and runs what fell due.
-    pub fn advance(&self, seconds: i64) {
-        self.clock.advance(seconds);
+    /// Moves the clock forward and runs what fell due; refused, with
+    /// nothing moved, when it would pass the last time the engine can write.
+    pub fn advance(&self, seconds: i64) -> Result<(), clock::OutOfRange> {
+        self.clock.advance(seconds)?;
         self.save_clock();
         self.run_due();
+        Ok(())
     }
 
     pub fn set_clock(&self, target: i64) -> Result<(), clock::BackwardsError> {

@@ -223,35 +223,49 @@ pub async fn spawn(config: ServeConfig, seed: Seed) -> Result<Running, String> {
 /// until SIGINT or SIGTERM.
 pub async fn serve(config: ServeConfig, seed: Seed) -> Result<(), String> {
     let running = spawn(config, seed).await?;
+    // Listen for the signals before saying we listen: a supervisor may send
+    // SIGTERM as soon as it reads the line, and a signal that comes before
+    // its handler would kill the process without a clean stop.
+    let shutdown = shutdown_signal();
     {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "listening on {}", running.base_url());
         let _ = out.flush();
     }
-    shutdown_signal().await;
+    shutdown.await;
     tracing::info!("shutting down");
     running.stop().await;
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Installs the SIGINT and SIGTERM handlers at once; the future it returns
+/// completes on the first of them.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    let mut ctrl_c = Box::pin(tokio::signal::ctrl_c());
+    // Polled once so that its handler is installed now, not at the first
+    // await (a `ctrl_c` future that already finished must not be awaited again).
+    let interrupted = futures_util::FutureExt::now_or_never(ctrl_c.as_mut()).is_some();
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        if interrupted {
+            return;
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+        #[cfg(unix)]
+        let term = async move {
+            match term {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term => {},
+        }
     }
 }

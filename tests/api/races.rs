@@ -99,7 +99,9 @@ fn restore_and_the_runner_are_exclusive() {
     // about 60 rounds a second.
     while rounds < 2000 && started.elapsed() < Duration::from_secs(2) {
         rounds += 1;
-        engine.advance(3600);
+        engine
+            .advance(3600)
+            .unwrap_or_else(|e| panic!("advance: {e:?}"));
         let stopped = run_status(&engine);
         let restored = engine
             .restore_snapshot("pending")
@@ -114,7 +116,9 @@ fn restore_and_the_runner_are_exclusive() {
             ));
             break;
         }
-        engine.advance(3600);
+        engine
+            .advance(3600)
+            .unwrap_or_else(|e| panic!("advance: {e:?}"));
         if run_status(&engine) != stopped {
             failure = Some(format!(
                 "round {rounds}: the advance after a restore left {} instead of {stopped}",
