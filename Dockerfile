@@ -9,12 +9,12 @@ FROM scratch
 
 COPY apayun-mock /apayun-mock
 # A mount point uid 65534 can write, so a fresh named volume for `--db
-# /data/state.db` is writable too (docker and podman copy its owner).
+# /data/state.db` is writable too (docker and podman copy its owner), and a
+# /tmp for SQLite's temporary files (sorts too large for memory).
 COPY --chown=65534:65534 data /data
-# SQLite's temporary files, for sorts too large for memory.
-COPY --chmod=1777 tmp /tmp
+COPY --chown=65534:65534 tmp /tmp
 
-USER 65534
+USER 65534:65534
 EXPOSE 8080
 # Listen on every interface and serve the control API to every client: behind
 # a published port no client is loopback. APAYUN_MOCK_ADMIN_TOKEN locks it.
