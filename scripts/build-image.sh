@@ -31,10 +31,12 @@ echo "== static binary ($target)"
 RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static -C relocation-model=static" \
   cargo build --release --locked --target "$target" --bin apayun-mock
 bin="target/$target/release/apayun-mock"
-if command -v ldd >/dev/null 2>&1 && ! ldd "$bin" 2>&1 | grep -q "not a dynamic executable"; then
-  echo "build-image.sh: $bin is not static:" >&2
-  ldd "$bin" >&2 || true
-  exit 1
+if command -v ldd >/dev/null 2>&1; then
+  linked=$(ldd "$bin" 2>&1 || true) # exits 1 on a static binary
+  if ! grep -q "not a dynamic executable" <<<"$linked"; then
+    echo "build-image.sh: $bin is not static: $linked" >&2
+    exit 1
+  fi
 fi
 
 # The build context: the binary (its symbol table stripped: 2 MB less) and
