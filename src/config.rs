@@ -227,11 +227,12 @@ impl HealthArgs {
 /// write them; any case.
 pub const SWITCH_VALUES: &str = "1/0, true/false, yes/no or on/off";
 
-/// Reads a boolean: `1/0`, `true/false`, `yes/no`, `on/off`, in any case.
+/// Reads a boolean: `1/0`, `true/false`, `yes/no`, `on/off`, in any case;
+/// empty is off, as a CI file's `VAR: ""` means "not set".
 pub fn parse_switch(text: &str) -> Option<bool> {
     match text.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Some(true),
-        "0" | "false" | "no" | "off" => Some(false),
+        "0" | "false" | "no" | "off" | "" => Some(false),
         _ => None,
     }
 }
@@ -304,10 +305,10 @@ mod tests {
         ] {
             assert_eq!(parse_switch(yes), Some(true), "{yes:?}");
         }
-        for no in ["0", "false", "FALSE", "no", "No", "off", "OFF"] {
+        for no in ["0", "false", "FALSE", "no", "No", "off", "OFF", "", " "] {
             assert_eq!(parse_switch(no), Some(false), "{no:?}");
         }
-        for bad in ["", "2", "y", "enabled", "truthy", "-1"] {
+        for bad in ["2", "y", "enabled", "truthy", "-1"] {
             assert_eq!(parse_switch(bad), None, "{bad:?}");
         }
     }

@@ -341,6 +341,7 @@ fn boolean_environment_variables_accept_what_ci_files_write() {
         ("no", false),
         ("off", false),
         ("OFF", false),
+        ("", false),
     ] {
         let server = Server::start(&[], &[("APAYUN_MOCK_LENIENT", value)]);
         let want = if lenient { "0" } else { "1" };
