@@ -1,5 +1,5 @@
 # apayun-mock as a fixture server: the static binary (seed compiled in) in an
-# empty image, about 10 MB.
+# empty image, about 9 MB.
 #
 # Build it with `scripts/build-image.sh [TAG]`: it builds the static binary,
 # stages it in target/image/ (this file's build context, with the empty
