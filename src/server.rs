@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::routing::any;
 use axum::Router;
@@ -219,53 +220,76 @@ pub async fn spawn(config: ServeConfig, seed: Seed) -> Result<Running, String> {
     })
 }
 
+/// How long in-flight requests get after SIGTERM or SIGINT before the
+/// process exits anyway. Graceful shutdown alone would wait for every open
+/// connection: an idle keep-alive client or a `delay` fault could hold a
+/// `podman stop` until its 10 s SIGKILL.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
+
 /// `apayun-mock serve`: prints `listening on http://…` first, then serves
 /// until SIGINT or SIGTERM.
 pub async fn serve(config: ServeConfig, seed: Seed) -> Result<(), String> {
+    let stop = shutdown_signal();
+    let open = match (config.admin_open, config.admin_token.is_some()) {
+        (false, _) => None,
+        (true, false) => Some("the control API is open to every client (--admin-open)"),
+        (true, true) => Some(
+            "the control API is open to every client that sends the admin token (--admin-open)",
+        ),
+    };
     let running = spawn(config, seed).await?;
-    // Listen for the signals before saying we listen: a supervisor may send
-    // SIGTERM as soon as it reads the line, and a signal that comes before
-    // its handler would kill the process without a clean stop.
-    let shutdown = shutdown_signal();
     {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "listening on {}", running.base_url());
         let _ = out.flush();
     }
-    shutdown.await;
+    if let Some(line) = open {
+        tracing::warn!("{line}");
+    }
+    stop.await;
     tracing::info!("shutting down");
-    running.stop().await;
+    if tokio::time::timeout(SHUTDOWN_GRACE, running.stop())
+        .await
+        .is_err()
+    {
+        tracing::info!(
+            grace_ms = SHUTDOWN_GRACE.as_millis() as u64,
+            "connections still open after the grace period are closed"
+        );
+    }
     Ok(())
 }
 
-/// Installs the SIGINT and SIGTERM handlers at once; the future it returns
-/// completes on the first of them.
+/// Resolves on SIGTERM or SIGINT. The handlers are installed when this is
+/// called, not when it is first awaited: as PID 1 in a container a signal
+/// with no handler is ignored, so they go in before start-up work.
 fn shutdown_signal() -> impl std::future::Future<Output = ()> {
-    let mut ctrl_c = Box::pin(tokio::signal::ctrl_c());
-    // Polled once so that its handler is installed now, not at the first
-    // await (a `ctrl_c` future that already finished must not be awaited again).
-    let interrupted = futures_util::FutureExt::now_or_never(ctrl_c.as_mut()).is_some();
     #[cfg(unix)]
-    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    async move {
-        if interrupted {
-            return;
-        }
-        #[cfg(unix)]
-        let term = async move {
-            match term {
+    {
+        use tokio::signal::unix::{signal, Signal, SignalKind};
+        async fn next(signal: Option<Signal>) {
+            match signal {
                 Some(mut s) => {
                     s.recv().await;
                 }
                 None => std::future::pending::<()>().await,
             }
-        };
-        #[cfg(not(unix))]
-        let term = std::future::pending::<()>();
-        tokio::select! {
-            _ = ctrl_c => {},
-            _ = term => {},
         }
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        if term.is_none() || int.is_none() {
+            tracing::warn!("cannot install a SIGTERM or SIGINT handler");
+        }
+        async move {
+            tokio::select! {
+                _ = next(term) => {},
+                _ = next(int) => {},
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{FromRequest, OriginalUri, Query, RawQuery, Request, State};
+use axum::extract::{FromRequest, OriginalUri, Query, RawPathParams, RawQuery, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -99,7 +99,21 @@ async fn blocking<T: Send + 'static>(
         .map_err(AdminError::internal)
 }
 
-pub async fn health(_admin: Admin) -> Reply {
+/// Open to every client, token or not: it reveals nothing, and a
+/// container's health check or a CI wait strategy must reach it. It creates
+/// no namespace.
+pub async fn health(path: RawPathParams) -> Reply {
+    if let Some((_, ns)) = path.iter().find(|(key, _)| *key == "ns") {
+        if !crate::server::valid_namespace(ns) {
+            return Err(AdminError::bad_request(
+                "bad_namespace",
+                format!(
+                    "invalid namespace name {ns:?} (a letter or digit first, then letters, \
+                     digits, -, _ or .; at most 64)"
+                ),
+            ));
+        }
+    }
     ok(json!({"status": "ok"}))
 }
 

@@ -1,7 +1,9 @@
 //! The `/_mock` control API (JSON in, JSON out) for testers: health, reset,
 //! clock, timeline, callbacks, faults, journal, snapshots, forced state and
-//! namespaces. Loopback clients only, unless an admin token is configured,
-//! in which case every client must send `Authorization: Bearer <token>`.
+//! namespaces. Loopback clients only, unless the API is open
+//! (`--admin-open`) or an admin token is configured, in which case every
+//! client must send `Authorization: Bearer <token>`. `health` answers every
+//! client: it reveals nothing, and a container's health check needs it.
 
 mod guard;
 mod handlers;
@@ -21,7 +23,7 @@ use serde_json::json;
 use crate::engine::Engine;
 use crate::server::{Registry, DEFAULT_NAMESPACE};
 
-pub use guard::admin_allowed;
+pub use guard::{admin_access, admin_allowed};
 
 /// A control-API error: a 4xx with `{"error":"<reason>","message":"…"}`.
 #[derive(Debug)]
@@ -92,7 +94,12 @@ fn check_guard(parts: &Parts, registry: &Registry) -> Result<(), AdminError> {
         .headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    admin_allowed(peer, registry.config.admin_token.as_deref(), auth)
+    admin_access(
+        registry.config.admin_open,
+        peer,
+        registry.config.admin_token.as_deref(),
+        auth,
+    )
 }
 
 impl FromRequestParts<Arc<Registry>> for Guarded {
