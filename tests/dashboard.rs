@@ -681,3 +681,115 @@ async fn with_an_admin_token_the_page_is_refused_until_the_token_is_given() {
     })
     .await;
 }
+
+/// Fills an engine with a few instances in different states, a fault and a
+/// snapshot, as a demo would look a few minutes in.
+async fn demo_state(engine: &MockEngine) {
+    let member2 = engine.client_for("2", "mock-api-key-2");
+    create(engine, 10).await;
+    for (order, line, product, system) in [
+        (
+            11,
+            "1665907446560302",
+            "1665907642748803",
+            "1695196885222201",
+        ),
+        (12, "1665907446560301", "1665907642748802", SYSTEM),
+    ] {
+        let answer = member2
+            .call(
+                "create",
+                json!({"lineGuid": line, "productGuid": product, "systemGuid": system,
+                       "loginName": "root", "loginPassword": "QWE1MzUwMjkyNzkh", "months": "3",
+                       "num": "1", "system_partition_size": "-1",
+                       "agent_order_no": format!("{}", 990_000 + order)}),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("create: {e}"));
+        assert_eq!(answer.code(), 0, "{}", answer.text);
+    }
+    engine
+        .advance(Duration::from_secs(3600))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stopped = engine
+        .control("GET", "/_mock/instances?userid=2", None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .1["instances"][0]["guid"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let answer = member2
+        .call("stop", json!({"guid": stopped}))
+        .await
+        .unwrap_or_else(|e| panic!("stop: {e}"));
+    assert_eq!(answer.code(), 0, "{}", answer.text);
+    create(engine, 13).await;
+    engine
+        .add_fault(
+            json!({"action": "renew", "times": 1, "effect": {"kind": "http", "status": 503}}),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    engine
+        .snapshot("before-demo")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Screenshots at 1280×800 and at phone width, kept in the target's tmp
+/// directory (`docs/dashboard.png` is the first, copied by hand); both
+/// widths must fit without sideways scrolling of the page itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_fits_a_laptop_and_a_phone() {
+    let engine = engine().await;
+    demo_state(&engine).await;
+    let url = engine.base_url();
+    with_browser(|page| async move {
+        page.open_dashboard(&url).await;
+        page.wait_until(
+            "five instances are listed",
+            "document.querySelectorAll('#instances-body tr[data-guid]').length === 5",
+            UI_WAIT,
+        )
+        .await;
+        page.wait_until(
+            "the journal is filled",
+            "document.querySelectorAll('#journal-body tr[data-id]').length >= 5",
+            UI_WAIT,
+        )
+        .await;
+        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        for (name, width, height) in [
+            ("dashboard.png", 1280, 800),
+            ("dashboard-phone.png", 390, 844),
+        ] {
+            // The window's frame takes some height: size it so that the
+            // page itself gets the whole width × height.
+            let frame = page
+                .js("return window.outerHeight - window.innerHeight;")
+                .await;
+            let frame = frame.as_u64().unwrap_or(0) as u32;
+            page.client
+                .set_window_size(width, height + frame)
+                .await
+                .unwrap_or_else(|e| panic!("resize: {e}"));
+            page.wait_until(
+                &format!("the page fits {width} px"),
+                "document.documentElement.scrollWidth <= window.innerWidth",
+                UI_WAIT,
+            )
+            .await;
+            let png = page
+                .client
+                .screenshot()
+                .await
+                .unwrap_or_else(|e| panic!("screenshot: {e}"));
+            assert!(png.starts_with(b"\x89PNG"), "not a PNG");
+            std::fs::write(out.join(name), &png).unwrap_or_else(|e| panic!("write {name}: {e}"));
+        }
+        page.assert_no_errors().await;
+    })
+    .await;
+}

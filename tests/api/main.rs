@@ -9,6 +9,7 @@ mod callbacks;
 mod catalog;
 mod concurrency;
 mod control;
+mod dashboard_api;
 mod degrade;
 mod examples;
 mod faults;

@@ -343,7 +343,7 @@ function endsCell(inst) {
   const days = inst.days_left;
   let sub = '';
   if (days !== null && days !== undefined) sub = days >= 0 ? `剩 ${days} 天 days left` : `已过 ${-days} 天 days ago`;
-  return h('td', { class: 'nowrap' }, inst.end_time.slice(0, 10), h('span', { class: 'sub' }, sub));
+  return h('td', { class: 'nowrap', dataset: { label: '到期 Ends' } }, inst.end_time.slice(0, 10), h('span', { class: 'sub' }, sub));
 }
 
 refreshers.instances = async () => {
@@ -359,13 +359,13 @@ refreshers.instances = async () => {
   body.replaceChildren(...data.instances.map((inst) => {
     const open = () => openDetail(inst.guid);
     return h('tr', { class: 'clickable' + (inst.guid === S.detailGuid ? ' selected' : ''), dataset: { guid: inst.guid }, onclick: open },
-      h('td', {}, h('button', { type: 'button', class: 'link', 'aria-label': `详情 Details ${inst.guid}`, onclick: (e) => { e.stopPropagation(); open(); } }, inst.guid)),
-      h('td', {}, inst.userid),
-      h('td', {}, inst.zone.name || inst.zone.guid, h('span', { class: 'sub' }, inst.line.name || inst.line.guid)),
-      h('td', {}, inst.product.name || inst.product.guid, h('span', { class: 'sub' }, inst.system.name)),
-      h('td', { class: 'nowrap' }, h('span', { class: 'mono' }, inst.primary_ip || '—'),
+      h('td', { class: 'guid' }, h('button', { type: 'button', class: 'link', 'aria-label': `详情 Details ${inst.guid}`, onclick: (e) => { e.stopPropagation(); open(); } }, inst.guid)),
+      h('td', { dataset: { label: '成员 Member' } }, inst.userid),
+      h('td', { dataset: { label: '区域 / 线路 Zone / line' } }, inst.zone.name || inst.zone.guid, h('span', { class: 'sub' }, inst.line.name || inst.line.guid)),
+      h('td', { dataset: { label: '产品 / 系统 Product / OS' } }, inst.product.name || inst.product.guid, h('span', { class: 'sub' }, inst.system.name)),
+      h('td', { class: 'nowrap', dataset: { label: 'IP' } }, h('span', { class: 'mono' }, inst.primary_ip || '—'),
         h('span', { class: 'sub' }, `${inst.ip_count} IP · ${inst.subnet_count} 子网 subnet${inst.subnet_count === 1 ? '' : 's'}`)),
-      h('td', {}, h('div', { class: 'states' },
+      h('td', { dataset: { label: '状态 Status' } }, h('div', { class: 'states' },
         badge('order_status', inst.order_status, inst.labels.order_status),
         badge('run_status', inst.run_status, inst.labels.run_status),
         badge('act_status', inst.act_status, inst.labels.act_status))),
@@ -772,10 +772,11 @@ async function loadNamespaces() {
   $('ns-select').value = S.ns;
 }
 
-function nsFromHash() {
-  const m = /(?:^|[#&])ns=([^&]+)/.exec(location.hash);
-  return m ? decodeURIComponent(m[1]) : 'default';
+function hashParam(name) {
+  const m = new RegExp('(?:^|[#&])' + name + '=([^&]+)').exec(location.hash);
+  return m ? decodeURIComponent(m[1]) : null;
 }
+const nsFromHash = () => hashParam('ns') || 'default';
 
 async function switchNamespace(ns) {
   S.ns = ns;
@@ -811,8 +812,11 @@ async function start() {
   $('app').hidden = false;
   S.started = true;
   S.ns = nsFromHash();
+  // A link may name an instance to open: #guid=… (with or without ns=…).
+  const guid = hashParam('guid');
   $('ns-select').value = S.ns;
   await switchNamespace(S.ns).catch(reportError);
+  if (guid) openDetail(guid);
 }
 
 // ---- wiring ----
