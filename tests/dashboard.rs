@@ -793,3 +793,115 @@ async fn the_page_fits_a_laptop_and_a_phone() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_namespace_picker_shows_one_engine_at_a_time() {
+    let engine = engine().await;
+    let url = engine.base_url();
+    // A suite's own namespace, with its own instance and its own clock.
+    let suite = apayun_mock::client::Client::new(&format!("{url}/ns/suite-a"), "1", "mock-api-key");
+    let answer = suite
+        .call("create", create_params(20))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(answer.code(), 0, "{}", answer.text);
+    let guid = answer.data()[0]["guid"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let (status, _) = engine
+        .control(
+            "POST",
+            "/ns/suite-a/_mock/clock/advance",
+            Some(json!({"seconds": 7200})),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(status, 200);
+    with_browser(|page| async move {
+        page.open_dashboard(&url).await;
+        assert_eq!(
+            page.js(&format!("return !!{};", row(&guid))).await,
+            json!(false)
+        );
+        page.wait_until(
+            "the picker lists the suite's namespace",
+            "[...document.getElementById('ns-select').options].some(o => o.value === 'suite-a')",
+            UI_WAIT,
+        )
+        .await;
+        page.select("#ns-select", "suite-a").await;
+        page.wait_until(
+            "the suite's instance shows",
+            &format!("{}.includes('正常')", row_text(&guid)),
+            UI_WAIT,
+        )
+        .await;
+        assert!(page.text("#clock-offset").await.contains("+2h"));
+        assert_eq!(page.js("return location.hash;").await, json!("#ns=suite-a"));
+        // Live updates follow the namespace shown.
+        let answer = suite
+            .call("stop", json!({"guid": guid}))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(answer.code(), 0, "{}", answer.text);
+        page.wait_until(
+            "the stop shows",
+            &format!("{}.includes('关机中')", row_text(&guid)),
+            UI_WAIT,
+        )
+        .await;
+        page.assert_no_errors().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshots_callbacks_and_a_confirmed_reset_from_the_page() {
+    let engine = engine().await;
+    let url = engine.base_url();
+    let guid = create(&engine, 30).await;
+    let control = engine.base_url();
+    with_browser(|page| async move {
+        page.open_dashboard(&url).await;
+        // A member's callback URL.
+        page.select("#callback-member", "2").await;
+        page.fill("#callback-url", "http://127.0.0.1:9/hook").await;
+        page.click("#callback-form button[type=submit]").await;
+        page.wait_until(
+            "member 2 is marked as having a URL",
+            "[...document.getElementById('callback-member').options].some(o => o.value === '2' && o.text.includes('✔'))",
+            UI_WAIT,
+        )
+        .await;
+        let users: Value = reqwest::get(format!("{control}/_mock/users"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(users["users"][1]["callback_url"], "http://127.0.0.1:9/hook");
+        // A snapshot with the instance.
+        page.fill("#snapshot-name", "with-one").await;
+        page.click("#snapshot-form button[type=submit]").await;
+        page.wait_until(
+            "the snapshot is listed",
+            "document.querySelector('#snapshots-list li[data-name=\"with-one\"]')",
+            UI_WAIT,
+        )
+        .await;
+        // Reset asks first; cancelling changes nothing.
+        page.click("#reset-btn").await;
+        page.click("#reset-no").await;
+        assert_eq!(page.js("return document.getElementById('reset-confirm').hidden;").await, json!(true));
+        assert_eq!(page.js(&format!("return !!{};", row(&guid))).await, json!(true));
+        page.click("#reset-btn").await;
+        page.click("#reset-yes").await;
+        page.wait_until("the instance is gone", &format!("!{}", row(&guid)), UI_WAIT).await;
+        // Restoring the snapshot brings it back.
+        page.click("#snapshots-list li[data-name=\"with-one\"] button").await;
+        page.wait_until("the instance is back", &format!("!!{}", row(&guid)), UI_WAIT).await;
+        page.assert_no_errors().await;
+    })
+    .await;
+}
