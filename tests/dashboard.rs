@@ -440,6 +440,30 @@ async fn advancing_one_day_moves_the_clock_and_provisions_the_instance() {
             fell.contains(&guid) && fell.contains("provisioned"),
             "{fell}"
         );
+        // A typed amount moves it too.
+        page.fill("#advance-input", "1d12h").await;
+        page.click("#advance-form button[type=submit]").await;
+        page.wait_until(
+            "the offset shows 2d 12h",
+            "document.getElementById('clock-offset').innerText.startsWith('+2d 12h')",
+            UI_WAIT,
+        )
+        .await;
+        // The status filter narrows the table to what matches.
+        page.select("#filter-status", "order_status=0").await;
+        page.wait_until(
+            "no provisioning instance is left",
+            "document.querySelector('#instances-body td.empty')",
+            UI_WAIT,
+        )
+        .await;
+        page.select("#filter-status", "order_status=1").await;
+        page.wait_until(
+            "the active ones are back",
+            &format!("!!{}", row(&guid)),
+            UI_WAIT,
+        )
+        .await;
         page.assert_no_errors().await;
     })
     .await;
@@ -851,6 +875,35 @@ async fn the_namespace_picker_shows_one_engine_at_a_time() {
             UI_WAIT,
         )
         .await;
+        // A suite deletes its namespace: the page goes back to `default`
+        // instead of bringing the namespace back to life. (A read the page
+        // sends in the very instant of the deletion would create it afresh,
+        // as any call to a namespace does: let the page settle first.)
+        page.wait_until("the page is idle", "window.__dashboardIdle()", UI_WAIT)
+            .await;
+        let (status, _) = engine
+            .control("DELETE", "/_mock/namespaces/suite-a", None)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(status, 200);
+        page.wait_until(
+            "the page is back on default",
+            &format!(
+                "document.getElementById('ns-select').value === 'default' && !!{}",
+                row(EXAMPLE_GUID)
+            ),
+            UI_WAIT,
+        )
+        .await;
+        let (_, names) = engine
+            .control("GET", "/_mock/namespaces", None)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            names["namespaces"],
+            json!(["default"]),
+            "the namespace came back"
+        );
         page.assert_no_errors().await;
     })
     .await;

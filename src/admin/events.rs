@@ -91,6 +91,12 @@ fn changes(
                 return Some((Ok(event), l));
             }
             loop {
+                // A deleted namespace says nothing more, not even changes
+                // made just before: a reader re-reading them would create
+                // the namespace afresh.
+                if l.engine.strong_count() == 0 {
+                    return None;
+                }
                 if let Some(topic) = l.queue.pop() {
                     return Some((Ok(event_for(topic, &l.engine)), l));
                 }

@@ -143,7 +143,16 @@ function engineNow() {
 // ---- talking to the control API ----
 class Refused extends Error {}
 
+/** Calls in flight; tests wait for 0 before changing things under the page. */
+let callsInFlight = 0;
+window.__dashboardIdle = () => callsInFlight === 0 && !Object.values(inFlight).some(Boolean);
+
 async function request(method, path, body) {
+  callsInFlight++;
+  try { return await send(method, path, body); } finally { callsInFlight--; }
+}
+
+async function send(method, path, body) {
   const headers = {};
   if (S.token) headers.Authorization = 'Bearer ' + S.token;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -262,6 +271,16 @@ async function listen() {
     if (generation !== listenGeneration) return;
     setLive(false);
     await sleep(1000);
+    // The stream also ends when a namespace is deleted; reconnecting would
+    // create it afresh, so look first (the list creates nothing).
+    if (S.ns !== 'default' && generation === listenGeneration) {
+      const alive = await request('GET', '/_mock/namespaces').then((d) => d.namespaces.includes(S.ns), () => true);
+      if (!alive && generation === listenGeneration) {
+        showBanner(`命名空间已删除 Namespace “${S.ns}” was deleted; showing “default”.`);
+        switchNamespace('default').catch(reportError);
+        return;
+      }
+    }
   }
 }
 
@@ -784,6 +803,7 @@ async function switchNamespace(ns) {
   closeDetail();
   S.expanded.clear();
   $('fell-due').replaceChildren();
+  await loadNamespaces();
   await loadCatalog();
   refreshAll();
   listen();
