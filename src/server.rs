@@ -137,7 +137,7 @@ pub fn router(registry: Arc<Registry>) -> Router {
         .with_state(registry)
 }
 
-async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
+pub(crate) async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
     let err = ApiError::new(
         reason::NOT_FOUND,
         format!("没有这个地址：{uri}（引擎接口为 POST /api）"),

@@ -377,6 +377,7 @@ async fn a_create_sent_through_the_api_appears_within_two_seconds_without_reload
         )
         .await;
         let shown_after = sent.elapsed();
+        eprintln!("a create through /api showed on the page {shown_after:?} after it was sent");
         assert!(
             shown_after < Duration::from_secs(2),
             "the create showed after {shown_after:?}"

@@ -14,9 +14,9 @@ use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use axum::Router;
 
 use crate::admin::AdminError;
@@ -36,11 +36,30 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
 
 pub fn router() -> Router<Arc<Registry>> {
     Router::new()
-        .route("/", get(|| async { Redirect::to(PAGE_PATH) }))
         .route(PAGE_PATH, get(index))
         .route("/_mock/ui/", get(index))
         .route("/_mock/ui/app.js", get(app_js))
         .route("/_mock/ui/style.css", get(style_css))
+        .method_not_allowed_fallback(wrong_method)
+        .route("/", any(root))
+}
+
+/// `GET /` opens the dashboard; anything else there is the engine's 404,
+/// as before the page existed.
+async fn root(method: Method, uri: Uri) -> Response {
+    if method == Method::GET || method == Method::HEAD {
+        Redirect::to(PAGE_PATH).into_response()
+    } else {
+        crate::server::not_found(uri).await
+    }
+}
+
+async fn wrong_method(method: Method, uri: Uri) -> AdminError {
+    AdminError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not allowed on {uri}; the dashboard's files are read with GET"),
+    )
 }
 
 /// The control API's guard, except that with an admin token the (data-free)

@@ -331,6 +331,15 @@ async fn the_page_is_served_from_the_binary_with_a_strict_policy() {
         root.headers().get("location").and_then(|v| v.to_str().ok()),
         Some("/_mock/ui")
     );
+    let post = app
+        .http
+        .post(format!("{}/_mock/ui", app.url()))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(post.status(), 405);
+    let body: Value = post.json().await.unwrap_or_default();
+    assert_eq!(body["error"], "method_not_allowed");
     for (path, kind) in [
         ("/_mock/ui", "text/html"),
         ("/_mock/ui/app.js", "text/javascript"),

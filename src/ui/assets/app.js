@@ -782,13 +782,18 @@ async function placeOrder(event) {
   }
 }
 refreshers.catalog = loadCatalog;
+refreshers.namespaces = () => loadNamespaces();
 
 // ---- namespaces ----
 async function loadNamespaces() {
   const data = await request('GET', '/_mock/namespaces');
   const names = data.namespaces.includes(S.ns) ? data.namespaces : [...data.namespaces, S.ns];
-  fillSelect($('ns-select'), names.map((n) => h('option', { value: n }, n)), false);
-  $('ns-select').value = S.ns;
+  const select = $('ns-select');
+  // Rebuilt only when the list changed, so an open picker is left alone.
+  if (Array.from(select.options, (o) => o.value).join('\n') !== names.join('\n')) {
+    fillSelect(select, names.map((n) => h('option', { value: n }, n)), false);
+  }
+  select.value = S.ns;
 }
 
 function hashParam(name) {
@@ -856,7 +861,6 @@ function wire() {
     start();
   });
   $('ns-select').addEventListener('change', (e) => switchNamespace(e.target.value).catch(reportError));
-  $('ns-select').addEventListener('focus', () => loadNamespaces().catch(reportError));
   window.addEventListener('hashchange', () => { if (S.started && nsFromHash() !== S.ns) switchNamespace(nsFromHash()).catch(reportError); });
 
   for (const id of ['adv-30s', 'adv-1h', 'adv-1d']) {
@@ -917,6 +921,8 @@ function wire() {
   $('order-product').addEventListener('change', fillOrderChoices);
   $('order-form').addEventListener('submit', (e) => placeOrder(e).catch(reportError));
 
+  // Namespaces come and go with the suites that use them.
+  setInterval(() => { if (S.started) loadNamespaces().catch(reportError); }, 5000);
   // The engine clock and countdowns tick between events.
   setInterval(() => {
     if (!S.started) return;
