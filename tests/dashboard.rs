@@ -106,6 +106,14 @@ impl Drop for Driver {
     }
 }
 
+/// What a test does to an element.
+#[derive(Debug, Clone, Copy)]
+enum Action<'a> {
+    Click,
+    Fill(&'a str),
+    Select(&'a str),
+}
+
 /// A browser session on a page of the engine.
 struct Page {
     client: Client,
@@ -161,42 +169,46 @@ impl Page {
         );
     }
 
+    /// Does `what` to the element `css` like a user. Live updates re-render
+    /// tables and option lists, so an element found a moment ago may be
+    /// gone: find it again and retry.
+    async fn on_element(&self, css: &str, what: Action<'_>) {
+        let mut last = String::new();
+        for _ in 0..20 {
+            let el = self
+                .client
+                .wait()
+                .at_most(UI_WAIT)
+                .for_element(Locator::Css(css))
+                .await
+                .unwrap_or_else(|e| panic!("no element {css}: {e}"));
+            let done = match what {
+                Action::Click => el.click().await,
+                Action::Fill(text) => match el.clear().await {
+                    Ok(()) => el.send_keys(text).await,
+                    Err(e) => Err(e),
+                },
+                Action::Select(value) => el.select_by_value(value).await,
+            };
+            match done {
+                Ok(()) => return,
+                Err(e) if e.to_string().contains("stale element") => last = e.to_string(),
+                Err(e) => panic!("{what:?} on {css}: {e}"),
+            }
+        }
+        panic!("{what:?} on {css}: the element kept being replaced: {last}");
+    }
+
     async fn click(&self, css: &str) {
-        let el = self
-            .client
-            .wait()
-            .at_most(UI_WAIT)
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no element {css}: {e}"));
-        el.click()
-            .await
-            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+        self.on_element(css, Action::Click).await;
     }
 
     async fn fill(&self, css: &str, text: &str) {
-        let el = self
-            .client
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no element {css}: {e}"));
-        el.clear()
-            .await
-            .unwrap_or_else(|e| panic!("clear {css}: {e}"));
-        el.send_keys(text)
-            .await
-            .unwrap_or_else(|e| panic!("type into {css}: {e}"));
+        self.on_element(css, Action::Fill(text)).await;
     }
 
     async fn select(&self, css: &str, value: &str) {
-        let el = self
-            .client
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no element {css}: {e}"));
-        el.select_by_value(value)
-            .await
-            .unwrap_or_else(|e| panic!("select {value} in {css}: {e}"));
+        self.on_element(css, Action::Select(value)).await;
     }
 
     async fn text(&self, css: &str) -> String {
