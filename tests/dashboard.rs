@@ -826,6 +826,43 @@ async fn the_page_fits_a_laptop_and_a_phone() {
             assert!(png.starts_with(b"\x89PNG"), "not a PNG");
             std::fs::write(out.join(name), &png).unwrap_or_else(|e| panic!("write {name}: {e}"));
         }
+        // At phone width, the open instance and the journal, for a look.
+        page.click(&format!(
+            "#instances-body tr[data-guid=\"{EXAMPLE_GUID}\"] button.link"
+        ))
+        .await;
+        page.wait_until(
+            "the detail panel shows the subnet",
+            "document.getElementById('detail-body').innerText.includes('114.114.8.16/29')",
+            UI_WAIT,
+        )
+        .await;
+        page.wait_until(
+            "the page still fits",
+            "document.documentElement.scrollWidth <= window.innerWidth",
+            UI_WAIT,
+        )
+        .await;
+        // Tall enough that each panel is whole in the viewport.
+        page.client
+            .set_window_size(390, 4000)
+            .await
+            .unwrap_or_else(|e| panic!("resize: {e}"));
+        for (css, name) in [
+            ("#detail-panel", "dashboard-phone-detail.png"),
+            ("#journal-panel", "dashboard-phone-journal.png"),
+        ] {
+            let el = page
+                .client
+                .find(Locator::Css(css))
+                .await
+                .unwrap_or_else(|e| panic!("{css}: {e}"));
+            let png = el
+                .screenshot()
+                .await
+                .unwrap_or_else(|e| panic!("screenshot {css}: {e}"));
+            std::fs::write(out.join(name), &png).unwrap_or_else(|e| panic!("write {name}: {e}"));
+        }
         page.assert_no_errors().await;
     })
     .await;

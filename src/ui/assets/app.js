@@ -605,14 +605,14 @@ refreshers.journal = async () => {
     const open = S.expanded.has(e.id);
     const toggle = () => { if (S.expanded.has(e.id)) S.expanded.delete(e.id); else S.expanded.add(e.id); refresh('journal'); };
     rows.push(h('tr', { class: 'clickable' + (open ? ' selected' : ''), dataset: { id: e.id }, onclick: toggle },
-      h('td', {}, h('button', { type: 'button', class: 'link', 'aria-expanded': String(open), 'aria-label': `请求 Call ${e.id}`, onclick: (ev) => { ev.stopPropagation(); toggle(); } }, String(e.id))),
-      h('td', { class: 'nowrap' }, e.time.slice(5)),
-      h('td', {}, e.action || '—', e.guid ? h('span', { class: 'sub mono' }, e.guid) : null),
-      h('td', {}, e.userid || '—'),
-      h('td', {}, resultText(e)),
-      h('td', { class: 'nowrap' }, e.latency_ms.toFixed(1) + ' ms'),
-      h('td', {}, e.fault ? `#${e.fault}` : '—'),
-      h('td', { class: 'effects' }, effectsCell(e.effects))));
+      h('td', { class: 'guid' }, h('button', { type: 'button', class: 'link', 'aria-expanded': String(open), 'aria-label': `请求 Call ${e.id}`, onclick: (ev) => { ev.stopPropagation(); toggle(); } }, String(e.id))),
+      h('td', { class: 'nowrap', dataset: { label: '时间 Time' } }, e.time.slice(5)),
+      h('td', { dataset: { label: '接口 Action' } }, e.action || '—', e.guid ? h('span', { class: 'sub mono' }, e.guid) : null),
+      h('td', { dataset: { label: '成员 Member' } }, e.userid || '—'),
+      h('td', { dataset: { label: '结果 Result' } }, resultText(e)),
+      h('td', { class: 'nowrap', dataset: { label: '耗时 Latency' } }, e.latency_ms.toFixed(1) + ' ms'),
+      h('td', { dataset: { label: '故障 Fault' } }, e.fault ? `#${e.fault}` : '—'),
+      h('td', { class: 'effects', dataset: { label: '影响 Effects' } }, effectsCell(e.effects))));
     if (open) {
       rows.push(h('tr', { class: 'expanded' }, h('td', { colspan: 8 },
         h('div', { class: 'pre-grid' },
