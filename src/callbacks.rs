@@ -58,6 +58,8 @@ pub struct Callbacks {
     pub policy: Policy,
     /// The engine's zone, for the attempt times in the log.
     zone: chrono::FixedOffset,
+    /// Told about every new record and attempt, for live views.
+    events: crate::events::Events,
 }
 
 impl Callbacks {
@@ -68,7 +70,14 @@ impl Callbacks {
             sender: Mutex::new(None),
             policy,
             zone,
+            events: Default::default(),
         }
+    }
+
+    /// Reports log changes to the engine's notice board.
+    pub fn with_events(mut self, events: crate::events::Events) -> Callbacks {
+        self.events = events;
+        self
     }
 
     fn log(&self) -> std::sync::MutexGuard<'_, VecDeque<Record>> {
@@ -161,6 +170,7 @@ impl Callbacks {
                 delivered: false,
             });
         }
+        self.events.notify(crate::events::Topic::Callbacks);
         if let Some(tx) = self
             .sender
             .lock()
@@ -220,6 +230,7 @@ impl Callbacks {
                     rec.delivered = ok;
                 }
             }
+            self.events.notify(crate::events::Topic::Callbacks);
             if ok {
                 return;
             }

@@ -19,6 +19,7 @@ use crate::api::error::ApiError;
 use crate::callbacks::{self, Callbacks};
 use crate::clock::{self, Clock, ClockState};
 use crate::config::{DbSync, ServeConfig};
+use crate::events::{Events, Topic};
 use crate::faults::Faults;
 use crate::journal::Journal;
 use crate::seed::{Seed, Timings};
@@ -122,6 +123,8 @@ pub struct Engine {
     /// clock move, an `/api` call); without it one could queue `released`
     /// while another still held the `expired` it applied first.
     step: Mutex<()>,
+    /// Change notices for live views (`GET /_mock/events`).
+    pub events: Events,
 }
 
 struct Snapshot {
@@ -172,6 +175,7 @@ impl Engine {
                 tx.commit().map_err(|e| e.to_string())?;
             }
         }
+        let events = Events::default();
         Ok(Engine {
             name: name.to_string(),
             store,
@@ -184,11 +188,14 @@ impl Engine {
             rng: Mutex::new(new_rng(rng_seed)),
             journal: Journal::new(settings.journal_size, zone),
             faults: Faults::new(settings.rng_seed),
-            callbacks: Arc::new(Callbacks::new(settings.callback_policy, zone)),
+            callbacks: Arc::new(
+                Callbacks::new(settings.callback_policy, zone).with_events(events.clone()),
+            ),
             snapshots: Mutex::new(BTreeMap::new()),
             rendered: Default::default(),
             lane: Default::default(),
             step: Mutex::new(()),
+            events,
             settings,
             seed,
         })
@@ -266,6 +273,9 @@ impl Engine {
         };
         let effects = std::mem::take(&mut ctx.effects);
         drop(rng);
+        if !read_only && result.is_ok() {
+            self.events.notify(Topic::Instances);
+        }
         if due {
             self.run_due();
         }
@@ -332,6 +342,9 @@ impl Engine {
                     break;
                 }
             }
+        }
+        if applied > 0 {
+            self.events.notify(Topic::Instances);
         }
         applied
     }

@@ -23,6 +23,8 @@ pub struct Registry {
     pub config: ServeConfig,
     pub settings: Arc<Settings>,
     pub seed: Arc<Seed>,
+    /// Set when the server stops, so that endless streams (SSE) end.
+    pub closing: crate::events::Closing,
 }
 
 /// Whether a namespace name is acceptable in a URL and a log.
@@ -137,6 +139,7 @@ pub async fn registry(config: ServeConfig, seed: Seed) -> Result<Arc<Registry>, 
         config,
         settings,
         seed,
+        closing: Default::default(),
     });
     registry.insert(engine).await;
     Ok(registry)
@@ -146,12 +149,16 @@ pub fn router(registry: Arc<Registry>) -> Router {
     Router::new()
         .route("/api", any(crate::api::default_api))
         .route("/ns/{name}/api", any(crate::api::namespaced_api))
-        .merge(crate::admin::router())
+        .merge(crate::admin::announce_changes(
+            crate::admin::router(),
+            registry.clone(),
+        ))
+        .merge(crate::ui::router())
         .fallback(not_found)
         .with_state(registry)
 }
 
-async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
+pub(crate) async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
     let err = ApiError::new(
         reason::NOT_FOUND,
         format!("没有这个地址：{uri}（引擎接口为 POST /api）"),
@@ -202,10 +209,12 @@ pub async fn spawn(config: ServeConfig, seed: Seed) -> Result<Running, String> {
     let registry = registry(config, seed).await?;
     let app = router(registry.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let (tx, rx) = oneshot::channel::<()>();
+    let closing = registry.closing.clone();
     let task = tokio::spawn(async move {
         let result = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
+            .with_graceful_shutdown(async move {
                 let _ = rx.await;
+                closing.close();
             })
             .await;
         if let Err(e) = result {

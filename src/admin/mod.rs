@@ -5,8 +5,11 @@
 //! client must send `Authorization: Bearer <token>`. `health` answers every
 //! client: it reveals nothing, and a container's health check needs it.
 
+mod call;
+mod events;
 mod guard;
 mod handlers;
+mod views;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -85,7 +88,7 @@ pub struct Admin {
 /// Only the access guard, for calls that address no engine.
 pub struct Guarded;
 
-fn check_guard(parts: &Parts, registry: &Registry) -> Result<(), AdminError> {
+pub(crate) fn check_guard(parts: &Parts, registry: &Registry) -> Result<(), AdminError> {
     let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
@@ -202,6 +205,9 @@ fn engine_routes() -> Router<Arc<Registry>> {
         .route("/snapshots/{snapshot}/restore", post(restore_snapshot))
         .route("/snapshots/{snapshot}", delete(delete_snapshot))
         .route("/baremetal/{guid}", patch(force_state))
+        .merge(views::routes())
+        .merge(call::routes())
+        .merge(events::routes())
         .method_not_allowed_fallback(wrong_method)
         .fallback(unknown)
 }
@@ -214,6 +220,17 @@ pub fn router() -> Router<Arc<Registry>> {
         .method_not_allowed_fallback(wrong_method)
         .nest("/_mock", engine_routes())
         .nest("/ns/{ns}/_mock", engine_routes())
+}
+
+/// Tells live views about every successful control call that changes state.
+pub fn announce_changes(
+    router: Router<Arc<Registry>>,
+    registry: Arc<Registry>,
+) -> Router<Arc<Registry>> {
+    router.layer(axum::middleware::from_fn_with_state(
+        registry,
+        events::announce_control_changes,
+    ))
 }
 
 /// A known control call with the wrong method: JSON like every other

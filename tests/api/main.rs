@@ -13,6 +13,7 @@ mod clock_range;
 mod concurrency;
 mod contract;
 mod control;
+mod dashboard_api;
 mod degrade;
 mod examples;
 mod faults;
