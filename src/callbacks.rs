@@ -2,7 +2,7 @@
 //! every completed transition, retried with backoff, every attempt logged.
 //! Delivery runs on its own task, so a slow or dead receiver never slows `/api`.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -53,10 +53,13 @@ impl Default for Policy {
 pub struct Callbacks {
     log: Mutex<VecDeque<Record>>,
     next_id: Mutex<u64>,
-    sender: Mutex<Option<mpsc::UnboundedSender<u64>>>,
+    /// Queued notices: id and the instance whose lane it waits in.
+    sender: Mutex<Option<mpsc::UnboundedSender<(u64, String)>>>,
     pub policy: Policy,
     /// The engine's zone, for the attempt times in the log.
     zone: chrono::FixedOffset,
+    /// Told about every new record and attempt, for live views.
+    events: crate::events::Events,
 }
 
 impl Callbacks {
@@ -67,16 +70,27 @@ impl Callbacks {
             sender: Mutex::new(None),
             policy,
             zone,
+            events: Default::default(),
         }
+    }
+
+    /// Reports log changes to the engine's notice board.
+    pub fn with_events(mut self, events: crate::events::Events) -> Callbacks {
+        self.events = events;
+        self
     }
 
     fn log(&self) -> std::sync::MutexGuard<'_, VecDeque<Record>> {
         self.log.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Starts the delivery task (inside a Tokio runtime).
+    /// Starts the delivery task (inside a Tokio runtime). Notices for one
+    /// instance go out one at a time, in the order they were queued: the
+    /// next is sent only once the one before it was delivered or given up,
+    /// so a receiver that applies them as they arrive never sees `expired`
+    /// before `provisioned`. Different instances do not wait for each other.
     pub fn start(self: &Arc<Self>) {
-        let (tx, mut rx) = mpsc::unbounded_channel::<u64>();
+        let (tx, mut rx) = mpsc::unbounded_channel::<(u64, String)>();
         *self.sender.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
         let weak = Arc::downgrade(self);
         let client = reqwest::Client::builder()
@@ -84,16 +98,58 @@ impl Callbacks {
             .build()
             .unwrap_or_default();
         tokio::spawn(async move {
-            while let Some(id) = rx.recv().await {
-                let Some(this) = weak.upgrade() else { break };
+            // Per instance, the notices not yet finished; the front one is in flight.
+            let mut lanes: HashMap<String, VecDeque<u64>> = HashMap::new();
+            let (done_tx, mut done_rx) = mpsc::unbounded_channel::<String>();
+            let send = |id: u64, lane: String| -> bool {
+                let Some(this) = weak.upgrade() else {
+                    return false;
+                };
                 let client = client.clone();
-                tokio::spawn(async move { this.deliver(client, id).await });
+                let done = done_tx.clone();
+                tokio::spawn(async move {
+                    this.deliver(client, id).await;
+                    let _ = done.send(lane);
+                });
+                true
+            };
+            loop {
+                tokio::select! {
+                    queued = rx.recv() => {
+                        let Some((id, lane)) = queued else { break };
+                        let waiting = lanes.entry(lane.clone()).or_default();
+                        waiting.push_back(id);
+                        if waiting.len() == 1 && !send(id, lane) {
+                            break;
+                        }
+                    }
+                    Some(lane) = done_rx.recv() => {
+                        let next = lanes.get_mut(&lane).and_then(|waiting| {
+                            waiting.pop_front();
+                            waiting.front().copied()
+                        });
+                        match next {
+                            Some(id) => {
+                                if !send(id, lane) {
+                                    break;
+                                }
+                            }
+                            None => {
+                                lanes.remove(&lane);
+                            }
+                        }
+                    }
+                }
             }
         });
     }
 
     /// Queues a notice; it is logged at once and delivered in the background.
     pub fn enqueue(&self, url: String, event: &str, params: Map<String, Value>) {
+        let lane = params
+            .get("guid")
+            .and_then(crate::api::decode::scalar_text)
+            .unwrap_or_default();
         let id = {
             let mut next = self.next_id.lock().unwrap_or_else(|p| p.into_inner());
             let id = *next;
@@ -114,13 +170,14 @@ impl Callbacks {
                 delivered: false,
             });
         }
+        self.events.notify(crate::events::Topic::Callbacks);
         if let Some(tx) = self
             .sender
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .as_ref()
         {
-            let _ = tx.send(id);
+            let _ = tx.send((id, lane));
         }
     }
 
@@ -147,6 +204,10 @@ impl Callbacks {
             if attempt > 0 {
                 tokio::time::sleep(delay).await;
                 delay = delay.saturating_mul(2);
+                // A reset cleared the log: the notices behind this one need not wait.
+                if !self.log().iter().any(|r| r.id == id) {
+                    return;
+                }
             }
             let result = client.post(&url).form(&form).send().await;
             let (status, error, ok) = match result {
@@ -169,6 +230,7 @@ impl Callbacks {
                     rec.delivered = ok;
                 }
             }
+            self.events.notify(crate::events::Topic::Callbacks);
             if ok {
                 return;
             }

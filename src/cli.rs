@@ -1,5 +1,6 @@
-//! The `call` and `sign` subcommands: a quick way to talk to an engine by
-//! hand, and to see what a sign is made of.
+//! The `call`, `sign` and `health` subcommands: a quick way to talk to an
+//! engine by hand, to see what a sign is made of, and to probe a running
+//! engine where there is no curl (the container image's health check).
 
 use std::process::ExitCode;
 
@@ -7,7 +8,7 @@ use serde_json::Value;
 
 use crate::api::sign;
 use crate::client::{self, Client};
-use crate::config::{CallArgs, SignArgs};
+use crate::config::{CallArgs, HealthArgs, SignArgs};
 
 /// `apayun-mock call ACTION key=value…`: signs, sends, pretty-prints.
 /// Exits 0 when the answer is HTTP 200 with `code` 0; 1 when the engine
@@ -118,4 +119,76 @@ pub fn sign(args: SignArgs) -> ExitCode {
         sign::masked_canonical(&module, &args.action, &args.userid, &time)
     );
     ExitCode::SUCCESS
+}
+
+/// How long `health` waits for an answer: a health check must fail, not hang.
+const HEALTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// `apayun-mock health [--url URL]`: exits 0 when `/_mock/health` answers
+/// ok, 1 with a one-line reason on stderr otherwise.
+pub async fn health(args: HealthArgs) -> ExitCode {
+    let url = format!("{}/_mock/health", args.base_url());
+    match check_health(&url).await {
+        Ok(()) => {
+            println!("ok");
+            ExitCode::SUCCESS
+        }
+        Err(reason) => {
+            eprintln!("apayun-mock health: {reason}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Why `url` is not a healthy engine, in one line.
+pub async fn check_health(url: &str) -> Result<(), String> {
+    // No proxy: the engine is usually on loopback, and a CI's HTTP_PROXY
+    // would send the probe elsewhere.
+    let http = reqwest::Client::builder()
+        .timeout(HEALTH_TIMEOUT)
+        .no_proxy()
+        .build()
+        .map_err(|e| one_line(&e))?;
+    let resp = http.get(url).send().await.map_err(|e| {
+        if e.is_timeout() {
+            format!("no answer from {url} within {} s", HEALTH_TIMEOUT.as_secs())
+        } else {
+            format!("cannot reach {url}: {}", one_line(&e))
+        }
+    })?;
+    let status = resp.status();
+    let body = resp
+        .text()
+        .await
+        .map_err(|e| format!("{url}: cannot read the answer: {}", one_line(&e)))?;
+    let answer: Option<Value> = serde_json::from_str(&body).ok();
+    let ok = answer
+        .as_ref()
+        .and_then(|v| v.get("status"))
+        .and_then(Value::as_str)
+        == Some("ok");
+    if status.is_success() && ok {
+        return Ok(());
+    }
+    let mut shown: String = body
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(200)
+        .collect();
+    if shown.is_empty() {
+        shown = "(empty body)".into();
+    }
+    Err(format!("{url} answered HTTP {}: {shown}", status.as_u16()))
+}
+
+/// The root cause of an error on one line: reqwest's wrappers repeat the
+/// URL and say "client error (Connect)" before the reason that matters.
+fn one_line(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
+    while let Some(inner) = cause.source() {
+        cause = inner;
+    }
+    cause.to_string().replace(['\n', '\r'], " ")
 }

@@ -9,6 +9,22 @@ use chrono::{DateTime, FixedOffset, NaiveDateTime, Offset, TimeZone};
 /// Business times are written like this, in the engine's zone.
 pub const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 
+/// The last time [`TIME_FORMAT`] can write with a four-digit year. The
+/// clock never passes it, and no `end_time` may lie beyond it.
+pub const LAST_TIME: &str = "9999-12-31 23:59:59";
+
+/// The first time [`TIME_FORMAT`] can write with a four-digit year.
+pub const FIRST_TIME: &str = "0000-01-01 00:00:00";
+
+/// The last second (UNIX) that is still [`LAST_TIME`] or earlier in `zone`.
+pub fn last_second(zone: FixedOffset) -> i64 {
+    parse_time(LAST_TIME, zone).unwrap_or(i64::MAX)
+}
+
+/// A clock move that would take the clock past [`LAST_TIME`].
+#[derive(Debug, PartialEq, Eq)]
+pub struct OutOfRange;
+
 /// Milliseconds since the UNIX epoch on the real wall clock.
 pub fn wall_millis() -> i64 {
     SystemTime::now()
@@ -37,6 +53,8 @@ pub struct Clock {
     state: Mutex<ClockState>,
     /// Seconds east of UTC for rendering business times.
     utc_offset: FixedOffset,
+    /// [`LAST_TIME`] in this zone, in UNIX seconds: the clock stops there.
+    last_second: i64,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -44,10 +62,12 @@ pub struct BackwardsError;
 
 impl Clock {
     pub fn new(utc_offset_seconds: i32) -> Clock {
+        let utc_offset = FixedOffset::east_opt(utc_offset_seconds)
+            .unwrap_or_else(|| FixedOffset::east_opt(0).unwrap_or(chrono::Utc.fix()));
         Clock {
             state: Mutex::new(ClockState::default()),
-            utc_offset: FixedOffset::east_opt(utc_offset_seconds)
-                .unwrap_or_else(|| FixedOffset::east_opt(0).unwrap_or(chrono::Utc.fix())),
+            utc_offset,
+            last_second: last_second(utc_offset),
         }
     }
 
@@ -63,15 +83,18 @@ impl Clock {
         *self.lock() = state;
     }
 
-    fn now_ms_locked(state: &ClockState) -> i64 {
-        state
+    /// The simulated time; a ticking clock set near the end of year 9999
+    /// stops at its last second instead of ticking past it.
+    fn now_ms_locked(&self, state: &ClockState) -> i64 {
+        let now = state
             .frozen_at_ms
-            .unwrap_or_else(|| wall_millis() + state.offset_ms)
+            .unwrap_or_else(|| wall_millis() + state.offset_ms);
+        now.min(self.last_second().saturating_mul(1000).saturating_add(999))
     }
 
     /// Simulated milliseconds since the epoch.
     pub fn now_ms(&self) -> i64 {
-        Self::now_ms_locked(&self.lock())
+        self.now_ms_locked(&self.lock())
     }
 
     /// Simulated seconds since the epoch.
@@ -94,20 +117,33 @@ impl Clock {
         self.lock().frozen_at_ms.is_some()
     }
 
-    /// Moves the clock forward by `seconds`.
-    pub fn advance(&self, seconds: i64) {
+    /// Moves the clock forward by `seconds`; refused (and nothing moves)
+    /// when that would pass [`LAST_TIME`].
+    pub fn advance(&self, seconds: i64) -> Result<(), OutOfRange> {
         let mut state = self.lock();
+        let now = self.now_ms_locked(&state).div_euclid(1000);
+        if now.saturating_add(seconds) > self.last_second() {
+            return Err(OutOfRange);
+        }
         let delta = seconds.saturating_mul(1000);
         match state.frozen_at_ms.as_mut() {
             Some(at) => *at = at.saturating_add(delta),
             None => state.offset_ms = state.offset_ms.saturating_add(delta),
         }
+        Ok(())
     }
 
-    /// Jumps to `target` (seconds); never backwards.
+    /// The last second the clock may reach: [`LAST_TIME`] in the engine's zone.
+    pub fn last_second(&self) -> i64 {
+        self.last_second
+    }
+
+    /// Jumps to `target` (seconds); never backwards, and never past
+    /// [`LAST_TIME`] (a later target, which no parsed time can be, stops there).
     pub fn set(&self, target: i64) -> Result<(), BackwardsError> {
+        let target = target.min(self.last_second());
         let mut state = self.lock();
-        let now = Self::now_ms_locked(&state);
+        let now = self.now_ms_locked(&state);
         let target_ms = target.saturating_mul(1000);
         if target_ms < now - 999 {
             return Err(BackwardsError);
@@ -123,7 +159,7 @@ impl Clock {
     pub fn freeze(&self) {
         let mut state = self.lock();
         if state.frozen_at_ms.is_none() {
-            state.frozen_at_ms = Some(Self::now_ms_locked(&state));
+            state.frozen_at_ms = Some(self.now_ms_locked(&state));
         }
     }
 
@@ -164,15 +200,38 @@ pub fn wall_date_yyyymmdd(offset_seconds: i32) -> String {
     }
 }
 
+/// Renders UNIX seconds as `YYYY-MM-DD HH:MM:SS` in `zone`. A time outside
+/// the four-digit years (only a pending transition can be: one due after
+/// an `end_time` near the end of year 9999) is written as the nearest end
+/// of the range, so that every time on the wire has one shape.
 pub fn format_time(unix: i64, zone: FixedOffset) -> String {
-    match DateTime::from_timestamp(unix, 0) {
-        Some(t) => t.with_timezone(&zone).format(TIME_FORMAT).to_string(),
-        None => String::new(),
+    use chrono::Datelike;
+    match DateTime::from_timestamp(unix, 0).map(|t| t.with_timezone(&zone)) {
+        Some(t) if t.year() > 9999 => LAST_TIME.to_string(),
+        Some(t) if t.year() < 0 => FIRST_TIME.to_string(),
+        Some(t) => t.format(TIME_FORMAT).to_string(),
+        None if unix > 0 => LAST_TIME.to_string(),
+        None => FIRST_TIME.to_string(),
     }
 }
 
+/// Parses exactly `YYYY-MM-DD HH:MM:SS` (four-digit year, two-digit
+/// fields; surrounding blanks allowed) in `zone`. chrono alone would also
+/// take a signed or five-digit year (`+10000-01-01 00:00:00`), a time the
+/// engine cannot write back.
 pub fn parse_time(text: &str, zone: FixedOffset) -> Option<i64> {
-    let naive = NaiveDateTime::parse_from_str(text.trim(), TIME_FORMAT).ok()?;
+    let text = text.trim();
+    let shape_ok = text.len() == 19
+        && text.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            10 => b == b' ',
+            13 | 16 => b == b':',
+            _ => b.is_ascii_digit(),
+        });
+    if !shape_ok {
+        return None;
+    }
+    let naive = NaiveDateTime::parse_from_str(text, TIME_FORMAT).ok()?;
     zone.from_local_datetime(&naive)
         .single()
         .map(|t| t.timestamp())
@@ -187,7 +246,7 @@ mod tests {
         let clock = Clock::new(8 * 3600);
         clock.freeze();
         let t0 = clock.now();
-        clock.advance(3600);
+        assert_eq!(clock.advance(3600), Ok(()));
         assert_eq!(clock.now(), t0 + 3600);
         assert_eq!(clock.set(t0), Err(BackwardsError));
         assert!(clock.set(t0 + 7200).is_ok());
@@ -203,5 +262,43 @@ mod tests {
         assert_eq!(format_time(1629173863, zone), "2021-08-17 12:17:43");
         assert_eq!(parse_time("2021-08-17 12:17:43", zone), Some(1629173863));
         assert_eq!(parse_time("2021-13-17 12:17:43", zone), None);
+    }
+
+    #[test]
+    fn times_stay_within_four_digit_years() {
+        let zone = FixedOffset::east_opt(8 * 3600).unwrap_or(chrono::Utc.fix());
+        let last = last_second(zone);
+        assert_eq!(format_time(last, zone), LAST_TIME);
+        assert_eq!(format_time(last + 120, zone), LAST_TIME);
+        assert_eq!(format_time(i64::MAX, zone), LAST_TIME);
+        assert_eq!(format_time(i64::MIN, zone), FIRST_TIME);
+        for bad in [
+            "+10000-01-01 00:00:00",
+            "10000-01-01 00:00:00",
+            "-001-01-01 00:00:00",
+            "2021-8-17 12:17:43",
+            "2021-08-17T12:17:43",
+        ] {
+            assert_eq!(parse_time(bad, zone), None, "{bad}");
+        }
+        assert_eq!(parse_time(" 2021-08-17 12:17:43 ", zone), Some(1629173863));
+
+        let clock = Clock::new(8 * 3600);
+        clock.freeze();
+        assert!(clock.set(last - 60).is_ok());
+        assert_eq!(clock.advance(120), Err(OutOfRange));
+        assert_eq!(clock.now(), last - 60, "a refused move moves nothing");
+        assert_eq!(clock.advance(60), Ok(()));
+        assert_eq!(clock.format(clock.now()), LAST_TIME);
+        assert_eq!(clock.advance(1), Err(OutOfRange));
+        // A ticking clock stops at the last second too.
+        clock.resume();
+        assert_eq!(clock.now(), last);
+        let ticking = Clock::new(8 * 3600);
+        ticking.restore(ClockState {
+            offset_ms: (last + 3600 - wall_seconds()) * 1000,
+            frozen_at_ms: None,
+        });
+        assert_eq!(ticking.now(), last);
     }
 }

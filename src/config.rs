@@ -1,9 +1,11 @@
 //! Command-line and environment configuration (clap). Every flag has an
 //! `APAYUN_MOCK_*` environment variable, and doc comments become `--help`.
 
+use std::ffi::OsStr;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand};
 
 /// A faithful mock of the ZKEYS (阿帕云) engine's bare-metal reseller API.
@@ -24,6 +26,9 @@ pub enum Command {
     Sign(SignArgs),
     /// Run scenario files (YAML): calls with expectations, clock moves, faults.
     Scenario(ScenarioArgs),
+    /// Exit 0 when a running engine's `/_mock/health` answers ok, 1 with a
+    /// one-line reason otherwise (the container image's health check).
+    Health(HealthArgs),
 }
 
 /// How the engine behaves; shared by `serve`, the library API and scenarios.
@@ -47,7 +52,7 @@ pub struct ServeConfig {
     #[arg(long, env = "APAYUN_MOCK_SEED_DATA")]
     pub seed_data: Option<PathBuf>,
     /// Accept requests without `version`, `system_type` and `vtime`.
-    #[arg(long, env = "APAYUN_MOCK_LENIENT")]
+    #[arg(long, env = "APAYUN_MOCK_LENIENT", value_parser = Switch)]
     pub lenient: bool,
     /// Allowed distance in seconds between `time` and the real clock; 0 disables the check.
     #[arg(long, env = "APAYUN_MOCK_TIME_SKEW", default_value_t = 300)]
@@ -55,8 +60,15 @@ pub struct ServeConfig {
     /// Require `Authorization: Bearer TOKEN` on `/_mock`, and allow non-loopback clients with it.
     #[arg(long, env = "APAYUN_MOCK_ADMIN_TOKEN")]
     pub admin_token: Option<String>,
-    /// The engine's time zone for business times, as `+08:00`.
-    #[arg(long, env = "APAYUN_MOCK_UTC_OFFSET", default_value = "+08:00", value_parser = parse_utc_offset)]
+    /// Serve the control API to every client, not only loopback ones (behind
+    /// a container's published port no client is loopback); an admin token
+    /// still locks it. The container image sets this.
+    #[arg(long, env = "APAYUN_MOCK_ADMIN_OPEN", value_parser = Switch)]
+    pub admin_open: bool,
+    /// The engine's time zone for business times, as `+08:00` or `-05:00`.
+    // A leading `-` is a value here, not a flag: `--utc-offset -05:00`.
+    #[arg(long, env = "APAYUN_MOCK_UTC_OFFSET", default_value = "+08:00",
+          value_parser = parse_utc_offset, allow_hyphen_values = true)]
     pub utc_offset: i32,
     /// Seed for every generated value (GUIDs, order numbers), so runs repeat.
     #[arg(long, env = "APAYUN_MOCK_RNG_SEED")]
@@ -107,6 +119,7 @@ impl Default for ServeConfig {
             lenient: false,
             time_skew: 300,
             admin_token: None,
+            admin_open: false,
             utc_offset: 8 * 3600,
             rng_seed: None,
             timings: "default".to_string(),
@@ -210,6 +223,77 @@ pub struct ScenarioRunArgs {
     pub url: Option<String>,
 }
 
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// Base URL of the engine; without it, `http://127.0.0.1:PORT` with the
+    /// port `serve` reads (`APAYUN_MOCK_PORT`, else 8080).
+    #[arg(long)]
+    pub url: Option<String>,
+    /// The port for the default URL.
+    #[arg(long, env = "APAYUN_MOCK_PORT", default_value_t = 8080, hide = true)]
+    pub port: u16,
+}
+
+impl HealthArgs {
+    /// The base URL to probe.
+    pub fn base_url(&self) -> String {
+        match &self.url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!("http://127.0.0.1:{}", self.port),
+        }
+    }
+}
+
+/// The spellings a boolean flag's environment variable accepts, as CI files
+/// write them; any case.
+pub const SWITCH_VALUES: &str = "1/0, true/false, yes/no or on/off";
+
+/// Reads a boolean: `1/0`, `true/false`, `yes/no`, `on/off`, in any case;
+/// empty is off, as a CI file's `VAR: ""` means "not set".
+pub fn parse_switch(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" | "" => Some(false),
+        _ => None,
+    }
+}
+
+/// The value parser of every boolean flag: a flag given on the command line
+/// is `true`; its environment variable may say `1`, `yes`, `off`, … and a
+/// bad spelling is refused with a message naming the variable.
+#[derive(Debug, Clone, Copy)]
+pub struct Switch;
+
+impl TypedValueParser for Switch {
+    type Value = bool;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<bool, clap::Error> {
+        let text = value.to_string_lossy();
+        parse_switch(&text).ok_or_else(|| {
+            let name = arg.map_or_else(
+                || "a flag".to_string(),
+                |a| {
+                    let flag = format!("--{}", a.get_long().unwrap_or_default());
+                    match a.get_env() {
+                        Some(env) => format!("{flag} ({})", env.to_string_lossy()),
+                        None => flag,
+                    }
+                },
+            );
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid value {text:?} for {name}: expected {SWITCH_VALUES} (any case)\n"),
+            )
+            .with_cmd(cmd)
+        })
+    }
+}
+
 /// Parses `+08:00`, `-05:30` or `Z` into seconds east of UTC.
 pub fn parse_utc_offset(text: &str) -> Result<i32, String> {
     let text = text.trim();
@@ -233,7 +317,22 @@ pub fn parse_utc_offset(text: &str) -> Result<i32, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_utc_offset;
+    use super::{parse_switch, parse_utc_offset};
+
+    #[test]
+    fn switches() {
+        for yes in [
+            "1", "true", "TRUE", "True", "yes", "YES", "on", "On", " on ",
+        ] {
+            assert_eq!(parse_switch(yes), Some(true), "{yes:?}");
+        }
+        for no in ["0", "false", "FALSE", "no", "No", "off", "OFF", "", " "] {
+            assert_eq!(parse_switch(no), Some(false), "{no:?}");
+        }
+        for bad in ["2", "y", "enabled", "truthy", "-1"] {
+            assert_eq!(parse_switch(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn utc_offsets() {

@@ -19,6 +19,7 @@ use crate::api::error::ApiError;
 use crate::callbacks::{self, Callbacks};
 use crate::clock::{self, Clock, ClockState};
 use crate::config::{DbSync, ServeConfig};
+use crate::events::{Events, Topic};
 use crate::faults::Faults;
 use crate::journal::Journal;
 use crate::scheduler::{Timer, SLACK};
@@ -117,6 +118,13 @@ pub struct Engine {
     pub lane: crate::api::lane::Lane,
     /// Tells the process's scheduler when this engine is next due.
     timer: OnceLock<Timer>,
+    /// Held for one runner step, from applying a transition to queueing its
+    /// callback notice. Runners may run at once (the scheduler, a clock
+    /// move, an `/api` call); without it one could queue `released`
+    /// while another still held the `expired` it applied first.
+    step: Mutex<()>,
+    /// Change notices for live views (`GET /_mock/events`).
+    pub events: Events,
 }
 
 struct Snapshot {
@@ -225,6 +233,7 @@ impl Engine {
         rng_seed: Option<u64>,
     ) -> Engine {
         let zone = clock.zone();
+        let events = Events::default();
         Engine {
             name: name.to_string(),
             store,
@@ -237,11 +246,15 @@ impl Engine {
             rng: Mutex::new(new_rng(rng_seed)),
             journal: Journal::new(settings.journal_size, zone),
             faults: Faults::new(settings.rng_seed),
-            callbacks: Arc::new(Callbacks::new(settings.callback_policy, zone)),
+            callbacks: Arc::new(
+                Callbacks::new(settings.callback_policy, zone).with_events(events.clone()),
+            ),
             snapshots: Mutex::new(BTreeMap::new()),
             rendered: Default::default(),
             lane: Default::default(),
             timer: OnceLock::new(),
+            step: Mutex::new(()),
+            events,
             settings,
             seed,
         }
@@ -334,6 +347,9 @@ impl Engine {
         };
         let effects = std::mem::take(&mut ctx.effects);
         drop(rng);
+        if !read_only && result.is_ok() {
+            self.events.notify(Topic::Instances);
+        }
         if due {
             self.run_due();
         } else if !read_only {
@@ -341,6 +357,19 @@ impl Engine {
             self.reschedule();
         }
         Outcome { result, effects }
+    }
+
+    /// Transitions due by this time run now: the clock's time, except at
+    /// the last second the clock can reach, where everything still pending
+    /// runs (a release due after an `end_time` at the end of year 9999
+    /// would otherwise never come, and the timeline shows it due then).
+    fn horizon(&self) -> i64 {
+        let now = self.clock.now();
+        if now >= self.clock.last_second() {
+            i64::MAX
+        } else {
+            now
+        }
     }
 
     /// Applies every transition due by the simulated now, in due order, and
@@ -356,7 +385,7 @@ impl Engine {
         // Most calls find nothing due: a cached read says so without a write transaction.
         let idle = {
             let conn = self.store.lock();
-            tasks::any_due(&conn, self.clock.now()).map(|due| !due)
+            tasks::any_due(&conn, self.horizon()).map(|due| !due)
         };
         if idle.unwrap_or(false) {
             self.reschedule();
@@ -364,8 +393,9 @@ impl Engine {
         }
         loop {
             let stalling = self.faults.stalling();
+            let _step = self.step.lock().unwrap_or_else(|p| p.into_inner());
             let step = self.store.write(|tx| -> rusqlite::Result<Step> {
-                let now = self.clock.now();
+                let now = self.horizon();
                 let Some(t) = tasks::next_due(tx, now, &stalling)? else {
                     return Ok(Step::Idle);
                 };
@@ -390,6 +420,9 @@ impl Engine {
                     break;
                 }
             }
+        }
+        if applied > 0 {
+            self.events.notify(Topic::Instances);
         }
         self.reschedule();
         applied
@@ -432,10 +465,13 @@ impl Engine {
     }
 
     /// Moves the clock forward and runs what fell due.
-    pub fn advance(&self, seconds: i64) {
-        self.clock.advance(seconds);
+    /// Moves the clock forward and runs what fell due; refused, with
+    /// nothing moved, when it would pass the last time the engine can write.
+    pub fn advance(&self, seconds: i64) -> Result<(), clock::OutOfRange> {
+        self.clock.advance(seconds)?;
         self.save_clock();
         self.run_due();
+        Ok(())
     }
 
     pub fn set_clock(&self, target: i64) -> Result<(), clock::BackwardsError> {

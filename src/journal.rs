@@ -33,14 +33,22 @@ use tokio::sync::Notify;
 use crate::api::decode::scalar_text;
 use crate::api::sign::KEY_MASK;
 
-/// Fields never shown in the journal.
-const SECRET_FIELDS: &[&str] = &[
-    "loginPassword",
-    "login_password",
-    "api_key",
-    "key",
-    "password",
-];
+/// Whether a field holds a secret, by its name, at any depth of the params:
+/// `loginPassword`, `login_password`, `newPassword`, `api_key`, `apiKey`,
+/// `key`, `secret`… (case, `_` and `-` ignored). `sign` is not one: it is a
+/// one-way hash, and showing it is how a client finds a signing mistake.
+fn is_secret(name: &str) -> bool {
+    let folded: String = name
+        .chars()
+        .filter(|c| *c != '_' && *c != '-')
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    folded.contains("password")
+        || folded.contains("passwd")
+        || folded.contains("secret")
+        || folded == "key"
+        || folded.ends_with("apikey")
+}
 
 /// Records in flight between the pipeline and the writer.
 const CHANNEL_CAPACITY: usize = 4096;
@@ -459,43 +467,72 @@ impl Serialize for RawJson {
     }
 }
 
-/// Serialises params with passwords and keys shown as `***`, without copying them.
+/// Serialises params with every secret shown as `***`, at any depth,
+/// without copying them.
 struct Masked<'a>(&'a Map<String, Value>);
 
 impl Serialize for Masked<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(self.0.len()))?;
         for (k, v) in self.0 {
-            if SECRET_FIELDS.contains(&k.as_str()) {
+            if is_secret(k) {
                 map.serialize_entry(k, KEY_MASK)?;
             } else {
-                map.serialize_entry(k, v)?;
+                map.serialize_entry(k, &MaskedValue(v))?;
             }
         }
         map.end()
     }
 }
 
-/// The params with passwords and keys shown as `***`, as journal text.
+/// One value of the params, masked the same way all the way down.
+struct MaskedValue<'a>(&'a Value);
+
+impl Serialize for MaskedValue<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::Object(map) => Masked(map).serialize(serializer),
+            Value::Array(items) => serializer.collect_seq(items.iter().map(MaskedValue)),
+            Value::String(text) => match masked_json_text(text) {
+                Some(masked) => serializer.serialize_str(&masked),
+                None => serializer.serialize_str(text),
+            },
+            other => other.serialize(serializer),
+        }
+    }
+}
+
+/// A nested field may arrive as a JSON string inside a form field
+/// (`param=[{"item":…,"loginPassword":…}]`): when a string is a JSON array
+/// or object holding a secret, the masked JSON text; otherwise `None`.
+fn masked_json_text(text: &str) -> Option<String> {
+    if !matches!(text.trim_start().as_bytes().first(), Some(b'[' | b'{')) {
+        return None;
+    }
+    let value: Value = serde_json::from_str(text).ok()?;
+    if !holds_secret(&value) {
+        return None;
+    }
+    serde_json::to_string(&MaskedValue(&value)).ok()
+}
+
+fn holds_secret(value: &Value) -> bool {
+    match value {
+        Value::Object(map) => map.iter().any(|(k, v)| is_secret(k) || holds_secret(v)),
+        Value::Array(items) => items.iter().any(holds_secret),
+        Value::String(text) => masked_json_text(text).is_some(),
+        _ => false,
+    }
+}
+
+/// The params with every secret shown as `***`, as journal text.
 pub fn masked_params_json(params: &Map<String, Value>) -> RawJson {
     RawJson::from_kept(serde_json::to_vec(&Masked(params)).unwrap_or_default())
 }
 
-/// A copy of the params with passwords and keys shown as `***`.
+/// A copy of the params with every secret shown as `***`, at any depth.
 pub fn mask_params(params: &Map<String, Value>) -> Value {
-    Value::Object(
-        params
-            .iter()
-            .map(|(k, v)| {
-                let masked = if SECRET_FIELDS.contains(&k.as_str()) {
-                    Value::String(KEY_MASK.to_string())
-                } else {
-                    v.clone()
-                };
-                (k.clone(), masked)
-            })
-            .collect(),
-    )
+    serde_json::to_value(Masked(params)).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -658,6 +695,27 @@ mod tests {
         let j = Journal::new(0, zone());
         j.record(record("create", "x"));
         assert!(j.is_empty());
+    }
+
+    #[test]
+    fn masks_secrets_at_any_depth() {
+        let params = json!({
+            "param": [{"item": "ip", "loginPassword": "c2VjcmV0", "value": ["1.2.3.4"]}],
+            "deep": {"a": {"b": [{"newPassword": "p1", "API_KEY": "k1", "sign": "s"}]}},
+            "as_text": "[{\"item\":\"ip\",\"login_password\":\"p2\"}]",
+            "plain_text": "[not json",
+            "list": "[1,2]",
+        });
+        let Value::Object(m) = params else { return };
+        let want = json!({
+            "param": [{"item": "ip", "loginPassword": "***", "value": ["1.2.3.4"]}],
+            "deep": {"a": {"b": [{"newPassword": "***", "API_KEY": "***", "sign": "s"}]}},
+            "as_text": "[{\"item\":\"ip\",\"login_password\":\"***\"}]",
+            "plain_text": "[not json",
+            "list": "[1,2]",
+        });
+        assert_eq!(mask_params(&m), want);
+        assert_eq!(masked_params_json(&m).value(), want);
     }
 
     #[test]

@@ -23,6 +23,8 @@
 //! - [`seed`]: seed data loading and validation.
 //! - [`journal`], [`faults`], [`callbacks`]: tester powers.
 //! - [`admin`]: the `/_mock` control API.
+//! - [`events`]: change notices behind `GET /_mock/events`.
+//! - [`ui`]: the dashboard page at `/_mock/ui` (embedded assets).
 //! - [`mock`]: [`MockEngine`], the in-process engine for Rust test suites.
 //! - [`client`]: a signed client, used by the CLI and tests.
 //! - [`cli`]: the `call` and `sign` subcommands.
@@ -38,6 +40,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod engine;
+pub mod events;
 pub mod faults;
 pub mod journal;
 pub mod lifecycle;
@@ -48,5 +51,6 @@ pub mod scheduler;
 pub mod seed;
 pub mod server;
 pub mod store;
+pub mod ui;
 
 pub use mock::MockEngine;

@@ -42,5 +42,6 @@ async fn main() -> ExitCode {
         Command::Call(args) => cli::call(args).await,
         Command::Sign(args) => cli::sign(args),
         Command::Scenario(args) => scenario::cli(args).await,
+        Command::Health(args) => cli::health(args).await,
     }
 }

@@ -130,6 +130,8 @@ pub struct Registry {
     template: Arc<Template>,
     scheduler: Scheduler,
     next_id: AtomicU64,
+    /// Set when the server stops, so that endless streams (SSE) end.
+    pub closing: crate::events::Closing,
 }
 
 impl std::fmt::Debug for Registry {
@@ -165,6 +167,7 @@ impl Registry {
             template: Arc::new(template),
             scheduler: Scheduler::new(),
             next_id: AtomicU64::new(1),
+            closing: Default::default(),
         });
         registry
             .adopt(DEFAULT_NAMESPACE, default)

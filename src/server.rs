@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::routing::any;
 use axum::Router;
@@ -48,12 +49,16 @@ pub fn router(registry: Arc<Registry>) -> Router {
     Router::new()
         .route("/api", any(crate::api::default_api))
         .route("/ns/{name}/api", any(crate::api::namespaced_api))
-        .merge(crate::admin::router())
+        .merge(crate::admin::announce_changes(
+            crate::admin::router(),
+            registry.clone(),
+        ))
+        .merge(crate::ui::router())
         .fallback(not_found)
         .with_state(registry)
 }
 
-async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
+pub(crate) async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
     let err = ApiError::new(
         reason::NOT_FOUND,
         format!("没有这个地址：{uri}（引擎接口为 POST /api）"),
@@ -104,10 +109,12 @@ pub async fn spawn(config: ServeConfig, seed: Seed) -> Result<Running, String> {
     let registry = registry(config, seed).await?;
     let app = router(registry.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let (tx, rx) = oneshot::channel::<()>();
+    let closing = registry.closing.clone();
     let task = tokio::spawn(async move {
         let result = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
+            .with_graceful_shutdown(async move {
                 let _ = rx.await;
+                closing.close();
             })
             .await;
         if let Err(e) = result {
@@ -122,9 +129,23 @@ pub async fn spawn(config: ServeConfig, seed: Seed) -> Result<Running, String> {
     })
 }
 
+/// How long in-flight requests get after SIGTERM or SIGINT before the
+/// process exits anyway. Graceful shutdown alone would wait for every open
+/// connection: an idle keep-alive client or a `delay` fault could hold a
+/// `podman stop` until its 10 s SIGKILL.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
+
 /// `apayun-mock serve`: prints `listening on http://…` first, then serves
 /// until SIGINT or SIGTERM.
 pub async fn serve(config: ServeConfig, seed: Seed) -> Result<(), String> {
+    let stop = shutdown_signal();
+    let open = match (config.admin_open, config.admin_token.is_some()) {
+        (false, _) => None,
+        (true, false) => Some("the control API is open to every client (--admin-open)"),
+        (true, true) => Some(
+            "the control API is open to every client that sends the admin token (--admin-open)",
+        ),
+    };
     let running = spawn(config, seed).await?;
     {
         use std::io::Write;
@@ -132,29 +153,52 @@ pub async fn serve(config: ServeConfig, seed: Seed) -> Result<(), String> {
         let _ = writeln!(out, "listening on {}", running.base_url());
         let _ = out.flush();
     }
-    shutdown_signal().await;
+    if let Some(line) = open {
+        tracing::warn!("{line}");
+    }
+    stop.await;
     tracing::info!("shutting down");
-    running.stop().await;
+    if tokio::time::timeout(SHUTDOWN_GRACE, running.stop())
+        .await
+        .is_err()
+    {
+        tracing::info!(
+            grace_ms = SHUTDOWN_GRACE.as_millis() as u64,
+            "connections still open after the grace period are closed"
+        );
+    }
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on SIGTERM or SIGINT. The handlers are installed when this is
+/// called, not when it is first awaited: as PID 1 in a container a signal
+/// with no handler is ignored, so they go in before start-up work.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{signal, Signal, SignalKind};
+        async fn next(signal: Option<Signal>) {
+            match signal {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        if term.is_none() || int.is_none() {
+            tracing::warn!("cannot install a SIGTERM or SIGINT handler");
+        }
+        async move {
+            tokio::select! {
+                _ = next(term) => {},
+                _ = next(int) => {},
+            }
+        }
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -28,7 +28,7 @@ const KEY_2: &str = "mock-api-key-2";
 const NS_ADDR: &str = "10.213.0.1";
 const TOKEN: &str = "s3cret-admin-token";
 
-/// Runs the binary in a fresh network namespace and calls `/_mock/health`
+/// Runs the binary in a fresh network namespace and calls `/_mock/clock`
 /// through the namespace's non-loopback address (with and without the
 /// token) and through 127.0.0.1. Prints `== NAME` before each raw answer.
 const NETNS_SCRIPT: &str = r#"
@@ -37,7 +37,7 @@ ip link set lo up || exit 90
 ip addr add "$NS_ADDR/32" dev lo || exit 90
 call() { # name host port [header]
   exec 3<>"/dev/tcp/$2/$3" || { echo "== $1"; echo "connect failed"; return; }
-  printf 'GET /_mock/health HTTP/1.1\r\nHost: test\r\nConnection: close\r\n%s\r\n' "${4:-}" >&3
+  printf 'GET /_mock/clock HTTP/1.1\r\nHost: test\r\nConnection: close\r\n%s\r\n' "${4:-}" >&3
   echo "== $1"; timeout 5 cat <&3; echo; exec 3<&-
 }
 serve() { # out [extra args]

@@ -158,7 +158,8 @@ impl Create {
             vec![None; self.num as usize]
         };
         let end_time = add_months(ctx.now, self.months as u32, ctx.zone)
-            .ok_or_else(|| ApiError::bad_param("months", "到期时间超出范围"))?;
+            .filter(|t| *t <= crate::clock::last_second(ctx.zone))
+            .ok_or_else(|| ApiError::end_time_out_of_range(self.months))?;
         let mut out = Vec::with_capacity(stock.len());
         for unit in stock {
             let guid = ctx.unique_guid(tx)?;

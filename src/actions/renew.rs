@@ -55,7 +55,8 @@ impl Renew {
             ));
         }
         inst.end_time = add_months(inst.end_time, self.months as u32, ctx.zone)
-            .ok_or_else(|| ApiError::bad_param("months", "到期时间超出范围"))?;
+            .filter(|t| *t <= crate::clock::last_second(ctx.zone))
+            .ok_or_else(|| ApiError::end_time_out_of_range(self.months))?;
         if inst.order_status == 3 {
             inst.order_status = 1;
             if inst.run_status == -2 {

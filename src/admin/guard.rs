@@ -6,6 +6,21 @@ use axum::http::StatusCode;
 
 use super::AdminError;
 
+/// Who may call: with a token configured, every client that presents it;
+/// without one, every client when the API is open (`--admin-open`),
+/// loopback clients only otherwise.
+pub fn admin_access(
+    open: bool,
+    peer: Option<IpAddr>,
+    token: Option<&str>,
+    authorization: Option<&str>,
+) -> Result<(), AdminError> {
+    if open && token.is_none() {
+        return Ok(());
+    }
+    admin_allowed(peer, token, authorization)
+}
+
 /// With a token configured, every client must present it; without one,
 /// only loopback clients are served.
 pub fn admin_allowed(
@@ -35,7 +50,7 @@ pub fn admin_allowed(
             _ => Err(AdminError::new(
                 StatusCode::FORBIDDEN,
                 "admin_loopback_only",
-                "the control API answers loopback clients only; start the server with --admin-token to allow others",
+                "the control API answers loopback clients only; start the server with --admin-open or --admin-token to allow others",
             )),
         },
     }
@@ -93,6 +108,29 @@ mod tests {
         assert_eq!(
             check("10.1.2.3", Some("s3cret"), Some("Bearers3cret")),
             Err("admin_token_required")
+        );
+    }
+
+    #[test]
+    fn an_open_control_api_serves_every_client_unless_a_token_locks_it() {
+        let open = |peer: &str, token: Option<&str>, auth: Option<&str>| {
+            admin_access(true, peer.parse().ok(), token, auth).map_err(|e| e.reason)
+        };
+        assert_eq!(open("10.1.2.3", None, None), Ok(()));
+        assert_eq!(open("2001:db8::1", None, None), Ok(()));
+        assert_eq!(open("127.0.0.1", None, None), Ok(()));
+        assert_eq!(
+            open("10.1.2.3", Some("s3cret"), None),
+            Err("admin_token_required")
+        );
+        assert_eq!(
+            open("10.1.2.3", Some("s3cret"), Some("Bearer s3cret")),
+            Ok(())
+        );
+        // Closed (the default outside the image), nothing changes.
+        assert_eq!(
+            admin_access(false, "10.1.2.3".parse().ok(), None, None).map_err(|e| e.reason),
+            Err("admin_loopback_only")
         );
     }
 }

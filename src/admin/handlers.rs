@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{FromRequest, OriginalUri, Query, RawQuery, Request, State};
+use axum::extract::{FromRequest, OriginalUri, Query, RawPathParams, RawQuery, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -99,7 +99,21 @@ async fn blocking<T: Send + 'static>(
         .map_err(AdminError::internal)
 }
 
-pub async fn health(_admin: Admin) -> Reply {
+/// Open to every client, token or not: it reveals nothing, and a
+/// container's health check or a CI wait strategy must reach it. It creates
+/// no namespace.
+pub async fn health(path: RawPathParams) -> Reply {
+    if let Some((_, ns)) = path.iter().find(|(key, _)| *key == "ns") {
+        if !crate::server::valid_namespace(ns) {
+            return Err(AdminError::bad_request(
+                "bad_namespace",
+                format!(
+                    "invalid namespace name {ns:?} (a letter or digit first, then letters, \
+                     digits, -, _ or .; at most 64)"
+                ),
+            ));
+        }
+    }
     ok(json!({"status": "ok"}))
 }
 
@@ -138,7 +152,19 @@ pub async fn clock_advance(admin: Admin, bytes: ControlBody) -> Reply {
             format!("seconds must be a whole number from 0 to {MAX_ADVANCE_SECONDS}"),
         )
     })?;
-    blocking(&admin, move |e| e.advance(seconds)).await?;
+    blocking(&admin, move |e| e.advance(seconds))
+        .await?
+        .map_err(|_| {
+            AdminError::new(
+                StatusCode::CONFLICT,
+                "clock_out_of_range",
+                format!(
+                    "advancing {seconds} s would take the clock past {} (times are written YYYY-MM-DD HH:MM:SS); it is {}",
+                    crate::clock::LAST_TIME,
+                    admin.engine.clock.format(admin.engine.clock.now())
+                ),
+            )
+        })?;
     ok(admin.engine.clock_json())
 }
 
@@ -153,7 +179,7 @@ pub async fn clock_set(admin: Admin, bytes: ControlBody) -> Reply {
     let target = admin.engine.clock.parse(&req.now).ok_or_else(|| {
         AdminError::bad_request(
             "bad_time",
-            "now must be YYYY-MM-DD HH:MM:SS in the engine's zone",
+            "now must be YYYY-MM-DD HH:MM:SS in the engine's zone, at most 9999-12-31 23:59:59",
         )
     })?;
     match blocking(&admin, move |e| e.set_clock(target)).await? {
@@ -381,7 +407,7 @@ pub async fn force_state(admin: Admin, bytes: ControlBody) -> Reply {
             end_time = Some(admin.engine.clock.parse(&text).ok_or_else(|| {
                 AdminError::bad_request(
                     "bad_value",
-                    "end_time must be YYYY-MM-DD HH:MM:SS in the engine's zone",
+                    "end_time must be YYYY-MM-DD HH:MM:SS in the engine's zone, at most 9999-12-31 23:59:59",
                 )
             })?);
             continue;

@@ -1,10 +1,15 @@
 //! The `/_mock` control API (JSON in, JSON out) for testers: health, reset,
 //! clock, timeline, callbacks, faults, journal, snapshots, forced state and
-//! namespaces. Loopback clients only, unless an admin token is configured,
-//! in which case every client must send `Authorization: Bearer <token>`.
+//! namespaces. Loopback clients only, unless the API is open
+//! (`--admin-open`) or an admin token is configured, in which case every
+//! client must send `Authorization: Bearer <token>`. `health` answers every
+//! client: it reveals nothing, and a container's health check needs it.
 
+mod call;
+mod events;
 mod guard;
 mod handlers;
+mod views;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -21,7 +26,7 @@ use serde_json::json;
 use crate::engine::Engine;
 use crate::registry::{Registry, RegistryError, DEFAULT_NAMESPACE};
 
-pub use guard::admin_allowed;
+pub use guard::{admin_access, admin_allowed};
 
 /// A control-API error: a 4xx with `{"error":"<reason>","message":"…"}`.
 #[derive(Debug)]
@@ -90,7 +95,7 @@ pub struct Admin {
 /// Only the access guard, for calls that address no engine.
 pub struct Guarded;
 
-fn check_guard(parts: &Parts, registry: &Registry) -> Result<(), AdminError> {
+pub(crate) fn check_guard(parts: &Parts, registry: &Registry) -> Result<(), AdminError> {
     let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
@@ -99,7 +104,12 @@ fn check_guard(parts: &Parts, registry: &Registry) -> Result<(), AdminError> {
         .headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    admin_allowed(peer, registry.config.admin_token.as_deref(), auth)
+    admin_access(
+        registry.config.admin_open,
+        peer,
+        registry.config.admin_token.as_deref(),
+        auth,
+    )
 }
 
 impl FromRequestParts<Arc<Registry>> for Guarded {
@@ -186,6 +196,9 @@ fn engine_routes() -> Router<Arc<Registry>> {
         .route("/snapshots/{snapshot}/restore", post(restore_snapshot))
         .route("/snapshots/{snapshot}", delete(delete_snapshot))
         .route("/baremetal/{guid}", patch(force_state))
+        .merge(views::routes())
+        .merge(call::routes())
+        .merge(events::routes())
         .method_not_allowed_fallback(wrong_method)
         .fallback(unknown)
 }
@@ -201,6 +214,17 @@ pub fn router() -> Router<Arc<Registry>> {
         .method_not_allowed_fallback(wrong_method)
         .nest("/_mock", engine_routes())
         .nest("/ns/{ns}/_mock", engine_routes())
+}
+
+/// Tells live views about every successful control call that changes state.
+pub fn announce_changes(
+    router: Router<Arc<Registry>>,
+    registry: Arc<Registry>,
+) -> Router<Arc<Registry>> {
+    router.layer(axum::middleware::from_fn_with_state(
+        registry,
+        events::announce_control_changes,
+    ))
 }
 
 /// A known control call with the wrong method: JSON like every other

@@ -1,5 +1,6 @@
 //! The engine's response envelope, as JSON (escaped the way PHP's
-//! `json_encode` escapes: `\/` and `\uXXXX`) or as XML for `dataType=xml`.
+//! `json_encode` escapes: `\/` and `\uXXXX`) or as XML for `dataType=xml`,
+//! always well-formed XML 1.0 whatever the stored text holds.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -103,6 +104,45 @@ pub fn to_xml(value: &Value) -> String {
     String::from_utf8(writer.into_inner()).unwrap_or_default()
 }
 
+/// Whether XML 1.0 allows `c` in a document at all (its `Char` production:
+/// tab, LF, CR, U+0020–U+D7FF, U+E000–U+FFFD, U+10000 and up). Not even a
+/// character reference may name another one, so NUL, the other C0 controls
+/// and U+FFFE/U+FFFF cannot be written in XML 1.0; DEL (U+007F) and the C1
+/// controls can, though the standard discourages them.
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// `text` with every character XML 1.0 cannot carry replaced by U+FFFD
+/// (the Unicode replacement character), so that the answer stays XML.
+fn xml_chars(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.chars().all(is_xml_char) {
+        std::borrow::Cow::Borrowed(text)
+    } else {
+        std::borrow::Cow::Owned(
+            text.chars()
+                .map(|c| if is_xml_char(c) { c } else { '\u{FFFD}' })
+                .collect(),
+        )
+    }
+}
+
+/// Escaped element text: `&`, `<`, `>` as entities, CR as `&#13;` (a parser
+/// would turn a raw CR into LF), characters XML cannot carry as U+FFFD.
+fn xml_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in xml_chars(text).chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\r' => out.push_str("&#13;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn is_xml_name(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
@@ -112,7 +152,7 @@ fn is_xml_name(name: &str) -> bool {
 fn write_element(writer: &mut Writer<Vec<u8>>, name: &str, key_attr: Option<&str>, value: &Value) {
     let mut start = BytesStart::new(name);
     if let Some(key) = key_attr {
-        start.push_attribute(("key", key));
+        start.push_attribute(("key", xml_chars(key).as_ref()));
     }
     let _ = writer.write_event(Event::Start(start));
     match value {
@@ -124,7 +164,7 @@ fn write_element(writer: &mut Writer<Vec<u8>>, name: &str, key_attr: Option<&str
         }
         Value::Null => {}
         Value::String(s) => {
-            let _ = writer.write_event(Event::Text(BytesText::new(s)));
+            let _ = writer.write_event(Event::Text(BytesText::from_escaped(xml_text(s))));
         }
         other => {
             let _ = writer.write_event(Event::Text(BytesText::new(&other.to_string())));
@@ -202,6 +242,60 @@ mod tests {
         let back: Value =
             serde_json::from_str(&php_json(&json!({"n":"裸4.0ZH"}))).unwrap_or_default();
         assert_eq!(back, json!({"n":"裸4.0ZH"}));
+    }
+
+    /// Text as stored strings may hold it: anything, and often the
+    /// characters XML 1.0 forbids or treats specially.
+    fn stored_text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let special = prop::sample::select(vec![
+            '\0', '\x01', '\x08', '\x0b', '\x0c', '\x1b', '\x7f', '\u{85}', '\u{FFFE}', '\u{FFFF}',
+            '\u{FFFD}', '\r', '\n', '\t', '<', '>', '&', '"', '\'', ']', '中', '😀',
+        ]);
+        prop::collection::vec(prop_oneof![any::<char>(), special], 0..16)
+            .prop_map(String::from_iter)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(512))]
+
+        /// Whatever the strings, the answer parses in a conforming XML
+        /// parser, and each reads back as stored except for the characters
+        /// XML cannot carry, which read as U+FFFD.
+        #[test]
+        fn xml_answers_are_well_formed(texts in proptest::collection::vec(stored_text(), 1..5)) {
+            let mut data = Map::new();
+            data.insert("list".into(), json!(texts));
+            if texts[0] != "list" {
+                data.insert(texts[0].clone(), json!("keyed"));
+            }
+            let xml = to_xml(&json!({"code": 0, "message": texts[0], "data": data}));
+            let doc = roxmltree::Document::parse(&xml);
+            proptest::prop_assert!(doc.is_ok(), "{:?}: {:?}", doc.err(), xml);
+            let Ok(doc) = doc else { return Ok(()) };
+            let read: Vec<String> = doc
+                .descendants()
+                .filter(|n| n.has_tag_name("list"))
+                .flat_map(|list| list.children().filter(|n| n.is_element()))
+                .map(|item| item.text().unwrap_or_default().to_string())
+                .collect();
+            let expected: Vec<String> = texts.iter().map(|t| xml_chars(t).into_owned()).collect();
+            proptest::prop_assert_eq!(read, expected);
+        }
+    }
+
+    #[test]
+    fn xml_forbidden_characters() {
+        for c in ['\0', '\x01', '\x1b', '\u{FFFE}', '\u{FFFF}', '\x0b'] {
+            assert!(!is_xml_char(c), "{c:?}");
+        }
+        for c in ['\t', '\n', '\r', ' ', '\x7f', '\u{85}', '\u{FFFD}', '😀'] {
+            assert!(is_xml_char(c), "{c:?}");
+        }
+        assert_eq!(
+            xml_text("a\x01<b>&\r\u{FFFF}"),
+            "a\u{FFFD}&lt;b&gt;&amp;&#13;\u{FFFD}"
+        );
     }
 
     #[test]

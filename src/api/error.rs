@@ -13,6 +13,7 @@ pub mod reason {
     pub const NESTING_TOO_DEEP: &str = "nesting_too_deep";
     pub const VALUE_TOO_LONG: &str = "value_too_long";
     pub const BAD_BODY: &str = "bad_body";
+    pub const UNSUPPORTED_CONTENT_TYPE: &str = "unsupported_content_type";
     pub const MISSING_PARAM: &str = "missing_param";
     pub const BAD_PARAM: &str = "bad_param";
     pub const UNKNOWN_USER: &str = "unknown_user";
@@ -24,6 +25,7 @@ pub mod reason {
     pub const NOT_FOUND: &str = "not_found";
     pub const INTERNAL: &str = "internal_error";
     pub const STORAGE_FULL: &str = "storage_full";
+    pub const TIME_OUT_OF_RANGE: &str = "time_out_of_range";
 }
 
 /// A request that the engine refuses, with the engine's envelope.
@@ -69,6 +71,18 @@ impl ApiError {
     /// belongs to another member, gets this same answer.
     pub fn instance_not_found(guid: &str) -> ApiError {
         ApiError::new(reason::NOT_FOUND, format!("业务不存在：{guid}"))
+    }
+
+    /// An `end_time` past the last time the engine can write
+    /// (`9999-12-31 23:59:59`): refused rather than answered as `+10000-…`.
+    pub fn end_time_out_of_range(months: i64) -> ApiError {
+        ApiError::new(
+            reason::TIME_OUT_OF_RANGE,
+            format!(
+                "到期时间超出范围：{months} 个月后将晚于 {}",
+                crate::clock::LAST_TIME
+            ),
+        )
     }
 
     pub fn internal(detail: impl std::fmt::Display) -> ApiError {

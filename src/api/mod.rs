@@ -101,7 +101,11 @@ pub async fn handle(engine: Arc<Engine>, request: Request) -> Response {
         Ok(Reply::Raw(resp)) => (resp.clone_parts(), Ok(Reply::Raw(resp))),
         Err(err) => (envelope::respond_error(&err, format), Err(err)),
     };
+    if seen.fault.is_some() {
+        engine.events.notify(crate::events::Topic::Faults);
+    }
     record(&engine, seen, &result, latency);
+    engine.events.notify(crate::events::Topic::Journal);
     response
 }
 

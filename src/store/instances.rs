@@ -176,6 +176,52 @@ pub fn page(
     Ok((list, total))
 }
 
+/// Which instances the control API lists (`None` = any).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ListFilter<'a> {
+    pub userid: Option<&'a str>,
+    pub order_status: Option<i64>,
+    pub run_status: Option<i64>,
+    pub act_status: Option<i64>,
+}
+
+/// Visible instances of every member, newest first, and how many match.
+pub fn list_all(
+    conn: &Connection,
+    filter: &ListFilter,
+    offset: i64,
+    limit: i64,
+) -> rusqlite::Result<(Vec<Instance>, i64)> {
+    const WHERE: &str = "hidden = 0 AND (?1 IS NULL OR userid = ?1) \
+        AND (?2 IS NULL OR order_status = ?2) AND (?3 IS NULL OR run_status = ?3) \
+        AND (?4 IS NULL OR act_status = ?4)";
+    let args = params![
+        filter.userid,
+        filter.order_status,
+        filter.run_status,
+        filter.act_status
+    ];
+    let total: i64 = conn
+        .prepare_cached(&format!("SELECT count(*) FROM instances WHERE {WHERE}"))?
+        .query_row(args, |r| r.get(0))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM instances WHERE {WHERE} ORDER BY id DESC LIMIT ?5 OFFSET ?6"
+    ))?;
+    let rows = stmt.query_map(
+        params![
+            filter.userid,
+            filter.order_status,
+            filter.run_status,
+            filter.act_status,
+            limit,
+            offset
+        ],
+        from_row,
+    )?;
+    let list = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok((list, total))
+}
+
 /// Writes every mutable field of `i` back.
 pub fn update(conn: &Connection, i: &Instance) -> rusqlite::Result<()> {
     conn.prepare_cached("UPDATE instances SET system_guid = ?2, login_name = ?3, login_password = ?4, system_partition_size = ?5, \

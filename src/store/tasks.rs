@@ -190,6 +190,15 @@ pub fn pending(conn: &Connection) -> rusqlite::Result<Vec<Transition>> {
     rows.collect()
 }
 
+/// The pending transitions of one instance, soonest first.
+pub fn pending_of(conn: &Connection, guid: &str) -> rusqlite::Result<Vec<Transition>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM transitions WHERE guid = ?1 ORDER BY due, id"
+    ))?;
+    let rows = stmt.query_map([guid], from_row)?;
+    rows.collect()
+}
+
 pub fn find(conn: &Connection, guid: &str, kind: Kind) -> rusqlite::Result<Option<Transition>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM transitions WHERE guid = ?1 AND kind = ?2 ORDER BY due LIMIT 1"

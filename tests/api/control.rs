@@ -1392,13 +1392,14 @@ async fn an_admin_token_is_required_when_configured() {
     let app = TestApp::with(MockEngine::builder().rng_seed(42).admin_token("s3cret")).await;
     // (method, path, Authorization header, expected status)
     let cases = [
-        ("GET", "/_mock/health", None, 401),
-        ("GET", "/_mock/health", Some("Bearer s3cret"), 200),
-        ("GET", "/_mock/health", Some("Bearer nope"), 401),
-        ("GET", "/_mock/health", Some("s3cret"), 401),
-        ("GET", "/_mock/health", Some("Basic czNjcmV0"), 401),
+        // Health answers every client: it reveals nothing.
+        ("GET", "/_mock/health", None, 200),
+        ("GET", "/_mock/health", Some("Bearer nope"), 200),
         ("GET", "/_mock/clock", None, 401),
         ("GET", "/_mock/clock", Some("Bearer s3cret"), 200),
+        ("GET", "/_mock/clock", Some("Bearer nope"), 401),
+        ("GET", "/_mock/clock", Some("s3cret"), 401),
+        ("GET", "/_mock/clock", Some("Basic czNjcmV0"), 401),
         ("POST", "/_mock/reset", None, 401),
         ("POST", "/_mock/reset", Some("Bearer s3cret"), 200),
         ("GET", "/_mock/requests", None, 401),

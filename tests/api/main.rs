@@ -5,18 +5,24 @@
 mod helpers;
 
 mod auth;
+mod callback_order;
 mod callbacks;
 mod catalog;
 mod cli_call;
+mod clock_range;
 mod concurrency;
 mod contract;
 mod control;
+mod dashboard_api;
 mod degrade;
 mod examples;
 mod faults;
 mod lifecycle;
+mod masking;
+mod multipart;
 mod namespaces;
 mod persistence;
 mod races;
 mod transport;
 mod upgrade;
+mod xml_stored;

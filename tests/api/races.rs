@@ -100,7 +100,9 @@ fn restore_and_the_runner_are_exclusive() {
     // loaded one.
     while rounds < 2000 && started.elapsed() < Duration::from_secs(3) {
         rounds += 1;
-        engine.advance(3600);
+        engine
+            .advance(3600)
+            .unwrap_or_else(|e| panic!("advance: {e:?}"));
         let stopped = run_status(&engine);
         let restored = engine
             .restore_snapshot("pending")
@@ -115,7 +117,9 @@ fn restore_and_the_runner_are_exclusive() {
             ));
             break;
         }
-        engine.advance(3600);
+        engine
+            .advance(3600)
+            .unwrap_or_else(|e| panic!("advance: {e:?}"));
         if run_status(&engine) != stopped {
             failure = Some(format!(
                 "round {rounds}: the advance after a restore left {} instead of {stopped}",

@@ -548,7 +548,8 @@ async fn unknown_paths_are_404_json() {
         ("GET", "/nope"),
         ("POST", "/api/extra"),
         ("POST", "/apis"),
-        ("GET", "/"),
+        // `GET /` opens the dashboard (tests/api/dashboard_api.rs).
+        ("POST", "/"),
     ] {
         let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or_default();
         let resp = app

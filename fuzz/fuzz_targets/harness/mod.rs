@@ -95,6 +95,18 @@ pub fn decode_body_input(data: &[u8]) {
         }
         _ => (None, Limits::default(), data),
     };
+    // A content type PHP does not read is refused whatever the body; the
+    // body then goes through the form decoder too, so that the inputs kept
+    // from before that refusal existed still reach the code they found.
+    let refused = matches!(
+        decode_body(ct, body, limits),
+        Err(e) if e.reason == reason::UNSUPPORTED_CONTENT_TYPE
+    );
+    let ct = if refused {
+        Some("application/x-www-form-urlencoded")
+    } else {
+        ct
+    };
     match decode_body(ct, body, limits) {
         Ok(params) => {
             let mut m = (0, 0, 0);
@@ -133,6 +145,7 @@ pub fn decode_body_input(data: &[u8]) {
                     reason::TOO_MANY_FIELDS,
                     reason::NESTING_TOO_DEEP,
                     reason::VALUE_TOO_LONG,
+                    reason::UNSUPPORTED_CONTENT_TYPE,
                 ]
                 .contains(&err.reason.as_str()),
                 "unexpected reason {}",
@@ -279,12 +292,25 @@ pub fn action_parse_input(data: &[u8]) {
             fresh = true;
         }
         if *selector >= 0xF0 {
-            engine.advance(i64::from(*flags) * 3600);
+            let _ = engine.advance(i64::from(*flags) * 3600);
             check_invariants(engine);
             continue;
         }
         let ct = ACTION_CONTENT_TYPES[usize::from(flags >> 3) % ACTION_CONTENT_TYPES.len()];
-        let Ok(fuzzed) = decode_body(ct, body, settings.limits) else {
+        // As in `decode_body_input`: a refused content type still fuzzes
+        // the actions with the body read as a form.
+        let fuzzed = decode_body(ct, body, settings.limits).or_else(|e| {
+            if e.reason == reason::UNSUPPORTED_CONTENT_TYPE {
+                decode_body(
+                    Some("application/x-www-form-urlencoded"),
+                    body,
+                    settings.limits,
+                )
+            } else {
+                Err(e)
+            }
+        });
+        let Ok(fuzzed) = fuzzed else {
             continue;
         };
         for (module, action) in ACTIONS {

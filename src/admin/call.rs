@@ -1,0 +1,88 @@
+//! `POST /_mock/call`: a signed `/api` call made on behalf of a member, for
+//! demos and tools that must not hold the member's key (the dashboard's
+//! order form and instance buttons). The engine signs with the member's key
+//! from the seed and runs the request through the very `/api` pipeline —
+//! decoding, authentication, faults, journal — as if a client had sent it.
+
+use axum::body::{Body, Bytes};
+use axum::http::{header, Method, Request};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::{Admin, AdminError};
+use crate::client::Client;
+
+pub fn routes() -> Router<std::sync::Arc<crate::server::Registry>> {
+    Router::new().route("/call", post(call))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CallRequest {
+    userid: String,
+    action: String,
+    #[serde(default)]
+    params: Map<String, Value>,
+}
+
+/// Largest answer body read back (the engine's own answers are far smaller).
+const MAX_ANSWER: usize = 16 * 1024 * 1024;
+
+async fn call(admin: Admin, bytes: Bytes) -> Result<Response, AdminError> {
+    let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        &bytes
+    };
+    let req: CallRequest = serde_json::from_slice(text)
+        .map_err(|e| AdminError::bad_request("bad_json", format!("invalid JSON body: {e}")))?;
+    if req.action.trim().is_empty() {
+        return Err(AdminError::bad_request(
+            "bad_action",
+            "action must name an /api action, e.g. create",
+        ));
+    }
+    let Some(key) = admin.engine.api_key(&req.userid) else {
+        return Err(AdminError::not_found(
+            "unknown_user",
+            format!("no member with userid {}", req.userid),
+        ));
+    };
+    // The same pairs the CLI's `call` sends: common fields, a fresh time and
+    // the sign, then the params with PHP bracket nesting.
+    let client = Client::new("", &req.userid, key);
+    let pairs = client.signed_pairs(&req.action, &Value::Object(req.params));
+    let form = serde_urlencoded::to_string(&pairs).map_err(AdminError::internal)?;
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/api")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(form))
+        .map_err(AdminError::internal)?;
+    let response = crate::api::handle(admin.engine.clone(), request).await;
+    let status = response.status().as_u16();
+    let reason = response
+        .headers()
+        .get(crate::api::envelope::ERROR_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let answer = match axum::body::to_bytes(response.into_body(), MAX_ANSWER).await {
+        Ok(body) => json!({
+            "status": status,
+            "reason": reason,
+            "answer": serde_json::from_slice::<Value>(&body)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned())),
+        }),
+        // A `drop` fault: a client would have seen the connection close.
+        Err(_) => json!({
+            "status": null,
+            "reason": "dropped",
+            "answer": null,
+            "transport_error": "the connection was closed without an answer (a drop fault)",
+        }),
+    };
+    Ok(Json(answer).into_response())
+}
