@@ -613,11 +613,7 @@ impl Engine {
     /// Instances held (every member, deleted included) and approximate
     /// bytes (database and journal), for the namespace listing.
     pub fn footprint(&self) -> (i64, u64) {
-        let instances = self
-            .store
-            .lock()
-            .query_row("SELECT count(*) FROM instances", [], |r| r.get(0))
-            .unwrap_or(0);
+        let instances = instances::count_all(&self.store.lock()).unwrap_or(0);
         let bytes = self.store.size().unwrap_or(0) + self.journal.approximate_bytes();
         (instances, bytes)
     }

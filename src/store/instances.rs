@@ -320,6 +320,11 @@ pub fn save_order(
     Ok(())
 }
 
+/// Every instance the database holds: every member, hidden ones included.
+pub fn count_all(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT count(*) FROM instances", [], |r| r.get(0))
+}
+
 /// Moves the seeded instances of a copied seed image to the times a load at
 /// `now` would have given them: [`insert_seeded`] anchors everything to
 /// `now` (start a day before, upgrades an hour after start, expiry whole
