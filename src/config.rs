@@ -86,8 +86,26 @@ pub struct ServeConfig {
     #[arg(long, env = "APAYUN_MOCK_JOURNAL_SIZE", default_value_t = 10_000)]
     pub journal_size: usize,
     /// Most namespaces (`/ns/{name}/…`) alive at once, `default` included.
-    #[arg(long, env = "APAYUN_MOCK_MAX_NAMESPACES", default_value_t = 64)]
+    /// An idle namespace costs about 200 KiB (see docs/performance.md).
+    #[arg(long, env = "APAYUN_MOCK_MAX_NAMESPACES", default_value_t = DEFAULT_MAX_NAMESPACES)]
     pub max_namespaces: usize,
+    /// Delete a namespace (never `default`) unused for this long, e.g.
+    /// `30m`, `24h`, `7d` or seconds; `0` keeps namespaces forever.
+    #[arg(long, env = "APAYUN_MOCK_NAMESPACE_IDLE_TTL", default_value = "24h", value_parser = parse_duration)]
+    pub namespace_idle_ttl: std::time::Duration,
+}
+
+/// The default `--max-namespaces`.
+pub const DEFAULT_MAX_NAMESPACES: usize = 10_000;
+
+/// `--namespace-idle-ttl`: humantime's `30m`, `24h`, `1h 30m`, or plain seconds.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Ok(std::time::Duration::from_secs(seconds));
+    }
+    humantime::parse_duration(text)
+        .map_err(|e| format!("{e}; expected e.g. 30m, 24h, 7d, or a number of seconds"))
 }
 
 impl Default for ServeConfig {
@@ -108,7 +126,8 @@ impl Default for ServeConfig {
             max_body: 1 << 20,
             max_fields: 1000,
             journal_size: 10_000,
-            max_namespaces: 64,
+            max_namespaces: DEFAULT_MAX_NAMESPACES,
+            namespace_idle_ttl: std::time::Duration::from_secs(24 * 3600),
         }
     }
 }

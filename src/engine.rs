@@ -5,8 +5,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -22,8 +22,9 @@ use crate::config::{DbSync, ServeConfig};
 use crate::events::{Events, Topic};
 use crate::faults::Faults;
 use crate::journal::Journal;
+use crate::scheduler::{Timer, SLACK};
 use crate::seed::{Seed, Timings};
-use crate::store::{self, instances, tasks, Store};
+use crate::store::{self, instances, tasks, Store, Template};
 
 /// Engine behaviour chosen at start-up.
 #[derive(Debug, Clone)]
@@ -39,8 +40,6 @@ pub struct Settings {
     /// How a `--db` file is flushed.
     pub db_sync: DbSync,
     pub callback_policy: callbacks::Policy,
-    /// How often the background runner looks for due transitions.
-    pub tick: Duration,
 }
 
 impl Settings {
@@ -66,7 +65,6 @@ impl Settings {
             journal_size: config.journal_size,
             db_sync: config.db_sync,
             callback_policy: callbacks::Policy::default(),
-            tick: Duration::from_millis(100),
         })
     }
 }
@@ -118,9 +116,11 @@ pub struct Engine {
     pub rendered: crate::api::cache::RenderCache,
     /// `/api` calls waiting for the connection, run back to back.
     pub lane: crate::api::lane::Lane,
+    /// Tells the process's scheduler when this engine is next due.
+    timer: OnceLock<Timer>,
     /// Held for one runner step, from applying a transition to queueing its
-    /// callback notice. Runners may run at once (the background ticker, a
-    /// clock move, an `/api` call); without it one could queue `released`
+    /// callback notice. Runners may run at once (the scheduler, a clock
+    /// move, an `/api` call); without it one could queue `released`
     /// while another still held the `expired` it applied first.
     step: Mutex<()>,
     /// Change notices for live views (`GET /_mock/events`).
@@ -156,7 +156,6 @@ impl Engine {
         let store = Store::open_with(db, settings.db_sync)
             .map_err(|e| format!("cannot open database: {e}"))?;
         let clock = Clock::new(settings.utc_offset);
-        let zone = clock.zone();
         let mut rng_seed = settings.rng_seed;
         {
             let mut conn = store.lock();
@@ -175,8 +174,67 @@ impl Engine {
                 tx.commit().map_err(|e| e.to_string())?;
             }
         }
+        Ok(Engine::assemble(
+            name, store, clock, settings, seed, rng_seed,
+        ))
+    }
+
+    /// A fresh engine from the seed's prepared image, its seeded instances
+    /// anchored to now.
+    pub fn from_template(
+        name: &str,
+        settings: Arc<Settings>,
+        seed: Arc<Seed>,
+        template: &Template,
+    ) -> Result<Engine, String> {
+        let clock = Clock::new(settings.utc_offset);
+        let store = template
+            .open(&seed, clock.now())
+            .map_err(|e| format!("cannot open database: {e}"))?;
+        store
+            .write(|tx| store::save_clock(tx, clock.state()))
+            .map_err(|e| e.to_string())?;
+        let rng_seed = settings.rng_seed;
+        Ok(Engine::assemble(
+            name, store, clock, settings, seed, rng_seed,
+        ))
+    }
+
+    /// An engine holding a copy of another one's database ([`Engine::image`]
+    /// or [`Engine::snapshot_image`]): its instances, clock and pending
+    /// transitions. Journal, faults, callbacks and snapshots start empty.
+    pub fn from_image(
+        name: &str,
+        settings: Arc<Settings>,
+        seed: Arc<Seed>,
+        image: &[u8],
+    ) -> Result<Engine, String> {
+        let store = Store::from_image(image).map_err(|e| format!("cannot copy database: {e}"))?;
+        let clock = Clock::new(settings.utc_offset);
+        let rng_seed = {
+            let conn = store.lock();
+            clock.restore(store::load_clock(&conn).map_err(|e| e.to_string())?);
+            let made = store::generated_count(&conn).map_err(|e| e.to_string())?;
+            settings
+                .rng_seed
+                .map(|s| s ^ made.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        };
+        Ok(Engine::assemble(
+            name, store, clock, settings, seed, rng_seed,
+        ))
+    }
+
+    fn assemble(
+        name: &str,
+        store: Store,
+        clock: Clock,
+        settings: Arc<Settings>,
+        seed: Arc<Seed>,
+        rng_seed: Option<u64>,
+    ) -> Engine {
+        let zone = clock.zone();
         let events = Events::default();
-        Ok(Engine {
+        Engine {
             name: name.to_string(),
             store,
             clock,
@@ -194,25 +252,41 @@ impl Engine {
             snapshots: Mutex::new(BTreeMap::new()),
             rendered: Default::default(),
             lane: Default::default(),
+            timer: OnceLock::new(),
             step: Mutex::new(()),
             events,
             settings,
             seed,
-        })
+        }
     }
 
-    /// Starts the background tasks: the due-transition runner and callback delivery.
-    pub fn start(self: &Arc<Self>) {
+    /// Starts callback delivery and hands the engine to the process's
+    /// scheduler, which runs its transitions as they fall due.
+    pub fn start(self: &Arc<Self>, timer: Timer) {
         self.callbacks.start();
-        let weak = Arc::downgrade(self);
-        let tick = self.settings.tick;
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(tick).await;
-                let Some(engine) = weak.upgrade() else { break };
-                let _ = tokio::task::spawn_blocking(move || engine.run_due()).await;
-            }
-        });
+        let _ = self.timer.set(timer);
+        self.reschedule();
+    }
+
+    /// Tells the scheduler when the next transition falls due (in real
+    /// time: the clock's offset taken off; never while the clock is frozen).
+    /// Called after everything that can move that time.
+    pub fn reschedule(&self) {
+        let Some(timer) = self.timer.get() else {
+            return;
+        };
+        let stalling = self.faults.stalling();
+        let next = tasks::next_wake(&self.store.lock(), &stalling);
+        timer.schedule(self.wake_at(next.ok().flatten()));
+    }
+
+    /// The real instant at which the simulated clock reaches `due`.
+    fn wake_at(&self, due: Option<i64>) -> Option<Instant> {
+        if self.clock.frozen() {
+            return None;
+        }
+        let wait_ms = due?.saturating_mul(1000) - self.clock.now_ms();
+        Some(Instant::now() + Duration::from_millis(wait_ms.max(0) as u64) + SLACK)
     }
 
     pub fn api_key(&self, userid: &str) -> Option<&str> {
@@ -278,6 +352,9 @@ impl Engine {
         }
         if due {
             self.run_due();
+        } else if !read_only {
+            // The write may have scheduled something sooner.
+            self.reschedule();
         }
         Outcome { result, effects }
     }
@@ -311,6 +388,7 @@ impl Engine {
             tasks::any_due(&conn, self.horizon()).map(|due| !due)
         };
         if idle.unwrap_or(false) {
+            self.reschedule();
             return 0;
         }
         loop {
@@ -346,6 +424,7 @@ impl Engine {
         if applied > 0 {
             self.events.notify(Topic::Instances);
         }
+        self.reschedule();
         applied
     }
 
@@ -405,11 +484,13 @@ impl Engine {
     pub fn freeze(&self) {
         self.clock.freeze();
         self.save_clock();
+        self.reschedule();
     }
 
     pub fn resume(&self) {
         self.clock.resume();
         self.save_clock();
+        self.reschedule();
     }
 
     pub fn clock_json(&self) -> Value {
@@ -436,6 +517,7 @@ impl Engine {
         self.journal.clear();
         self.faults.clear();
         self.callbacks.clear();
+        self.reschedule();
         Ok(())
     }
 
@@ -503,7 +585,37 @@ impl Engine {
             self.clock.restore(state);
         }
         self.rendered.clear();
+        drop(snapshots);
+        self.reschedule();
         Ok(true)
+    }
+
+    /// The whole database, clock included, as an image for a fork.
+    pub fn image(&self) -> Result<Vec<u8>, String> {
+        self.save_clock();
+        self.store.image().map_err(|e| e.to_string())
+    }
+
+    /// A snapshot's database as an image for a fork; `None` when there is
+    /// no snapshot by that name.
+    pub fn snapshot_image(&self, name: &str) -> Result<Option<Vec<u8>>, String> {
+        let snapshots = self.snapshots.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(snap) = snapshots.get(name) else {
+            return Ok(None);
+        };
+        let data = snap
+            .conn
+            .serialize(rusqlite::MAIN_DB)
+            .map_err(|e| e.to_string())?;
+        Ok(Some(data.to_vec()))
+    }
+
+    /// Instances held (every member, deleted included) and approximate
+    /// bytes (database and journal), for the namespace listing.
+    pub fn footprint(&self) -> (i64, u64) {
+        let instances = instances::count_all(&self.store.lock()).unwrap_or(0);
+        let bytes = self.store.size().unwrap_or(0) + self.journal.approximate_bytes();
+        (instances, bytes)
     }
 
     pub fn delete_snapshot(&self, name: &str) -> bool {

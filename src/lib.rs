@@ -9,7 +9,10 @@
 //! # Layout
 //!
 //! - [`config`]: the CLI and environment configuration.
-//! - [`server`]: router, namespaces, start-up and shutdown.
+//! - [`server`]: router, start-up and shutdown.
+//! - [`registry`]: the namespaces of this process: made from a seed image,
+//!   forked, deleted, expired.
+//! - [`scheduler`]: one timer for every engine's due transitions.
 //! - [`api`]: `POST /api` — body decoding, signature, envelope, errors.
 //! - [`actions`]: one module per upstream action, dispatched by `Action`.
 //! - [`domain`]: pure rules — state machine, upgrade/degrade, IP allocation.
@@ -42,7 +45,9 @@ pub mod faults;
 pub mod journal;
 pub mod lifecycle;
 pub mod mock;
+pub mod registry;
 pub mod scenario;
+pub mod scheduler;
 pub mod seed;
 pub mod server;
 pub mod store;

@@ -240,8 +240,109 @@ impl MockEngine {
             .map(|_| ())
     }
 
-    /// Stops the server and waits for it.
+    /// A signed client (default member) for the namespace `name`, made on
+    /// its first call.
+    pub fn namespace_client(&self, name: &str) -> Client {
+        Client::new(
+            &format!("{}/ns/{name}", self.base_url()),
+            DEFAULT_USERID,
+            DEFAULT_KEY,
+        )
+    }
+
+    /// Makes a namespace as a copy of another one (`Fork::namespace`), of a
+    /// snapshot (`Fork::snapshot`), or fresh from the seed (`Fork::seed`),
+    /// and returns its name. The copy carries the clock and the pending
+    /// transitions; a suite snapshots its fixture once and gives every test
+    /// a fork of it:
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), String> {
+    /// use apayun_mock::mock::Fork;
+    /// use apayun_mock::MockEngine;
+    /// use serde_json::json;
+    ///
+    /// let engine = MockEngine::start().await?;
+    /// engine.snapshot("fixture").await?;
+    /// let name = engine.fork(Fork::snapshot("fixture")).await?;
+    /// let test = engine.namespace_client(&name);
+    /// assert_eq!(test.call("getzones", json!({})).await.map_err(|e| e.to_string())?.code(), 0);
+    /// # Ok(()) }
+    /// ```
+    pub async fn fork(&self, fork: Fork) -> Result<String, String> {
+        let mut body = serde_json::Map::new();
+        if let Some(name) = fork.name {
+            body.insert("name".into(), Value::String(name));
+        }
+        if let Some(from) = fork.from {
+            body.insert("from".into(), Value::String(from));
+        }
+        if let Some(snapshot) = fork.from_snapshot {
+            body.insert("from_snapshot".into(), Value::String(snapshot));
+        }
+        let made = self
+            .control_ok("POST", "/_mock/namespaces", Some(Value::Object(body)))
+            .await?;
+        made.get("name")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| format!("no name in {made}"))
+    }
+
+    /// Deletes a namespace.
+    pub async fn delete_namespace(&self, name: &str) -> Result<(), String> {
+        self.control_ok("DELETE", &format!("/_mock/namespaces/{name}"), None)
+            .await
+            .map(|_| ())
+    }
+
+    /// Stops the server and waits for it.    /// Stops the server and waits for it.
     pub async fn stop(self) {
         self.running.stop().await;
+    }
+}
+
+/// What [`MockEngine::fork`] copies, and the new namespace's name (the
+/// server picks a unique one when none is given).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fork {
+    name: Option<String>,
+    from: Option<String>,
+    from_snapshot: Option<String>,
+}
+
+impl Fork {
+    /// A copy of namespace `from`'s current state.
+    pub fn namespace(from: &str) -> Fork {
+        Fork {
+            from: Some(from.to_string()),
+            ..Fork::default()
+        }
+    }
+
+    /// A copy of the `default` namespace's snapshot `snapshot`.
+    pub fn snapshot(snapshot: &str) -> Fork {
+        Fork {
+            from_snapshot: Some(snapshot.to_string()),
+            ..Fork::default()
+        }
+    }
+
+    /// A fresh engine from the seed.
+    pub fn seed() -> Fork {
+        Fork::default()
+    }
+
+    /// The snapshot is another namespace's, not `default`'s.
+    pub fn of(mut self, namespace: &str) -> Fork {
+        self.from = Some(namespace.to_string());
+        self
+    }
+
+    /// Names the new namespace.
+    pub fn named(mut self, name: &str) -> Fork {
+        self.name = Some(name.to_string());
+        self
     }
 }

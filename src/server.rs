@@ -1,49 +1,20 @@
-//! The HTTP server: the router, the namespace registry, start-up and
-//! graceful shutdown.
+//! The HTTP server: the router, start-up and graceful shutdown. The
+//! namespaces it serves live in [`crate::registry`].
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::routing::any;
 use axum::Router;
-use tokio::sync::{oneshot, Mutex};
+use tokio::sync::oneshot;
 
 use crate::api::error::{reason, ApiError};
 use crate::config::ServeConfig;
-use crate::engine::{Engine, Settings};
 use crate::seed::Seed;
 
-pub const DEFAULT_NAMESPACE: &str = "default";
-
-/// Every engine of this process, by namespace.
-pub struct Registry {
-    engines: Mutex<BTreeMap<String, Arc<Engine>>>,
-    pub config: ServeConfig,
-    pub settings: Arc<Settings>,
-    pub seed: Arc<Seed>,
-    /// Set when the server stops, so that endless streams (SSE) end.
-    pub closing: crate::events::Closing,
-}
-
-/// Whether a namespace name is acceptable in a URL and a log.
-pub fn valid_namespace(name: &str) -> bool {
-    name.len() <= 64
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
-}
-
-/// The refusal of a namespace name, alike for `/api` and `/_mock`.
-pub fn bad_namespace(name: &str) -> ApiError {
-    ApiError::new(
-        "bad_namespace",
-        format!("命名空间名称无效：{name:?}（以字母或数字开头，可含 -、_、.，最长 64）"),
-    )
-    .with_status(axum::http::StatusCode::BAD_REQUEST)
-}
+use crate::registry::RegistryError;
+pub use crate::registry::{valid_namespace, Registry, DEFAULT_NAMESPACE};
 
 /// Segment `index` of a URL path, percent-decoded with invalid UTF-8 shown
 /// as U+FFFD: the name a refusal shows when axum could not decode it.
@@ -56,62 +27,8 @@ pub fn lossy_segment(path: &str, index: usize) -> String {
 
 /// The refusal of a namespace name that is not UTF-8 (axum's path
 /// extractors reject it before any handler sees a name).
-pub fn undecodable_namespace(path: &str, index: usize) -> ApiError {
-    bad_namespace(&lossy_segment(path, index))
-}
-
-impl Registry {
-    /// The engine of a namespace, created from the seed on first use.
-    pub async fn engine(&self, name: &str) -> Result<Arc<Engine>, ApiError> {
-        if !valid_namespace(name) {
-            return Err(bad_namespace(name));
-        }
-        let mut engines = self.engines.lock().await;
-        if let Some(e) = engines.get(name) {
-            return Ok(e.clone());
-        }
-        if engines.len() >= self.config.max_namespaces {
-            return Err(ApiError::new(
-                "namespace_limit",
-                format!(
-                    "命名空间数量已达上限 {}：请先删除不用的命名空间",
-                    self.config.max_namespaces
-                ),
-            )
-            .with_status(axum::http::StatusCode::TOO_MANY_REQUESTS));
-        }
-        let (settings, seed, owned) = (self.settings.clone(), self.seed.clone(), name.to_string());
-        let engine =
-            tokio::task::spawn_blocking(move || Engine::open(&owned, settings, seed, None))
-                .await
-                .map_err(ApiError::internal)?
-                .map_err(ApiError::internal)?;
-        let engine = Arc::new(engine);
-        engine.start();
-        engines.insert(name.to_string(), engine.clone());
-        Ok(engine)
-    }
-
-    /// An existing engine, without creating one.
-    pub async fn existing(&self, name: &str) -> Option<Arc<Engine>> {
-        self.engines.lock().await.get(name).cloned()
-    }
-
-    pub async fn names(&self) -> Vec<String> {
-        self.engines.lock().await.keys().cloned().collect()
-    }
-
-    /// Drops a namespace (never `default`); its tasks stop with it.
-    pub async fn remove(&self, name: &str) -> bool {
-        name != DEFAULT_NAMESPACE && self.engines.lock().await.remove(name).is_some()
-    }
-
-    pub async fn insert(&self, engine: Arc<Engine>) {
-        self.engines
-            .lock()
-            .await
-            .insert(engine.name.clone(), engine);
-    }
+pub fn undecodable_namespace(path: &str, index: usize) -> RegistryError {
+    RegistryError::BadName(lossy_segment(path, index))
 }
 
 /// Loads the seed named by the configuration.
@@ -125,24 +42,7 @@ pub fn load_seed(config: &ServeConfig) -> Result<Seed, String> {
 
 /// Builds the registry with its `default` engine (on `--db` when given).
 pub async fn registry(config: ServeConfig, seed: Seed) -> Result<Arc<Registry>, String> {
-    let settings = Arc::new(Settings::from_config(&config, &seed)?);
-    let seed = Arc::new(seed);
-    let (s, sd, db) = (settings.clone(), seed.clone(), config.db.clone());
-    let engine =
-        tokio::task::spawn_blocking(move || Engine::open(DEFAULT_NAMESPACE, s, sd, db.as_deref()))
-            .await
-            .map_err(|e| e.to_string())??;
-    let engine = Arc::new(engine);
-    engine.start();
-    let registry = Arc::new(Registry {
-        engines: Mutex::new(BTreeMap::new()),
-        config,
-        settings,
-        seed,
-        closing: Default::default(),
-    });
-    registry.insert(engine).await;
-    Ok(registry)
+    Registry::start(config, seed).await
 }
 
 pub fn router(registry: Arc<Registry>) -> Router {

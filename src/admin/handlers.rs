@@ -13,11 +13,11 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::{namespace_refusal, Admin, AdminError, Guarded};
+use super::{Admin, AdminError, Guarded};
 use crate::api::decode::scalar_text;
 use crate::faults::Spec;
 use crate::journal::Filter;
-use crate::server::{Registry, DEFAULT_NAMESPACE};
+use crate::registry::{Registry, RegistryError, DEFAULT_NAMESPACE};
 use crate::store::{instances, tasks};
 
 type Reply = Result<Response, AdminError>;
@@ -484,8 +484,80 @@ pub async fn force_state(admin: Admin, bytes: ControlBody) -> Reply {
 }
 
 pub async fn namespaces(_g: Guarded, State(registry): State<Arc<Registry>>) -> Reply {
-    let names = registry.names().await;
-    ok(json!({"namespaces": names, "max": registry.config.max_namespaces}))
+    let list = registry.list().await;
+    ok(json!({
+        "namespaces": list,
+        "max": registry.config.max_namespaces,
+        "idle_ttl_seconds": registry.config.namespace_idle_ttl.as_secs(),
+    }))
+}
+
+/// `POST /_mock/namespaces` and `PUT /_mock/namespaces/{name}`: a new
+/// namespace, fresh from the seed or a copy of another one's state or
+/// snapshot.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewNamespace {
+    name: Option<String>,
+    /// The namespace to copy (its current state, or its snapshot below).
+    from: Option<String>,
+    /// A snapshot of `from` (or of `default` when `from` is absent).
+    from_snapshot: Option<String>,
+}
+
+async fn make_namespace(registry: &Registry, name: Option<&str>, req: NewNamespace) -> Reply {
+    use crate::registry::Origin;
+    let origin = match (req.from, req.from_snapshot) {
+        (None, None) => Origin::Seed,
+        (Some(from), None) => Origin::Namespace(from),
+        (from, Some(snapshot)) => Origin::Snapshot {
+            namespace: from.unwrap_or_else(|| DEFAULT_NAMESPACE.to_string()),
+            snapshot,
+        },
+    };
+    let (name, engine) = registry.create(name, origin).await?;
+    let clock = engine.clock_json();
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"name": name, "clock": clock})),
+    )
+        .into_response())
+}
+
+pub async fn create_namespace(
+    _g: Guarded,
+    State(registry): State<Arc<Registry>>,
+    bytes: ControlBody,
+) -> Reply {
+    let req: NewNamespace = body(&bytes)?;
+    let name = req.name.clone();
+    make_namespace(&registry, name.as_deref(), req).await
+}
+
+pub async fn put_namespace(
+    _g: Guarded,
+    State(registry): State<Arc<Registry>>,
+    OriginalUri(uri): OriginalUri,
+    target: Result<axum::extract::Path<String>, PathRejection>,
+    bytes: ControlBody,
+) -> Reply {
+    let target = match target {
+        Ok(axum::extract::Path(target)) => target,
+        Err(_) => {
+            return Err(AdminError::from(crate::server::undecodable_namespace(
+                uri.path(),
+                3,
+            )))
+        }
+    };
+    let req: NewNamespace = body(&bytes)?;
+    if req.name.as_deref().is_some_and(|n| n != target) {
+        return Err(AdminError::bad_request(
+            "bad_namespace",
+            format!("the body names {:?} but the path {target:?}", req.name),
+        ));
+    }
+    make_namespace(&registry, Some(&target), req).await
 }
 
 pub async fn delete_namespace(
@@ -499,29 +571,16 @@ pub async fn delete_namespace(
     let target = match target {
         Ok(axum::extract::Path(target)) if crate::server::valid_namespace(&target) => target,
         Ok(axum::extract::Path(target)) => {
-            return Err(namespace_refusal(crate::server::bad_namespace(&target)))
+            return Err(AdminError::from(RegistryError::BadName(target)))
         }
         // `/_mock/namespaces/{target}`: segment 3.
         Err(_) => {
-            return Err(namespace_refusal(crate::server::undecodable_namespace(
+            return Err(AdminError::from(crate::server::undecodable_namespace(
                 uri.path(),
                 3,
             )))
         }
     };
-    if target == DEFAULT_NAMESPACE {
-        return Err(AdminError::new(
-            StatusCode::CONFLICT,
-            "default_namespace",
-            "the default namespace cannot be deleted; use POST /_mock/reset",
-        ));
-    }
-    if registry.remove(&target).await {
-        ok(json!({"deleted": target}))
-    } else {
-        Err(AdminError::not_found(
-            "unknown_namespace",
-            format!("no namespace {target:?}"),
-        ))
-    }
+    registry.remove(&target).await?;
+    ok(json!({"deleted": target}))
 }

@@ -24,7 +24,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use crate::engine::Engine;
-use crate::server::{Registry, DEFAULT_NAMESPACE};
+use crate::registry::{Registry, RegistryError, DEFAULT_NAMESPACE};
 
 pub use guard::{admin_access, admin_allowed};
 
@@ -60,6 +60,13 @@ impl AdminError {
             "internal_error",
             "internal error; see the server log",
         )
+    }
+}
+
+impl From<RegistryError> for AdminError {
+    fn from(e: RegistryError) -> AdminError {
+        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        AdminError::new(status, e.reason(), e.to_string())
     }
 }
 
@@ -136,7 +143,7 @@ impl FromRequestParts<Arc<Registry>> for Admin {
             .get("ns")
             .cloned()
             .unwrap_or_else(|| DEFAULT_NAMESPACE.to_string());
-        let engine = registry.engine(&ns).await.map_err(namespace_refusal)?;
+        let engine = registry.engine(&ns).await.map_err(AdminError::from)?;
         Ok(Admin {
             engine,
             registry: registry.clone(),
@@ -161,25 +168,9 @@ fn undecodable_path(parts: &Parts, e: impl std::fmt::Display) -> AdminError {
         )
         .is_err()
     {
-        return namespace_refusal(crate::server::undecodable_namespace(&path, 2));
+        return AdminError::from(crate::server::undecodable_namespace(&path, 2));
     }
     AdminError::bad_request("bad_path", format!("{e}: path parameters must be UTF-8"))
-}
-
-/// The registry's refusal of a namespace, in the control API's shape.
-fn namespace_refusal(e: crate::api::error::ApiError) -> AdminError {
-    let status = if e.status == StatusCode::OK {
-        StatusCode::BAD_REQUEST
-    } else {
-        e.status
-    };
-    // Keep the registry's reason, so /api and /_mock name a refusal alike.
-    let reason = match e.reason.as_str() {
-        "bad_namespace" => "bad_namespace",
-        "namespace_limit" => "namespace_limit",
-        _ => "namespace_unavailable",
-    };
-    AdminError::new(status, reason, e.message)
 }
 
 fn engine_routes() -> Router<Arc<Registry>> {
@@ -215,8 +206,11 @@ fn engine_routes() -> Router<Arc<Registry>> {
 pub fn router() -> Router<Arc<Registry>> {
     use handlers::*;
     Router::new()
-        .route("/_mock/namespaces", get(namespaces))
-        .route("/_mock/namespaces/{target}", delete(delete_namespace))
+        .route("/_mock/namespaces", get(namespaces).post(create_namespace))
+        .route(
+            "/_mock/namespaces/{target}",
+            delete(delete_namespace).put(put_namespace),
+        )
         .method_not_allowed_fallback(wrong_method)
         .nest("/_mock", engine_routes())
         .nest("/ns/{ns}/_mock", engine_routes())

@@ -23,16 +23,24 @@ use serde_json::Value;
 use crate::engine::Engine;
 use crate::faults::{Effect, Fired};
 use crate::journal::{RawJson, Record};
-use crate::server::Registry;
+use crate::registry::{Registry, RegistryError};
 use envelope::Format;
 use error::{reason, ApiError};
 
 /// `/api`: the `default` namespace.
 pub async fn default_api(State(registry): State<Arc<Registry>>, request: Request) -> Response {
-    match registry.engine(crate::server::DEFAULT_NAMESPACE).await {
+    match registry.engine(crate::registry::DEFAULT_NAMESPACE).await {
         Ok(engine) => handle(engine, request).await,
-        Err(err) => envelope::respond_error(&err, Format::Json),
+        Err(err) => envelope::respond_error(&registry_refusal(err), Format::Json),
     }
+}
+
+/// A namespace the registry refused, as the engine's envelope with the
+/// registry's reason and status (400 bad name, 429 cap, …).
+fn registry_refusal(err: RegistryError) -> ApiError {
+    let status = axum::http::StatusCode::from_u16(err.status())
+        .unwrap_or(axum::http::StatusCode::SERVICE_UNAVAILABLE);
+    ApiError::new(err.reason(), err.to_string()).with_status(status)
 }
 
 /// `/ns/{name}/api`: an isolated engine, created on first use.
@@ -47,12 +55,12 @@ pub async fn namespaced_api(
         Ok(Path(name)) => name,
         Err(_) => {
             let err = crate::server::undecodable_namespace(request.uri().path(), 2);
-            return envelope::respond_error(&err, Format::Json);
+            return envelope::respond_error(&registry_refusal(err), Format::Json);
         }
     };
     match registry.engine(&name).await {
         Ok(engine) => handle(engine, request).await,
-        Err(err) => envelope::respond_error(&err, Format::Json),
+        Err(err) => envelope::respond_error(&registry_refusal(err), Format::Json),
     }
 }
 

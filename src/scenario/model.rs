@@ -65,6 +65,21 @@ pub enum StepKind {
     Reset,
     Control(Control),
     ExpectJournal(JournalExpect),
+    /// A new namespace copied from the current one (or one of its
+    /// snapshots); the steps after it run in the new namespace.
+    Fork(ForkStep),
+}
+
+/// `fork: {name: t1, snapshot: fixture}`; both fields optional.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForkStep {
+    /// The new namespace's name; the server picks one when absent.
+    #[serde(default, deserialize_with = "optional_scalar_string")]
+    pub name: Option<String>,
+    /// Copy this snapshot of the current namespace instead of its state now.
+    #[serde(default, deserialize_with = "optional_scalar_string")]
+    pub snapshot: Option<String>,
 }
 
 /// One signed call to `/api`.
@@ -212,6 +227,7 @@ struct RawStep {
     reset: Option<bool>,
     control: Option<Control>,
     expect_journal: Option<JournalExpect>,
+    fork: Option<ForkStep>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -350,6 +366,7 @@ impl RawStep {
             ("reset", self.reset.is_some()),
             ("control", self.control.is_some()),
             ("expect_journal", self.expect_journal.is_some()),
+            ("fork", self.fork.is_some()),
         ];
         for (name, here) in present {
             if here {
@@ -366,7 +383,7 @@ impl RawStep {
             [] => {
                 return Err(
                     "no step kind: give one of call, clock, fault, clear_faults, \
-                     snapshot, restore, reset, control, expect_journal"
+                     snapshot, restore, reset, control, expect_journal, fork"
                         .to_string(),
                 )
             }
@@ -424,6 +441,7 @@ impl RawStep {
             "reset" if self.reset == Some(true) => StepKind::Reset,
             "reset" => return Err(off("reset")),
             "snapshot" => StepKind::Snapshot(self.snapshot.unwrap_or_default()),
+            "fork" => StepKind::Fork(self.fork.unwrap_or_default()),
             "restore" => StepKind::Restore(self.restore.unwrap_or_default()),
             "control" => {
                 let control = self.control.unwrap_or_else(|| Control {

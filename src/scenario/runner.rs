@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 
 use super::matcher::{lookup_str, show, subset, ArrayMode, Mismatch};
 use super::model::{
-    Call, ClockOp, Control, Encoding, EngineOptions, Expect, Scenario, Step, StepKind,
+    Call, ClockOp, Control, Encoding, EngineOptions, Expect, ForkStep, Scenario, Step, StepKind,
 };
 use super::vars::Scope;
 use crate::client::Client;
@@ -295,6 +295,10 @@ fn step_label(number: usize, step: &Step) -> String {
         StepKind::Reset => "reset".to_string(),
         StepKind::Control(c) => format!("control {} {}", c.method, c.path),
         StepKind::ExpectJournal(j) => format!("journal ?{}", j.query),
+        StepKind::Fork(f) => match &f.snapshot {
+            Some(snap) => format!("fork snapshot {snap}"),
+            None => "fork".to_string(),
+        },
     };
     format!("{label}: {what}")
 }
@@ -422,6 +426,7 @@ impl Session {
                 );
                 (self.control_ok("POST", &path, None).await?, String::new())
             }
+            StepKind::Fork(fork) => self.fork(fork).await?,
             StepKind::ExpectJournal(j) => {
                 let query = self.scope.interpolate_text(&j.query).map_err(one)?;
                 let path = if query.is_empty() {
@@ -455,6 +460,44 @@ impl Session {
         };
         self.remember(step, &doc)?;
         Ok(note)
+    }
+
+    /// Makes a namespace from the current one and moves the session into it.
+    async fn fork(&mut self, fork: &ForkStep) -> Result<(Value, String), Vec<String>> {
+        let one = |e: String| vec![e];
+        // The session's base is the server root or `root/ns/NAME`.
+        let (root, current) = match self.base.rsplit_once("/ns/") {
+            Some((root, name)) if !name.is_empty() && !name.contains('/') => {
+                (root.to_string(), name.to_string())
+            }
+            _ => (self.base.clone(), "default".to_string()),
+        };
+        let mut body = Map::new();
+        if let Some(name) = &fork.name {
+            let name = self.scope.interpolate_text(name).map_err(one)?;
+            body.insert("name".into(), Value::String(name));
+        }
+        body.insert("from".into(), Value::String(current));
+        if let Some(snap) = &fork.snapshot {
+            let snap = self.scope.interpolate_text(snap).map_err(one)?;
+            body.insert("from_snapshot".into(), Value::String(snap));
+        }
+        let resp = self
+            .http
+            .post(format!("{root}/_mock/namespaces"))
+            .json(&Value::Object(body))
+            .send()
+            .await
+            .map_err(|e| vec![format!("POST /_mock/namespaces: {e}")])?;
+        let status = resp.status().as_u16();
+        let doc: Value = resp.json().await.unwrap_or(Value::Null);
+        let Some(name) = doc.get("name").and_then(Value::as_str).map(str::to_string) else {
+            return Err(vec![format!(
+                "POST /_mock/namespaces answered {status}: {doc}"
+            )]);
+        };
+        self.base = format!("{root}/ns/{name}");
+        Ok((doc, format!(" (now in namespace {name})")))
     }
 
     /// Records the step's answer under its `id` and runs its captures.

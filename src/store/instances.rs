@@ -320,6 +320,48 @@ pub fn save_order(
     Ok(())
 }
 
+/// Every instance the database holds: every member, hidden ones included.
+pub fn count_all(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT count(*) FROM instances", [], |r| r.get(0))
+}
+
+/// Moves the seeded instances of a copied seed image to the times a load at
+/// `now` would have given them: [`insert_seeded`] anchors everything to
+/// `now` (start a day before, upgrades an hour after start, expiry whole
+/// months after start), so its times shift by `delta` and the end is
+/// counted again in calendar months. A unit test compares the result with
+/// a fresh load, table by table.
+pub fn reanchor_seeded(
+    conn: &Connection,
+    seed: &crate::seed::Seed,
+    now: i64,
+    delta: i64,
+    zone: chrono::FixedOffset,
+) -> rusqlite::Result<()> {
+    for s in &seed.instances {
+        let start = now - 86_400;
+        let end =
+            crate::domain::months::add_months(start, s.months.max(1) as u32, zone).unwrap_or(start);
+        conn.execute(
+            "UPDATE instances SET buy_time = ?2, start_time = ?2, end_time = ?3 WHERE guid = ?1",
+            params![s.guid, start, end],
+        )?;
+        conn.execute(
+            "UPDATE ips SET create_time = create_time + ?2 WHERE instance_guid = ?1",
+            params![s.guid, delta],
+        )?;
+        conn.execute(
+            "UPDATE upgrades SET create_time = create_time + ?2 WHERE instance_guid = ?1",
+            params![s.guid, delta],
+        )?;
+        conn.execute(
+            "UPDATE transitions SET due = ?2 WHERE guid = ?1 AND kind = 'expired'",
+            params![s.guid, end],
+        )?;
+    }
+    Ok(())
+}
+
 /// Inserts a seeded instance with its stock unit, primary IP and upgrades.
 pub fn insert_seeded(
     conn: &Connection,

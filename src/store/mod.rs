@@ -163,6 +163,33 @@ impl Store {
             }
             None => open_memory()?,
         };
+        Store::configure(conn)
+    }
+
+    /// A private in-memory database holding a copy of `image` (a whole
+    /// database, as [`Store::image`] or [`Template`] made it).
+    pub fn from_image(image: &[u8]) -> rusqlite::Result<Store> {
+        let mut conn = open_memory()?;
+        conn.deserialize_read_exact(rusqlite::MAIN_DB, image, image.len(), false)?;
+        // The copy replaced the database the journal mode was set on.
+        conn.pragma_update(None, "journal_mode", "MEMORY")?;
+        Store::configure(conn)
+    }
+
+    /// The whole database as bytes, for a copy in another engine.
+    pub fn image(&self) -> rusqlite::Result<Vec<u8>> {
+        Ok(self.lock().serialize(rusqlite::MAIN_DB)?.to_vec())
+    }
+
+    /// The size of the database in bytes.
+    pub fn size(&self) -> rusqlite::Result<u64> {
+        let conn = self.lock();
+        let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+        let size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        Ok((pages * size).max(0) as u64)
+    }
+
+    fn configure(conn: Connection) -> rusqlite::Result<Store> {
         conn.pragma_update(None, "foreign_keys", "OFF")?;
         conn.set_prepared_statement_cache_capacity(128);
         // Plans never depend on bound values (no ANALYZE data anyway): with
@@ -194,6 +221,49 @@ impl Store {
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)
+    }
+}
+
+/// The seed loaded once, as a database image: every new namespace starts
+/// as a copy of it instead of re-reading and re-loading the seed. Seeded
+/// instances are anchored to the time a namespace is made, as a fresh load
+/// would anchor them ([`instances::reanchor_seeded`]).
+pub struct Template {
+    image: Vec<u8>,
+    anchored_at: i64,
+    zone: chrono::FixedOffset,
+}
+
+impl Template {
+    /// Loads `seed` into a scratch database anchored at `now`.
+    pub fn build(seed: &Seed, now: i64, zone: chrono::FixedOffset) -> rusqlite::Result<Template> {
+        let store = Store::open(None)?;
+        store.write(|tx| load_seed(tx, seed, now, zone))?;
+        Ok(Template {
+            image: store.image()?,
+            anchored_at: now,
+            zone,
+        })
+    }
+
+    /// A new store holding the seed as if it had been loaded at `now`.
+    pub fn open(&self, seed: &Seed, now: i64) -> rusqlite::Result<Store> {
+        let store = Store::from_image(&self.image)?;
+        if now != self.anchored_at {
+            store.write(|tx| {
+                instances::reanchor_seeded(tx, seed, now, now - self.anchored_at, self.zone)
+            })?;
+        }
+        Ok(store)
+    }
+
+    /// The image's size in bytes.
+    pub fn len(&self) -> usize {
+        self.image.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.image.is_empty()
     }
 }
 
@@ -468,6 +538,88 @@ mod tests {
         let free = instances::free_stock(&conn, "p", 5).unwrap_or_default();
         assert_eq!(free.len(), 1);
         assert_eq!(instances::stock_counts(&conn, "p").ok(), Some((2, 1)));
+    }
+
+    /// Every row of every table, in a stable order, as text.
+    fn dump(store: &Store) -> Vec<String> {
+        let conn = store.lock();
+        let mut out = Vec::new();
+        for table in TABLES {
+            let mut stmt = conn
+                .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
+                .unwrap_or_else(|e| panic!("{table}: {e}"));
+            let n = stmt.column_count();
+            let rows = stmt
+                .query_map([], |r| {
+                    let mut cells = Vec::new();
+                    for i in 0..n {
+                        cells.push(format!("{:?}", r.get::<_, rusqlite::types::Value>(i)?));
+                    }
+                    Ok(format!("{table}: {}", cells.join(" | ")))
+                })
+                .unwrap_or_else(|e| panic!("{table}: {e}"));
+            out.extend(rows.flatten());
+        }
+        out
+    }
+
+    #[test]
+    fn a_template_copy_equals_a_fresh_load_at_the_same_time() {
+        let seed = Seed::default_set().unwrap_or_else(|e| panic!("{e}"));
+        let zone = chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| panic!("zone"));
+        // Built on 30 January; copied at the end of February and in a leap
+        // year, where a calendar month is not a fixed number of seconds.
+        let built = 1_738_195_200; // 2025-01-30 00:00 UTC
+        let template = Template::build(&seed, built, zone).unwrap_or_else(|e| panic!("{e}"));
+        for now in [
+            built,
+            built + 29 * 86_400 + 7,
+            1_706_659_200, /* 2024-01-31 */
+        ] {
+            let copy = template.open(&seed, now).unwrap_or_else(|e| panic!("{e}"));
+            let fresh = open();
+            fresh
+                .write(|tx| load_seed(tx, &seed, now, zone))
+                .unwrap_or_else(|e| panic!("{e}"));
+            let (a, b) = (dump(&copy), dump(&fresh));
+            assert!(a.len() > 50, "too few rows: {}", a.len());
+            for (x, y) in a.iter().zip(&b) {
+                assert_eq!(x, y, "at {now}");
+            }
+            assert_eq!(a.len(), b.len());
+        }
+    }
+
+    #[test]
+    fn a_copied_image_is_a_private_writable_database() {
+        let store = open();
+        store
+            .write(|tx| meta_set(tx, "who", "original"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let image = store.image().unwrap_or_else(|e| panic!("{e}"));
+        let copy = Store::from_image(&image).unwrap_or_else(|e| panic!("{e}"));
+        copy.write(|tx| meta_set(tx, "who", "copy"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        // Grows past the image it was made from.
+        copy.write(|tx| {
+            tx.execute_batch(
+                "CREATE TABLE big (b BLOB); INSERT INTO big VALUES (zeroblob(1000000));",
+            )
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            meta_get(&store.lock(), "who").ok().flatten().as_deref(),
+            Some("original")
+        );
+        assert_eq!(
+            meta_get(&copy.lock(), "who").ok().flatten().as_deref(),
+            Some("copy")
+        );
+        let mode: String = copy
+            .lock()
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap_or_default();
+        assert_eq!(mode, "memory");
     }
 
     #[test]

@@ -138,6 +138,22 @@ pub fn next_due(
     Ok(None)
 }
 
+/// When the earliest transition that can run is due (stalled ones wait
+/// for their fault rule's deletion and are skipped), for the scheduler.
+pub fn next_wake(conn: &Connection, stalling: &[i64]) -> rusqlite::Result<Option<i64>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT due, stalled_by FROM transitions ORDER BY due, id")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let stalled_by: Option<i64> = row.get(1)?;
+        match stalled_by {
+            Some(rule) if stalling.contains(&rule) => continue,
+            _ => return Ok(Some(row.get(0)?)),
+        }
+    }
+    Ok(None)
+}
+
 /// Whether any transition (stalled or not) is due by `now`.
 pub fn any_due(conn: &Connection, now: i64) -> rusqlite::Result<bool> {
     conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM transitions WHERE due <= ?1)")?

@@ -60,10 +60,15 @@ async fn ns_control_ok(
     value
 }
 
+/// The names `GET /_mock/namespaces` lists, in order.
 async fn namespaces(app: &TestApp) -> Value {
     let (status, body) = app.control("GET", "/_mock/namespaces", None).await;
     assert_eq!(status, 200, "{body}");
-    body["namespaces"].clone()
+    let names: Vec<Value> = body["namespaces"]
+        .as_array()
+        .map(|list| list.iter().map(|n| n["name"].clone()).collect())
+        .unwrap_or_default();
+    Value::Array(names)
 }
 
 async fn journal_len(app: &TestApp, name: &str) -> usize {
@@ -219,7 +224,7 @@ async fn created_on_first_use_listed_and_deleted() {
     let app = TestApp::spawn().await;
     assert_eq!(namespaces(&app).await, json!(["default"]));
     let (_, listed) = app.control("GET", "/_mock/namespaces", None).await;
-    assert_eq!(listed["max"], 64);
+    assert_eq!(listed["max"], 10_000);
 
     // First use through /api, then through the control API.
     ns_ok(&app, "suite-a", "getzones", json!({})).await;
@@ -433,4 +438,318 @@ async fn the_same_rng_seed_gives_the_same_guids_and_order_numbers() {
     let c = generated(&three, "default").await;
     assert_ne!(c[0][0]["guid"], a[0][0]["guid"]);
     assert_ne!(c[2]["order_no_api"], a[2]["order_no_api"]);
+}
+
+/// A namespace made by `POST /_mock/namespaces`; returns its name.
+async fn make(app: &TestApp, body: Value) -> String {
+    let (status, made) = app.control("POST", "/_mock/namespaces", Some(body)).await;
+    assert_eq!(status, 201, "{made}");
+    made["name"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no name in {made}"))
+        .to_string()
+}
+
+fn pending_guids(timeline: &Value) -> Vec<(String, String)> {
+    timeline["pending"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .map(|t| {
+                    (
+                        t["guid"].as_str().unwrap_or_default().to_string(),
+                        t["kind"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_fork_copies_state_clock_and_pending_transitions_then_lives_apart() {
+    let app = TestApp::spawn().await;
+    ns_control_ok(&app, "default", "POST", "/clock/freeze", None).await;
+    let guid = guid_of(&app.ok("create", TestApp::create_params(1)).await);
+    ns_control_ok(
+        &app,
+        "default",
+        "POST",
+        "/clock/advance",
+        Some(json!({"seconds": 10})),
+    )
+    .await;
+    let source_clock = ns_control_ok(&app, "default", "GET", "/clock", None).await;
+    let source_timeline = ns_control_ok(&app, "default", "GET", "/timeline", None).await;
+    assert!(pending_guids(&source_timeline).contains(&(guid.clone(), "provisioned".into())));
+
+    let fork = make(&app, json!({"name": "t42", "from": "default"})).await;
+    assert_eq!(fork, "t42");
+    // The clock (frozen, moved) and the pending provisioning came along.
+    assert_eq!(
+        ns_control_ok(&app, "t42", "GET", "/clock", None).await,
+        source_clock
+    );
+    assert_eq!(
+        ns_control_ok(&app, "t42", "GET", "/timeline", None).await,
+        source_timeline
+    );
+    assert_eq!(
+        ns_ok(&app, "t42", "sync_baremetal", json!({"guid": guid})).await["baremetal"]
+            ["order_status"],
+        "0"
+    );
+
+    // From here on they are two engines.
+    ns_control_ok(
+        &app,
+        "t42",
+        "POST",
+        "/clock/advance",
+        Some(json!({"seconds": 60})),
+    )
+    .await;
+    let forked = ns_ok(&app, "t42", "sync_baremetal", json!({"guid": guid})).await;
+    assert_eq!(forked["baremetal"]["order_status"], "1", "{forked}");
+    assert_eq!(app.instance(&guid).await["order_status"], "0");
+    let only_in_fork = guid_of(&ns_ok(&app, "t42", "create", TestApp::create_params(1)).await);
+    app.fails("sync_baremetal", json!({"guid": only_in_fork}), "not_found")
+        .await;
+    // The journal is not copied: the fork's holds only its own calls.
+    assert_eq!(journal_len(&app, "t42").await, 3);
+}
+
+#[tokio::test]
+async fn a_fork_of_a_snapshot_takes_the_state_it_was_taken_in() {
+    let app = TestApp::spawn().await;
+    let before = guid_of(&app.ok("create", TestApp::create_params(1)).await);
+    ns_control_ok(
+        &app,
+        "default",
+        "POST",
+        "/snapshots",
+        Some(json!({"name": "fixture"})),
+    )
+    .await;
+    let after = guid_of(&app.ok("create", TestApp::create_params(1)).await);
+
+    let fork = make(
+        &app,
+        json!({"name": "from-fixture", "from_snapshot": "fixture"}),
+    )
+    .await;
+    ns_ok(&app, &fork, "sync_baremetal", json!({"guid": before})).await;
+    let answer = ns_call(&app, &fork, "sync_baremetal", json!({"guid": after})).await;
+    assert_eq!(
+        answer.reason.as_deref(),
+        Some("not_found"),
+        "{}",
+        answer.text
+    );
+
+    // A snapshot of another namespace, through the library API.
+    use apayun_mock::mock::Fork;
+    ns_control_ok(
+        &app,
+        &fork,
+        "POST",
+        "/snapshots",
+        Some(json!({"name": "mine"})),
+    )
+    .await;
+    let second = app
+        .engine
+        .fork(Fork::snapshot("mine").of(&fork).named("second"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(second, "second");
+    let client = app.engine.namespace_client("second");
+    let seen = client
+        .call("sync_baremetal", json!({"guid": before}))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(seen.code(), 0, "{}", seen.text);
+    let copy = app
+        .engine
+        .fork(Fork::namespace(&fork))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(copy.starts_with("ns-"), "{copy}");
+}
+
+#[tokio::test]
+async fn new_namespaces_fresh_unnamed_and_refused() {
+    let app = TestApp::spawn().await;
+    let mine = guid_of(&app.ok("create", TestApp::create_params(1)).await);
+    // A name alone: a fresh seed engine, without default's instance.
+    assert_eq!(make(&app, json!({"name": "fresh"})).await, "fresh");
+    ns_ok(
+        &app,
+        "fresh",
+        "sync_baremetal",
+        json!({"guid": EXAMPLE_GUID}),
+    )
+    .await;
+    let answer = ns_call(&app, "fresh", "sync_baremetal", json!({"guid": mine})).await;
+    assert_eq!(answer.reason.as_deref(), Some("not_found"));
+    // No name: the server picks a unique one.
+    let a = make(&app, json!({})).await;
+    let b = make(&app, json!({"from": "default"})).await;
+    assert_ne!(a, b);
+    let listed = namespaces(&app).await;
+    for name in ["default", "fresh", a.as_str(), b.as_str()] {
+        assert!(
+            listed.as_array().is_some_and(|l| l.contains(&json!(name))),
+            "{name}: {listed}"
+        );
+    }
+    // PUT names it in the path (the form a proxy can route by name).
+    let (status, put) = app
+        .control(
+            "PUT",
+            "/_mock/namespaces/by-path",
+            Some(json!({"from": "default"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{put}");
+    ns_ok(&app, "by-path", "sync_baremetal", json!({"guid": mine})).await;
+
+    for (body, status, reason) in [
+        (json!({"name": "fresh"}), 409, "namespace_exists"),
+        (
+            json!({"name": "x", "from": "nope"}),
+            404,
+            "unknown_namespace",
+        ),
+        (
+            json!({"name": "x", "from_snapshot": "nope"}),
+            404,
+            "unknown_snapshot",
+        ),
+        (json!({"name": "bad name"}), 400, "bad_namespace"),
+        (json!({"name": "x", "form": "default"}), 400, "bad_json"),
+    ] {
+        let (got, answer) = app
+            .control("POST", "/_mock/namespaces", Some(body.clone()))
+            .await;
+        assert_eq!(got, status, "{body}: {answer}");
+        assert_eq!(answer["error"], reason, "{body}: {answer}");
+    }
+    assert!(!namespaces(&app)
+        .await
+        .as_array()
+        .is_some_and(|l| l.contains(&json!("x"))));
+}
+
+#[tokio::test]
+async fn the_listing_shows_times_instances_and_size() {
+    let app = TestApp::spawn().await;
+    app.ok("create", TestApp::create_params(2)).await;
+    ns_ok(&app, "other", "getzones", json!({})).await;
+    let (_, listed) = app.control("GET", "/_mock/namespaces", None).await;
+    assert_eq!(listed["idle_ttl_seconds"], 86_400, "{listed}");
+    let list = listed["namespaces"].as_array().cloned().unwrap_or_default();
+    assert_eq!(list.len(), 2, "{listed}");
+    let (default, other) = (&list[0], &list[1]);
+    assert_eq!(
+        (default["name"].as_str(), other["name"].as_str()),
+        (Some("default"), Some("other"))
+    );
+    // The seed's one instance, plus the two created in default.
+    assert_eq!(default["instances"], 3, "{default}");
+    assert_eq!(other["instances"], 1, "{other}");
+    for ns in [default, other] {
+        assert!(ns["bytes"].as_u64().is_some_and(|b| b > 50_000), "{ns}");
+        for field in ["created", "last_used"] {
+            let text = ns[field].as_str().unwrap_or_default();
+            assert_eq!(text.len(), 19, "{field}: {ns}");
+        }
+        assert!(
+            ns["idle_seconds"]
+                .as_i64()
+                .is_some_and(|s| (0..5).contains(&s)),
+            "{ns}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn idle_namespaces_are_deleted_and_used_ones_kept() {
+    let app = TestApp::with(
+        MockEngine::builder()
+            .config(|c| c.namespace_idle_ttl = std::time::Duration::from_millis(700)),
+    )
+    .await;
+    ns_ok(&app, "idle", "getzones", json!({})).await;
+    ns_ok(&app, "busy", "getzones", json!({})).await;
+    let started = std::time::Instant::now();
+    // "busy" is called every 200 ms; "idle" never again.
+    while started.elapsed() < std::time::Duration::from_millis(2_000) {
+        ns_ok(&app, "busy", "getzones", json!({})).await;
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let listed = namespaces(&app).await;
+    assert_eq!(listed, json!(["busy", "default"]), "{listed}");
+    // A deleted namespace comes back fresh on its next call.
+    ns_ok(&app, "idle", "getzones", json!({})).await;
+}
+
+#[tokio::test]
+async fn a_zero_ttl_keeps_namespaces() {
+    let app = TestApp::with(
+        MockEngine::builder().config(|c| c.namespace_idle_ttl = std::time::Duration::ZERO),
+    )
+    .await;
+    ns_ok(&app, "kept", "getzones", json!({})).await;
+    let (_, listed) = app.control("GET", "/_mock/namespaces", None).await;
+    assert_eq!(listed["idle_ttl_seconds"], 0);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(namespaces(&app).await, json!(["default", "kept"]));
+}
+
+async fn order_status(app: &TestApp, name: &str, guid: &str) -> Value {
+    ns_ok(app, name, "sync_baremetal", json!({"guid": guid})).await["baremetal"]["order_status"]
+        .clone()
+}
+
+/// The one scheduler runs a transition when it falls due on a running
+/// clock, with no tick: the clock is moved to one or two seconds before the
+/// due time (the due time is whole seconds), and the instance must come up
+/// then, not before.
+#[tokio::test]
+async fn transitions_complete_on_time_under_a_running_clock() {
+    let app = TestApp::spawn().await;
+    for name in ["default", "other"] {
+        let guid = guid_of(&ns_ok(&app, name, "create", TestApp::create_params(1)).await);
+        // Provisioning takes 30 s (the default timings); 28 of them pass now.
+        ns_control_ok(
+            &app,
+            name,
+            "POST",
+            "/clock/advance",
+            Some(json!({"seconds": 28})),
+        )
+        .await;
+        let moved = std::time::Instant::now();
+        assert_eq!(
+            order_status(&app, name, &guid).await,
+            "0",
+            "{name}: provisioned early"
+        );
+        let mut done = None;
+        while moved.elapsed() < std::time::Duration::from_secs(4) {
+            if order_status(&app, name, &guid).await == "1" {
+                done = Some(moved.elapsed());
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let took = done.unwrap_or_else(|| panic!("{name}: not provisioned within 4 s"));
+        // Due 1–2 s after the move; the old tick allowed 100 ms more.
+        assert!(
+            took >= std::time::Duration::from_millis(500)
+                && took <= std::time::Duration::from_millis(2_300),
+            "{name}: provisioned {took:?} after the move"
+        );
+    }
 }

@@ -96,8 +96,9 @@ fn restore_and_the_runner_are_exclusive() {
     // Bounded in count and in time. With the runner spinning, the race
     // showed within the first ten rounds of every run before the fix; a
     // 4,000-round run (80 s) after it showed nothing. A debug build does
-    // about 60 rounds a second.
-    while rounds < 2000 && started.elapsed() < Duration::from_secs(2) {
+    // about 60 rounds a second on an idle machine, a third of that on a
+    // loaded one.
+    while rounds < 2000 && started.elapsed() < Duration::from_secs(3) {
         rounds += 1;
         engine
             .advance(3600)
@@ -135,5 +136,5 @@ fn restore_and_the_runner_are_exclusive() {
         .join()
         .unwrap_or_else(|_| panic!("the runner thread panicked"));
     assert_eq!(failure, None);
-    assert!(rounds >= 50, "only {rounds} rounds ran");
+    assert!(rounds >= 20, "only {rounds} rounds ran");
 }

@@ -17,6 +17,8 @@ mod data;
 mod inproc;
 #[path = "../loadbench/load.rs"]
 mod load;
+#[path = "../loadbench/namespaces.rs"]
+mod namespaces;
 #[path = "../loadbench/servers.rs"]
 mod servers;
 
@@ -60,7 +62,8 @@ struct Args {
     #[arg(long)]
     stock: Option<usize>,
     /// Sections to run (comma list of baseline, catalog, sync, create,
-    /// upgrade, mix, startup, rss, scale, inproc); default all.
+    /// upgrade, mix, startup, rss, scale, inproc); default all of those.
+    /// `namespaces` (what a namespace costs) runs only when named alone.
     #[arg(long)]
     only: Option<String>,
     /// Do not run `cargo build` for the server binaries first.
@@ -545,6 +548,19 @@ async fn real_main() -> Result<(), String> {
         ctx.spec.warmup,
         load_avg()
     );
+    if ctx.args.only.as_deref().map(str::trim) == Some("namespaces") {
+        let c = &ctx;
+        let figures = namespaces::run(move |extra| async move {
+            let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+            c.mock(&extra).await
+        })
+        .await?;
+        println!("\n| namespaces | figure |\n| --- | --- |");
+        for (name, value) in figures.rows {
+            println!("| {name} | {value} |");
+        }
+        return Ok(());
+    }
     let stock = ctx
         .args
         .stock

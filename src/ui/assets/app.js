@@ -274,7 +274,7 @@ async function listen() {
     // The stream also ends when a namespace is deleted; reconnecting would
     // create it afresh, so look first (the list creates nothing).
     if (S.ns !== 'default' && generation === listenGeneration) {
-      const alive = await request('GET', '/_mock/namespaces').then((d) => d.namespaces.includes(S.ns), () => true);
+      const alive = await request('GET', '/_mock/namespaces').then((d) => namespaceNames(d).includes(S.ns), () => true);
       if (!alive && generation === listenGeneration) {
         showBanner(`命名空间已删除 Namespace “${S.ns}” was deleted; showing “default”.`);
         switchNamespace('default').catch(reportError);
@@ -785,9 +785,14 @@ refreshers.catalog = loadCatalog;
 refreshers.namespaces = () => loadNamespaces();
 
 // ---- namespaces ----
+// `GET /_mock/namespaces` lists objects with a `name` each.
+function namespaceNames(data) {
+  return data.namespaces.map((n) => (typeof n === 'string' ? n : n.name));
+}
+
 async function loadNamespaces() {
-  const data = await request('GET', '/_mock/namespaces');
-  const names = data.namespaces.includes(S.ns) ? data.namespaces : [...data.namespaces, S.ns];
+  const listed = namespaceNames(await request('GET', '/_mock/namespaces'));
+  const names = listed.includes(S.ns) ? listed : [...listed, S.ns];
   const select = $('ns-select');
   // Rebuilt only when the list changed, so an open picker is left alone.
   if (Array.from(select.options, (o) => o.value).join('\n') !== names.join('\n')) {
