@@ -171,6 +171,21 @@ async fn control(http: &reqwest::Client, method: &str, url: &str, body: Option<V
     value
 }
 
+/// The namespaces one mock process lists, asked on its own port.
+async fn listed_on(http: &reqwest::Client, port: u16) -> Vec<String> {
+    let url = format!("http://127.0.0.1:{port}/_mock/namespaces");
+    let listed = control(http, "GET", &url, None).await;
+    listed["namespaces"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v["name"].as_str())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn create_params(order: usize) -> Value {
     json!({
         "lineGuid": "1665907446560259",
@@ -262,23 +277,7 @@ async fn nginx_keeps_each_namespace_on_one_process() {
     // Each namespace lives on exactly one process, and both processes got some.
     let mut owners = Vec::new();
     for port in [port_a, port_b] {
-        let listed = control(
-            &http,
-            "GET",
-            &format!("http://127.0.0.1:{port}/_mock/namespaces"),
-            None,
-        )
-        .await;
-        let listed: Vec<String> = listed["namespaces"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().or_else(|| v["name"].as_str()))
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default();
-        owners.push(listed);
+        owners.push(listed_on(&http, port).await);
     }
     for ns in &names {
         let on: Vec<usize> = (0..2).filter(|&p| owners[p].contains(ns)).collect();
@@ -299,16 +298,10 @@ async fn nginx_keeps_each_namespace_on_one_process() {
     )
     .await;
     for port in [port_a, port_b] {
-        let listed = control(
-            &http,
-            "GET",
-            &format!("http://127.0.0.1:{port}/_mock/namespaces"),
-            None,
-        )
-        .await;
+        let listed = listed_on(&http, port).await;
         assert!(
-            !listed.to_string().contains(&format!("\"{victim}\"")),
-            "{victim} still listed on {port}: {listed}"
+            !listed.contains(victim),
+            "{victim} still listed on {port}: {listed:?}"
         );
     }
 }
