@@ -285,6 +285,35 @@ mod tests {
     }
 
     #[test]
+    fn a_delay_range_is_drawn_within_its_bounds_and_spans_them() {
+        let f = Faults::new(Some(3));
+        f.add(spec(
+            r#"{"effect":{"kind":"delay","min_ms":100,"max_ms":200}}"#,
+        ));
+        let drawn: Vec<u64> = (0..2000)
+            .map(|_| f.check("getzones", "1").map_or(0, |fired| fired.delay_ms))
+            .collect();
+        let (lo, hi) = (
+            drawn.iter().min().copied().unwrap_or(0),
+            drawn.iter().max().copied().unwrap_or(0),
+        );
+        assert!(lo >= 100 && hi <= 200, "drawn within {lo}..={hi}");
+        // Uniform over 101 values: 2000 draws reach both ends' tenth.
+        assert!(lo < 110 && hi > 190, "drawn within {lo}..={hi}");
+    }
+
+    #[test]
+    fn a_fixed_delay_is_exact_and_other_effects_have_none() {
+        let f = Faults::new(Some(3));
+        f.add(spec(
+            r#"{"action":"sync_line","effect":{"kind":"delay","ms":250}}"#,
+        ));
+        f.add(spec(r#"{"effect":{"kind":"http","status":503}}"#));
+        assert_eq!(f.check("sync_line", "1").map(|x| x.delay_ms), Some(250));
+        assert_eq!(f.check("getzones", "1").map(|x| x.delay_ms), Some(0));
+    }
+
+    #[test]
     fn rejects_bad_rules() {
         assert!(serde_json::from_str::<Spec>(r#"{"effect":{"kind":"explode"}}"#).is_err());
         assert!(spec(r#"{"probability":2,"effect":{"kind":"drop"}}"#)
