@@ -390,6 +390,28 @@ mod tests {
     }
 
     #[test]
+    fn a_certain_rule_leaves_the_seeded_draws_of_others_alone() {
+        // Adding a rule that always fires must not shift the random choices
+        // of the other rules: a seeded run stays comparable.
+        let delays = |with_certain_rule: bool| {
+            let f = Faults::new(Some(5));
+            if with_certain_rule {
+                f.add(spec(r#"{"action":"stop","effect":{"kind":"drop"}}"#));
+            }
+            f.add(spec(
+                r#"{"action":"start","effect":{"kind":"delay","min_ms":0,"max_ms":60000}}"#,
+            ));
+            (0..8)
+                .map(|_| {
+                    f.check("stop", "1");
+                    f.check("start", "1").map_or(0, |x| x.delay_ms)
+                })
+                .collect::<Vec<u64>>()
+        };
+        assert_eq!(delays(true), delays(false));
+    }
+
+    #[test]
     fn limits_are_inclusive() {
         let ok = |json: &str| spec(json).validate();
         for good in [
