@@ -82,6 +82,11 @@ fn json_limits_are_inclusive_and_count_every_leaf() {
         r#"{"a":1,"b":true,"c":null,"d":2}"#,
         reason::TOO_MANY_FIELDS,
     );
+    ok(r#"{"a":"x","b":"y","c":"z"}"#);
+    refused(
+        r#"{"a":"x","b":"y","c":"z","d":"w"}"#,
+        reason::TOO_MANY_FIELDS,
+    );
     ok(r#"{"a":[1,2,"x"]}"#);
     refused(r#"{"a":[1,2],"b":{"c":3,"d":4}}"#, reason::TOO_MANY_FIELDS);
     ok(r#"{"a":[[1]]}"#);
