@@ -302,7 +302,15 @@ mod tests {
             .iter()
             .filter_map(|s| s.parse().ok())
             .collect();
-        assert_eq!(group_runs(&addrs).len(), 3);
+        // Runs are contiguous and stay inside one /24.
+        assert_eq!(
+            group_runs(&addrs),
+            [
+                (ip("1.2.3.254"), ip("1.2.3.255")),
+                (ip("1.2.4.0"), ip("1.2.4.0")),
+                (ip("1.2.4.2"), ip("1.2.4.2")),
+            ]
+        );
     }
 
     proptest! {
