@@ -268,6 +268,21 @@ mod tests {
             alloc_block(net("10.0.0.0/29"), 4, &taken),
             Some(net("10.0.0.4/30"))
         );
+        // Skipping past what blocked a candidate never skips a free block:
+        // a single address on an aligned start, a small block before a big one.
+        let single = normalise(vec![
+            (ip("10.0.0.0"), ip("10.0.0.0")),
+            (ip("10.0.0.100"), ip("10.0.0.120")),
+        ]);
+        assert_eq!(
+            alloc_block(net("10.0.0.0/24"), 4, &single),
+            Some(net("10.0.0.4/30"))
+        );
+        let small = normalise(vec![(ip("10.0.0.0"), ip("10.0.0.3"))]);
+        assert_eq!(
+            alloc_block(net("10.0.0.0/24"), 32, &small),
+            Some(net("10.0.0.32/27"))
+        );
         let after = normalise(vec![(ip("10.0.0.4"), ip("10.0.0.4"))]);
         assert_eq!(
             alloc_block(net("10.0.0.0/24"), 4, &after),
