@@ -300,6 +300,178 @@ mod tests {
     }
 
     #[test]
+    fn a_delay_range_is_drawn_within_its_bounds_and_spans_them() {
+        let f = Faults::new(Some(3));
+        f.add(spec(
+            r#"{"effect":{"kind":"delay","min_ms":100,"max_ms":200}}"#,
+        ));
+        let drawn: Vec<u64> = (0..2000)
+            .map(|_| f.check("getzones", "1").map_or(0, |fired| fired.delay_ms))
+            .collect();
+        let (lo, hi) = (
+            drawn.iter().min().copied().unwrap_or(0),
+            drawn.iter().max().copied().unwrap_or(0),
+        );
+        assert!(lo >= 100 && hi <= 200, "drawn within {lo}..={hi}");
+        // Uniform over 101 values: 2000 draws reach both ends' tenth.
+        assert!(lo < 110 && hi > 190, "drawn within {lo}..={hi}");
+    }
+
+    #[test]
+    fn a_fixed_delay_is_exact_and_other_effects_have_none() {
+        let f = Faults::new(Some(3));
+        f.add(spec(
+            r#"{"action":"sync_line","effect":{"kind":"delay","ms":250}}"#,
+        ));
+        f.add(spec(r#"{"effect":{"kind":"http","status":503}}"#));
+        assert_eq!(f.check("sync_line", "1").map(|x| x.delay_ms), Some(250));
+        assert_eq!(f.check("getzones", "1").map(|x| x.delay_ms), Some(0));
+    }
+
+    #[test]
+    fn an_error_rule_defaults_to_code_1_the_mock_message_and_reason() {
+        let s = spec(r#"{"effect":{"kind":"error"}}"#);
+        assert_eq!(s.probability, 1.0);
+        assert_eq!((s.after, s.times), (0, None));
+        assert_eq!(
+            s.effect,
+            Effect::Error {
+                code: 1,
+                message: "模拟故障".into(),
+                reason: "injected_fault".into()
+            }
+        );
+    }
+
+    #[test]
+    fn rules_get_rising_ids_and_can_be_listed_removed_and_cleared() {
+        let f = Faults::new(Some(1));
+        let ids: Vec<i64> = ["drop", "stall", "drop"]
+            .iter()
+            .map(|k| f.add(spec(&format!(r#"{{"effect":{{"kind":"{k}"}}}}"#))).id)
+            .collect();
+        assert_eq!(ids, [1, 2, 3]);
+        assert_eq!(f.stalling(), [2]);
+        assert!(!f.remove(9), "no rule 9");
+        assert_eq!(f.list().len(), 3);
+        assert!(f.remove(2));
+        assert_eq!(f.list().iter().map(|r| r.id).collect::<Vec<_>>(), [1, 3]);
+        assert!(f.stalling().is_empty());
+        assert!(!f.remove(2), "already gone");
+        f.clear();
+        assert!(f.list().is_empty());
+        assert_eq!(f.add(spec(r#"{"effect":{"kind":"drop"}}"#)).id, 4);
+    }
+
+    #[test]
+    fn a_call_counts_against_every_matching_rule_until_one_fires() {
+        let f = Faults::new(Some(1));
+        f.add(spec(
+            r#"{"action":"stop","after":1,"effect":{"kind":"drop"}}"#,
+        ));
+        f.add(spec(r#"{"effect":{"kind":"stall"}}"#));
+        f.add(spec(r#"{"effect":{"kind":"drop"}}"#));
+        let fired: Vec<Option<i64>> = ["stop", "stop", "start"]
+            .iter()
+            .map(|a| f.check(a, "1").map(|x| x.rule))
+            .collect();
+        assert_eq!(fired, [Some(2), Some(1), Some(2)]);
+        let counters: Vec<(u64, u64)> = f.list().iter().map(|r| (r.matched, r.fired)).collect();
+        assert_eq!(counters, [(2, 1), (2, 2), (0, 0)]);
+    }
+
+    #[test]
+    fn a_rule_for_a_member_and_an_action_needs_both() {
+        let f = Faults::new(Some(1));
+        f.add(spec(
+            r#"{"action":"stop","userid":"2","effect":{"kind":"drop"}}"#,
+        ));
+        assert!(f.check("stop", "1").is_none());
+        assert!(f.check("start", "2").is_none());
+        assert!(f.check("stop", "2").is_some());
+    }
+
+    #[test]
+    fn probability_is_the_share_of_calls_that_fire() {
+        let f = Faults::new(Some(9));
+        f.add(spec(r#"{"probability":0.2,"effect":{"kind":"drop"}}"#));
+        let fired = (0..2000)
+            .filter(|_| f.check("getzones", "1").is_some())
+            .count();
+        assert!((300..500).contains(&fired), "{fired} of 2000 at 0.2");
+        let never = Faults::new(Some(9));
+        never.add(spec(r#"{"probability":0,"effect":{"kind":"drop"}}"#));
+        assert!((0..200).all(|_| never.check("getzones", "1").is_none()));
+    }
+
+    #[test]
+    fn a_certain_rule_leaves_the_seeded_draws_of_others_alone() {
+        // Adding a rule that always fires must not shift the random choices
+        // of the other rules: a seeded run stays comparable.
+        let delays = |with_certain_rule: bool| {
+            let f = Faults::new(Some(5));
+            if with_certain_rule {
+                f.add(spec(r#"{"action":"stop","effect":{"kind":"drop"}}"#));
+            }
+            f.add(spec(
+                r#"{"action":"start","effect":{"kind":"delay","min_ms":0,"max_ms":60000}}"#,
+            ));
+            (0..8)
+                .map(|_| {
+                    f.check("stop", "1");
+                    f.check("start", "1").map_or(0, |x| x.delay_ms)
+                })
+                .collect::<Vec<u64>>()
+        };
+        assert_eq!(delays(true), delays(false));
+    }
+
+    #[test]
+    fn limits_are_inclusive() {
+        let ok = |json: &str| spec(json).validate();
+        for good in [
+            r#"{"probability":0,"effect":{"kind":"drop"}}"#,
+            r#"{"probability":1,"effect":{"kind":"drop"}}"#,
+            r#"{"effect":{"kind":"http","status":100}}"#,
+            r#"{"effect":{"kind":"http","status":599}}"#,
+            r#"{"effect":{"kind":"delay","ms":60000}}"#,
+            r#"{"effect":{"kind":"delay","ms":0}}"#,
+            r#"{"effect":{"kind":"delay","min_ms":7,"max_ms":7}}"#,
+            r#"{"effect":{"kind":"delay","min_ms":0,"max_ms":60000}}"#,
+        ] {
+            assert_eq!(ok(good), Ok(()), "{good}");
+        }
+        for (bad, why) in [
+            (
+                r#"{"probability":-0.1,"effect":{"kind":"drop"}}"#,
+                "probability must be within 0..=1, got -0.1",
+            ),
+            (
+                r#"{"effect":{"kind":"http","status":600}}"#,
+                "status must be an HTTP status 100..=599, got 600",
+            ),
+            (
+                r#"{"effect":{"kind":"delay","ms":60001}}"#,
+                "delay ms must be at most 60000",
+            ),
+            (
+                r#"{"effect":{"kind":"delay","min_ms":1,"max_ms":60001}}"#,
+                "delay needs min_ms <= max_ms <= 60000",
+            ),
+            (
+                r#"{"effect":{"kind":"delay","min_ms":1}}"#,
+                "delay needs min_ms <= max_ms <= 60000",
+            ),
+            (
+                r#"{"effect":{"kind":"delay"}}"#,
+                "delay needs ms, or min_ms and max_ms",
+            ),
+        ] {
+            assert_eq!(ok(bad), Err(why.to_string()), "{bad}");
+        }
+    }
+
+    #[test]
     fn rejects_bad_rules() {
         assert!(serde_json::from_str::<Spec>(r#"{"effect":{"kind":"explode"}}"#).is_err());
         assert!(spec(r#"{"probability":2,"effect":{"kind":"drop"}}"#)

@@ -277,11 +277,127 @@ mod tests {
         );
     }
 
+    fn doc(v: serde_json::Value) -> Doc {
+        match v {
+            Value::Object(m) => m,
+            _ => Doc::new(),
+        }
+    }
+
+    #[test]
+    fn a_line_is_read_from_its_record() {
+        let line = Line::from_doc(&doc(serde_json::json!({
+            "guid": "G", "line_guid": "Z", "status": "1", "buy_status": "1",
+            "renew_status": "0", "upgrade_status": "1", "defense_status": "0",
+            "buy_order_max_num": " 10 ", "bandwidth_max_size": "300.0",
+            "ip_max_size": "200", "ip_num_list": "1,8，16", "defense_max_size": "300",
+            "defense_step": "5", "release_hour": "2", "months": "1,3",
+            "ip_upgrade_type": "1,2", "retention_days": "3",
+            "ip_bandwidth_rate": " 0.5 ", "reservation_degrade_status": "1",
+            "reservation_degrade_valid_limit": "15",
+        })));
+        assert_eq!(
+            line,
+            Line {
+                guid: "G".into(),
+                zone_guid: "Z".into(),
+                status: 1,
+                buy_status: 1,
+                renew_status: 0,
+                upgrade_status: 1,
+                defense_status: 0,
+                buy_order_max_num: 10,
+                bandwidth_max_size: 300,
+                ip_max_size: 200,
+                ip_num_list: vec![1, 8, 16],
+                defense_max_size: 300,
+                defense_step: 5,
+                release_hour: 2,
+                months: vec![1, 3],
+                ip_upgrade_type: vec![1, 2],
+                retention_days: 3,
+                ip_bandwidth_rate: 0.5,
+                reservation_degrade_status: 1,
+                reservation_degrade_valid_limit: 15,
+            }
+        );
+        assert_eq!(line.release_delay_seconds(), 7200);
+        let by_days = Line {
+            release_hour: 0,
+            ..line.clone()
+        };
+        assert_eq!(by_days.release_delay_seconds(), 3 * 86_400);
+        let never = Line {
+            release_hour: 0,
+            retention_days: -1,
+            ..line.clone()
+        };
+        assert_eq!(never.release_delay_seconds(), 0);
+        // Missing or unreadable fields read as 0 and empty.
+        let empty = Line::from_doc(&doc(serde_json::json!({"status": "x", "months": 3})));
+        assert_eq!(
+            (empty.status, empty.months.len(), empty.ip_bandwidth_rate),
+            (0, 0, 0.0)
+        );
+    }
+
+    #[test]
+    fn a_product_and_a_system_are_read_from_their_records() {
+        let p = Product::from_doc(&doc(serde_json::json!({
+            "guid": "P", "name": "n", "line_guid": "L", "cpu_value": "8",
+            "memory_num": "16", "system_partition_size": "50",
+            "system_partition_support": "1", "ipnum": "0", "bandwidth": "10",
+            "defense": "20", "status": "1", "stock_type": "2",
+        })));
+        assert_eq!(
+            p,
+            Product {
+                guid: "P".into(),
+                name: "n".into(),
+                line_guid: "L".into(),
+                cpu_value: 8,
+                memory_num: 16,
+                system_partition_size: 50,
+                system_partition_support: 1,
+                ipnum: 1,
+                bandwidth: 10,
+                defense: 20,
+                status: 1,
+                stock_type: 2,
+            }
+        );
+        let two = Product::from_doc(&doc(serde_json::json!({"ipnum": "2"})));
+        assert_eq!(two.ipnum, 2);
+        let s = System::from_doc(&doc(serde_json::json!({
+            "guid": "S", "id": "7", "class_guid": "C", "name": "CentOS",
+            "login_name": "root", "cpu_limit": "2", "ram_limit": "4",
+            "type": "create, install", "support": "baremetal",
+            "lines": ["L1", 5, "L2"],
+        })));
+        assert_eq!(
+            s,
+            System {
+                guid: "S".into(),
+                id: "7".into(),
+                class_guid: "C".into(),
+                name: "CentOS".into(),
+                login_name: "root".into(),
+                cpu_limit: 2,
+                ram_limit: 4,
+                types: vec!["create".into(), "install".into()],
+                support: vec!["baremetal".into()],
+                lines: vec!["L1".into(), "L2".into()],
+            }
+        );
+    }
+
     #[test]
     fn lists() {
         assert_eq!(number_list("1,8,16"), vec![1, 8, 16]);
         assert_eq!(number_list("1，2"), vec![1, 2]);
         assert_eq!(number_list(""), Vec::<i64>::new());
         assert_eq!(word_list("create,install"), vec!["create", "install"]);
+        assert_eq!(word_list(" a ，, b"), vec!["a", "b"]);
+        assert_eq!(number_list(" 4 ,x,5"), vec![4, 5]);
     }
 }

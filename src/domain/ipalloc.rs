@@ -241,6 +241,56 @@ mod tests {
     }
 
     #[test]
+    fn a_range_touching_either_end_overlaps() {
+        let taken = normalise(vec![(5, 8), (20, 20)]);
+        for (lo, hi, want) in [
+            (0, 4, false),
+            (0, 5, true),
+            (8, 10, true),
+            (9, 19, false),
+            (9, 20, true),
+            (20, 30, true),
+            (21, 30, false),
+        ] {
+            assert_eq!(overlaps(&taken, lo, hi), want, "{lo}..={hi}");
+        }
+    }
+
+    #[test]
+    fn a_block_may_fill_its_pool_exactly() {
+        assert_eq!(
+            alloc_block(net("10.0.0.0/30"), 4, &[]),
+            Some(net("10.0.0.0/30"))
+        );
+        // The last aligned block of a pool, and a free address right after a block.
+        let taken = normalise(vec![(ip("10.0.0.0"), ip("10.0.0.3"))]);
+        assert_eq!(
+            alloc_block(net("10.0.0.0/29"), 4, &taken),
+            Some(net("10.0.0.4/30"))
+        );
+        // Skipping past what blocked a candidate never skips a free block:
+        // a single address on an aligned start, a small block before a big one.
+        let single = normalise(vec![
+            (ip("10.0.0.0"), ip("10.0.0.0")),
+            (ip("10.0.0.100"), ip("10.0.0.120")),
+        ]);
+        assert_eq!(
+            alloc_block(net("10.0.0.0/24"), 4, &single),
+            Some(net("10.0.0.4/30"))
+        );
+        let small = normalise(vec![(ip("10.0.0.0"), ip("10.0.0.3"))]);
+        assert_eq!(
+            alloc_block(net("10.0.0.0/24"), 32, &small),
+            Some(net("10.0.0.32/27"))
+        );
+        let after = normalise(vec![(ip("10.0.0.4"), ip("10.0.0.4"))]);
+        assert_eq!(
+            alloc_block(net("10.0.0.0/24"), 4, &after),
+            Some(net("10.0.0.0/30"))
+        );
+    }
+
+    #[test]
     fn singles_skip_network_broadcast_and_taken() {
         let taken = normalise(vec![
             (ip("10.0.0.1"), ip("10.0.0.1")),
@@ -267,7 +317,15 @@ mod tests {
             .iter()
             .filter_map(|s| s.parse().ok())
             .collect();
-        assert_eq!(group_runs(&addrs).len(), 3);
+        // Runs are contiguous and stay inside one /24.
+        assert_eq!(
+            group_runs(&addrs),
+            [
+                (ip("1.2.3.254"), ip("1.2.3.255")),
+                (ip("1.2.4.0"), ip("1.2.4.0")),
+                (ip("1.2.4.2"), ip("1.2.4.2")),
+            ]
+        );
     }
 
     proptest! {
@@ -297,6 +355,11 @@ mod tests {
                     prop_assert_eq!(entries[0], (block.network(), "network"));
                     prop_assert_eq!(entries[1], (block_gateway(block), "gateway"));
                     prop_assert_eq!(entries[entries.len() - 1], (block.broadcast(), "broadcast"));
+                    // First fit: no lower aligned block was free.
+                    let lower_free = (0..(1024 / size)).map(|k| u32::from(pool.network()) + k * size)
+                        .take_while(|lo| *lo < u32::from(block.network()))
+                        .any(|lo| !overlaps(&taken, lo, lo + size - 1));
+                    prop_assert!(!lower_free, "{} is not the lowest free block", block);
                     live.push(block);
                 } else {
                     // Exhaustion must be real: no aligned free block exists.

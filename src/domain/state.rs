@@ -233,6 +233,70 @@ mod tests {
     }
 
     #[test]
+    fn each_value_has_its_name() {
+        let names = |f: fn(i64) -> &'static str, values: &[i64]| -> Vec<&'static str> {
+            values.iter().map(|v| f(*v)).collect()
+        };
+        assert_eq!(
+            names(order_status_name, &[0, 1, 3, -2, 2]),
+            ["开通中", "正常", "已过期", "已删除", "未知"]
+        );
+        assert_eq!(
+            names(run_status_name, &[-2, -1, 1, 0]),
+            ["已锁定", "已关机", "运行中", "未知"]
+        );
+        assert_eq!(
+            names(act_status_name, &[0, 1, 2, 3, 4, 5, 6, 7]),
+            [
+                "无操作",
+                "重启中",
+                "重装中",
+                "密码重设中",
+                "升级中",
+                "开机中",
+                "关机中",
+                "未知操作"
+            ]
+        );
+    }
+
+    #[test]
+    fn each_operation_has_its_name_and_busy_status() {
+        use Op::*;
+        let all = [
+            Stop,
+            Start,
+            Restart,
+            Setpass,
+            Install,
+            Renew,
+            Refund,
+            Upgrade,
+            Degrade,
+            DegradeCancel,
+        ];
+        let table: Vec<(&str, Option<i64>)> = all
+            .iter()
+            .map(|op| (op.name(), busy_act_status(*op)))
+            .collect();
+        assert_eq!(
+            table,
+            [
+                ("关机", Some(6)),
+                ("开机", Some(5)),
+                ("重启", Some(1)),
+                ("重设密码", Some(3)),
+                ("重装系统", Some(2)),
+                ("续费", None),
+                ("退款", None),
+                ("升级", Some(4)),
+                ("预约降配", None),
+                ("取消降配", None),
+            ]
+        );
+    }
+
+    #[test]
     fn messages_name_the_state() {
         let msg = check(Op::Stop, st(3, -2, 0))
             .err()

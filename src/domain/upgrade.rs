@@ -305,6 +305,138 @@ mod tests {
     }
 
     #[test]
+    fn a_rule_looks_only_at_what_the_request_changes() {
+        // Totals already over every maximum do not block an increment of
+        // something else, and ip_type is read only with an IP increment.
+        let over = Totals {
+            bandwidth: 400,
+            ipnum: 1,
+            defense: 400,
+        };
+        let over_ips = Totals {
+            bandwidth: 300,
+            ipnum: 250,
+            defense: 5,
+        };
+        let mut l = line();
+        l.ip_bandwidth_rate = 0.0;
+        let up = |current: Totals, i: Increment| {
+            check_upgrade(&l, current, i)
+                .map(|t| (t.bandwidth, t.ipnum, t.defense))
+                .map_err(|e| e.reason())
+        };
+        assert_eq!(up(over, inc(0, 8, 0, 2)), Ok((400, 9, 400)));
+        assert_eq!(up(over_ips, inc(0, 0, 5, 9)), Ok((300, 250, 10)));
+        assert_eq!(up(over_ips, inc(0, 0, 0, 1)), Err("upgrade_empty"));
+        let mut no_defense = line();
+        no_defense.defense_status = 0;
+        assert_eq!(
+            check_upgrade(&no_defense, BASE, inc(1, 0, 0, 1)).map(|t| t.bandwidth),
+            Ok(6)
+        );
+        let mut any_step = line();
+        any_step.defense_step = 0;
+        assert_eq!(
+            check_upgrade(&any_step, BASE, inc(0, 0, 7, 1)).map(|t| t.defense),
+            Ok(12)
+        );
+    }
+
+    #[test]
+    fn refusals_name_the_numbers() {
+        let message = |current: Totals, i: Increment| {
+            check_upgrade(&line(), current, i)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            message(BASE, inc(5, 8, 0, 3)),
+            "线路不支持该 IP 类型 ip_type 3（可选 1,2）"
+        );
+        assert_eq!(
+            message(BASE, inc(100, 3, 0, 1)),
+            "IP 数量 3 不在线路可选项 1,8,16,32,64,128,256 中"
+        );
+        assert_eq!(
+            message(BASE, inc(0, 16, 0, 2)),
+            "带宽/IP 配比不足：5M / 17 个 IP = 0.294，需 ≥ 0.500"
+        );
+        assert_eq!(
+            message(BASE, inc(296, 0, 0, 1)),
+            "升级后带宽 301M 超过线路上限 300M"
+        );
+    }
+
+    #[test]
+    fn the_ratio_is_not_checked_without_ips_or_without_a_rate() {
+        let no_ips = Totals {
+            bandwidth: 0,
+            ipnum: 0,
+            defense: 0,
+        };
+        assert_eq!(check_ratio(&line(), no_ips), Ok(()));
+        let mut free = line();
+        free.ip_bandwidth_rate = 0.0;
+        let thin = Totals {
+            bandwidth: 1,
+            ipnum: 64,
+            defense: 0,
+        };
+        assert_eq!(check_ratio(&free, thin), Ok(()));
+        assert!(check_ratio(&line(), thin).is_err());
+        // A rate under half a thousandth rounds to 0: no check.
+        free.ip_bandwidth_rate = 0.0004;
+        assert_eq!(check_ratio(&free, thin), Ok(()));
+    }
+
+    #[test]
+    fn a_degrade_of_more_defense_than_was_upgraded_is_refused() {
+        let cur = Totals {
+            bandwidth: 6,
+            ipnum: 9,
+            defense: 10,
+        };
+        let avail = Degradable {
+            bandwidth: 1,
+            defense: 5,
+        };
+        let err = check_degrade(
+            &line(),
+            cur,
+            avail,
+            Totals {
+                bandwidth: 0,
+                ipnum: 0,
+                defense: 6,
+            },
+        )
+        .err();
+        assert_eq!(
+            err.map(|e| e.to_string()).unwrap_or_default(),
+            "防御 降配 6 超过可降配的升级量 5（降配须与升级记录对应）"
+        );
+        let ip_only = check_degrade(
+            &line(),
+            cur,
+            avail,
+            Totals {
+                bandwidth: 0,
+                ipnum: 8,
+                defense: 0,
+            },
+        );
+        assert_eq!(
+            ip_only,
+            Ok(Totals {
+                bandwidth: 6,
+                ipnum: 1,
+                defense: 10
+            })
+        );
+    }
+
+    #[test]
     fn degrade_rules() {
         let cur = Totals {
             bandwidth: 6,

@@ -8,17 +8,10 @@ use apayun_mock::api::sign;
 use apayun_mock::MockEngine;
 use serde_json::{json, Value};
 
-use crate::helpers::{TestApp, EXAMPLE_GUID};
+use crate::helpers::{wall_seconds, TestApp, EXAMPLE_GUID};
 
 const KEY_1: &str = "mock-api-key";
 const KEY_2: &str = "mock-api-key-2";
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
-}
 
 fn today() -> String {
     chrono::Utc::now().format("%Y%m%d").to_string()
@@ -45,7 +38,7 @@ fn signed(module: &str, action: &str, userid: &str, key: &str, time: i64) -> Vec
 
 /// `getzones` as userid 1, signed now.
 fn base() -> Vec<(String, String)> {
-    signed("baremetal", "getzones", "1", KEY_1, now())
+    signed("baremetal", "getzones", "1", KEY_1, wall_seconds())
 }
 
 fn without(mut pairs: Vec<(String, String)>, key: &str) -> Vec<(String, String)> {
@@ -293,7 +286,7 @@ async fn unknown_member_is_refused() {
     let app = TestApp::spawn().await;
     check(
         &app,
-        signed("baremetal", "getzones", "99", KEY_1, now()),
+        signed("baremetal", "getzones", "99", KEY_1, wall_seconds()),
         reason::UNKNOWN_USER,
         &["99"],
     )
@@ -303,7 +296,7 @@ async fn unknown_member_is_refused() {
 #[tokio::test]
 async fn another_members_key_is_a_key_mismatch() {
     let app = TestApp::spawn().await;
-    let pairs = signed("baremetal", "getzones", "1", KEY_2, now());
+    let pairs = signed("baremetal", "getzones", "1", KEY_2, wall_seconds());
     check(
         &app,
         pairs.clone(),
@@ -312,11 +305,15 @@ async fn another_members_key_is_a_key_mismatch() {
     )
     .await;
     // The same key is fine for its own member.
-    accepted(&app, signed("baremetal", "getzones", "2", KEY_2, now())).await;
+    accepted(
+        &app,
+        signed("baremetal", "getzones", "2", KEY_2, wall_seconds()),
+    )
+    .await;
     // And user 1's key does not pass for user 2.
     check(
         &app,
-        signed("baremetal", "getzones", "2", KEY_1, now()),
+        signed("baremetal", "getzones", "2", KEY_1, wall_seconds()),
         reason::KEY_MISMATCH,
         &["秘钥"],
     )
@@ -326,7 +323,7 @@ async fn another_members_key_is_a_key_mismatch() {
 #[tokio::test]
 async fn a_bad_sign_shows_the_masked_canonical_string() {
     let app = TestApp::spawn().await;
-    let time = now();
+    let time = wall_seconds();
     let wrong = sign::sign(
         "baremetal",
         "getzones",
@@ -354,7 +351,7 @@ fn base_at(time: i64) -> Vec<(String, String)> {
 #[tokio::test]
 async fn signs_that_differ_in_one_part_are_refused() {
     let app = TestApp::spawn().await;
-    let t = now();
+    let t = wall_seconds();
     let ts = t.to_string();
     // Each sign is made over a canonical string that differs from the request in one part.
     let cases = [
@@ -381,7 +378,7 @@ async fn signs_that_differ_in_one_part_are_refused() {
 #[tokio::test]
 async fn sign_comparison_ignores_case() {
     let app = TestApp::spawn().await;
-    let t = now();
+    let t = wall_seconds();
     let upper = sign::sign("baremetal", "getzones", "1", KEY_1, &t.to_string()).to_uppercase();
     assert!(upper.chars().any(|c| c.is_ascii_uppercase()), "{upper}");
     accepted(&app, with(base_at(t), "sign", &upper)).await;
@@ -393,7 +390,7 @@ async fn time_outside_the_window_is_refused() {
     for offset in [-310, 310, -3600, 86_400] {
         check(
             &app,
-            base_at(now() + offset),
+            base_at(wall_seconds() + offset),
             reason::TIME_SKEW,
             &["300", "时间"],
         )
@@ -407,7 +404,7 @@ async fn time_outside_the_window_is_refused() {
     )
     .await;
     for offset in [-290, -60, 0, 60, 290] {
-        accepted(&app, base_at(now() + offset)).await;
+        accepted(&app, base_at(wall_seconds() + offset)).await;
     }
 }
 
@@ -419,7 +416,7 @@ async fn time_skew_zero_disables_the_check() {
             .config(|c| c.time_skew = 0),
     )
     .await;
-    for time in [1_732_779_600, 1_471_331_587, now() + 86_400] {
+    for time in [1_732_779_600, 1_471_331_587, wall_seconds() + 86_400] {
         accepted(&app, base_at(time)).await;
     }
 }
@@ -432,8 +429,14 @@ async fn a_configured_window_is_used() {
             .config(|c| c.time_skew = 30),
     )
     .await;
-    accepted(&app, base_at(now() - 10)).await;
-    check(&app, base_at(now() - 120), reason::TIME_SKEW, &["30"]).await;
+    accepted(&app, base_at(wall_seconds() - 10)).await;
+    check(
+        &app,
+        base_at(wall_seconds() - 120),
+        reason::TIME_SKEW,
+        &["30"],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -442,7 +445,7 @@ async fn unknown_module_is_refused() {
     for module in ["cloud", "Baremetal", "server"] {
         check(
             &app,
-            signed(module, "getzones", "1", KEY_1, now()),
+            signed(module, "getzones", "1", KEY_1, wall_seconds()),
             reason::UNKNOWN_MODULE,
             &[module],
         )
@@ -456,7 +459,7 @@ async fn unknown_action_is_refused() {
     for action in ["nosuch", "GETZONES", "sync_server"] {
         check(
             &app,
-            signed("baremetal", action, "1", KEY_1, now()),
+            signed("baremetal", action, "1", KEY_1, wall_seconds()),
             reason::UNKNOWN_ACTION,
             &[action],
         )
@@ -465,7 +468,7 @@ async fn unknown_action_is_refused() {
     // A baremetal action under module common is refused too.
     check(
         &app,
-        signed("common", "getzones", "1", KEY_1, now()),
+        signed("common", "getzones", "1", KEY_1, wall_seconds()),
         reason::UNKNOWN_ACTION,
         &["getzones", "baremetal"],
     )
@@ -473,7 +476,7 @@ async fn unknown_action_is_refused() {
 }
 
 fn refund_pairs(module: &str) -> Vec<(String, String)> {
-    let mut p = signed(module, "refund", "1", KEY_1, now());
+    let mut p = signed(module, "refund", "1", KEY_1, wall_seconds());
     p.push(("guid".into(), EXAMPLE_GUID.into()));
     p.push(("productType".into(), "baremetal".into()));
     p
@@ -509,7 +512,7 @@ async fn refund_needs_module_common() {
 #[tokio::test]
 async fn refusals_are_journaled_with_their_reason() {
     let app = TestApp::spawn().await;
-    let t = now();
+    let t = wall_seconds();
     check(
         &app,
         with(base_at(t), "sign", &"f".repeat(32)),

@@ -4,97 +4,20 @@
 //! transitions fall due, then poll the callback log (real HTTP) with a
 //! bounded wait.
 
-use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
-use axum::Router;
-use md5::{Digest, Md5};
 use serde_json::{json, Value};
 
-use crate::helpers::{TestApp, EXAMPLE_GUID};
+use crate::helpers::{
+    fmt, freeze, md5_hex, now, text, wall_seconds, Receiver, TestApp, EXAMPLE_GUID,
+};
 
 /// The longest a test waits for deliveries (default policy: 5 attempts,
 /// 200 ms doubling, so about 3 s in the worst case).
 const WAIT: Duration = Duration::from_secs(15);
-
-/// One post the receiver got: its form fields and content type.
-#[derive(Debug, Clone)]
-struct Post {
-    form: BTreeMap<String, String>,
-    content_type: String,
-}
-
-#[derive(Default)]
-struct Inbox {
-    posts: Mutex<Vec<Post>>,
-    /// Statuses to answer with, in order; 200 once they run out.
-    answers: Mutex<VecDeque<u16>>,
-}
-
-/// A local HTTP receiver on a free port.
-struct Receiver {
-    url: String,
-    inbox: Arc<Inbox>,
-}
-
-impl Receiver {
-    async fn start(answers: &[u16]) -> Receiver {
-        let inbox = Arc::new(Inbox {
-            posts: Mutex::new(Vec::new()),
-            answers: Mutex::new(answers.iter().copied().collect()),
-        });
-        let app = Router::new()
-            .route("/hook", post(receive))
-            .with_state(inbox.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind receiver");
-        let addr = listener.local_addr().expect("receiver address");
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Receiver {
-            url: format!("http://{addr}/hook"),
-            inbox,
-        }
-    }
-
-    fn posts(&self) -> Vec<Post> {
-        self.inbox
-            .posts
-            .lock()
-            .map(|p| p.clone())
-            .unwrap_or_default()
-    }
-}
-
-async fn receive(State(inbox): State<Arc<Inbox>>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    let form: BTreeMap<String, String> =
-        serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
-            .unwrap_or_default()
-            .into_iter()
-            .collect();
-    let content_type = headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    if let Ok(mut posts) = inbox.posts.lock() {
-        posts.push(Post { form, content_type });
-    }
-    let status = inbox
-        .answers
-        .lock()
-        .ok()
-        .and_then(|mut a| a.pop_front())
-        .unwrap_or(200);
-    StatusCode::from_u16(status).unwrap_or(StatusCode::OK)
-}
 
 async fn set_callback(app: &TestApp, userid: &str, url: Value) -> (u16, Value) {
     app.control(
@@ -134,10 +57,6 @@ fn settled(log: &[Value], attempts: usize) -> bool {
         .all(|r| r["delivered"] == true || r["attempts"].as_array().map_or(0, Vec::len) >= attempts)
 }
 
-fn md5_hex(text: &str) -> String {
-    hex::encode(Md5::digest(text.as_bytes()))
-}
-
 /// The documented request sign, computed here independently of the mock.
 fn expected_sign(form: &BTreeMap<String, String>, key: &str) -> String {
     let get = |k: &str| form.get(k).cloned().unwrap_or_default();
@@ -149,18 +68,6 @@ fn expected_sign(form: &BTreeMap<String, String>, key: &str) -> String {
         key,
         get("time")
     ))
-}
-
-fn wall_seconds() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
-async fn freeze(app: &TestApp) {
-    let (status, v) = app.control("POST", "/_mock/clock/freeze", None).await;
-    assert_eq!(status, 200, "{v}");
 }
 
 #[tokio::test]
@@ -386,30 +293,124 @@ async fn a_failing_receiver_is_retried_until_it_accepts() {
 }
 
 #[tokio::test]
+async fn a_degrade_notifies_degraded_when_it_applies() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(&[]).await;
+    set_callback(&app, "1", json!(receiver.url)).await;
+    freeze(&app).await;
+    let date = fmt(now(&app).await + chrono::Duration::days(2));
+    let mut params = json!({
+        "guid": EXAMPLE_GUID,
+        "param": [{"item": "bandwidth", "value": 1, "date": date}],
+    });
+    params["taskid"] = json!("t-degrade");
+    app.ok("degrade", params).await;
+    // Booking notifies nothing; applying does.
+    app.advance(86_400).await;
+    app.ok("restart", json!({"guid": EXAMPLE_GUID})).await;
+    app.advance(86_400 + 60).await;
+    let log = wait_for_log(&app, "two notices", |l| {
+        l.len() >= 2 && l.iter().all(|r| r["delivered"] == true)
+    })
+    .await;
+    let events: Vec<(String, String)> = log
+        .iter()
+        .map(|r| (text(&r["event"]), text(&r["params"]["action"])))
+        .collect();
+    assert_eq!(
+        events,
+        [
+            ("restarted".to_string(), "restart".to_string()),
+            ("degraded".to_string(), "degrade".to_string()),
+        ]
+    );
+    let posts = receiver.posts();
+    let form = &posts
+        .iter()
+        .find(|p| p.form.get("event").map(String::as_str) == Some("degraded"))
+        .unwrap_or_else(|| panic!("no degraded post in {posts:?}"))
+        .form;
+    assert_eq!(form.get("guid").map(String::as_str), Some(EXAMPLE_GUID));
+    assert_eq!(form.get("action").map(String::as_str), Some("degrade"));
+    assert_eq!(form.get("taskid").map(String::as_str), Some("t-degrade"));
+    assert_eq!(
+        form.get("sign").cloned().unwrap_or_default(),
+        expected_sign(form, "mock-api-key")
+    );
+}
+
+/// A receiver that takes connections and never answers: each delivery
+/// attempt hangs until the policy's per-attempt timeout (5 s), so the
+/// whole retry schedule would take over 25 s. Returns its URL and how many
+/// connections it has taken.
+async fn silent_receiver() -> (String, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("bind: {e}"));
+    let addr = listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("address: {e}"));
+    let taken = Arc::new(AtomicUsize::new(0));
+    let count = taken.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+            count.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    (format!("http://{addr}/hook"), taken)
+}
+
+#[tokio::test]
 async fn a_dead_receiver_never_slows_the_api() {
     let app = TestApp::spawn().await;
-    // A port that was just free and now has nobody listening.
-    let dead = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        listener.local_addr().expect("address").port()
-    };
-    let url = format!("http://127.0.0.1:{dead}/hook");
+    let (url, taken) = silent_receiver().await;
     set_callback(&app, "1", json!(url)).await;
-    let guid = app.ok("create", TestApp::create_params(1)).await[0]["guid"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let bound = Duration::from_secs(5);
-    tokio::time::timeout(bound, app.advance(30))
-        .await
-        .expect("advance returns while the notice is failing");
-    let inst = tokio::time::timeout(bound, app.instance(&guid))
-        .await
-        .expect("the next call returns while the notice is failing");
-    assert_eq!(inst["order_status"], "1");
-    tokio::time::timeout(bound, app.ok("stop", json!({"guid": guid})))
-        .await
-        .expect("a write call returns too");
+    let guid = text(&app.ok("create", TestApp::create_params(1)).await[0]["guid"]);
+    app.advance(30).await;
+    // The provisioned notice's first attempt is under way, and hangs.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while taken.load(Ordering::SeqCst) == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no delivery attempt"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    // Reads, writes and clock moves answer while it hangs ...
+    assert_eq!(app.instance(&guid).await["order_status"], "1");
+    app.ok("stop", json!({"guid": guid})).await;
+    app.advance(10).await;
+    assert_eq!(app.instance(&guid).await["run_status"], "-1");
+    // ... before even that first attempt has ended: an API that waited for
+    // a delivery (let alone the retry schedule) would find one logged.
+    let log = callback_log(&app).await;
+    let provisioned = log
+        .iter()
+        .find(|r| r["event"] == "provisioned")
+        .unwrap_or_else(|| panic!("no provisioned notice: {}", Value::Array(log.clone())));
+    assert_eq!(provisioned["attempts"], json!([]), "{provisioned}");
+    assert_eq!(provisioned["delivered"], false, "{provisioned}");
+}
+
+#[tokio::test]
+async fn a_refusing_receiver_is_given_up_after_five_attempts() {
+    let app = TestApp::spawn().await;
+    // A port this test holds (bound, never listening): connections to it
+    // are refused, and nobody else can take it meanwhile.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap_or_else(|e| panic!("socket: {e}"));
+    socket
+        .bind(([127, 0, 0, 1], 0).into())
+        .unwrap_or_else(|e| panic!("bind: {e}"));
+    let port = socket
+        .local_addr()
+        .unwrap_or_else(|e| panic!("address: {e}"))
+        .port();
+    let url = format!("http://127.0.0.1:{port}/hook");
+    set_callback(&app, "1", json!(url)).await;
+    app.ok("create", TestApp::create_params(1)).await;
+    app.advance(30).await;
 
     // The notice is given up after the policy's five attempts, each logged.
     let log = wait_for_log(&app, "five failed attempts", |l| {

@@ -5,7 +5,7 @@
 use apayun_mock::api::error::reason;
 use serde_json::{json, Value};
 
-use crate::helpers::{json_kind as kind, keys, parse_example as parse, TestApp};
+use crate::helpers::{check_shape, json_kind as kind, keys, parse_example as parse, TestApp};
 
 /// The document's getzones example, `data` part, verbatim.
 const ZONES_EXAMPLE: &str = r#"{
@@ -166,28 +166,6 @@ const SYSTEM_TABLE: &[(&str, &str)] = &[
     ("ghost_url", "object"),
     ("lines", "array"),
 ];
-
-/// Same keys in the same order, and per key the same JSON type. With
-/// `nullable_strings`, a key the example shows as `null` may also be a
-/// string (the field tables type those fields as string; only the example
-/// record itself must match null for null).
-fn check_shape(example: &Value, actual: &Value, nullable_strings: bool, what: &str) {
-    assert_eq!(
-        keys(actual),
-        keys(example),
-        "{what}: keys differ from the document's example"
-    );
-    for (key, want) in example.as_object().into_iter().flatten() {
-        let got = &actual[key];
-        let ok = kind(got) == kind(want) || (nullable_strings && want.is_null() && got.is_string());
-        assert!(
-            ok,
-            "{what}.{key}: the document shows {} ({want}), the mock sends {} ({got})",
-            kind(want),
-            kind(got)
-        );
-    }
-}
 
 /// Every record has the example's shape; the record with the example's GUID
 /// is the example exactly.

@@ -8,7 +8,9 @@ use apayun_mock::client::Client;
 use apayun_mock::MockEngine;
 use serde_json::{json, Value};
 
-use crate::helpers::{keys, TestApp, EXAMPLE_GUID};
+use crate::helpers::{
+    clock, control_ok, fmt, keys, parse_time, text, Receiver, TestApp, EXAMPLE_GUID,
+};
 
 /// The keys of every journal entry (BEHAVIOUR §8), in order.
 const ENTRY_KEYS: [&str; 13] = [
@@ -62,16 +64,6 @@ fn check_error(what: &str, status: u16, body: &Value, want_status: u16, want_rea
     assert_eq!(keys(body), ["error", "message"], "{what}: {body}");
 }
 
-/// A control call that must answer 2xx; returns the body.
-async fn control_ok(app: &TestApp, method: &str, path: &str, body: Option<Value>) -> Value {
-    let (status, value) = app.control(method, path, body).await;
-    assert!(
-        (200..300).contains(&status),
-        "{method} {path}: {status} {value}"
-    );
-    value
-}
-
 async fn journal(app: &TestApp, query: &str) -> Vec<Value> {
     let path = if query.is_empty() {
         "/_mock/requests".to_string()
@@ -82,19 +74,6 @@ async fn journal(app: &TestApp, query: &str) -> Vec<Value> {
         .as_array()
         .cloned()
         .unwrap_or_default()
-}
-
-async fn clock(app: &TestApp) -> Value {
-    control_ok(app, "GET", "/_mock/clock", None).await
-}
-
-fn parse_time(text: &Value) -> chrono::NaiveDateTime {
-    chrono::NaiveDateTime::parse_from_str(text.as_str().unwrap_or_default(), "%Y-%m-%d %H:%M:%S")
-        .unwrap_or_else(|e| panic!("not a business time: {text}: {e}"))
-}
-
-fn format_time(t: chrono::NaiveDateTime) -> String {
-    t.format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
 /// Every instance GUID of userid 1 that sync lists.
@@ -184,12 +163,12 @@ async fn clock_get_advance_and_set() {
     assert_eq!(keys(&start), ["now", "offset_seconds", "frozen"]);
     assert_eq!(start["offset_seconds"], 0);
     assert_eq!(start["frozen"], false);
-    parse_time(&start["now"]);
+    parse_time(&text(&start["now"]));
 
     // Freeze first, so that every expected `now` is exact.
     let frozen = control_ok(&app, "POST", "/_mock/clock/freeze", None).await;
     assert_eq!(frozen["frozen"], true);
-    let t0 = parse_time(&frozen["now"]);
+    let t0 = parse_time(&text(&frozen["now"]));
 
     let advanced = control_ok(
         &app,
@@ -198,10 +177,7 @@ async fn clock_get_advance_and_set() {
         Some(json!({"seconds": 3600})),
     )
     .await;
-    assert_eq!(
-        advanced["now"],
-        format_time(t0 + chrono::Duration::seconds(3600))
-    );
+    assert_eq!(advanced["now"], fmt(t0 + chrono::Duration::seconds(3600)));
     assert_eq!(advanced["frozen"], true);
     // A numeric string is accepted too.
     let advanced = control_ok(
@@ -211,12 +187,9 @@ async fn clock_get_advance_and_set() {
         Some(json!({"seconds": "60"})),
     )
     .await;
-    assert_eq!(
-        advanced["now"],
-        format_time(t0 + chrono::Duration::seconds(3660))
-    );
+    assert_eq!(advanced["now"], fmt(t0 + chrono::Duration::seconds(3660)));
 
-    let target = format_time(t0 + chrono::Duration::days(2));
+    let target = fmt(t0 + chrono::Duration::days(2));
     let set = control_ok(
         &app,
         "POST",
@@ -228,11 +201,7 @@ async fn clock_get_advance_and_set() {
     assert_eq!(clock(&app).await["now"], target);
 
     let (status, body) = app
-        .control(
-            "POST",
-            "/_mock/clock/set",
-            Some(json!({"now": format_time(t0)})),
-        )
+        .control("POST", "/_mock/clock/set", Some(json!({"now": fmt(t0)})))
         .await;
     check_error("set backwards", status, &body, 409, "clock_backwards");
     assert_eq!(clock(&app).await["now"], target);
@@ -282,7 +251,7 @@ async fn a_frozen_clock_stands_still_and_resume_ticks_again() {
     assert_eq!(resumed["frozen"], false);
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let later = clock(&app).await;
-    let ticked = parse_time(&later["now"]) - parse_time(&resumed["now"]);
+    let ticked = parse_time(&text(&later["now"])) - parse_time(&text(&resumed["now"]));
     assert!(
         ticked >= chrono::Duration::seconds(1),
         "resumed clock did not tick: {resumed} then {later}"
@@ -298,12 +267,15 @@ async fn timeline_lists_pending_transitions_soonest_first() {
     let data = app.ok("create", params).await;
     let guid = data[0]["guid"].as_str().expect("guid").to_string();
     let end_time = data[0]["end_time"].clone();
-    let start = parse_time(&data[0]["start_time"]);
+    let start = parse_time(&text(&data[0]["start_time"]));
 
     let timeline = control_ok(&app, "GET", "/_mock/timeline", None).await;
     assert_eq!(keys(&timeline), ["pending"]);
     let pending = timeline["pending"].as_array().expect("pending").clone();
-    let dues: Vec<_> = pending.iter().map(|t| parse_time(&t["due"])).collect();
+    let dues: Vec<_> = pending
+        .iter()
+        .map(|t| parse_time(&text(&t["due"])))
+        .collect();
     let mut sorted = dues.clone();
     sorted.sort();
     assert_eq!(dues, sorted, "not soonest first: {timeline}");
@@ -317,10 +289,7 @@ async fn timeline_lists_pending_transitions_soonest_first() {
         assert_eq!(t["taskid"], "task-77");
     }
     assert_eq!(mine[0]["kind"], "provisioned");
-    assert_eq!(
-        mine[0]["due"],
-        format_time(start + chrono::Duration::seconds(30))
-    );
+    assert_eq!(mine[0]["due"], fmt(start + chrono::Duration::seconds(30)));
     assert_eq!(mine[1]["kind"], "expired");
     assert_eq!(mine[1]["due"], end_time);
 
@@ -336,33 +305,11 @@ async fn timeline_lists_pending_transitions_soonest_first() {
     assert_eq!(kinds, [&json!("expired")]);
 }
 
-/// A callback receiver on a free port: each notice's form arrives on the channel.
-async fn receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |body: String| {
-            let tx = tx.clone();
-            async move {
-                let _ = tx.send(body);
-                "success"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (format!("http://{addr}/hook"), rx)
-}
-
 #[tokio::test]
 async fn callback_url_and_callback_log_shape() {
     let app = TestApp::spawn().await;
-    let (url, mut notices) = receiver().await;
+    let receiver = Receiver::start(&[]).await;
+    let url = receiver.url.clone();
     let set = control_ok(
         &app,
         "PUT",
@@ -385,11 +332,8 @@ async fn callback_url_and_callback_log_shape() {
     app.advance(60).await;
 
     // The notice reaches the receiver (real network I/O, bounded wait).
-    let form = tokio::time::timeout(Duration::from_secs(10), notices.recv())
-        .await
-        .expect("no callback within 10 s")
-        .expect("receiver closed");
-    assert!(form.contains(&format!("guid={guid}")), "{form}");
+    let posts = receiver.wait_for_posts(1).await;
+    assert_eq!(posts[0].form.get("guid"), Some(&guid), "{posts:?}");
 
     // The attempt is logged once the receiver's answer is read.
     let mut log = Value::Null;
@@ -479,7 +423,7 @@ async fn journal_entries_are_newest_first_and_masked() {
     assert_eq!(create["reason"], Value::Null);
     assert_eq!(create["fault"], Value::Null);
     assert!(create["latency_ms"].as_f64().is_some_and(|l| l >= 0.0));
-    parse_time(&create["time"]);
+    parse_time(&text(&create["time"]));
     assert_eq!(create["params"]["loginPassword"], "***");
     assert_eq!(create["params"]["lineGuid"], crate::helpers::LINE);
     assert_eq!(create["response"]["code"], 0);
@@ -751,7 +695,8 @@ async fn snapshot_restore_round_trips_every_view() {
                 clock_after["offset_seconds"], clock_before["offset_seconds"],
                 "{clock_before} vs {clock_after}"
             );
-            let moved = parse_time(&clock_after["now"]) - parse_time(&clock_before["now"]);
+            let moved =
+                parse_time(&text(&clock_after["now"])) - parse_time(&text(&clock_before["now"]));
             assert!(
                 (0..=5).contains(&moved.num_seconds()),
                 "{clock_before} vs {clock_after}"
@@ -960,8 +905,8 @@ async fn patch_end_time_moves_the_expiry() {
     let app = TestApp::spawn().await;
     let guid = app.create_running().await;
     control_ok(&app, "POST", "/_mock/clock/freeze", None).await;
-    let now = parse_time(&clock(&app).await["now"]);
-    let end = format_time(now + chrono::Duration::hours(1));
+    let now = parse_time(&text(&clock(&app).await["now"]));
+    let end = fmt(now + chrono::Duration::hours(1));
 
     let answer = control_ok(
         &app,

@@ -6,11 +6,10 @@
 use chrono::Duration;
 use serde_json::{json, Map, Value};
 
-use crate::helpers::{keys, TestApp, EXAMPLE_GUID};
+use crate::helpers::{fmt, freeze, keys, now, parse_time, patch, text, TestApp, EXAMPLE_GUID};
 use crate::upgrade::{
-    block, create_running_on, fmt, freeze, ip_status, label, now, parse_time, patch, text, upgrade,
-    upgrade_params, upgrade_values, CLOSED_LINE, CLOSED_PRODUCT, EXAMPLE_BLOCK, SUBNET_LINE,
-    SUBNET_PRODUCT,
+    block, create_running_on, ip_status, label, upgrade, upgrade_params, upgrade_values,
+    CLOSED_LINE, CLOSED_PRODUCT, EXAMPLE_BLOCK, SUBNET_LINE, SUBNET_PRODUCT,
 };
 
 const DEGRADE_KEYS: [&str; 12] = [
@@ -781,16 +780,7 @@ async fn whole_flow_upgrade_degrade_cancel_apply_reuse() {
     let c = app.create_running().await;
     let c_up = upgrade(&app, &c, 0, 8, 2, 0).await;
     assert_eq!(label(block(&c_up)), range);
-    let engine = app
-        .engine
-        .engine()
-        .await
-        .unwrap_or_else(|| panic!("no default engine"));
-    let doubles = {
-        let conn = engine.store.lock();
-        apayun_mock::store::network::double_held(&conn)
-    };
-    assert_eq!(doubles.ok(), Some(0));
+    app.assert_no_address_held_twice().await;
 }
 
 #[tokio::test]

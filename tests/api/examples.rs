@@ -5,7 +5,9 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{json_kind as kind, keys, parse_example as parse, TestApp, EXAMPLE_GUID};
+use crate::helpers::{
+    check_shape, fmt, keys, now, parse_example as parse, plus_months, text, TestApp, EXAMPLE_GUID,
+};
 
 /// The document's create answer, `data[0]`, verbatim.
 const CREATE_EXAMPLE: &str = r#"{
@@ -273,34 +275,6 @@ const DEGRADE_BODY: &str = r#"{
 /// degrade of the document's own engine, which a fresh seed does not hold.
 const DOCUMENT_DEGRADE_GUID: &str = "1708398791985048";
 
-const DATE_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
-
-/// Same keys in the same order and the same JSON type per key, recursively;
-/// every element of an array is compared with the example's first element.
-fn check_shape(example: &Value, actual: &Value, path: &str) {
-    assert_eq!(
-        kind(actual),
-        kind(example),
-        "{path}: the document shows {example}, the mock sends {actual}"
-    );
-    match (example, actual) {
-        (Value::Object(e), Value::Object(_)) => {
-            assert_eq!(keys(actual), keys(example), "{path}: keys differ");
-            for (k, v) in e {
-                check_shape(v, &actual[k], &format!("{path}.{k}"));
-            }
-        }
-        (Value::Array(e), Value::Array(a)) => {
-            if let Some(first) = e.first() {
-                for (i, item) in a.iter().enumerate() {
-                    check_shape(first, item, &format!("{path}[{i}]"));
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
 /// The envelope `{"code":0,"message":"success","data":…}`; returns `data`.
 async fn example(app: &TestApp, action: &str, params: Value) -> Value {
     let answer = app.call(action, params.clone()).await;
@@ -344,19 +318,6 @@ fn check_primary_ip(doc: &Value, inst: &Value) {
         .filter(|ip| ip["is_default"] == "1")
         .count();
     assert_eq!(primaries, 1, "one primary IP: {inst}");
-}
-
-fn time(text: &Value) -> chrono::NaiveDateTime {
-    let s = text.as_str().unwrap_or_default();
-    chrono::NaiveDateTime::parse_from_str(s, DATE_FORMAT)
-        .unwrap_or_else(|e| panic!("not a business time {s:?}: {e}"))
-}
-
-fn plus_months(t: chrono::NaiveDateTime, months: u32) -> String {
-    t.checked_add_months(chrono::Months::new(months))
-        .unwrap_or_else(|| panic!("{t} + {months} months"))
-        .format(DATE_FORMAT)
-        .to_string()
 }
 
 async fn state(app: &TestApp) -> (Value, Value, Value) {
@@ -447,7 +408,7 @@ async fn create() {
     assert_eq!(list.len(), 1, "num 1: {data}");
     let doc = parse(CREATE_EXAMPLE);
     let got = &list[0];
-    check_shape(&doc, got, "create[0]");
+    check_shape(&doc, got, false, "create[0]");
     check_values(
         &doc,
         got,
@@ -492,7 +453,7 @@ async fn create() {
     assert_eq!(got["buy_time"], got["start_time"]);
     assert_eq!(
         got["end_time"],
-        plus_months(time(&got["start_time"]), 1),
+        plus_months(&text(&got["start_time"]), 1),
         "months 1"
     );
     assert_eq!(got["login_password"].as_str().map(str::len), Some(24));
@@ -534,7 +495,7 @@ async fn sync_baremetal_list() {
     // The seed instance has no degrade yet; its shape is checked after one.
     let mut shape = doc["baremetal"][0].clone();
     shape["degrades"] = json!([]);
-    check_shape(&shape, inst, "baremetal[0]");
+    check_shape(&shape, inst, false, "baremetal[0]");
     check_values(
         &doc["baremetal"][0],
         inst,
@@ -586,7 +547,7 @@ async fn sync_baremetal_single() {
     .await;
     let mut doc = parse(SINGLE_EXAMPLE);
     doc["baremetal"]["degrades"] = json!([]);
-    check_shape(&doc, &data, "data");
+    check_shape(&doc, &data, false, "data");
     let inst = &data["baremetal"];
     assert_eq!(
         inst["client_user_id"], 1601638,
@@ -735,10 +696,7 @@ fn degrade_body(date: &str) -> Value {
 
 /// A date a week from the simulated now.
 async fn next_week(app: &TestApp) -> String {
-    let (_, clock) = app.control("GET", "/_mock/clock", None).await;
-    (time(&clock["now"]) + chrono::Duration::days(7))
-        .format(DATE_FORMAT)
-        .to_string()
+    fmt(now(app).await + chrono::Duration::days(7))
 }
 
 async fn post_degrade(app: &TestApp, date: &str) -> Value {
@@ -777,7 +735,7 @@ async fn degrade() {
             .iter()
             .find(|d| d["guid"] == guid)
             .unwrap_or_else(|| panic!("degrade {item} {guid} not in sync: {inst}"));
-        check_shape(doc_degrade, d, &format!("degrades.{item}"));
+        check_shape(doc_degrade, d, false, &format!("degrades.{item}"));
         assert_eq!(d["item"], item);
         assert_eq!(d["status"], "0", "pending: {d}");
         assert_eq!(d["apply_time"], date.as_str());
@@ -792,7 +750,7 @@ async fn degrade() {
     assert_eq!(bw.map(|d| d["value"].clone()), Some(json!("1")));
     // The whole list view shows the same records, in the document's shape.
     let list = example(&app, "sync_baremetal", json!({"page": "1", "number": "10"})).await;
-    check_shape(&parse(LIST_EXAMPLE), &list, "list");
+    check_shape(&parse(LIST_EXAMPLE), &list, false, "list");
 }
 
 #[tokio::test]
@@ -890,7 +848,7 @@ async fn renew() {
     assert_eq!(keys(&data), ["end_time"], "{data}");
     assert_eq!(
         data["end_time"],
-        plus_months(time(&before), 1),
+        plus_months(&text(&before), 1),
         "from {before}"
     );
     assert_eq!(

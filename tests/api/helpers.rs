@@ -1,12 +1,21 @@
 //! `TestApp`: an engine on port 0 with signed-request helpers and clock
-//! control, in the manner of zero2prod's `spawn_app`.
+//! control, in the manner of zero2prod's `spawn_app`; and the helpers the
+//! test files share (control calls, business times, a callback receiver).
 
 #![allow(dead_code)]
 
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use apayun_mock::client::{Answer, Client};
 use apayun_mock::MockEngine;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::Router;
+use chrono::NaiveDateTime;
 use serde_json::{json, Value};
 
 pub const LINE: &str = "1665907446560259";
@@ -151,6 +160,20 @@ impl TestApp {
         guid
     }
 
+    /// No IP address is held by two instances (read through the library).
+    pub async fn assert_no_address_held_twice(&self) {
+        let engine = self
+            .engine
+            .engine()
+            .await
+            .unwrap_or_else(|| panic!("no default engine"));
+        let doubles = {
+            let conn = engine.store.lock();
+            apayun_mock::store::network::double_held(&conn)
+        };
+        assert_eq!(doubles.ok(), Some(0), "an address is held twice");
+    }
+
     /// `sync_baremetal` single view of an instance.
     pub async fn instance(&self, guid: &str) -> Value {
         self.ok("sync_baremetal", json!({"guid": guid})).await["baremetal"].clone()
@@ -185,4 +208,228 @@ pub fn json_kind(v: &Value) -> &'static str {
         Value::Array(_) => "array",
         Value::Object(_) => "object",
     }
+}
+
+/// The text of a JSON string. Panics on anything else: a test that reads a
+/// field as text expects one, and "" would hide a missing or null field.
+pub fn text(v: &Value) -> String {
+    v.as_str()
+        .unwrap_or_else(|| panic!("expected a string, got {v}"))
+        .to_string()
+}
+
+/// md5 as lowercase hex, computed here independently of the mock's own.
+pub fn md5_hex(text: &str) -> String {
+    use md5::{Digest, Md5};
+    hex::encode(Md5::digest(text.as_bytes()))
+}
+
+/// Same keys in the same order and the same JSON type per key,
+/// recursively; every element of an array is compared with the example's
+/// first element. With `nullable_strings`, a value the example shows as
+/// `null` may also be a string (the document's field tables type those
+/// fields as string; only the example record itself must match null for
+/// null).
+pub fn check_shape(example: &Value, actual: &Value, nullable_strings: bool, path: &str) {
+    if nullable_strings && example.is_null() && actual.is_string() {
+        return;
+    }
+    assert_eq!(
+        json_kind(actual),
+        json_kind(example),
+        "{path}: the document shows {example}, the mock sends {actual}"
+    );
+    match (example, actual) {
+        (Value::Object(e), Value::Object(_)) => {
+            assert_eq!(keys(actual), keys(example), "{path}: keys differ");
+            for (k, v) in e {
+                check_shape(v, &actual[k], nullable_strings, &format!("{path}.{k}"));
+            }
+        }
+        (Value::Array(e), Value::Array(a)) => {
+            if let Some(first) = e.first() {
+                for (i, item) in a.iter().enumerate() {
+                    check_shape(first, item, nullable_strings, &format!("{path}[{i}]"));
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+// ---- the control API ----
+
+/// A control call that must answer 2xx; returns the body.
+pub async fn control_ok(app: &TestApp, method: &str, path: &str, body: Option<Value>) -> Value {
+    let (status, value) = app.control(method, path, body).await;
+    assert!(
+        (200..300).contains(&status),
+        "{method} {path}: {status} {value}"
+    );
+    value
+}
+
+/// `GET /_mock/clock`.
+pub async fn clock(app: &TestApp) -> Value {
+    control_ok(app, "GET", "/_mock/clock", None).await
+}
+
+/// Stops the clock's own ticking, so only `advance` moves it.
+pub async fn freeze(app: &TestApp) -> Value {
+    control_ok(app, "POST", "/_mock/clock/freeze", None).await
+}
+
+/// The simulated now.
+pub async fn now(app: &TestApp) -> NaiveDateTime {
+    parse_time(&text(&clock(app).await["now"]))
+}
+
+/// The pending transitions (`GET /_mock/timeline`).
+pub async fn pending(app: &TestApp) -> Vec<Value> {
+    control_ok(app, "GET", "/_mock/timeline", None).await["pending"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Forces state fields of an instance through the control API; returns
+/// the instance as the control API shows it.
+pub async fn patch(app: &TestApp, guid: &str, fields: Value) -> Value {
+    control_ok(
+        app,
+        "PATCH",
+        &format!("/_mock/baremetal/{guid}"),
+        Some(fields),
+    )
+    .await["baremetal"]
+        .clone()
+}
+
+// ---- business times, `YYYY-MM-DD HH:MM:SS` ----
+
+pub const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+
+pub fn parse_time(t: &str) -> NaiveDateTime {
+    NaiveDateTime::parse_from_str(t, TIME_FORMAT)
+        .unwrap_or_else(|e| panic!("{t:?} is not YYYY-MM-DD HH:MM:SS: {e}"))
+}
+
+pub fn fmt(t: NaiveDateTime) -> String {
+    t.format(TIME_FORMAT).to_string()
+}
+
+/// A business time plus whole calendar months (clamped to the month's end).
+pub fn plus_months(time: &str, months: u32) -> String {
+    parse_time(time)
+        .checked_add_months(chrono::Months::new(months))
+        .map(fmt)
+        .unwrap_or_else(|| panic!("{time} + {months} months"))
+}
+
+pub fn plus_seconds(time: &str, seconds: i64) -> String {
+    fmt(parse_time(time) + chrono::Duration::seconds(seconds))
+}
+
+/// The wall clock in Unix seconds (the `time` field of a signed request).
+pub fn wall_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+// ---- a callback receiver ----
+
+/// One post a [`Receiver`] got: its form fields and content type.
+#[derive(Debug, Clone)]
+pub struct Post {
+    pub form: BTreeMap<String, String>,
+    pub content_type: String,
+}
+
+#[derive(Default)]
+struct Inbox {
+    posts: Mutex<Vec<Post>>,
+    /// Statuses to answer with, in order; 200 once they run out.
+    answers: Mutex<VecDeque<u16>>,
+}
+
+/// A local HTTP callback receiver on 127.0.0.1 port 0, kept bound while it
+/// lives; it records every form posted to `/hook`.
+pub struct Receiver {
+    pub url: String,
+    inbox: Arc<Inbox>,
+}
+
+impl Receiver {
+    /// Answers `answers` in order, then 200.
+    pub async fn start(answers: &[u16]) -> Receiver {
+        let inbox = Arc::new(Inbox {
+            posts: Mutex::new(Vec::new()),
+            answers: Mutex::new(answers.iter().copied().collect()),
+        });
+        let app = Router::new()
+            .route("/hook", post(receive))
+            .with_state(inbox.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("bind receiver: {e}"));
+        let addr = listener
+            .local_addr()
+            .unwrap_or_else(|e| panic!("receiver address: {e}"));
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Receiver {
+            url: format!("http://{addr}/hook"),
+            inbox,
+        }
+    }
+
+    pub fn posts(&self) -> Vec<Post> {
+        self.inbox
+            .posts
+            .lock()
+            .map(|p| p.clone())
+            .unwrap_or_default()
+    }
+
+    /// Waits (bounded) until `n` posts have arrived; returns them all.
+    pub async fn wait_for_posts(&self, n: usize) -> Vec<Post> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let posts = self.posts();
+            if posts.len() >= n {
+                return posts;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "gave up waiting for {n} posts; got {posts:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
+
+async fn receive(State(inbox): State<Arc<Inbox>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let form: BTreeMap<String, String> =
+        serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    if let Ok(mut posts) = inbox.posts.lock() {
+        posts.push(Post { form, content_type });
+    }
+    let status = inbox
+        .answers
+        .lock()
+        .ok()
+        .and_then(|mut a| a.pop_front())
+        .unwrap_or(200);
+    StatusCode::from_u16(status).unwrap_or(StatusCode::OK)
 }

@@ -6,7 +6,10 @@
 use apayun_mock::store::instances::stock_counts;
 use serde_json::{json, Value};
 
-use crate::helpers::{TestApp, EXAMPLE_GUID, LINE, PRODUCT, SYSTEM};
+use crate::helpers::{
+    control_ok, fmt, freeze, now, patch, pending, plus_months, plus_seconds, text, TestApp,
+    EXAMPLE_GUID, LINE, PRODUCT, SYSTEM,
+};
 
 /// Linux class like CentOS; create and install; lines 259, 301 and 302.
 const UBUNTU: &str = "1695196885222201";
@@ -58,50 +61,13 @@ fn create_with(overrides: Value) -> Value {
     params
 }
 
-fn text(v: &Value) -> String {
-    v.as_str().unwrap_or_default().to_string()
-}
-
-async fn control_ok(app: &TestApp, method: &str, path: &str, body: Option<Value>) -> Value {
-    let (status, v) = app.control(method, path, body).await;
-    assert_eq!(status, 200, "{method} {path}: {v}");
-    v
-}
-
-/// Forces state fields of an instance through the control API.
-async fn patch(app: &TestApp, guid: &str, body: Value) -> Value {
-    control_ok(
-        app,
-        "PATCH",
-        &format!("/_mock/baremetal/{guid}"),
-        Some(body),
-    )
-    .await["baremetal"]
-        .clone()
-}
-
 /// A complete state, so that each forced state overwrites the one before.
 fn state(order: i64, run: i64, act: i64) -> Value {
     json!({"order_status": order, "run_status": run, "act_status": act, "push_status": 0, "lock_status": 0})
 }
 
-async fn freeze(app: &TestApp) -> Value {
-    control_ok(app, "POST", "/_mock/clock/freeze", None).await
-}
-
 async fn set_clock(app: &TestApp, now: &str) -> Value {
     control_ok(app, "POST", "/_mock/clock/set", Some(json!({"now": now}))).await
-}
-
-async fn now(app: &TestApp) -> String {
-    text(&control_ok(app, "GET", "/_mock/clock", None).await["now"])
-}
-
-async fn pending(app: &TestApp) -> Vec<Value> {
-    control_ok(app, "GET", "/_mock/timeline", None).await["pending"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
 }
 
 /// The pending transitions of one instance, as `kind@due`.
@@ -112,23 +78,6 @@ async fn pending_of(app: &TestApp, guid: &str) -> Vec<String> {
         .filter(|t| t["guid"] == guid)
         .map(|t| format!("{}@{}", text(&t["kind"]), text(&t["due"])))
         .collect()
-}
-
-/// `YYYY-MM-DD HH:MM:SS` plus whole calendar months (clamped to month end).
-fn plus_months(time: &str, months: u32) -> String {
-    let t = chrono::NaiveDateTime::parse_from_str(time, "%Y-%m-%d %H:%M:%S")
-        .unwrap_or_else(|e| panic!("{time}: {e}"));
-    t.checked_add_months(chrono::Months::new(months))
-        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
-        .unwrap_or_default()
-}
-
-fn plus_seconds(time: &str, seconds: i64) -> String {
-    let t = chrono::NaiveDateTime::parse_from_str(time, "%Y-%m-%d %H:%M:%S")
-        .unwrap_or_else(|e| panic!("{time}: {e}"));
-    (t + chrono::Duration::seconds(seconds))
-        .format("%Y-%m-%d %H:%M:%S")
-        .to_string()
 }
 
 /// Free stock units of every product, read through the library.
@@ -846,7 +795,7 @@ async fn refund_works_while_provisioning_running_or_expired_and_only_once() {
     app.advance(30).await;
     let provisioning = text(&app.ok("create", TestApp::create_params(1)).await[0]["guid"]);
     // An end_time of now expires it at once.
-    patch(&app, &expired, json!({"end_time": now(&app).await})).await;
+    patch(&app, &expired, json!({"end_time": fmt(now(&app).await)})).await;
     for (guid, order) in [(&provisioning, "0"), (&running, "1"), (&expired, "3")] {
         assert_eq!(app.instance(guid).await["order_status"], order);
     }
@@ -1082,7 +1031,7 @@ async fn clock_control_moves_forward_only_freezes_and_validates() {
     let frozen = freeze(&app).await;
     assert_eq!(frozen["frozen"], true);
     let t0 = text(&frozen["now"]);
-    assert_eq!(now(&app).await, t0, "a frozen clock stands still");
+    assert_eq!(fmt(now(&app).await), t0, "a frozen clock stands still");
     let moved = control_ok(
         &app,
         "POST",
@@ -1121,7 +1070,7 @@ async fn clock_control_moves_forward_only_freezes_and_validates() {
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"], "clock_backwards");
     assert_eq!(
-        now(&app).await,
+        fmt(now(&app).await),
         target,
         "a refused set leaves the clock alone"
     );
@@ -1175,7 +1124,7 @@ async fn clock_control_moves_forward_only_freezes_and_validates() {
 async fn timeline_lists_pending_transitions_soonest_first_with_taskid() {
     let app = TestApp::spawn().await;
     freeze(&app).await;
-    let t0 = now(&app).await;
+    let t0 = fmt(now(&app).await);
     let mut params = TestApp::create_params(1);
     params["taskid"] = json!("9001");
     let data = app.ok("create", params).await;

@@ -7,25 +7,17 @@ use std::path::Path;
 use apayun_mock::MockEngine;
 use serde_json::{json, Value};
 
-use crate::helpers::{TestApp, EXAMPLE_GUID};
+use crate::helpers::{clock, pending, plus_seconds, TestApp, EXAMPLE_GUID};
 
 async fn start_on(db: &Path) -> TestApp {
     TestApp::with(MockEngine::builder().rng_seed(42).db(db)).await
 }
 
-async fn clock(app: &TestApp) -> Value {
-    let (status, v) = app.control("GET", "/_mock/clock", None).await;
-    assert_eq!(status, 200, "{v}");
-    v
-}
-
-async fn pending(app: &TestApp) -> Vec<(String, String, String, Value)> {
-    let (status, v) = app.control("GET", "/_mock/timeline", None).await;
-    assert_eq!(status, 200, "{v}");
-    v["pending"]
-        .as_array()
-        .into_iter()
-        .flatten()
+/// The pending transitions as (guid, kind, due, taskid).
+async fn transitions(app: &TestApp) -> Vec<(String, String, String, Value)> {
+    pending(app)
+        .await
+        .iter()
         .map(|t| {
             let s = |k: &str| t[k].as_str().unwrap_or_default().to_string();
             (s("guid"), s("kind"), s("due"), t["taskid"].clone())
@@ -47,7 +39,7 @@ async fn a_pending_provisioning_survives_a_restart() {
     let guid = created[0]["guid"].as_str().unwrap_or_default().to_string();
     assert_eq!(created[0]["order_status"], "0");
     let before = first.instance(&guid).await;
-    let timeline = pending(&first).await;
+    let timeline = transitions(&first).await;
     assert!(
         timeline.contains(&(
             guid.clone(),
@@ -66,7 +58,11 @@ async fn a_pending_provisioning_survives_a_restart() {
     let after = second.instance(&guid).await;
     assert_eq!(after, before, "the instance is exactly as it was");
     assert_eq!(after["order_status"], "0");
-    assert_eq!(pending(&second).await, timeline, "pending transitions kept");
+    assert_eq!(
+        transitions(&second).await,
+        timeline,
+        "pending transitions kept"
+    );
     // The example instance of the seed is there once, not seeded again.
     let list = second.ok("sync_baremetal", json!({})).await;
     assert_eq!(list["total_number"], "2", "{list}");
@@ -135,14 +131,4 @@ async fn a_frozen_clock_stays_frozen_at_the_same_time_after_a_restart() {
     // Its release (retention_days 1) is still scheduled and still runs.
     second.advance(86_400).await;
     assert_eq!(second.instance(EXAMPLE_GUID).await["order_status"], "-2");
-}
-
-fn plus_seconds(time: &str, seconds: i64) -> String {
-    chrono::NaiveDateTime::parse_from_str(time, "%Y-%m-%d %H:%M:%S")
-        .map(|t| {
-            (t + chrono::Duration::seconds(seconds))
-                .format("%Y-%m-%d %H:%M:%S")
-                .to_string()
-        })
-        .unwrap_or_default()
 }

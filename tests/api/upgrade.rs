@@ -7,10 +7,9 @@ use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use apayun_mock::MockEngine;
-use chrono::NaiveDateTime;
 use serde_json::{json, Value};
 
-use crate::helpers::{keys, TestApp, EXAMPLE_GUID, LINE};
+use crate::helpers::{fmt, freeze, keys, now, patch, text, TestApp, EXAMPLE_GUID, LINE};
 
 /// Line with `upgrade_status`, `defense_status` and `reservation_degrade_status` 0.
 pub const CLOSED_LINE: &str = "1665907446560301";
@@ -22,7 +21,6 @@ pub const SUBNET_PRODUCT: &str = "1665907642748803";
 pub const EXAMPLE_BLOCK: &str = "114.114.8.16-23";
 /// Simulated seconds an upgrade takes with the default timings.
 pub const UPGRADE_SECONDS: u64 = 20;
-const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 
 /// A fresh `agent_order_no`, distinct from the helpers' create numbers.
 pub fn agent_order_no() -> String {
@@ -35,41 +33,6 @@ pub fn ip(text: &str) -> u32 {
         text.parse::<Ipv4Addr>()
             .unwrap_or_else(|e| panic!("{text:?} is not an IPv4 address: {e}")),
     )
-}
-
-pub fn text(v: &Value) -> String {
-    v.as_str()
-        .unwrap_or_else(|| panic!("expected a string, got {v}"))
-        .to_string()
-}
-
-/// Stops the clock's own ticking, so only `advance` moves it.
-pub async fn freeze(app: &TestApp) {
-    let (status, body) = app.control("POST", "/_mock/clock/freeze", None).await;
-    assert_eq!(status, 200, "freeze: {body}");
-}
-
-/// The simulated now.
-pub async fn now(app: &TestApp) -> NaiveDateTime {
-    let (_, clock) = app.control("GET", "/_mock/clock", None).await;
-    parse_time(&text(&clock["now"]))
-}
-
-pub fn parse_time(t: &str) -> NaiveDateTime {
-    NaiveDateTime::parse_from_str(t, TIME_FORMAT)
-        .unwrap_or_else(|e| panic!("{t:?} is not YYYY-MM-DD HH:MM:SS: {e}"))
-}
-
-pub fn fmt(t: NaiveDateTime) -> String {
-    t.format(TIME_FORMAT).to_string()
-}
-
-/// Forces state fields through the control API.
-pub async fn patch(app: &TestApp, guid: &str, fields: Value) {
-    let (status, body) = app
-        .control("PATCH", &format!("/_mock/baremetal/{guid}"), Some(fields))
-        .await;
-    assert_eq!(status, 200, "PATCH {guid}: {body}");
 }
 
 /// Creates one instance on `line` with `product` and lets it provision.
@@ -734,14 +697,18 @@ async fn state_gating_refuses_and_allocates_nothing() {
             Gate::Busy => {
                 app.ok("upgrade", upgrade_params(&guid, 1, 0, 1, 0)).await;
             }
-            Gate::Pushing => patch(&app, &guid, json!({"push_status": 1})).await,
+            Gate::Pushing => {
+                patch(&app, &guid, json!({"push_status": 1})).await;
+            }
             Gate::Expired => {
                 let end = fmt(now(&app).await + chrono::Duration::seconds(60));
                 patch(&app, &guid, json!({"end_time": end})).await;
                 app.advance(120).await;
                 assert_eq!(app.instance(&guid).await["order_status"], "3");
             }
-            Gate::Locked => patch(&app, &guid, json!({"lock_status": 1})).await,
+            Gate::Locked => {
+                patch(&app, &guid, json!({"lock_status": 1})).await;
+            }
         }
         let before = app.instance(&guid).await;
         let m = app
@@ -870,16 +837,7 @@ async fn concurrent_upgrades_never_share_an_address() {
     assert_eq!(addresses.len(), total, "an address was handed out twice");
     assert_eq!(total, 8 * (8 + 16 + 32));
 
-    let engine = app
-        .engine
-        .engine()
-        .await
-        .unwrap_or_else(|| panic!("no default engine"));
-    let doubles = {
-        let conn = engine.store.lock();
-        apayun_mock::store::network::double_held(&conn)
-    };
-    assert_eq!(doubles.ok(), Some(0));
+    app.assert_no_address_held_twice().await;
     for g in &guids {
         let inst = app.instance(g).await;
         assert_eq!(inst["ipnum"], (1 + 8 + 16 + 32).to_string());
