@@ -14,7 +14,7 @@ use axum::routing::post;
 use axum::Router;
 use serde_json::json;
 
-use crate::helpers::TestApp;
+use crate::helpers::{serve_on_loopback, TestApp};
 
 const INSTANCES: usize = 10;
 /// The longest the test waits for every notice to be settled.
@@ -72,16 +72,7 @@ async fn start_receiver(mood: Mood) -> (String, Arc<Inbox>) {
     let app = Router::new()
         .route("/hook", post(receive))
         .with_state((inbox.clone(), mood));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap_or_else(|e| panic!("bind receiver: {e}"));
-    let addr = listener
-        .local_addr()
-        .unwrap_or_else(|e| panic!("receiver address: {e}"));
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (format!("http://{addr}/hook"), inbox)
+    (format!("{}/hook", serve_on_loopback(app).await), inbox)
 }
 
 /// Per GUID, the events of `posts` in arrival order (keeping those `keep` selects).

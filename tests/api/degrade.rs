@@ -224,11 +224,7 @@ async fn param_encodings_give_the_same_degrade() {
                 let resp = app
                     .post_raw("application/json", Value::Object(body).to_string())
                     .await;
-                let reason = resp
-                    .headers()
-                    .get("x-mock-error")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string);
+                let reason = crate::helpers::reason_of(&resp);
                 let answer: Value = resp
                     .json()
                     .await

@@ -356,6 +356,29 @@ struct Inbox {
 
 /// A local HTTP callback receiver on 127.0.0.1 port 0, kept bound while it
 /// lives; it records every form posted to `/hook`.
+/// The `X-Mock-Error` reason of an answer, if any.
+pub fn reason_of(resp: &reqwest::Response) -> Option<String> {
+    resp.headers()
+        .get("x-mock-error")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// Serves `app` on a fresh 127.0.0.1 port in the background; returns
+/// `http://127.0.0.1:PORT`.
+pub async fn serve_on_loopback(app: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("bind: {e}"));
+    let addr = listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("local address: {e}"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}")
+}
+
 pub struct Receiver {
     pub url: String,
     inbox: Arc<Inbox>,
@@ -371,17 +394,8 @@ impl Receiver {
         let app = Router::new()
             .route("/hook", post(receive))
             .with_state(inbox.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap_or_else(|e| panic!("bind receiver: {e}"));
-        let addr = listener
-            .local_addr()
-            .unwrap_or_else(|e| panic!("receiver address: {e}"));
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
         Receiver {
-            url: format!("http://{addr}/hook"),
+            url: format!("{}/hook", serve_on_loopback(app).await),
             inbox,
         }
     }

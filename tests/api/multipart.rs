@@ -56,11 +56,7 @@ async fn post(
     }
     let resp = request.send().await.unwrap_or_else(|e| panic!("post: {e}"));
     let status = resp.status().as_u16();
-    let reason = resp
-        .headers()
-        .get("x-mock-error")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let reason = crate::helpers::reason_of(&resp);
     let text = resp.text().await.unwrap_or_default();
     let answer = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
     (status, reason, answer)
