@@ -16,6 +16,8 @@ const CHURN_SIZE: usize = 200;
 const PROBE_CALLS: usize = 2_000;
 /// Namespaces the storm creates (four at a time).
 const STORM: usize = 2_000;
+/// Forks timed, after the live namespaces.
+const FORKS: usize = 200;
 /// How long the idle-CPU window lasts.
 const IDLE_WINDOW: Duration = Duration::from_secs(5);
 
@@ -114,6 +116,42 @@ where
             "p50 {}, p99 {}",
             ms(percentile(firsts.clone(), 0.5)),
             ms(percentile(firsts, 0.99))
+        ),
+    ));
+    // Forks of `default` (the seed plus one call), then of a snapshot.
+    let mut forks = Vec::with_capacity(FORKS);
+    client
+        .post(format!("{base}/_mock/snapshots"))
+        .json(&serde_json::json!({"name": "fixture"}))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    for i in 0..FORKS {
+        let body = if i % 2 == 0 {
+            serde_json::json!({"name": format!("fork-{i}"), "from": "default"})
+        } else {
+            serde_json::json!({"name": format!("fork-{i}"), "from_snapshot": "fixture"})
+        };
+        let t = Instant::now();
+        let resp = client
+            .post(format!("{base}/_mock/namespaces"))
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = resp.status();
+        let _ = resp.bytes().await;
+        forks.push(t.elapsed());
+        if status.as_u16() != 201 {
+            return Err(format!("fork {i}: {status}"));
+        }
+    }
+    rows.push((
+        format!("fork (POST /_mock/namespaces, {FORKS}, half from a snapshot)"),
+        format!(
+            "p50 {}, p99 {}",
+            ms(percentile(forks.clone(), 0.5)),
+            ms(percentile(forks, 0.99))
         ),
     ));
     let c0 = cpu_time(server.pid).unwrap_or_default();
