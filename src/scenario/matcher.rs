@@ -234,6 +234,36 @@ mod tests {
     }
 
     #[test]
+    fn looks_up_paths_given_as_text() {
+        let doc = json!({"data": [{"guid": "g1"}, {"guid": "g2"}]});
+        assert_eq!(lookup_str(&doc, "data[1].guid"), Ok(Some(&json!("g2"))));
+        assert_eq!(lookup_str(&doc, "data[2].guid"), Ok(None));
+        assert!(lookup_str(&doc, "data[x]").is_err());
+    }
+
+    #[test]
+    fn integers_compare_exactly_beyond_float_precision() {
+        // Both are 2^53 as a float; as integers they differ.
+        let (e, a) = (
+            json!(9_007_199_254_740_993i64),
+            json!(9_007_199_254_740_992i64),
+        );
+        assert!(!matches(&e, &a, ArrayMode::Prefix));
+        assert!(matches(&e, &e, ArrayMode::Prefix));
+        assert!(matches(&json!(1.5), &json!(1.5), ArrayMode::Prefix));
+    }
+
+    #[test]
+    fn a_prefix_may_be_the_whole_array() {
+        assert!(matches(&json!([1, 2]), &json!([1, 2]), ArrayMode::Prefix));
+        assert!(!matches(
+            &json!([1, 2, 3]),
+            &json!([1, 2]),
+            ArrayMode::Prefix
+        ));
+    }
+
+    #[test]
     fn parses_paths() {
         use Segment::{Index, Key};
         assert_eq!(

@@ -556,6 +556,47 @@ mod tests {
     }
 
     #[test]
+    fn a_control_step_defaults_to_get_and_keeps_its_len_checks_in_order() {
+        let step =
+            one_step("control: {path: /_mock/requests, len: {requests: 2, dropped_list: 0}}");
+        let Ok(Step {
+            kind: StepKind::Control(control),
+            ..
+        }) = step
+        else {
+            panic!("{step:?}")
+        };
+        assert_eq!(control.method, "GET");
+        assert_eq!(
+            control.len,
+            [("requests".to_string(), 2), ("dropped_list".to_string(), 0)]
+        );
+        let bad = one_step("control: {path: /_mock/requests, len: {requests: two}}");
+        assert!(bad.is_err(), "{bad:?}");
+    }
+
+    #[test]
+    fn engine_options_are_empty_only_when_nothing_is_set() {
+        assert!(EngineOptions::default().is_empty());
+        for options in [
+            EngineOptions {
+                rng_seed: Some(1),
+                ..EngineOptions::default()
+            },
+            EngineOptions {
+                timings: Some("fast".into()),
+                ..EngineOptions::default()
+            },
+            EngineOptions {
+                lenient: Some(false),
+                ..EngineOptions::default()
+            },
+        ] {
+            assert!(!options.is_empty(), "{options:?}");
+        }
+    }
+
+    #[test]
     fn full_call_step() {
         let step = one_step(
             "id: create\ndescription: buy one\ncall: create\nparams:\n  num: 1\n  param:\n    - {item: ip, value: [a, b]}\nas: {userid: 2, key: k2}\nencoding: json\nexpect: {code: 0, data: [{order_status: \"0\"}]}\ncapture: {guid: \"data[0].guid\"}",
