@@ -576,6 +576,61 @@ mod tests {
     }
 
     #[test]
+    fn every_clock_form_and_its_refusals() {
+        for (yaml, want) in [
+            ("clock: freeze", ClockOp::Freeze),
+            ("clock: resume", ClockOp::Resume),
+            ("clock: {freeze: true}", ClockOp::Freeze),
+            ("clock: {resume: true}", ClockOp::Resume),
+            ("clock: {advance: 90}", ClockOp::Advance(90)),
+        ] {
+            match one_step(yaml) {
+                Ok(Step {
+                    kind: StepKind::Clock(op),
+                    ..
+                }) => assert_eq!(op, want, "{yaml}"),
+                other => panic!("{yaml}: {other:?}"),
+            }
+        }
+        for yaml in [
+            "clock: {advance: 30, freeze: true}",
+            "clock: {}",
+            "clock: stop",
+        ] {
+            assert!(one_step(yaml).is_err(), "{yaml}");
+        }
+    }
+
+    #[test]
+    fn clear_faults_and_fork_steps() {
+        assert!(matches!(
+            one_step("clear_faults: true").map(|s| s.kind),
+            Ok(StepKind::ClearFaults)
+        ));
+        assert!(one_step("clear_faults: false").is_err());
+        assert_eq!(
+            one_step("fork: {name: t1, snapshot: fixture}").map(|s| s.kind),
+            Ok(StepKind::Fork(ForkStep {
+                name: Some("t1".into()),
+                snapshot: Some("fixture".into()),
+            }))
+        );
+        assert_eq!(
+            one_step("fork: {}").map(|s| s.kind),
+            Ok(StepKind::Fork(ForkStep::default()))
+        );
+        assert!(one_step("fork: {from: default}").is_err());
+    }
+
+    #[test]
+    fn transport_error_stands_alone() {
+        let alone = one_step("call: getzones\nexpect: {transport_error: true}");
+        assert!(alone.is_ok(), "{alone:?}");
+        let mixed = one_step("call: getzones\nexpect: {transport_error: true, code: 0}");
+        assert!(mixed.is_err(), "{mixed:?}");
+    }
+
+    #[test]
     fn engine_options_are_empty_only_when_nothing_is_set() {
         assert!(EngineOptions::default().is_empty());
         for options in [
