@@ -145,6 +145,15 @@ mod tests {
     }
 
     #[test]
+    fn get_returns_what_was_set() {
+        let mut scope = Scope::new();
+        assert_eq!(scope.get("guid"), None);
+        scope.set("guid", json!("g1"));
+        assert_eq!(scope.get("guid"), Some(&json!("g1")));
+        assert_eq!(scope.get("other"), None);
+    }
+
+    #[test]
     fn whole_strings_keep_their_type() {
         check(json!("${guid}"), json!("1708330228791024"));
         check(json!("${count}"), json!(3));
