@@ -145,6 +145,18 @@ mod tests {
     }
 
     #[test]
+    fn text_interpolation_stays_text() {
+        let scope = scope();
+        assert_eq!(
+            scope.interpolate_text("/_mock/baremetal/${guid}"),
+            Ok("/_mock/baremetal/1708330228791024".to_string())
+        );
+        // A whole-value number is written as its text.
+        assert_eq!(scope.interpolate_text("${count}"), Ok("3".to_string()));
+        assert!(scope.interpolate_text("${nobody}").is_err());
+    }
+
+    #[test]
     fn get_returns_what_was_set() {
         let mut scope = Scope::new();
         assert_eq!(scope.get("guid"), None);
