@@ -245,3 +245,41 @@ fn cli_exit_status_follows_the_result() {
     );
     assert!(stdout.ends_with("1 passed, 1 failed\n"), "{stdout}");
 }
+
+/// With `--url` the scenario runs against that engine, and engine options
+/// (which only an in-process engine can take) are noted as ignored, only
+/// when the file gives some.
+#[tokio::test]
+async fn with_a_url_engine_options_are_noted_only_when_given() {
+    let engine = apayun_mock::MockEngine::start()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let opts = Options {
+        url: Some(engine.base_url()),
+    };
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let plain = write(
+        &dir,
+        "plain.yaml",
+        "name: plain\nsteps:\n  - call: getzones\n",
+    );
+    let with = write(
+        &dir,
+        "with.yaml",
+        "name: with options\nengine: {rng_seed: 1}\nsteps:\n  - call: getzones\n",
+    );
+    for (path, noted) in [(plain, false), (with, true)] {
+        let mut out = Vec::new();
+        let report = run_file(&path, &opts, &mut out).await;
+        let text = String::from_utf8_lossy(&out).into_owned();
+        assert!(report.passed(), "{text}");
+        assert_eq!(
+            text.contains("engine options are ignored with --url"),
+            noted,
+            "{}: {text}",
+            path.display()
+        );
+    }
+    let journal = engine.requests("action=getzones").await.unwrap_or_default();
+    assert_eq!(journal.len(), 2, "both ran against the given engine");
+}

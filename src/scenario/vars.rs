@@ -157,6 +157,15 @@ mod tests {
     }
 
     #[test]
+    fn only_a_single_placeholder_is_a_whole_value() {
+        // A brace after the placeholder makes it text, not a lookup of
+        // "count}x".
+        check(json!("${count}x}"), json!("3x}"));
+        check(json!("${count}${count}"), json!("33"));
+        check(json!("${count}"), json!(3));
+    }
+
+    #[test]
     fn get_returns_what_was_set() {
         let mut scope = Scope::new();
         assert_eq!(scope.get("guid"), None);
