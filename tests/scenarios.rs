@@ -283,3 +283,27 @@ async fn with_a_url_engine_options_are_noted_only_when_given() {
     let journal = engine.requests("action=getzones").await.unwrap_or_default();
     assert_eq!(journal.len(), 2, "both ran against the given engine");
 }
+
+/// A failed step says how many later steps did not run, and says nothing
+/// when it was the last.
+#[tokio::test]
+async fn a_failure_counts_the_steps_left_only_when_there_are_some() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let bad_call = "  - call: getzones\n    expect: {code: 1}\n";
+    let early = write(
+        &dir,
+        "early.yaml",
+        &format!("name: early\nsteps:\n{bad_call}  - call: getzones\n"),
+    );
+    let last = write(
+        &dir,
+        "last.yaml",
+        &format!("name: last\nsteps:\n  - call: getzones\n{bad_call}"),
+    );
+    let (report, text) = run_one(&early).await;
+    assert_eq!(report.failure.map(|f| f.step), Some(1), "{text}");
+    assert!(text.contains("(1 later steps not run)"), "{text}");
+    let (report, text) = run_one(&last).await;
+    assert_eq!(report.failure.map(|f| f.step), Some(2), "{text}");
+    assert!(!text.contains("later steps not run"), "{text}");
+}
