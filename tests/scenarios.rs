@@ -307,3 +307,32 @@ async fn a_failure_counts_the_steps_left_only_when_there_are_some() {
     assert_eq!(report.failure.map(|f| f.step), Some(2), "{text}");
     assert!(!text.contains("later steps not run"), "{text}");
 }
+
+/// A failure report shows the answer, cut at 600 characters with "…" when
+/// it is longer, and whole when it is not.
+#[tokio::test]
+async fn a_failure_shows_the_answer_cut_only_when_long() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let long = write(
+        &dir,
+        "long.yaml",
+        "name: long\nsteps:\n  - call: getzones\n    expect: {code: 1}\n",
+    );
+    let short = write(
+        &dir,
+        "short.yaml",
+        "name: short\nsteps:\n  - call: sync_baremetal\n    params: {guid: \"1\"}\n",
+    );
+    let answer_line = |text: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with("answer: HTTP"))
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("no answer line in {text}"))
+    };
+    let (_, text) = run_one(&long).await;
+    let line = answer_line(&text);
+    assert!(line.ends_with('…'), "{line}");
+    let (_, text) = run_one(&short).await;
+    let line = answer_line(&text);
+    assert!(line.ends_with('}'), "{line}");
+}
