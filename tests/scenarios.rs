@@ -316,7 +316,7 @@ async fn a_failure_shows_the_answer_cut_only_when_long() {
     let long = write(
         &dir,
         "long.yaml",
-        "name: long\nsteps:\n  - call: getzones\n    expect: {code: 1}\n",
+        "name: long\nsteps:\n  - call: sync_product\n    expect: {code: 1}\n",
     );
     let short = write(
         &dir,
