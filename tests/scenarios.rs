@@ -336,3 +336,79 @@ async fn a_failure_shows_the_answer_cut_only_when_long() {
     let line = answer_line(&text);
     assert!(line.ends_with('}'), "{line}");
 }
+
+/// A `fork` step copies the namespace the run is in: with `--url …/ns/src`
+/// the copy holds what `src` holds, and the steps after it run in the copy.
+#[tokio::test]
+async fn a_fork_copies_the_namespace_of_the_url() {
+    let engine = apayun_mock::MockEngine::start()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let src = engine.namespace_client("src");
+    let made = src
+        .call(
+            "create",
+            serde_json::json!({
+                "lineGuid": "1665907446560259", "productGuid": "1665907642748705",
+                "systemGuid": "1633652801461868", "loginName": "root",
+                "loginPassword": "QWE1MzUwMjkyNzkh", "months": "1", "num": "1",
+                "system_partition_size": "-1", "agent_order_no": "fork-url-1"
+            }),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let guid = made.data()[0]["guid"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(!guid.is_empty(), "{}", made.text);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let yaml = format!(
+        "name: fork from the url's namespace\nsteps:\n  - fork: {{name: copied}}\n  \
+         - call: sync_baremetal\n    params: {{guid: \"{guid}\"}}\n"
+    );
+    let path = write(&dir, "fork.yaml", &yaml);
+    let opts = Options {
+        url: Some(format!("{}/ns/src", engine.base_url())),
+    };
+    let mut out = Vec::new();
+    let report = run_file(&path, &opts, &mut out).await;
+    let text = String::from_utf8_lossy(&out).into_owned();
+    assert!(report.passed(), "{text}");
+    assert!(text.contains("now in namespace copied"), "{text}");
+    let journal = engine
+        .control(
+            "GET",
+            "/ns/copied/_mock/requests?action=sync_baremetal",
+            None,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        journal.1["requests"].as_array().map(Vec::len),
+        Some(1),
+        "{journal:?}"
+    );
+}
+
+/// A dropped connection fails a call that did not expect one.
+#[tokio::test]
+async fn an_unexpected_dropped_connection_fails_the_step() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = write(
+        &dir,
+        "dropped.yaml",
+        "name: dropped\nsteps:\n  - fault: {action: getzones, effect: {kind: drop}}\n  \
+         - call: getzones\n",
+    );
+    let (report, text) = run_one(&path).await;
+    let failure = report.failure.unwrap_or_else(|| panic!("passed: {text}"));
+    assert_eq!(failure.step, 2, "{text}");
+    assert!(
+        failure
+            .problems
+            .iter()
+            .any(|p| p.starts_with("transport error")),
+        "{text}"
+    );
+}
