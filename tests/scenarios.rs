@@ -412,3 +412,51 @@ async fn an_unexpected_dropped_connection_fails_the_step() {
         "{text}"
     );
 }
+
+/// A control step checks its HTTP status: the one given, or any 2xx; and
+/// `len` counts a string's characters.
+#[tokio::test]
+async fn control_steps_check_their_status_and_string_lengths() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let cases = [
+        ("control: {path: /_mock/nowhere, expect_status: 404}", None),
+        ("control: {path: /_mock/clock, len: {now: 19}}", None),
+        (
+            "control: {path: /_mock/nowhere, expect_status: 200}",
+            Some("HTTP status"),
+        ),
+        (
+            "control: {path: /_mock/nowhere}",
+            Some("expected 2xx, got 404"),
+        ),
+        (
+            "control: {path: /_mock/clock, expect_status: 404}",
+            Some("HTTP status"),
+        ),
+        (
+            "control: {path: /_mock/clock, len: {now: 5}}",
+            Some("now (length)"),
+        ),
+    ];
+    for (i, (step, problem)) in cases.into_iter().enumerate() {
+        let path = write(
+            &dir,
+            &format!("control-{i}.yaml"),
+            &format!("name: control {i}\nsteps:\n  - {step}\n"),
+        );
+        let (report, text) = run_one(&path).await;
+        match problem {
+            None => assert!(report.passed(), "{step}: {text}"),
+            Some(want) => {
+                let failure = report
+                    .failure
+                    .unwrap_or_else(|| panic!("{step} passed: {text}"));
+                assert!(
+                    failure.problems.iter().any(|p| p.contains(want)),
+                    "{step}: {:?}",
+                    failure.problems
+                );
+            }
+        }
+    }
+}
