@@ -460,3 +460,22 @@ async fn control_steps_check_their_status_and_string_lengths() {
         }
     }
 }
+
+/// A step whose `${…}` names nothing fails with the interpolation's message.
+#[tokio::test]
+async fn an_unknown_placeholder_fails_with_its_message() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = write(
+        &dir,
+        "unknown.yaml",
+        "name: unknown\nsteps:\n  - control: {path: \"/_mock/baremetal/${nobody}\"}\n",
+    );
+    let (report, text) = run_one(&path).await;
+    let failure = report.failure.unwrap_or_else(|| panic!("passed: {text}"));
+    assert_eq!(failure.problems.len(), 1, "{:?}", failure.problems);
+    assert!(
+        failure.problems[0].contains("nothing is named \"nobody\""),
+        "{:?}",
+        failure.problems
+    );
+}
