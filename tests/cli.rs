@@ -3,121 +3,17 @@
 //! `X-Mock-Error` on stderr) and `sign`. Every child process is killed by a
 //! guard when its test ends.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 use md5::{Digest, Md5};
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_apayun-mock");
+mod common;
 
-/// The binary with none of its `APAYUN_MOCK_*` settings leaking in from
-/// the environment the tests run in (whatever their names), and quiet logs.
-fn command() -> Command {
-    let mut cmd = Command::new(BIN);
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("APAYUN_MOCK_") {
-            cmd.env_remove(name);
-        }
-    }
-    cmd.env("RUST_LOG", "warn");
-    cmd
-}
-
-/// A `serve` child process; killed and reaped on drop.
-struct Server {
-    child: Option<Child>,
-    first_line: String,
-    url: String,
-}
-
-impl Server {
-    fn start(args: &[&str], env: &[(&str, &str)]) -> Server {
-        let mut cmd = command();
-        cmd.arg("serve")
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {BIN}: {e}"));
-        let stdout = child.stdout.take();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let Some(out) = stdout else { return };
-            let mut lines = BufReader::new(out).lines();
-            if let Some(Ok(line)) = lines.next() {
-                let _ = tx.send(line);
-            }
-            // Keep draining so the server never blocks on a full pipe.
-            for _ in lines {}
-        });
-        let mut server = Server {
-            child: Some(child),
-            first_line: String::new(),
-            url: String::new(),
-        };
-        server.first_line = rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|e| panic!("serve {args:?} printed no first line: {e}"));
-        server.url = server
-            .first_line
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {:?}", server.first_line))
-            .to_string();
-        server
-    }
-
-    fn port(&self) -> u16 {
-        self.url
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("no port in {}", self.url))
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.as_ref().map(Child::id).unwrap_or_default()
-    }
-
-    /// Waits for the process to end on its own.
-    fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
-        let child = self
-            .child
-            .as_mut()
-            .unwrap_or_else(|| panic!("no child process"));
-        let started = Instant::now();
-        loop {
-            match child.try_wait() {
-                Ok(Some(status)) => {
-                    self.child = None;
-                    return status;
-                }
-                Ok(None) if started.elapsed() < limit => {
-                    std::thread::sleep(Duration::from_millis(50))
-                }
-                Ok(None) => panic!("server did not exit within {limit:?}"),
-                Err(e) => panic!("wait: {e}"),
-            }
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
+use common::{command, Server, BIN};
 
 /// A plain HTTP/1.1 request over a socket; returns the status line and body.
 fn http(url: &str, method: &str, path: &str, body: &str) -> (String, String) {

@@ -10,39 +10,16 @@
 //! its loopback device, as `tests/security.rs` does. Where namespaces are
 //! not allowed, the guard function is checked instead.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 use apayun_mock::admin::admin_access;
 
-const BIN: &str = env!("CARGO_BIN_EXE_apayun-mock");
+mod common;
 
-/// Environment variables of the binary that must not leak in from outside.
-const ENV_VARS: &[&str] = &[
-    "APAYUN_MOCK_PORT",
-    "APAYUN_MOCK_BIND",
-    "APAYUN_MOCK_DB",
-    "APAYUN_MOCK_LENIENT",
-    "APAYUN_MOCK_ADMIN_TOKEN",
-    "APAYUN_MOCK_ADMIN_OPEN",
-    "APAYUN_MOCK_UTC_OFFSET",
-    "APAYUN_MOCK_TIME_SKEW",
-    "APAYUN_MOCK_URL",
-    "HTTP_PROXY",
-    "http_proxy",
-];
-
-fn command() -> Command {
-    let mut cmd = Command::new(BIN);
-    for var in ENV_VARS {
-        cmd.env_remove(var);
-    }
-    cmd.env("RUST_LOG", "warn");
-    cmd
-}
+use common::{command, BIN};
 
 fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = command();
@@ -58,87 +35,11 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// A `serve` child process; killed and reaped on drop.
-struct Server {
-    child: Option<Child>,
-    url: String,
-}
-
-impl Server {
-    fn start(args: &[&str], env: &[(&str, &str)]) -> Server {
-        let mut cmd = command();
-        cmd.arg("serve")
-            .args(["--port", "0"])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {BIN}: {e}"));
-        let stdout = child.stdout.take();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let Some(out) = stdout else { return };
-            let mut lines = BufReader::new(out).lines();
-            if let Some(Ok(line)) = lines.next() {
-                let _ = tx.send(line);
-            }
-            for _ in lines {}
-        });
-        let mut server = Server {
-            child: Some(child),
-            url: String::new(),
-        };
-        let first = rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|e| panic!("serve {args:?} {env:?} printed no first line: {e}"));
-        server.url = first
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-            .to_string();
-        server
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.as_ref().map(Child::id).unwrap_or_default()
-    }
-
-    fn port(&self) -> String {
-        self.url.rsplit(':').next().unwrap_or_default().to_string()
-    }
-
-    /// Sends SIGTERM and returns how long the process took to exit, or
-    /// `None` if it was still running after `limit`.
-    fn terminate(&mut self, limit: Duration) -> Option<(Duration, bool)> {
-        let kill = Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
-            .status()
-            .unwrap_or_else(|e| panic!("kill: {e}"));
-        assert!(kill.success(), "kill -TERM failed");
-        let started = Instant::now();
-        let child = self.child.as_mut()?;
-        while started.elapsed() < limit {
-            if let Ok(Some(status)) = child.try_wait() {
-                self.child = None;
-                return Some((started.elapsed(), status.success()));
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        None
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
+/// `serve --port 0 ARGS…`, killed when dropped.
+fn start(args: &[&str], env: &[(&str, &str)]) -> common::Server {
+    let mut all = vec!["--port", "0"];
+    all.extend_from_slice(args);
+    common::Server::start(&all, env)
 }
 
 /// One HTTP/1.1 request over a fresh socket (closed after): status and body.
@@ -217,7 +118,7 @@ fn assert_one_line_failure(out: &Output, what: &str, contains: &[&str]) {
 
 #[test]
 fn health_exits_zero_when_the_engine_answers_ok() {
-    let server = Server::start(&[], &[]);
+    let server = start(&[], &[]);
     let out = run(&["health", "--url", &server.url], &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "ok\n");
@@ -225,7 +126,10 @@ fn health_exits_zero_when_the_engine_answers_ok() {
     let out = run(&["health", "--url", &format!("{}/", server.url)], &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     // Without --url: 127.0.0.1 on the port `serve` reads, as in the image.
-    let out = run(&["health"], &[("APAYUN_MOCK_PORT", &server.port())]);
+    let out = run(
+        &["health"],
+        &[("APAYUN_MOCK_PORT", &server.port().to_string())],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     // A namespace's health check works the same way.
     let out = run(
@@ -279,7 +183,7 @@ fn health_exits_one_when_the_answer_is_not_ok() {
 
 #[test]
 fn health_answers_every_client_without_a_token() {
-    let server = Server::start(&["--admin-token", "s3cret"], &[]);
+    let server = start(&["--admin-token", "s3cret"], &[]);
     let check = |path: &str, auth: &[&str], want: u16| {
         let (status, body) = http(&server.url, "GET", path, auth, "");
         assert_eq!(status, want, "{path} {auth:?}: {body}");
@@ -343,7 +247,7 @@ fn boolean_environment_variables_accept_what_ci_files_write() {
         ("OFF", false),
         ("", false),
     ] {
-        let server = Server::start(&[], &[("APAYUN_MOCK_LENIENT", value)]);
+        let server = start(&[], &[("APAYUN_MOCK_LENIENT", value)]);
         let want = if lenient { "0" } else { "1" };
         assert_eq!(
             bare_getzones_code(&server.url),
@@ -352,7 +256,7 @@ fn boolean_environment_variables_accept_what_ci_files_write() {
         );
     }
     // The flag itself still needs no value.
-    let server = Server::start(&["--lenient"], &[]);
+    let server = start(&["--lenient"], &[]);
     assert_eq!(bare_getzones_code(&server.url), "0");
 }
 
@@ -402,7 +306,7 @@ fn a_negative_utc_offset_may_follow_the_flag_after_a_space() {
         ),
         (vec![], vec![], 8 * 3600),
     ] {
-        let server = Server::start(&args, &env);
+        let server = start(&args, &env);
         let seen = zone_offset_seen(&server.url);
         assert!(near(seen, want), "{args:?} {env:?}: {seen} s, want {want}");
     }
@@ -418,7 +322,7 @@ fn a_negative_utc_offset_may_follow_the_flag_after_a_space() {
 
 #[test]
 fn sigterm_stops_within_a_second_with_connections_open() {
-    let mut server = Server::start(&[], &[]);
+    let mut server = start(&[], &[]);
     let host = server.url.trim_start_matches("http://").to_string();
     // An idle keep-alive connection, after one answered request.
     let mut idle = TcpStream::connect(&host).unwrap_or_else(|e| panic!("{e}"));
@@ -528,9 +432,7 @@ fn admin_open_serves_non_loopback_clients_unless_a_token_locks_it() {
     }
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let mut cmd = Command::new("unshare");
-    for var in ENV_VARS {
-        cmd.env_remove(var);
-    }
+    common::clear_settings(&mut cmd);
     let out = cmd
         .args(["--net", "bash", "-c", NETNS_SCRIPT])
         .env("BIN", BIN)

@@ -5,7 +5,7 @@
 //! isolated. Needs the `nginx` binary (`.ci/run` installs it); without it
 //! the test fails rather than passing unseen.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use apayun_mock::client::Client;
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_apayun-mock");
+mod common;
 const NAMESPACES: usize = 24;
 
 /// The nginx configuration of `docs/scaling.md`, with the test's ports and
@@ -74,36 +74,6 @@ impl Drop for Reaped {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-/// Starts `serve --port 0` and reads the port from its first line.
-fn start_mock() -> (Reaped, u16) {
-    let mut cmd = Command::new(BIN);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("APAYUN_MOCK_") {
-            cmd.env_remove(k);
-        }
-    }
-    let mut child = cmd
-        .args(["serve", "--port", "0"])
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn {BIN}: {e}"));
-    let mut line = String::new();
-    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .unwrap_or_else(|e| panic!("read first line: {e}"));
-    let port = line
-        .trim()
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no port in first line {line:?}"));
-    (Reaped(child), port)
 }
 
 /// Starts nginx in front of `backends`. nginx cannot report a port it
@@ -204,8 +174,9 @@ fn create_params(order: usize) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nginx_keeps_each_namespace_on_one_process() {
-    let (_a, port_a) = start_mock();
-    let (_b, port_b) = start_mock();
+    let a = common::Server::start(&["--port", "0"], &[]);
+    let b = common::Server::start(&["--port", "0"], &[]);
+    let (port_a, port_b) = (a.port(), b.port());
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let (_nginx, proxy) = start_nginx(dir.path(), &[port_a, port_b]);
     let http = reqwest::Client::new();
