@@ -326,6 +326,14 @@ impl Engine {
         // A write also asks, in its own transaction, whether anything fell
         // due, so the usual "nothing" costs no second transaction.
         let mut due = false;
+        // After a write: when its engine is next due, from the same read
+        // that tells whether anything is due now (`None`: not asked).
+        let mut next_wake: Option<Option<i64>> = None;
+        let stalling = if read_only {
+            Vec::new()
+        } else {
+            self.faults.stalling()
+        };
         // `now` is read under the connection lock: a snapshot restore swaps
         // the database and the clock together under that lock.
         let result = if read_only {
@@ -341,7 +349,11 @@ impl Engine {
                 ctx.now = self.clock.now();
                 let value = action.apply(tx, &mut ctx)?;
                 // On a read error, let the runner look (it reports its own errors).
-                due = tasks::any_due(tx, self.clock.now()).unwrap_or(true);
+                let next = tasks::next_wake(tx, &stalling);
+                due = next
+                    .as_ref()
+                    .map_or(true, |n| n.is_some_and(|d| d <= self.clock.now()));
+                next_wake = Some(next.ok().flatten());
                 Ok::<_, ApiError>(value)
             })
         };
@@ -352,9 +364,9 @@ impl Engine {
         }
         if due {
             self.run_due();
-        } else if !read_only {
+        } else if let (Some(next), Some(timer)) = (next_wake, self.timer.get()) {
             // The write may have scheduled something sooner.
-            self.reschedule();
+            timer.schedule(self.wake_at(next));
         }
         Outcome { result, effects }
     }
