@@ -331,10 +331,6 @@ impl Registry {
         self.slots().get(name).map(|s| s.engine.clone())
     }
 
-    pub async fn names(&self) -> Vec<String> {
-        self.slots().keys().cloned().collect()
-    }
-
     /// Every namespace with its times, instance count and approximate size.
     pub async fn list(&self) -> Vec<NamespaceInfo> {
         let slots: Vec<(String, Arc<Slot>)> = self

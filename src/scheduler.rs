@@ -67,11 +67,6 @@ impl Timer {
             inner.wake.notify_one();
         }
     }
-
-    /// Whether this timer belongs to a running scheduler.
-    pub fn is_attached(&self) -> bool {
-        self.inner.strong_count() > 0
-    }
 }
 
 /// The process's scheduler. Dropping it stops its task.
@@ -119,11 +114,6 @@ impl Scheduler {
             q.order.remove(&(old, id));
         }
         q.engines.remove(&id);
-    }
-
-    /// Engines waiting for a wake-up, for tests and the namespace listing.
-    pub fn pending(&self) -> usize {
-        self.inner.queue().order.len()
     }
 }
 

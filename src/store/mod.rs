@@ -256,15 +256,6 @@ impl Template {
         }
         Ok(store)
     }
-
-    /// The image's size in bytes.
-    pub fn len(&self) -> usize {
-        self.image.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.image.is_empty()
-    }
 }
 
 /// A private in-memory database on SQLite's `memdb` VFS rather than
