@@ -1008,3 +1008,65 @@ async fn snapshots_callbacks_and_a_confirmed_reset_from_the_page() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_journal_filters_and_clears_and_the_clock_freezes_and_resumes() {
+    let engine = engine().await;
+    let url = engine.base_url();
+    engine
+        .call("getzones", json!({}))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    engine
+        .call("sync_baremetal", json!({"guid": EXAMPLE_GUID}))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    with_browser(|page| async move {
+        page.open_dashboard(&url).await;
+        let rows = "document.querySelectorAll('#journal-body tr[data-id]')";
+        page.wait_until(
+            "both calls are listed",
+            &format!("{rows}.length === 2"),
+            UI_WAIT,
+        )
+        .await;
+        // By action: only the getzones call is left.
+        page.select("#journal-action", "getzones").await;
+        page.wait_until(
+            "the action filter narrows the journal",
+            &format!("{rows}.length === 1 && {rows}[0].innerText.includes('getzones')"),
+            UI_WAIT,
+        )
+        .await;
+        page.select("#journal-action", "").await;
+        // Clear empties it, on the server too.
+        page.click("#journal-clear").await;
+        page.wait_until(
+            "the journal is empty",
+            &format!("{rows}.length === 0"),
+            UI_WAIT,
+        )
+        .await;
+        let journal = engine.requests("").await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(journal.is_empty(), "{journal:?}");
+        // Freeze, then resume.
+        page.click("#clock-freeze").await;
+        page.wait_until(
+            "the clock shows frozen",
+            "!document.getElementById('clock-resume').hidden",
+            UI_WAIT,
+        )
+        .await;
+        assert_eq!(engine.clock().await.unwrap_or_default()["frozen"], true);
+        page.click("#clock-resume").await;
+        page.wait_until(
+            "the clock ticks again",
+            "!document.getElementById('clock-freeze').hidden",
+            UI_WAIT,
+        )
+        .await;
+        assert_eq!(engine.clock().await.unwrap_or_default()["frozen"], false);
+        page.assert_no_errors().await;
+    })
+    .await;
+}
