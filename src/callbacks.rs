@@ -3,7 +3,7 @@
 //! Delivery runs on its own task, so a slow or dead receiver never slows `/api`.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -55,6 +55,8 @@ pub struct Callbacks {
     next_id: Mutex<u64>,
     /// Queued notices: id and the instance whose lane it waits in.
     sender: Mutex<Option<mpsc::UnboundedSender<(u64, String)>>>,
+    /// Where to start the delivery task, once [`Callbacks::start`] ran.
+    delivery: OnceLock<(tokio::runtime::Handle, Weak<Callbacks>)>,
     pub policy: Policy,
     /// The engine's zone, for the attempt times in the log.
     zone: chrono::FixedOffset,
@@ -68,6 +70,7 @@ impl Callbacks {
             log: Mutex::new(VecDeque::new()),
             next_id: Mutex::new(1),
             sender: Mutex::new(None),
+            delivery: OnceLock::new(),
             policy,
             zone,
             events: Default::default(),
@@ -84,20 +87,43 @@ impl Callbacks {
         self.log.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Starts the delivery task (inside a Tokio runtime). Notices for one
-    /// instance go out one at a time, in the order they were queued: the
-    /// next is sent only once the one before it was delivered or given up,
-    /// so a receiver that applies them as they arrive never sees `expired`
-    /// before `provisioned`. Different instances do not wait for each other.
+    /// Lets notices be delivered (inside a Tokio runtime). The delivery task
+    /// and its HTTP client are made when the first notice is queued, so an
+    /// engine that never sends one (most namespaces) never pays for them.
     pub fn start(self: &Arc<Self>) {
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let _ = self.delivery.set((runtime, Arc::downgrade(self)));
+        }
+    }
+
+    /// The delivery task's intake, started on first use; `None` before
+    /// [`Callbacks::start`].
+    ///
+    /// Notices for one instance go out one at a time, in the order they
+    /// were queued: the next is sent only once the one before it was
+    /// delivered or given up, so a receiver that applies them as they
+    /// arrive never sees `expired` before `provisioned`. Different
+    /// instances do not wait for each other.
+    fn intake(&self) -> Option<mpsc::UnboundedSender<(u64, String)>> {
+        let mut sender = self.sender.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(tx) = sender.as_ref() {
+            return Some(tx.clone());
+        }
+        let (runtime, weak) = self.delivery.get()?;
         let (tx, mut rx) = mpsc::unbounded_channel::<(u64, String)>();
-        *self.sender.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
-        let weak = Arc::downgrade(self);
+        *sender = Some(tx.clone());
+        let weak = weak.clone();
+        // A client that cannot be built (no usable system configuration)
+        // is reported on every notice's log rather than replaced by one
+        // without the timeout.
         let client = reqwest::Client::builder()
             .timeout(self.policy.timeout)
             .build()
-            .unwrap_or_default();
-        tokio::spawn(async move {
+            .map_err(|e| format!("callback HTTP client unavailable: {e}"));
+        if let Err(error) = &client {
+            tracing::error!(%error, "callbacks will not be delivered");
+        }
+        runtime.spawn(async move {
             // Per instance, the notices not yet finished; the front one is in flight.
             let mut lanes: HashMap<String, VecDeque<u64>> = HashMap::new();
             let (done_tx, mut done_rx) = mpsc::unbounded_channel::<String>();
@@ -142,6 +168,7 @@ impl Callbacks {
                 }
             }
         });
+        Some(tx)
     }
 
     /// Queues a notice; it is logged at once and delivered in the background.
@@ -171,17 +198,12 @@ impl Callbacks {
             });
         }
         self.events.notify(crate::events::Topic::Callbacks);
-        if let Some(tx) = self
-            .sender
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-        {
+        if let Some(tx) = self.intake() {
             let _ = tx.send((id, lane));
         }
     }
 
-    async fn deliver(&self, client: reqwest::Client, id: u64) {
+    async fn deliver(&self, client: Result<reqwest::Client, String>, id: u64) {
         let Some((url, params)) = self
             .log()
             .iter()
@@ -209,7 +231,10 @@ impl Callbacks {
                     return;
                 }
             }
-            let result = client.post(&url).form(&form).send().await;
+            let result = match &client {
+                Ok(client) => client.post(&url).form(&form).send().await.map_err(|e| e.to_string()),
+                Err(unavailable) => Err(unavailable.clone()),
+            };
             let (status, error, ok) = match result {
                 Ok(resp) => {
                     let status = resp.status();
@@ -219,7 +244,7 @@ impl Callbacks {
                         status.is_success(),
                     )
                 }
-                Err(e) => (None, Some(e.to_string()), false),
+                Err(e) => (None, Some(e), false),
             };
             tracing::info!(callback = id, %url, attempt = attempt + 1, ?status, ok, "callback attempt");
             let at = crate::clock::format_time(crate::clock::wall_seconds(), self.zone);

@@ -189,11 +189,8 @@ impl Engine {
     ) -> Result<Engine, String> {
         let clock = Clock::new(settings.utc_offset);
         let store = template
-            .open(&seed, clock.now())
+            .open(&seed, clock.now(), clock.state())
             .map_err(|e| format!("cannot open database: {e}"))?;
-        store
-            .write(|tx| store::save_clock(tx, clock.state()))
-            .map_err(|e| e.to_string())?;
         let rng_seed = settings.rng_seed;
         Ok(Engine::assemble(
             name, store, clock, settings, seed, rng_seed,
@@ -592,7 +589,6 @@ impl Engine {
                     .run_to_completion(i32::MAX, Duration::ZERO, None)
                     .map_err(|e| e.to_string())?;
             }
-            store::derived::rebuild(&conn).map_err(|e| e.to_string())?;
             let state: ClockState = store::load_clock(&conn).map_err(|e| e.to_string())?;
             self.clock.restore(state);
         }

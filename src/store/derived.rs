@@ -1,82 +1,68 @@
 //! Derived bookkeeping that keeps hot queries independent of how many rows
-//! the engine holds, as TEMP tables of the engine's one connection:
+//! the engine holds:
 //!
 //! - `visible_counts`: a member's visible instances, for `sync_baremetal`
 //!   totals without `count(*)` over every row;
 //! - `ip_low`: per IP pool, an address below which nothing is free, so an
 //!   allocation reads only the live addresses above it.
 //!
-//! TEMP triggers on the main tables keep both exact inside every
-//! transaction (a rollback rolls them back too). TEMP objects are never in a
-//! `--db` file or a snapshot: they are built when the store opens and
-//! rebuilt by [`rebuild`] when the database is replaced underneath (a
-//! snapshot restore copies pages and fires no trigger).
+//! Both are ordinary tables of the database, kept exact by triggers inside
+//! every transaction (a rollback rolls them back too). Being part of the
+//! database, they travel with it: a namespace made from the seed's image, a
+//! fork, a snapshot and its restore, and a `--db` file all carry them as
+//! they were, so opening or restoring an engine rebuilds nothing. (They
+//! were TEMP tables once; building them cost every new namespace about a
+//! millisecond and 40 KiB.)
 
-use rusqlite::Connection;
-
-// `temp_store` stays at its default: an in-memory TEMP database made every
-// commit walk its page cache (`pcache1Truncate`), ~10% of a `create`.
-const SCHEMA: &str = r#"
-CREATE TEMP TABLE IF NOT EXISTS visible_counts (userid TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TEMP TRIGGER IF NOT EXISTS visible_insert AFTER INSERT ON main.instances WHEN NEW.hidden = 0
+/// The migration that adds the tables and their triggers and fills them
+/// from the data already there.
+pub const MIGRATION: &str = r#"
+CREATE TABLE visible_counts (userid TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TRIGGER visible_insert AFTER INSERT ON instances WHEN NEW.hidden = 0
 BEGIN
     INSERT INTO visible_counts (userid, n) VALUES (NEW.userid, 1)
         ON CONFLICT (userid) DO UPDATE SET n = n + 1;
 END;
-CREATE TEMP TRIGGER IF NOT EXISTS visible_delete AFTER DELETE ON main.instances WHEN OLD.hidden = 0
+CREATE TRIGGER visible_delete AFTER DELETE ON instances WHEN OLD.hidden = 0
 BEGIN
     UPDATE visible_counts SET n = n - 1 WHERE userid = OLD.userid;
 END;
-CREATE TEMP TRIGGER IF NOT EXISTS visible_update AFTER UPDATE OF hidden, userid ON main.instances
+CREATE TRIGGER visible_update AFTER UPDATE OF hidden, userid ON instances
 BEGIN
     UPDATE visible_counts SET n = n - 1 WHERE userid = OLD.userid AND OLD.hidden = 0;
     INSERT INTO visible_counts (userid, n) SELECT NEW.userid, 1 WHERE NEW.hidden = 0
         ON CONFLICT (userid) DO UPDATE SET n = n + 1;
 END;
+INSERT INTO visible_counts (userid, n)
+    SELECT userid, count(*) FROM instances WHERE hidden = 0 GROUP BY userid;
 
-CREATE TEMP TABLE IF NOT EXISTS ip_low (pool_id INTEGER PRIMARY KEY, low INTEGER NOT NULL);
-CREATE TEMP TRIGGER IF NOT EXISTS ip_low_release AFTER UPDATE OF status, pool_id, ip_int ON main.ips
+CREATE TABLE ip_low (pool_id INTEGER PRIMARY KEY, low INTEGER NOT NULL);
+CREATE TRIGGER ip_low_release AFTER UPDATE OF status, pool_id, ip_int ON ips
     WHEN OLD.status = 1
 BEGIN
     UPDATE ip_low SET low = min(low, OLD.ip_int) WHERE pool_id = OLD.pool_id;
 END;
-CREATE TEMP TRIGGER IF NOT EXISTS ip_low_delete AFTER DELETE ON main.ips WHEN OLD.status = 1
+CREATE TRIGGER ip_low_delete AFTER DELETE ON ips WHEN OLD.status = 1
 BEGIN
     UPDATE ip_low SET low = min(low, OLD.ip_int) WHERE pool_id = OLD.pool_id;
 END;
-CREATE TEMP TRIGGER IF NOT EXISTS ip_low_pool_insert AFTER INSERT ON main.ip_pools
+CREATE TRIGGER ip_low_pool_insert AFTER INSERT ON ip_pools
 BEGIN
     DELETE FROM ip_low WHERE pool_id = NEW.id;
 END;
-CREATE TEMP TRIGGER IF NOT EXISTS ip_low_pool_update AFTER UPDATE ON main.ip_pools
+CREATE TRIGGER ip_low_pool_update AFTER UPDATE ON ip_pools
 BEGIN
     DELETE FROM ip_low WHERE pool_id = OLD.id OR pool_id = NEW.id;
 END;
-CREATE TEMP TRIGGER IF NOT EXISTS ip_low_pool_delete AFTER DELETE ON main.ip_pools
+CREATE TRIGGER ip_low_pool_delete AFTER DELETE ON ip_pools
 BEGIN
     DELETE FROM ip_low WHERE pool_id = OLD.id;
 END;
 "#;
 
-/// Creates the TEMP tables and triggers and fills them from the data.
-pub fn install(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch(SCHEMA)?;
-    rebuild(conn)
-}
-
-/// Recomputes the TEMP tables from the main tables.
-pub fn rebuild(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch(
-        "DELETE FROM temp.visible_counts;
-         INSERT INTO temp.visible_counts (userid, n)
-             SELECT userid, count(*) FROM main.instances WHERE hidden = 0 GROUP BY userid;
-         DELETE FROM temp.ip_low;",
-    )
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use rusqlite::Connection;
     use crate::domain::ipalloc::{self, Range};
     use crate::seed::{PoolKind, Seed};
     use crate::store::{self, instances, network, Store};
@@ -123,7 +109,7 @@ mod tests {
     }
 
     #[test]
-    fn visible_counts_follow_inserts_hides_rollbacks_and_rebuilds() {
+    fn visible_counts_follow_inserts_hides_and_rollbacks() {
         let store = seeded();
         let conn = store.lock();
         assert_eq!(total(&conn), 1);
@@ -146,8 +132,14 @@ mod tests {
         assert!(refused.is_err());
         let conn = store.lock();
         assert_eq!(total(&conn), 1);
-        rebuild(&conn).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(total(&conn), 1);
+        let recount: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM instances WHERE userid = '1' AND hidden = 0",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(recount, 1);
     }
 
     #[test]
@@ -175,8 +167,10 @@ mod tests {
             let fast = network::taken(&conn, &pool).unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(fast, full_taken(&conn, &pool), "round {round}");
         }
-        // A restore-style rebuild forgets every mark and still agrees.
-        rebuild(&conn).unwrap_or_else(|e| panic!("{e}"));
+        // Forgetting every mark (as a restore of an older image could)
+        // still agrees.
+        conn.execute("DELETE FROM ip_low", [])
+            .unwrap_or_else(|e| panic!("{e}"));
         let fast = network::taken(&conn, &pool).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(fast, full_taken(&conn, &pool));
     }

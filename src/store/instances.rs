@@ -162,10 +162,10 @@ pub fn page(
     offset: i64,
     limit: i64,
 ) -> rusqlite::Result<(Vec<Instance>, i64)> {
-    // Kept by TEMP triggers (store::derived), so the total costs no scan.
+    // Kept by triggers (store::derived), so the total costs no scan.
     let total: i64 = conn
         .prepare_cached(
-            "SELECT coalesce((SELECT n FROM temp.visible_counts WHERE userid = ?1), 0)",
+            "SELECT coalesce((SELECT n FROM visible_counts WHERE userid = ?1), 0)",
         )?
         .query_row([userid], |r| r.get(0))?;
     let mut stmt = conn.prepare_cached(&format!(

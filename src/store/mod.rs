@@ -107,10 +107,15 @@ const MIGRATIONS: &[&str] = &[
     DROP INDEX ips_upgrade;
     CREATE INDEX ips_upgrade ON ips (upgrade_id) WHERE upgrade_id IS NOT NULL;
     "#,
+    // 4: the derived counts and low-water marks as tables of the database
+    // (they were TEMP tables rebuilt at every open).
+    derived::MIGRATION,
 ];
 
 /// Tables emptied by a reset, children first.
 const TABLES: &[&str] = &[
+    "visible_counts",
+    "ip_low",
     "orders",
     "transitions",
     "degrades",
@@ -200,7 +205,6 @@ impl Store {
             true,
         )?;
         migrate(&conn)?;
-        derived::install(&conn)?;
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -246,17 +250,22 @@ impl Template {
         })
     }
 
-    /// A new store holding the seed as if it had been loaded at `now`.
-    pub fn open(&self, seed: &Seed, now: i64) -> rusqlite::Result<Store> {
+    /// A new store holding the seed as if it had been loaded at `now`, with
+    /// `clock` saved: one transaction after the copy.
+    pub fn open(&self, seed: &Seed, now: i64, clock: ClockState) -> rusqlite::Result<Store> {
         let store = Store::from_image(&self.image)?;
-        if now != self.anchored_at {
-            store.write(|tx| {
-                instances::reanchor_seeded(tx, seed, now, now - self.anchored_at, self.zone)
-            })?;
-        }
+        store.write(|tx| {
+            if now != self.anchored_at {
+                instances::reanchor_seeded(tx, seed, now, now - self.anchored_at, self.zone)?;
+            }
+            save_clock(tx, clock)
+        })?;
         Ok(store)
     }
 }
+
+/// The page size of an in-memory database, in bytes.
+const MEMORY_PAGE_SIZE: i64 = 1024;
 
 /// A private in-memory database on SQLite's `memdb` VFS rather than
 /// `:memory:`. A `:memory:` database keeps every page in its page cache,
@@ -280,6 +289,12 @@ fn open_memory() -> rusqlite::Result<Connection> {
             | OpenFlags::SQLITE_OPEN_URI
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
+    // Small pages: the seed spreads over some 35 tables and indexes that
+    // each fill a page of their own whatever its size, so an idle
+    // namespace's database is 60 KiB at 1 KiB a page rather than 160 KiB
+    // at SQLite's default 4 KiB. (A `--db` file keeps the default; a copy of
+    // an image keeps the image's page size.)
+    conn.pragma_update(None, "page_size", MEMORY_PAGE_SIZE)?;
     // `memdb` serves only the database itself: keep the rollback journal in
     // memory too, never as a file in the working directory.
     conn.pragma_update(None, "journal_mode", "MEMORY")?;
@@ -531,6 +546,49 @@ mod tests {
         assert_eq!(instances::stock_counts(&conn, "p").ok(), Some((2, 1)));
     }
 
+    #[test]
+    fn a_version_3_file_gains_the_derived_tables_filled_from_its_rows() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("v3.db");
+        let seed = Seed::default_set().unwrap_or_else(|e| panic!("{e}"));
+        let zone = chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| panic!("zone"));
+        {
+            let store = Store::open(Some(&path)).unwrap_or_else(|e| panic!("{e}"));
+            store
+                .write(|tx| load_seed(tx, &seed, 1_700_000_000, zone))
+                .unwrap_or_else(|e| panic!("{e}"));
+            // What a file written before migration 4 holds: no derived
+            // tables, no triggers.
+            store
+                .lock()
+                .execute_batch(
+                    "DROP TRIGGER visible_insert; DROP TRIGGER visible_delete;
+                     DROP TRIGGER visible_update; DROP TRIGGER ip_low_release;
+                     DROP TRIGGER ip_low_delete; DROP TRIGGER ip_low_pool_insert;
+                     DROP TRIGGER ip_low_pool_update; DROP TRIGGER ip_low_pool_delete;
+                     DROP TABLE visible_counts; DROP TABLE ip_low;
+                     PRAGMA user_version = 3;",
+                )
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let store = Store::open(Some(&path)).unwrap_or_else(|e| panic!("{e}"));
+        let conn = store.lock();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap_or_default();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        let visible: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM instances WHERE userid = '1' AND hidden = 0",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(visible > 0);
+        let (_, total) = instances::page(&conn, "1", 0, 10).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(total, visible);
+    }
+
     /// Every row of every table, in a stable order, as text.
     fn dump(store: &Store) -> Vec<String> {
         let conn = store.lock();
@@ -567,10 +625,19 @@ mod tests {
             built + 29 * 86_400 + 7,
             1_706_659_200, /* 2024-01-31 */
         ] {
-            let copy = template.open(&seed, now).unwrap_or_else(|e| panic!("{e}"));
+            let clock = ClockState {
+                offset_ms: 1_000,
+                frozen_at_ms: None,
+            };
+            let copy = template
+                .open(&seed, now, clock)
+                .unwrap_or_else(|e| panic!("{e}"));
             let fresh = open();
             fresh
-                .write(|tx| load_seed(tx, &seed, now, zone))
+                .write(|tx| {
+                    load_seed(tx, &seed, now, zone)?;
+                    save_clock(tx, clock)
+                })
                 .unwrap_or_else(|e| panic!("{e}"));
             let (a, b) = (dump(&copy), dump(&fresh));
             assert!(a.len() > 50, "too few rows: {}", a.len());

@@ -54,7 +54,7 @@ pub fn pools(conn: &Connection, line_guid: &str, kind: PoolKind) -> rusqlite::Re
 /// Everything in a pool that may not be handed out: reserved ranges, the
 /// pool's gateway, and every live address.
 ///
-/// Everything below the pool's low-water mark (`temp.ip_low`, see
+/// Everything below the pool's low-water mark (`ip_low`, see
 /// `store::derived`) is known to be taken and comes back as one range, so
 /// only the live addresses above it are read; the mark then moves up to the
 /// first free address. The ranges (and so every allocation) are the same as
@@ -76,7 +76,7 @@ pub fn taken(conn: &Connection, pool: &Pool) -> rusqlite::Result<Vec<Range>> {
         i64::from(network) + 1
     };
     let mark: Option<i64> = conn
-        .prepare_cached("SELECT low FROM temp.ip_low WHERE pool_id = ?1")?
+        .prepare_cached("SELECT low FROM ip_low WHERE pool_id = ?1")?
         .query_row([pool.id], |r| r.get(0))
         .optional()?;
     let low = mark
@@ -101,7 +101,7 @@ pub fn taken(conn: &Connection, pool: &Pool) -> rusqlite::Result<Vec<Range>> {
         .unwrap_or(base);
     if mark.is_none_or(|m| tight > m) {
         conn.prepare_cached(
-            "INSERT INTO temp.ip_low (pool_id, low) VALUES (?1, ?2) \
+            "INSERT INTO ip_low (pool_id, low) VALUES (?1, ?2) \
              ON CONFLICT (pool_id) DO UPDATE SET low = excluded.low",
         )?
         .execute(params![pool.id, tight])?;
