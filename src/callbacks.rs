@@ -232,7 +232,12 @@ impl Callbacks {
                 }
             }
             let result = match &client {
-                Ok(client) => client.post(&url).form(&form).send().await.map_err(|e| e.to_string()),
+                Ok(client) => client
+                    .post(&url)
+                    .form(&form)
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string()),
                 Err(unavailable) => Err(unavailable.clone()),
             };
             let (status, error, ok) = match result {

@@ -175,6 +175,7 @@ impl Registry {
         if let Some(ttl) = registry.idle_ttl() {
             tokio::spawn(sweep_loop(Arc::downgrade(&registry), ttl));
         }
+        registry.refill();
         Ok(registry)
     }
 
@@ -251,13 +252,38 @@ impl Registry {
             self.seed.clone(),
             self.template.clone(),
         );
-        tokio::task::spawn_blocking(move || match image {
+        let from_seed = image.is_none();
+        let engine = tokio::task::spawn_blocking(move || match image {
             None => Engine::from_template(&name, settings, seed, &template),
             Some(bytes) => Engine::from_image(&name, settings, seed, &bytes),
         })
         .await
         .map_err(|e| RegistryError::Open(e.to_string()))?
-        .map_err(RegistryError::Open)
+        .map_err(RegistryError::Open)?;
+        if from_seed {
+            self.refill();
+        }
+        Ok(engine)
+    }
+
+    /// Opens seed copies ahead of need on a blocking thread, when fewer
+    /// than the template keeps are waiting.
+    fn refill(&self) {
+        if !self.template.wants_refill() {
+            return;
+        }
+        let (template, seed, offset) = (
+            self.template.clone(),
+            self.seed.clone(),
+            self.settings.utc_offset,
+        );
+        tokio::task::spawn_blocking(move || {
+            // The time a fresh engine's clock would read (see `Engine::from_template`).
+            let now = || clock::Clock::new(offset).now();
+            if let Err(error) = template.refill(&seed, now) {
+                tracing::warn!(%error, "cannot open seed copies ahead");
+            }
+        });
     }
 
     /// Makes a namespace from `origin`; without a name, picks a unique one.

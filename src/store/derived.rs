@@ -62,10 +62,10 @@ END;
 
 #[cfg(test)]
 mod tests {
-    use rusqlite::Connection;
     use crate::domain::ipalloc::{self, Range};
     use crate::seed::{PoolKind, Seed};
     use crate::store::{self, instances, network, Store};
+    use rusqlite::Connection;
 
     const LINE: &str = "1665907446560259";
     const SEEDED: &str = "1708330228791024";

@@ -164,9 +164,7 @@ pub fn page(
 ) -> rusqlite::Result<(Vec<Instance>, i64)> {
     // Kept by triggers (store::derived), so the total costs no scan.
     let total: i64 = conn
-        .prepare_cached(
-            "SELECT coalesce((SELECT n FROM visible_counts WHERE userid = ?1), 0)",
-        )?
+        .prepare_cached("SELECT coalesce((SELECT n FROM visible_counts WHERE userid = ?1), 0)")?
         .query_row([userid], |r| r.get(0))?;
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM instances WHERE userid = ?1 AND hidden = 0 ORDER BY id DESC LIMIT ?2 OFFSET ?3"
@@ -342,22 +340,22 @@ pub fn reanchor_seeded(
         let start = now - 86_400;
         let end =
             crate::domain::months::add_months(start, s.months.max(1) as u32, zone).unwrap_or(start);
-        conn.execute(
+        conn.prepare_cached(
             "UPDATE instances SET buy_time = ?2, start_time = ?2, end_time = ?3 WHERE guid = ?1",
-            params![s.guid, start, end],
-        )?;
-        conn.execute(
+        )?
+        .execute(params![s.guid, start, end])?;
+        conn.prepare_cached(
             "UPDATE ips SET create_time = create_time + ?2 WHERE instance_guid = ?1",
-            params![s.guid, delta],
-        )?;
-        conn.execute(
+        )?
+        .execute(params![s.guid, delta])?;
+        conn.prepare_cached(
             "UPDATE upgrades SET create_time = create_time + ?2 WHERE instance_guid = ?1",
-            params![s.guid, delta],
-        )?;
-        conn.execute(
+        )?
+        .execute(params![s.guid, delta])?;
+        conn.prepare_cached(
             "UPDATE transitions SET due = ?2 WHERE guid = ?1 AND kind = 'expired'",
-            params![s.guid, end],
-        )?;
+        )?
+        .execute(params![s.guid, end])?;
     }
     Ok(())
 }

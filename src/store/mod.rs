@@ -14,6 +14,7 @@ pub mod network;
 pub mod tasks;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -232,35 +233,135 @@ impl Store {
 /// as a copy of it instead of re-reading and re-loading the seed. Seeded
 /// instances are anchored to the time a namespace is made, as a fresh load
 /// would anchor them ([`instances::reanchor_seeded`]).
+///
+/// A few copies are kept opened ahead of need ([`Template::refill`], run
+/// off the request path), so the first call of a new namespace takes one
+/// instead of paying for the copy and for SQLite's reading of the schema.
+/// The refill moves the image itself to the current second first, so a
+/// copy is a plain memory copy; one that waited past its second is moved
+/// to the time it is taken, so it always equals a fresh load then.
 pub struct Template {
-    image: Vec<u8>,
-    anchored_at: i64,
+    /// The image and the time its seeded instances are anchored at; its
+    /// clock is saved as a fresh clock's.
+    image: Mutex<Arc<Image>>,
     zone: chrono::FixedOffset,
+    /// Copies opened ahead, each with the time it is anchored at.
+    ready: Mutex<Vec<(Store, i64)>>,
+    /// Set while a [`Template::refill`] runs.
+    refilling: AtomicBool,
 }
+
+struct Image {
+    bytes: Vec<u8>,
+    anchored_at: i64,
+}
+
+/// How many copies [`Template::refill`] keeps ready (about 130 KiB each).
+const READY_COPIES: usize = 4;
 
 impl Template {
     /// Loads `seed` into a scratch database anchored at `now`.
     pub fn build(seed: &Seed, now: i64, zone: chrono::FixedOffset) -> rusqlite::Result<Template> {
         let store = Store::open(None)?;
-        store.write(|tx| load_seed(tx, seed, now, zone))?;
+        store.write(|tx| {
+            load_seed(tx, seed, now, zone)?;
+            save_clock(tx, ClockState::default())
+        })?;
         Ok(Template {
-            image: store.image()?,
-            anchored_at: now,
+            image: Mutex::new(Arc::new(Image {
+                bytes: store.image()?,
+                anchored_at: now,
+            })),
             zone,
+            ready: Mutex::new(Vec::new()),
+            refilling: AtomicBool::new(false),
         })
     }
 
     /// A new store holding the seed as if it had been loaded at `now`, with
-    /// `clock` saved: one transaction after the copy.
+    /// `clock` saved: a copy opened ahead when there is one, else a copy
+    /// made now.
     pub fn open(&self, seed: &Seed, now: i64, clock: ClockState) -> rusqlite::Result<Store> {
-        let store = Store::from_image(&self.image)?;
+        let ready = self.ready().pop();
+        let (store, anchored) = match ready {
+            Some(copy) => copy,
+            None => {
+                let image = self.image();
+                (Store::from_image(&image.bytes)?, image.anchored_at)
+            }
+        };
+        self.settle(&store, seed, anchored, now, clock)?;
+        Ok(store)
+    }
+
+    /// Moves a copy anchored at `anchored` to `now` and saves `clock`, in
+    /// one transaction when there is anything to write.
+    fn settle(
+        &self,
+        store: &Store,
+        seed: &Seed,
+        anchored: i64,
+        now: i64,
+        clock: ClockState,
+    ) -> rusqlite::Result<()> {
+        if anchored == now && clock == ClockState::default() {
+            return Ok(());
+        }
         store.write(|tx| {
-            if now != self.anchored_at {
-                instances::reanchor_seeded(tx, seed, now, now - self.anchored_at, self.zone)?;
+            if anchored != now {
+                instances::reanchor_seeded(tx, seed, now, now - anchored, self.zone)?;
             }
             save_clock(tx, clock)
-        })?;
-        Ok(store)
+        })
+    }
+
+    /// Opens copies until [`READY_COPIES`] wait, each anchored at `now()`
+    /// as it is made. A call while another runs returns at once.
+    pub fn refill(&self, seed: &Seed, now: impl Fn() -> i64) -> rusqlite::Result<()> {
+        if self.refilling.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let result = self.fill(seed, now);
+        self.refilling.store(false, Ordering::Release);
+        result
+    }
+
+    fn fill(&self, seed: &Seed, now: impl Fn() -> i64) -> rusqlite::Result<()> {
+        while self.ready().len() < READY_COPIES {
+            let at = now();
+            let mut image = self.image();
+            if image.anchored_at != at {
+                // Once a second at most: the image itself moves on.
+                let moved = Store::from_image(&image.bytes)?;
+                self.settle(&moved, seed, image.anchored_at, at, ClockState::default())?;
+                image = Arc::new(Image {
+                    bytes: moved.image()?,
+                    anchored_at: at,
+                });
+                *self.image.lock().unwrap_or_else(|p| p.into_inner()) = image.clone();
+            }
+            let store = Store::from_image(&image.bytes)?;
+            // SQLite reads the schema on a connection's first statement:
+            // here, not on the namespace's first call.
+            store
+                .lock()
+                .query_row("SELECT count(*) FROM meta", [], |_| Ok(()))?;
+            self.ready().push((store, at));
+        }
+        Ok(())
+    }
+
+    /// Whether fewer than [`READY_COPIES`] wait and no refill runs.
+    pub fn wants_refill(&self) -> bool {
+        !self.refilling.load(Ordering::Acquire) && self.ready().len() < READY_COPIES
+    }
+
+    fn ready(&self) -> MutexGuard<'_, Vec<(Store, i64)>> {
+        self.ready.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn image(&self) -> Arc<Image> {
+        self.image.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 
@@ -632,6 +733,15 @@ mod tests {
             let copy = template
                 .open(&seed, now, clock)
                 .unwrap_or_else(|e| panic!("{e}"));
+            // A copy opened ahead at another time, then taken at `now`.
+            template
+                .refill(&seed, || built + 3_600)
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert!(!template.wants_refill());
+            let ahead = template
+                .open(&seed, now, clock)
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert!(template.wants_refill());
             let fresh = open();
             fresh
                 .write(|tx| {
@@ -640,6 +750,7 @@ mod tests {
                 })
                 .unwrap_or_else(|e| panic!("{e}"));
             let (a, b) = (dump(&copy), dump(&fresh));
+            assert_eq!(dump(&ahead), a, "a copy opened ahead, at {now}");
             assert!(a.len() > 50, "too few rows: {}", a.len());
             for (x, y) in a.iter().zip(&b) {
                 assert_eq!(x, y, "at {now}");
