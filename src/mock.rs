@@ -197,7 +197,8 @@ impl MockEngine {
         self.control_ok("GET", "/_mock/clock", None).await
     }
 
-    /// Adds a fault rule (the JSON of BEHAVIOUR §8); returns it with its id.
+    /// Adds a fault rule (its JSON: docs/contract.md, "Control API payloads");
+    /// returns it with its id.
     pub async fn add_fault(&self, rule: Value) -> Result<Value, String> {
         self.control_ok("POST", "/_mock/faults", Some(rule)).await
     }

@@ -57,7 +57,8 @@ pub enum StepKind {
     /// Boxed: a call is much larger than the other kinds.
     Call(Box<Call>),
     Clock(ClockOp),
-    /// A fault rule (BEHAVIOUR §8), posted to `/_mock/faults`.
+    /// A fault rule (docs/contract.md, "Control API payloads"), posted to
+    /// `/_mock/faults`.
     Fault(Value),
     ClearFaults,
     Snapshot(String),

@@ -1,4 +1,4 @@
-//! Callback notices (BEHAVIOUR §6, §8): a local receiver records the signed
+//! Callback notices (docs/contract.md, "Callbacks"): a local receiver records the signed
 //! form posts; delivery retries with backoff, is logged attempt by attempt,
 //! and never slows `/api`. Tests move the simulated clock to make
 //! transitions fall due, then poll the callback log (real HTTP) with a

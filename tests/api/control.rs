@@ -12,7 +12,8 @@ use crate::helpers::{
     clock, control_ok, fmt, keys, parse_time, text, Receiver, TestApp, EXAMPLE_GUID,
 };
 
-/// The keys of every journal entry (BEHAVIOUR §8), in order.
+/// The keys of every journal entry (docs/contract.md, "Control API
+/// payloads"), in order.
 const ENTRY_KEYS: [&str; 13] = [
     "id",
     "time",

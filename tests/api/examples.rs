@@ -666,7 +666,7 @@ async fn degrade_ip_list() {
     let app = TestApp::spawn().await;
     let data = example(&app, "degrade_ip_list", json!({"guid": EXAMPLE_GUID})).await;
     // The document also lists the primary IP; the mock lists only what can be
-    // degraded — upgrade ranges (BEHAVIOUR §5).
+    // degraded — upgrade ranges (docs/contract.md, "degrade_ip_list").
     assert_eq!(
         data,
         json!([{"ip": "114.114.8.16-23", "mask": "255.255.255.248", "gateway": "114.114.8.17"}])

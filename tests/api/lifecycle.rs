@@ -1,4 +1,4 @@
-//! Instance lifecycle over HTTP (BEHAVIOUR §4, §6): every create rule, the
+//! Instance lifecycle over HTTP (docs/contract.md, "Instance states"): every create rule, the
 //! gating of every instance action in every state, ownership, the list view,
 //! whole lives from create to release, refund, install rules, calendar-month
 //! arithmetic and the clock and timeline control calls.
