@@ -100,22 +100,22 @@ pub struct Outcome {
 }
 
 pub struct Engine {
-    pub name: String,
-    pub store: Store,
-    pub clock: Clock,
-    pub settings: Arc<Settings>,
-    pub seed: Arc<Seed>,
+    name: String,
+    store: Store,
+    clock: Clock,
+    settings: Arc<Settings>,
+    seed: Arc<Seed>,
     /// userid → API key, from the seed (keys never change at run time).
     users: HashMap<String, String>,
     rng: Mutex<StdRng>,
-    pub journal: Journal,
-    pub faults: Faults,
-    pub callbacks: Arc<Callbacks>,
+    journal: Journal,
+    faults: Faults,
+    callbacks: Arc<Callbacks>,
     snapshots: Mutex<BTreeMap<String, Snapshot>>,
     /// Rendered catalog answers; cleared whenever the database is replaced.
-    pub rendered: crate::api::cache::RenderCache,
+    rendered: crate::api::cache::RenderCache,
     /// `/api` calls waiting for the connection, run back to back.
-    pub lane: crate::api::lane::Lane,
+    lane: crate::api::lane::Lane,
     /// Tells the process's scheduler when this engine is next due.
     timer: OnceLock<Timer>,
     /// Held for one runner step, from applying a transition to queueing its
@@ -124,7 +124,7 @@ pub struct Engine {
     /// while another still held the `expired` it applied first.
     step: Mutex<()>,
     /// Change notices for live views (`GET /_mock/events`).
-    pub events: Events,
+    events: Events,
 }
 
 struct Snapshot {
@@ -142,6 +142,62 @@ fn new_rng(seed: Option<u64>) -> StdRng {
     match seed {
         Some(s) => StdRng::seed_from_u64(s),
         None => StdRng::from_os_rng(),
+    }
+}
+
+/// Read access to the engine's parts, for the layers above it.
+impl Engine {
+    /// The namespace this engine serves.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The engine's database.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The simulated clock.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn seed(&self) -> &Arc<Seed> {
+        &self.seed
+    }
+
+    /// The request journal.
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    /// The fault rules.
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// Callback deliveries and their records.
+    pub fn callbacks(&self) -> &Arc<Callbacks> {
+        &self.callbacks
+    }
+
+    /// Rendered catalog answers.
+    pub fn rendered(&self) -> &crate::api::cache::RenderCache {
+        &self.rendered
+    }
+
+    /// `/api` calls waiting for the connection.
+    pub fn lane(&self) -> &crate::api::lane::Lane {
+        &self.lane
+    }
+
+    /// Change notices for live views.
+    pub fn events(&self) -> &Events {
+        &self.events
     }
 }
 

@@ -30,27 +30,34 @@
 //! - [`cli`]: the `call` and `sign` subcommands.
 //! - [`scenario`]: scenario files (YAML) and their runner, `scenario run`.
 
-pub mod actions;
-pub mod admin;
-pub mod api;
-pub mod callbacks;
+pub(crate) mod actions;
+pub(crate) mod admin;
+pub(crate) mod api;
+#[cfg(feature = "cli")]
+pub(crate) mod args;
+pub(crate) mod callbacks;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod client;
-pub mod clock;
+pub(crate) mod clock;
 pub mod config;
-pub mod domain;
-pub mod engine;
-pub mod events;
-pub mod faults;
-pub mod journal;
-pub mod lifecycle;
+pub(crate) mod domain;
+pub(crate) mod engine;
+pub(crate) mod events;
+pub(crate) mod faults;
+pub(crate) mod journal;
+pub(crate) mod lifecycle;
 pub mod mock;
-pub mod registry;
-pub mod scenario;
-pub mod scheduler;
-pub mod seed;
-pub mod server;
-pub mod store;
-pub mod ui;
+pub(crate) mod registry;
+pub(crate) mod scenario;
+pub(crate) mod scheduler;
+pub(crate) mod seed;
+pub(crate) mod server;
+pub(crate) mod store;
+#[doc(hidden)]
+pub mod test_support;
+pub(crate) mod ui;
 
-pub use mock::MockEngine;
+pub use client::{Answer, Client};
+pub use config::{DbSync, ServeConfig};
+pub use mock::{Builder, Fork, MockEngine, MockError};

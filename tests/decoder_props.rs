@@ -7,10 +7,10 @@
 
 use std::path::Path;
 
-use apayun_mock::actions::{Action, ACTIONS};
-use apayun_mock::api::decode::{decode_body, Limits};
-use apayun_mock::api::error::reason;
-use apayun_mock::client::php_build_query;
+use apayun_mock::test_support::actions::{Action, ACTIONS};
+use apayun_mock::test_support::api::decode::{decode_body, Limits};
+use apayun_mock::test_support::api::error::reason;
+use apayun_mock::test_support::client::php_build_query;
 use apayun_mock::MockEngine;
 use proptest::prelude::*;
 

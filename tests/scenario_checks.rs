@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use apayun_mock::scenario::{run_file, run_paths, Options};
+use apayun_mock::test_support::scenario::{run_file, run_paths, Options};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

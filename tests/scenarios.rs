@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use apayun_mock::scenario::{run_file, run_paths, Options, ScenarioReport, Summary};
+use apayun_mock::test_support::scenario::{run_file, run_paths, Options, ScenarioReport, Summary};
 
 fn shipped() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");

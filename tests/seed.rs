@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use apayun_mock::seed::{Seed, SeedError};
+use apayun_mock::test_support::seed::{Seed, SeedError};
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_apayun-mock");
@@ -105,7 +105,7 @@ fn the_default_set_loads() {
     assert!(seed.instances.iter().any(|i| i.guid == "1708330228791024"));
     // The folder and the compiled-in copy are the same set.
     let dir = Seed::from_dir(&default_dir()).unwrap_or_else(|e| panic!("{e}"));
-    let guids = |docs: &[apayun_mock::domain::catalog::Doc]| -> Vec<Value> {
+    let guids = |docs: &[apayun_mock::test_support::domain::catalog::Doc]| -> Vec<Value> {
         docs.iter().map(|d| d["guid"].clone()).collect()
     };
     assert_eq!(guids(&dir.zones), guids(&seed.zones));

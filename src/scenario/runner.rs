@@ -165,7 +165,7 @@ async fn start_engine(options: &EngineOptions) -> Result<MockEngine, String> {
     if let Some(lenient) = options.lenient {
         builder = builder.lenient(lenient);
     }
-    builder.start().await
+    builder.start().await.map_err(|e| e.to_string())
 }
 
 /// Runs one scenario, stopping at its first failed step.
