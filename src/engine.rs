@@ -714,3 +714,63 @@ impl Engine {
         store::set_callback_url(&conn, userid, url).map_err(|e| e.to_string())
     }
 }
+
+/// State fields the control API forces on an instance
+/// (`PATCH /_mock/baremetal/{guid}`), already checked against the values
+/// the document gives each one.
+#[derive(Debug, Default, Clone)]
+pub struct ForcedState {
+    pub order_status: Option<i64>,
+    pub run_status: Option<i64>,
+    pub act_status: Option<i64>,
+    pub push_status: Option<i64>,
+    pub lock_status: Option<i64>,
+    /// A new end time: the pending expiry moves to it.
+    pub end_time: Option<i64>,
+}
+
+impl Engine {
+    /// Writes `forced` onto instance `guid` in one transaction and returns
+    /// the instance as `sync_baremetal` shows it, or `None` when there is no
+    /// such instance. Transitions it makes due run on the caller's next
+    /// [`Engine::run_due`].
+    pub fn force_state(&self, guid: &str, forced: &ForcedState) -> rusqlite::Result<Option<Value>> {
+        self.store.write(|tx| -> rusqlite::Result<Option<Value>> {
+            let Some(mut inst) = instances::get(tx, guid)? else {
+                return Ok(None);
+            };
+            let fields = [
+                (forced.order_status, &mut inst.order_status),
+                (forced.run_status, &mut inst.run_status),
+                (forced.act_status, &mut inst.act_status),
+                (forced.push_status, &mut inst.push_status),
+                (forced.lock_status, &mut inst.lock_status),
+            ];
+            for (value, field) in fields {
+                if let Some(v) = value {
+                    *field = v;
+                }
+            }
+            if let Some(t) = forced.end_time {
+                inst.end_time = t;
+                tasks::cancel(tx, &inst.guid, &[tasks::Kind::Expired])?;
+                tasks::schedule(
+                    tx,
+                    &tasks::NewTransition {
+                        guid: &inst.guid,
+                        kind: tasks::Kind::Expired,
+                        due: t,
+                        taskid: None,
+                        action: "create",
+                        userid: &inst.userid,
+                        reference: None,
+                        stalled_by: None,
+                    },
+                )?;
+            }
+            instances::update(tx, &inst)?;
+            let fmt = |t| self.clock.format(t);
+            actions::view::synced(tx, &inst, true, &fmt).map(Some)
+        })
+    }
+}
