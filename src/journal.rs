@@ -541,7 +541,7 @@ mod tests {
     use serde_json::json;
 
     fn zone() -> FixedOffset {
-        FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| panic!("zone"))
+        FixedOffset::east_opt(8 * 3600).expect("zone")
     }
 
     fn record(action: &str, password: &str) -> Record {

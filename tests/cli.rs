@@ -3,6 +3,9 @@
 //! `X-Mock-Error` on stderr) and `sign`. Every child process is killed by a
 //! guard when its test ends.
 
+// Helpers outside #[test] fns may panic too: this crate is a test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Output, Stdio};

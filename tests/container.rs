@@ -10,6 +10,9 @@
 //! its loopback device, as `tests/security.rs` does. Where namespaces are
 //! not allowed, the guard function is checked instead.
 
+// Helpers outside #[test] fns may panic too: this crate is a test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Output, Stdio};

@@ -5,6 +5,9 @@
 //! The inputs the fuzzers crashed on (`fuzz/regressions/`) replay here
 //! through the fuzz harness itself.
 
+// Helpers outside #[test] fns may panic too: this crate is a test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::Path;
 
 use apayun_mock::test_support::actions::{Action, ACTIONS};

@@ -14,6 +14,9 @@
 //! them and the script works on instances it creates itself. The one value that still varies between runs is
 //! masked by [`normalise`] (see there).
 
+// Helpers outside #[test] fns may panic too: this crate is a test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::fmt::Write as _;
 use std::path::PathBuf;
 

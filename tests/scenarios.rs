@@ -3,6 +3,9 @@
 //! report that names its step and the mismatch; `apayun-mock scenario run`
 //! exits 0 on a good file and non-zero on a bad one.
 
+// Helpers outside #[test] fns may panic too: this crate is a test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

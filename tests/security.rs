@@ -11,6 +11,9 @@
 //! checked on the guard function itself (as the unit test in
 //! `src/admin/guard.rs` does).
 
+// Helpers outside #[test] fns may panic too: this crate is a test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -3,6 +3,9 @@
 //! checking that the error names the file, the record and the field; the
 //! default set loads; and `serve --seed-data BADDIR` exits 2 naming them.
 
+// Helpers outside #[test] fns may panic too: this crate is a test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

@@ -821,7 +821,7 @@ mod tests {
         let scenario = Scenario::from_yaml(
             "name: t\nsteps:\n  - {id: c, description: buy, call: create}\n  - clock: {advance: 30}\n",
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
         assert_eq!(
             step_label(1, &scenario.steps[0]),
             "step 1 [c] buy: call create"
