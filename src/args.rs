@@ -271,6 +271,9 @@ impl TypedValueParser for Switch {
 }
 
 /// Parses `+08:00`, `-05:30` or `Z` into seconds east of UTC.
+// Not chrono's `FixedOffset::from_str`: it takes `+0800` and `+23:00` and
+// refuses `Z` and `+8:00`, the other way round from what this flag has
+// always accepted.
 pub fn parse_utc_offset(text: &str) -> Result<i32, String> {
     let text = text.trim();
     if text == "Z" || text == "z" {
@@ -317,5 +320,10 @@ mod tests {
         assert_eq!(parse_utc_offset("Z"), Ok(0));
         assert!(parse_utc_offset("08:00").is_err());
         assert!(parse_utc_offset("+25:00").is_err());
+        // Where chrono's offset parser would differ (see parse_utc_offset).
+        assert_eq!(parse_utc_offset("+8:00"), Ok(28800));
+        assert_eq!(parse_utc_offset("z"), Ok(0));
+        assert!(parse_utc_offset("+0800").is_err());
+        assert!(parse_utc_offset("+23:00").is_err());
     }
 }
