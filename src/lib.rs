@@ -8,27 +8,33 @@
 //!
 //! # Layout
 //!
-//! - [`config`]: the CLI and environment configuration.
-//! - [`server`]: router, start-up and shutdown.
-//! - [`registry`]: the namespaces of this process: made from a seed image,
+//! The library's API is [`MockEngine`] with its [`Builder`], [`Fork`] and
+//! [`MockError`], the [`ServeConfig`] a builder may adjust, and the signed
+//! [`Client`] and its [`Answer`]. The other modules are crate-private
+//! (`test_support` re-exports what this repository's own tests use).
+//!
+//! - [`config`]: the engine's configuration; `args` (feature `cli`) parses
+//!   it from the command line and environment.
+//! - `server`: router, start-up and shutdown.
+//! - `registry`: the namespaces of this process: made from a seed image,
 //!   forked, deleted, expired.
-//! - [`scheduler`]: one timer for every engine's due transitions.
-//! - [`api`]: `POST /api` — body decoding, signature, envelope, errors.
-//! - [`actions`]: one module per upstream action, dispatched by `Action`.
-//! - [`domain`]: pure rules — state machine, upgrade/degrade, IP allocation.
-//! - [`store`]: the only place with SQL; schema, migrations, queries.
-//! - [`lifecycle`]: what each due transition does.
-//! - [`engine`]: one isolated engine's state and its operations.
-//! - [`clock`]: the simulated clock, the only reader of system time.
-//! - [`seed`]: seed data loading and validation.
-//! - [`journal`], [`faults`], [`callbacks`]: tester powers.
-//! - [`admin`]: the `/_mock` control API.
-//! - [`events`]: change notices behind `GET /_mock/events`.
-//! - [`ui`]: the dashboard page at `/_mock/ui` (embedded assets).
+//! - `scheduler`: one timer for every engine's due transitions.
+//! - `api`: `POST /api` — body decoding, signature, envelope, errors.
+//! - `actions`: one module per upstream action, dispatched by `Action`.
+//! - `domain`: pure rules — state machine, upgrade/degrade, IP allocation.
+//! - `store`: the only place with SQL; schema, migrations, queries.
+//! - `lifecycle`: what each due transition does.
+//! - `engine`: one isolated engine's state and its operations.
+//! - `clock`: the simulated clock, the only reader of system time.
+//! - `seed`: seed data loading and validation.
+//! - `journal`, `faults`, `callbacks`: tester powers.
+//! - `admin`: the `/_mock` control API.
+//! - `events`: change notices behind `GET /_mock/events`.
+//! - `ui`: the dashboard page at `/_mock/ui` (embedded assets).
 //! - [`mock`]: [`MockEngine`], the in-process engine for Rust test suites.
 //! - [`client`]: a signed client, used by the CLI and tests.
-//! - [`cli`]: the `call` and `sign` subcommands.
-//! - [`scenario`]: scenario files (YAML) and their runner, `scenario run`.
+//! - `cli` (feature `cli`): the binary's `main` and its subcommands.
+//! - `scenario`: scenario files (YAML) and their runner, `scenario run`.
 
 pub(crate) mod actions;
 pub(crate) mod admin;
@@ -37,6 +43,7 @@ pub(crate) mod api;
 pub(crate) mod args;
 pub(crate) mod callbacks;
 #[cfg(feature = "cli")]
+#[doc(hidden)]
 pub mod cli;
 pub mod client;
 pub(crate) mod clock;
