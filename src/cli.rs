@@ -1,20 +1,65 @@
-//! The `call`, `sign` and `health` subcommands: a quick way to talk to an
-//! engine by hand, to see what a sign is made of, and to probe a running
-//! engine where there is no curl (the container image's health check).
+//! The command line (feature `cli`): parse it, set up logging, run the
+//! subcommand; and the `call`, `sign` and `health` subcommands — a quick way
+//! to talk to an engine by hand, to see what a sign is made of, and to probe
+//! a running engine where there is no curl (the container image's health
+//! check).
 
 use std::process::ExitCode;
 
+use clap::Parser;
 use serde_json::Value;
 
 use crate::api::sign;
+use crate::args::{CallArgs, Cli, Command, HealthArgs, SignArgs};
 use crate::client::{self, Client};
-use crate::config::{CallArgs, HealthArgs, SignArgs};
+use crate::{scenario, server};
+
+/// The binary's `main`: parses the command line and runs it.
+pub async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // The server logs one line per request; the client commands only warnings.
+    let default_level = match cli.command {
+        Command::Serve(_) => "info",
+        _ => "warn",
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
+        )
+        .init();
+    match cli.command {
+        Command::Serve(args) => {
+            let config = args.into();
+            let seed = match server::load_seed(&config) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("apayun-mock: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            match server::serve(config, seed).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("apayun-mock: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Command::Call(args) => call(args).await,
+        Command::Sign(args) => sign(args),
+        Command::Scenario(args) => scenario::cli(args).await,
+        Command::Health(args) => health(args).await,
+    }
+}
 
 /// `apayun-mock call ACTION key=value…`: signs, sends, pretty-prints.
 /// Exits 0 when the answer is HTTP 200 with `code` 0; 1 when the engine
 /// refused, answered another HTTP status, or closed the connection without
 /// an answer; 2 when it cannot be reached or the arguments are wrong.
-pub async fn call(args: CallArgs) -> ExitCode {
+async fn call(args: CallArgs) -> ExitCode {
     let mut params = match client::params_from_words(&args.params) {
         Ok(p) => p,
         Err(e) => {
@@ -94,7 +139,7 @@ fn chain(error: &dyn std::error::Error) -> String {
 }
 
 /// `apayun-mock sign ACTION`: prints the sign, the time and the canonical string.
-pub fn sign(args: SignArgs) -> ExitCode {
+fn sign(args: SignArgs) -> ExitCode {
     let time = args
         .time
         .unwrap_or_else(crate::clock::wall_seconds)
@@ -126,7 +171,7 @@ const HEALTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// `apayun-mock health [--url URL]`: exits 0 when `/_mock/health` answers
 /// ok, 1 with a one-line reason on stderr otherwise.
-pub async fn health(args: HealthArgs) -> ExitCode {
+async fn health(args: HealthArgs) -> ExitCode {
     let url = format!("{}/_mock/health", args.base_url());
     match check_health(&url).await {
         Ok(()) => {

@@ -31,7 +31,7 @@ pub fn php_build_query(prefix: &str, value: &Value, out: &mut Vec<(String, Strin
 }
 
 /// The module an action belongs to (`refund` is `common`).
-pub fn module_of(action: &str) -> &'static str {
+pub(crate) fn module_of(action: &str) -> &'static str {
     if action == "refund" {
         "common"
     } else {
@@ -138,7 +138,7 @@ impl Client {
 }
 
 /// Reads a whole answer: status, `X-Mock-Error` reason and body text.
-pub async fn read_answer(resp: reqwest::Response) -> Result<Answer, reqwest::Error> {
+pub(crate) async fn read_answer(resp: reqwest::Response) -> Result<Answer, reqwest::Error> {
     let status = resp.status().as_u16();
     let reason = resp
         .headers()
@@ -154,7 +154,8 @@ pub async fn read_answer(resp: reqwest::Response) -> Result<Answer, reqwest::Err
 }
 
 /// Parses CLI `key=value` words into a JSON object, nesting PHP brackets.
-pub fn params_from_words(words: &[String]) -> Result<Value, String> {
+#[cfg(feature = "cli")]
+pub(crate) fn params_from_words(words: &[String]) -> Result<Value, String> {
     let mut form = String::new();
     for w in words {
         let (k, v) = w
@@ -189,6 +190,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "cli")]
     fn words_nest() {
         let v = params_from_words(&["guid=1".into(), "param[0][item]=ip".into()]);
         assert_eq!(v, Ok(json!({"guid":"1","param":[{"item":"ip"}]})));

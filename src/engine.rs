@@ -100,22 +100,22 @@ pub struct Outcome {
 }
 
 pub struct Engine {
-    pub name: String,
-    pub store: Store,
-    pub clock: Clock,
-    pub settings: Arc<Settings>,
-    pub seed: Arc<Seed>,
+    name: String,
+    store: Store,
+    clock: Clock,
+    settings: Arc<Settings>,
+    seed: Arc<Seed>,
     /// userid → API key, from the seed (keys never change at run time).
     users: HashMap<String, String>,
     rng: Mutex<StdRng>,
-    pub journal: Journal,
-    pub faults: Faults,
-    pub callbacks: Arc<Callbacks>,
+    journal: Journal,
+    faults: Faults,
+    callbacks: Arc<Callbacks>,
     snapshots: Mutex<BTreeMap<String, Snapshot>>,
     /// Rendered catalog answers; cleared whenever the database is replaced.
-    pub rendered: crate::api::cache::RenderCache,
+    rendered: crate::api::cache::RenderCache,
     /// `/api` calls waiting for the connection, run back to back.
-    pub lane: crate::api::lane::Lane,
+    lane: crate::api::lane::Lane,
     /// Tells the process's scheduler when this engine is next due.
     timer: OnceLock<Timer>,
     /// Held for one runner step, from applying a transition to queueing its
@@ -124,7 +124,7 @@ pub struct Engine {
     /// while another still held the `expired` it applied first.
     step: Mutex<()>,
     /// Change notices for live views (`GET /_mock/events`).
-    pub events: Events,
+    events: Events,
 }
 
 struct Snapshot {
@@ -142,6 +142,62 @@ fn new_rng(seed: Option<u64>) -> StdRng {
     match seed {
         Some(s) => StdRng::seed_from_u64(s),
         None => StdRng::from_os_rng(),
+    }
+}
+
+/// Read access to the engine's parts, for the layers above it.
+impl Engine {
+    /// The namespace this engine serves.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The engine's database.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The simulated clock.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn seed(&self) -> &Arc<Seed> {
+        &self.seed
+    }
+
+    /// The request journal.
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    /// The fault rules.
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// Callback deliveries and their records.
+    pub fn callbacks(&self) -> &Arc<Callbacks> {
+        &self.callbacks
+    }
+
+    /// Rendered catalog answers.
+    pub fn rendered(&self) -> &crate::api::cache::RenderCache {
+        &self.rendered
+    }
+
+    /// `/api` calls waiting for the connection.
+    pub fn lane(&self) -> &crate::api::lane::Lane {
+        &self.lane
+    }
+
+    /// Change notices for live views.
+    pub fn events(&self) -> &Events {
+        &self.events
     }
 }
 
@@ -652,5 +708,65 @@ impl Engine {
     pub fn set_callback(&self, userid: &str, url: Option<&str>) -> Result<bool, String> {
         let conn = self.store.lock();
         store::set_callback_url(&conn, userid, url).map_err(|e| e.to_string())
+    }
+}
+
+/// State fields the control API forces on an instance
+/// (`PATCH /_mock/baremetal/{guid}`), already checked against the values
+/// the document gives each one.
+#[derive(Debug, Default, Clone)]
+pub struct ForcedState {
+    pub order_status: Option<i64>,
+    pub run_status: Option<i64>,
+    pub act_status: Option<i64>,
+    pub push_status: Option<i64>,
+    pub lock_status: Option<i64>,
+    /// A new end time: the pending expiry moves to it.
+    pub end_time: Option<i64>,
+}
+
+impl Engine {
+    /// Writes `forced` onto instance `guid` in one transaction and returns
+    /// the instance as `sync_baremetal` shows it, or `None` when there is no
+    /// such instance. Transitions it makes due run on the caller's next
+    /// [`Engine::run_due`].
+    pub fn force_state(&self, guid: &str, forced: &ForcedState) -> rusqlite::Result<Option<Value>> {
+        self.store.write(|tx| -> rusqlite::Result<Option<Value>> {
+            let Some(mut inst) = instances::get(tx, guid)? else {
+                return Ok(None);
+            };
+            let fields = [
+                (forced.order_status, &mut inst.order_status),
+                (forced.run_status, &mut inst.run_status),
+                (forced.act_status, &mut inst.act_status),
+                (forced.push_status, &mut inst.push_status),
+                (forced.lock_status, &mut inst.lock_status),
+            ];
+            for (value, field) in fields {
+                if let Some(v) = value {
+                    *field = v;
+                }
+            }
+            if let Some(t) = forced.end_time {
+                inst.end_time = t;
+                tasks::cancel(tx, &inst.guid, &[tasks::Kind::Expired])?;
+                tasks::schedule(
+                    tx,
+                    &tasks::NewTransition {
+                        guid: &inst.guid,
+                        kind: tasks::Kind::Expired,
+                        due: t,
+                        taskid: None,
+                        action: "create",
+                        userid: &inst.userid,
+                        reference: None,
+                        stalled_by: None,
+                    },
+                )?;
+            }
+            instances::update(tx, &inst)?;
+            let fmt = |t| self.clock.format(t);
+            actions::view::synced(tx, &inst, true, &fmt).map(Some)
+        })
     }
 }

@@ -461,6 +461,12 @@ impl std::fmt::Debug for RawJson {
     }
 }
 
+// Parsed again on every serialisation, on purpose: the text kept is the
+// wire's (PHP-style `\uXXXX` and `\/` escapes) and the journal shows it as
+// serde_json writes it, so a `serde_json::value::RawValue` written verbatim
+// would change `/_mock/requests` answers; normalising once when recording
+// would put that parse on every `/api` call instead of on journal reads,
+// and the shared `Bytes` buffer also serves cached answers without a copy.
 impl Serialize for RawJson {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.value().serialize(serializer)
@@ -541,7 +547,7 @@ mod tests {
     use serde_json::json;
 
     fn zone() -> FixedOffset {
-        FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| panic!("zone"))
+        FixedOffset::east_opt(8 * 3600).expect("zone")
     }
 
     fn record(action: &str, password: &str) -> Record {

@@ -8,49 +8,63 @@
 //!
 //! # Layout
 //!
-//! - [`config`]: the CLI and environment configuration.
-//! - [`server`]: router, start-up and shutdown.
-//! - [`registry`]: the namespaces of this process: made from a seed image,
+//! The library's API is [`MockEngine`] with its [`Builder`], [`Fork`] and
+//! [`MockError`], the [`ServeConfig`] a builder may adjust, and the signed
+//! [`Client`] and its [`Answer`]. The other modules are crate-private
+//! (`test_support` re-exports what this repository's own tests use).
+//!
+//! - [`config`]: the engine's configuration; `args` (feature `cli`) parses
+//!   it from the command line and environment.
+//! - `server`: router, start-up and shutdown.
+//! - `registry`: the namespaces of this process: made from a seed image,
 //!   forked, deleted, expired.
-//! - [`scheduler`]: one timer for every engine's due transitions.
-//! - [`api`]: `POST /api` — body decoding, signature, envelope, errors.
-//! - [`actions`]: one module per upstream action, dispatched by `Action`.
-//! - [`domain`]: pure rules — state machine, upgrade/degrade, IP allocation.
-//! - [`store`]: the only place with SQL; schema, migrations, queries.
-//! - [`lifecycle`]: what each due transition does.
-//! - [`engine`]: one isolated engine's state and its operations.
-//! - [`clock`]: the simulated clock, the only reader of system time.
-//! - [`seed`]: seed data loading and validation.
-//! - [`journal`], [`faults`], [`callbacks`]: tester powers.
-//! - [`admin`]: the `/_mock` control API.
-//! - [`events`]: change notices behind `GET /_mock/events`.
-//! - [`ui`]: the dashboard page at `/_mock/ui` (embedded assets).
+//! - `scheduler`: one timer for every engine's due transitions.
+//! - `api`: `POST /api` — body decoding, signature, envelope, errors.
+//! - `actions`: one module per upstream action, dispatched by `Action`.
+//! - `domain`: pure rules — state machine, upgrade/degrade, IP allocation.
+//! - `store`: the only place with SQL; schema, migrations, queries.
+//! - `lifecycle`: what each due transition does.
+//! - `engine`: one isolated engine's state and its operations.
+//! - `clock`: the simulated clock, the only reader of system time.
+//! - `seed`: seed data loading and validation.
+//! - `journal`, `faults`, `callbacks`: tester powers.
+//! - `admin`: the `/_mock` control API.
+//! - `events`: change notices behind `GET /_mock/events`.
+//! - `ui`: the dashboard page at `/_mock/ui` (embedded assets).
 //! - [`mock`]: [`MockEngine`], the in-process engine for Rust test suites.
 //! - [`client`]: a signed client, used by the CLI and tests.
-//! - [`cli`]: the `call` and `sign` subcommands.
-//! - [`scenario`]: scenario files (YAML) and their runner, `scenario run`.
+//! - `cli` (feature `cli`): the binary's `main` and its subcommands.
+//! - `scenario`: scenario files (YAML) and their runner, `scenario run`.
 
-pub mod actions;
-pub mod admin;
-pub mod api;
-pub mod callbacks;
+pub(crate) mod actions;
+pub(crate) mod admin;
+pub(crate) mod api;
+#[cfg(feature = "cli")]
+pub(crate) mod args;
+pub(crate) mod callbacks;
+#[cfg(feature = "cli")]
+#[doc(hidden)]
 pub mod cli;
 pub mod client;
-pub mod clock;
+pub(crate) mod clock;
 pub mod config;
-pub mod domain;
-pub mod engine;
-pub mod events;
-pub mod faults;
-pub mod journal;
-pub mod lifecycle;
+pub(crate) mod domain;
+pub(crate) mod engine;
+pub(crate) mod events;
+pub(crate) mod faults;
+pub(crate) mod journal;
+pub(crate) mod lifecycle;
 pub mod mock;
-pub mod registry;
-pub mod scenario;
-pub mod scheduler;
-pub mod seed;
-pub mod server;
-pub mod store;
-pub mod ui;
+pub(crate) mod registry;
+pub(crate) mod scenario;
+pub(crate) mod scheduler;
+pub(crate) mod seed;
+pub(crate) mod server;
+pub(crate) mod store;
+#[doc(hidden)]
+pub mod test_support;
+pub(crate) mod ui;
 
-pub use mock::MockEngine;
+pub use client::{Answer, Client};
+pub use config::{DbSync, ServeConfig};
+pub use mock::{Builder, Fork, MockEngine, MockError};

@@ -4,7 +4,7 @@
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), String> {
+//! # async fn main() -> Result<(), apayun_mock::MockError> {
 //! use apayun_mock::MockEngine;
 //! use serde_json::json;
 //!
@@ -30,6 +30,27 @@ use crate::server::{self, Running, DEFAULT_NAMESPACE};
 /// Default member of the seed data.
 pub const DEFAULT_USERID: &str = "1";
 pub const DEFAULT_KEY: &str = "mock-api-key";
+
+/// What went wrong talking to, or starting, an in-process engine.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MockError {
+    /// The engine did not start: bad seed data or settings, or no port.
+    #[error("{0}")]
+    Start(String),
+    /// The HTTP exchange with the engine failed.
+    #[error(transparent)]
+    Http(#[from] reqwest::Error),
+    /// `control` was given a method name HTTP does not allow.
+    #[error("invalid HTTP method {0:?}")]
+    Method(String),
+    /// The control API refused a call: its status and JSON body.
+    #[error("control API answered {status}: {body}")]
+    Control { status: u16, body: Value },
+    /// The control API answered 2xx without what the call expects.
+    #[error("unexpected control API answer: {0}")]
+    Unexpected(Value),
+}
 
 /// Chooses how the in-process engine starts.
 #[derive(Debug, Clone)]
@@ -75,8 +96,8 @@ impl Builder {
         self
     }
 
-    pub async fn start(self) -> Result<MockEngine, String> {
-        let seed = server::load_seed(&self.config)?;
+    pub async fn start(self) -> Result<MockEngine, MockError> {
+        let seed = server::load_seed(&self.config).map_err(MockError::Start)?;
         MockEngine::start_with(self.config, seed).await
     }
 }
@@ -86,11 +107,6 @@ pub struct MockEngine {
     running: Running,
     client: Client,
     http: reqwest::Client,
-}
-
-/// An error from the control API: its status and JSON body.
-fn control_error(status: u16, body: &Value) -> String {
-    format!("control API answered {status}: {body}")
 }
 
 impl MockEngine {
@@ -104,12 +120,14 @@ impl MockEngine {
     }
 
     /// Starts with the default seed, default timings, on a free loopback port.
-    pub async fn start() -> Result<MockEngine, String> {
+    pub async fn start() -> Result<MockEngine, MockError> {
         MockEngine::builder().start().await
     }
 
-    pub async fn start_with(config: ServeConfig, seed: Seed) -> Result<MockEngine, String> {
-        let running = server::spawn(config, seed).await?;
+    async fn start_with(config: ServeConfig, seed: Seed) -> Result<MockEngine, MockError> {
+        let running = server::spawn(config, seed)
+            .await
+            .map_err(MockError::Start)?;
         let client = Client::new(&running.base_url(), DEFAULT_USERID, DEFAULT_KEY);
         Ok(MockEngine {
             running,
@@ -134,15 +152,13 @@ impl MockEngine {
     }
 
     /// Signs and sends one call as the default member.
-    pub async fn call(&self, action: &str, params: Value) -> Result<Answer, String> {
-        self.client
-            .call(action, params)
-            .await
-            .map_err(|e| e.to_string())
+    pub async fn call(&self, action: &str, params: Value) -> Result<Answer, MockError> {
+        Ok(self.client.call(action, params).await?)
     }
 
-    /// The `default` namespace's engine, for direct inspection.
-    pub async fn engine(&self) -> Option<Arc<Engine>> {
+    /// The `default` namespace's engine, for direct inspection
+    /// (`test_support::default_engine`).
+    pub(crate) async fn engine(&self) -> Option<Arc<Engine>> {
         self.running.registry.existing(DEFAULT_NAMESPACE).await
     }
 
@@ -152,17 +168,18 @@ impl MockEngine {
         method: &str,
         path: &str,
         body: Option<Value>,
-    ) -> Result<(u16, Value), String> {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
+    ) -> Result<(u16, Value), MockError> {
+        let method = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|_| MockError::Method(method.to_string()))?;
         let mut req = self
             .http
             .request(method, format!("{}{}", self.base_url(), path));
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let resp = req.send().await.map_err(|e| e.to_string())?;
+        let resp = req.send().await?;
         let status = resp.status().as_u16();
-        let text = resp.text().await.map_err(|e| e.to_string())?;
+        let text = resp.text().await?;
         Ok((
             status,
             serde_json::from_str(&text).unwrap_or(Value::String(text)),
@@ -174,17 +191,20 @@ impl MockEngine {
         method: &str,
         path: &str,
         body: Option<Value>,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, MockError> {
         let (status, value) = self.control(method, path, body).await?;
         if (200..300).contains(&status) {
             Ok(value)
         } else {
-            Err(control_error(status, &value))
+            Err(MockError::Control {
+                status,
+                body: value,
+            })
         }
     }
 
     /// Moves the simulated clock forward; due transitions run before it returns.
-    pub async fn advance(&self, by: Duration) -> Result<Value, String> {
+    pub async fn advance(&self, by: Duration) -> Result<Value, MockError> {
         self.control_ok(
             "POST",
             "/_mock/clock/advance",
@@ -193,24 +213,24 @@ impl MockEngine {
         .await
     }
 
-    pub async fn clock(&self) -> Result<Value, String> {
+    pub async fn clock(&self) -> Result<Value, MockError> {
         self.control_ok("GET", "/_mock/clock", None).await
     }
 
     /// Adds a fault rule (its JSON: docs/contract.md, "Control API payloads");
     /// returns it with its id.
-    pub async fn add_fault(&self, rule: Value) -> Result<Value, String> {
+    pub async fn add_fault(&self, rule: Value) -> Result<Value, MockError> {
         self.control_ok("POST", "/_mock/faults", Some(rule)).await
     }
 
-    pub async fn clear_faults(&self) -> Result<(), String> {
+    pub async fn clear_faults(&self) -> Result<(), MockError> {
         self.control_ok("DELETE", "/_mock/faults", None)
             .await
             .map(|_| ())
     }
 
     /// Journal entries, newest first; `query` like `action=create&limit=5`.
-    pub async fn requests(&self, query: &str) -> Result<Vec<Value>, String> {
+    pub async fn requests(&self, query: &str) -> Result<Vec<Value>, MockError> {
         let path = if query.is_empty() {
             "/_mock/requests".to_string()
         } else {
@@ -223,19 +243,19 @@ impl MockEngine {
             .unwrap_or_default())
     }
 
-    pub async fn reset(&self) -> Result<(), String> {
+    pub async fn reset(&self) -> Result<(), MockError> {
         self.control_ok("POST", "/_mock/reset", None)
             .await
             .map(|_| ())
     }
 
-    pub async fn snapshot(&self, name: &str) -> Result<(), String> {
+    pub async fn snapshot(&self, name: &str) -> Result<(), MockError> {
         self.control_ok("POST", "/_mock/snapshots", Some(json!({"name": name})))
             .await
             .map(|_| ())
     }
 
-    pub async fn restore(&self, name: &str) -> Result<(), String> {
+    pub async fn restore(&self, name: &str) -> Result<(), MockError> {
         self.control_ok("POST", &format!("/_mock/snapshots/{name}/restore"), None)
             .await
             .map(|_| ())
@@ -259,7 +279,7 @@ impl MockEngine {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), String> {
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use apayun_mock::mock::Fork;
     /// use apayun_mock::MockEngine;
     /// use serde_json::json;
@@ -268,10 +288,10 @@ impl MockEngine {
     /// engine.snapshot("fixture").await?;
     /// let name = engine.fork(Fork::snapshot("fixture")).await?;
     /// let test = engine.namespace_client(&name);
-    /// assert_eq!(test.call("getzones", json!({})).await.map_err(|e| e.to_string())?.code(), 0);
+    /// assert_eq!(test.call("getzones", json!({})).await?.code(), 0);
     /// # Ok(()) }
     /// ```
-    pub async fn fork(&self, fork: Fork) -> Result<String, String> {
+    pub async fn fork(&self, fork: Fork) -> Result<String, MockError> {
         let mut body = serde_json::Map::new();
         if let Some(name) = fork.name {
             body.insert("name".into(), Value::String(name));
@@ -285,20 +305,20 @@ impl MockEngine {
         let made = self
             .control_ok("POST", "/_mock/namespaces", Some(Value::Object(body)))
             .await?;
-        made.get("name")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .ok_or_else(|| format!("no name in {made}"))
+        match made.get("name").and_then(Value::as_str) {
+            Some(name) => Ok(name.to_string()),
+            None => Err(MockError::Unexpected(made)),
+        }
     }
 
     /// Deletes a namespace.
-    pub async fn delete_namespace(&self, name: &str) -> Result<(), String> {
+    pub async fn delete_namespace(&self, name: &str) -> Result<(), MockError> {
         self.control_ok("DELETE", &format!("/_mock/namespaces/{name}"), None)
             .await
             .map(|_| ())
     }
 
-    /// Stops the server and waits for it.    /// Stops the server and waits for it.
+    /// Stops the server and waits for it.
     pub async fn stop(self) {
         self.running.stop().await;
     }

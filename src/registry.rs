@@ -371,7 +371,7 @@ impl Registry {
                 .map(|(name, slot)| {
                     let (instances, bytes) = slot.engine.footprint();
                     let last = slot.last_used.load(Ordering::Relaxed);
-                    let zone = slot.engine.clock.zone();
+                    let zone = slot.engine.clock().zone();
                     let fmt = |ms: i64| clock::format_time(ms.div_euclid(1000), zone);
                     NamespaceInfo {
                         name,

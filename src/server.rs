@@ -3,7 +3,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::routing::any;
 use axum::Router;
@@ -133,10 +132,12 @@ pub async fn spawn(config: ServeConfig, seed: Seed) -> Result<Running, String> {
 /// process exits anyway. Graceful shutdown alone would wait for every open
 /// connection: an idle keep-alive client or a `delay` fault could hold a
 /// `podman stop` until its 10 s SIGKILL.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
+#[cfg(feature = "cli")]
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// `apayun-mock serve`: prints `listening on http://…` first, then serves
 /// until SIGINT or SIGTERM.
+#[cfg(feature = "cli")]
 pub async fn serve(config: ServeConfig, seed: Seed) -> Result<(), String> {
     let stop = shutdown_signal();
     let open = match (config.admin_open, config.admin_token.is_some()) {
@@ -173,6 +174,7 @@ pub async fn serve(config: ServeConfig, seed: Seed) -> Result<(), String> {
 /// Resolves on SIGTERM or SIGINT. The handlers are installed when this is
 /// called, not when it is first awaited: as PID 1 in a container a signal
 /// with no handler is ignored, so they go in before start-up work.
+#[cfg(feature = "cli")]
 fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {

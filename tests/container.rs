@@ -10,12 +10,15 @@
 //! its loopback device, as `tests/security.rs` does. Where namespaces are
 //! not allowed, the guard function is checked instead.
 
+// Helpers outside #[test] fns may panic too: this crate is a test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use apayun_mock::admin::admin_access;
+use apayun_mock::test_support::admin::admin_access;
 
 mod common;
 
@@ -220,7 +223,13 @@ fn bare_getzones_code(url: &str) -> String {
         .map(|d| d.as_secs())
         .unwrap_or_default()
         .to_string();
-    let sign = apayun_mock::api::sign::sign("baremetal", "getzones", "1", "mock-api-key", &time);
+    let sign = apayun_mock::test_support::api::sign::sign(
+        "baremetal",
+        "getzones",
+        "1",
+        "mock-api-key",
+        &time,
+    );
     let body = format!("module=baremetal&action=getzones&userid=1&time={time}&sign={sign}");
     let (status, answer) = http(url, "POST", "/api", &[], &body);
     assert_eq!(status, 200, "{answer}");

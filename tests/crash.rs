@@ -6,6 +6,9 @@
 //! `sync_baremetal`, and the transitions that were pending still fire when
 //! the clock moves.
 
+// Helpers outside #[test] fns may panic too: this crate is a test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -14,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use apayun_mock::client::Client;
-use apayun_mock::store::network::double_held;
+use apayun_mock::test_support::store::network::double_held;
 use rusqlite::{Connection, OpenFlags};
 use serde_json::{json, Value};
 

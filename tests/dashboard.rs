@@ -9,6 +9,9 @@
 //! see `.ci/run`); `APAYUN_MOCK_CHROMIUM` and `APAYUN_MOCK_CHROMEDRIVER`
 //! point at other binaries.
 
+// Helpers outside #[test] fns may panic too: this crate is a test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::io::{BufRead, BufReader};
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;

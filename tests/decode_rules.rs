@@ -4,10 +4,13 @@
 //! dropped, and the `Params` accessors. Kept fast, so that a mutation run
 //! can afford them per mutant.
 
-use apayun_mock::api::decode::{
+// Helpers outside #[test] fns may panic too: this crate is a test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use apayun_mock::test_support::api::decode::{
     decode_body, decode_form, decode_json, scalar_text, split_php_key, Limits, Params,
 };
-use apayun_mock::api::error::reason;
+use apayun_mock::test_support::api::error::reason;
 use serde_json::{json, Map, Value};
 
 const SMALL: Limits = Limits {

@@ -5,12 +5,15 @@
 //! The inputs the fuzzers crashed on (`fuzz/regressions/`) replay here
 //! through the fuzz harness itself.
 
+// Helpers outside #[test] fns may panic too: this crate is a test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::Path;
 
-use apayun_mock::actions::{Action, ACTIONS};
-use apayun_mock::api::decode::{decode_body, Limits};
-use apayun_mock::api::error::reason;
-use apayun_mock::client::php_build_query;
+use apayun_mock::test_support::actions::{Action, ACTIONS};
+use apayun_mock::test_support::api::decode::{decode_body, Limits};
+use apayun_mock::test_support::api::error::reason;
+use apayun_mock::test_support::client::php_build_query;
 use apayun_mock::MockEngine;
 use proptest::prelude::*;
 

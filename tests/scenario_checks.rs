@@ -3,9 +3,12 @@
 //! in its last step. A check that never fails leaves the file passing; one
 //! that always fails stops it early; either way the report below differs.
 
+// Helpers outside #[test] fns may panic too: this crate is a test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 
-use apayun_mock::scenario::{run_file, run_paths, Options};
+use apayun_mock::test_support::scenario::{run_file, run_paths, Options};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -3,10 +3,13 @@
 //! report that names its step and the mismatch; `apayun-mock scenario run`
 //! exits 0 on a good file and non-zero on a bad one.
 
+// Helpers outside #[test] fns may panic too: this crate is a test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use apayun_mock::scenario::{run_file, run_paths, Options, ScenarioReport, Summary};
+use apayun_mock::test_support::scenario::{run_file, run_paths, Options, ScenarioReport, Summary};
 
 fn shipped() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");

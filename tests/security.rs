@@ -11,15 +11,18 @@
 //! checked on the guard function itself (as the unit test in
 //! `src/admin/guard.rs` does).
 
+// Helpers outside #[test] fns may panic too: this crate is a test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use apayun_mock::admin::admin_allowed;
-use apayun_mock::api::sign::{sign, sign_matches};
 use apayun_mock::client::Client;
+use apayun_mock::test_support::admin::admin_allowed;
+use apayun_mock::test_support::api::sign::{sign, sign_matches};
 use serde_json::{json, Value};
 
 const KEY_1: &str = "mock-api-key";
@@ -415,7 +418,7 @@ fn journal_masks_secret_fields() {
     ] {
         params.insert(k.to_string(), Value::String(v.to_string()));
     }
-    let masked = apayun_mock::journal::mask_params(&params).to_string();
+    let masked = apayun_mock::test_support::journal::mask_params(&params).to_string();
     assert!(
         !masked.contains(KEY_1) && !masked.contains("c2VjcmV0"),
         "{masked}"

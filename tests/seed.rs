@@ -3,11 +3,14 @@
 //! checking that the error names the file, the record and the field; the
 //! default set loads; and `serve --seed-data BADDIR` exits 2 naming them.
 
+// Helpers outside #[test] fns may panic too: this crate is a test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use apayun_mock::seed::{Seed, SeedError};
+use apayun_mock::test_support::seed::{Seed, SeedError};
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_apayun-mock");
@@ -105,7 +108,7 @@ fn the_default_set_loads() {
     assert!(seed.instances.iter().any(|i| i.guid == "1708330228791024"));
     // The folder and the compiled-in copy are the same set.
     let dir = Seed::from_dir(&default_dir()).unwrap_or_else(|e| panic!("{e}"));
-    let guids = |docs: &[apayun_mock::domain::catalog::Doc]| -> Vec<Value> {
+    let guids = |docs: &[apayun_mock::test_support::domain::catalog::Doc]| -> Vec<Value> {
         docs.iter().map(|d| d["guid"].clone()).collect()
     };
     assert_eq!(guids(&dir.zones), guids(&seed.zones));

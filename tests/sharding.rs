@@ -5,6 +5,9 @@
 //! isolated. Needs the `nginx` binary (`.ci/run` installs it); without it
 //! the test fails rather than passing unseen.
 
+// Helpers outside #[test] fns may panic too: this crate is a test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::Path;

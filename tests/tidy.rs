@@ -1,6 +1,10 @@
 //! Tidy checks over the source tree: every Rust file opens with a `//!`
-//! line saying what it owns, `src/` has no `unwrap()`/`expect()`, only
-//! `store/` writes SQL statements, and only `clock.rs` reads the system time.
+//! line saying what it owns, only `store/` writes SQL statements, and only
+//! `clock.rs` reads the system time. (No `unwrap()`/`expect()`/`panic!` in
+//! non-test code is clippy's job: see `[lints.clippy]` in Cargo.toml.)
+
+// Helpers outside #[test] fns may panic too: this crate is a test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 
@@ -50,24 +54,6 @@ fn every_rust_file_starts_with_a_module_doc() {
     assert!(
         missing.is_empty(),
         "files without a leading //! line: {missing:?}"
-    );
-}
-
-#[test]
-fn src_has_no_unwrap_or_expect() {
-    let offenders: Vec<String> = files("src")
-        .into_iter()
-        .flat_map(|(path, text)| {
-            text.lines()
-                .enumerate()
-                .filter(|(_, l)| l.contains(".unwrap()") || l.contains(".expect("))
-                .map(|(i, l)| format!("{path}:{}: {}", i + 1, l.trim()))
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    assert!(
-        offenders.is_empty(),
-        "unwrap()/expect() in src/: {offenders:#?}"
     );
 }
 

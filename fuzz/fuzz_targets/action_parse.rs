@@ -3,6 +3,8 @@
 //! checks after each operation (see `harness/mod.rs`).
 
 #![no_main]
+// A fuzz target reports a finding by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod harness;
 

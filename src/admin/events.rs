@@ -59,7 +59,7 @@ fn event_for(topic: Topic, engine: &Weak<Engine>) -> Event {
 
 async fn events(admin: Admin) -> Response {
     let listener = Listener {
-        rx: admin.engine.events.subscribe(),
+        rx: admin.engine.events().subscribe(),
         seen: Counters::default(),
         engine: Arc::downgrade(&admin.engine),
         closing: admin.registry.closing.clone(),
@@ -67,7 +67,7 @@ async fn events(admin: Admin) -> Response {
         first: true,
         last_sent: None,
     };
-    let ready = json!({"namespace": admin.engine.name, "clock": admin.engine.clock_json()});
+    let ready = json!({"namespace": admin.engine.name(), "clock": admin.engine.clock_json()});
     let stream = changes(listener, ready.to_string());
     Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
@@ -142,7 +142,7 @@ pub async fn announce_control_changes(
     let response = next.run(request).await;
     if write && response.status().is_success() {
         if let Some(engine) = registry.existing(&namespace).await {
-            engine.events.notify_all();
+            engine.events().notify_all();
         }
     }
     response

@@ -15,10 +15,10 @@ use serde_json::{json, Map, Value};
 
 use super::{Admin, AdminError, Guarded};
 use crate::api::decode::scalar_text;
+use crate::engine::ForcedState;
 use crate::faults::Spec;
 use crate::journal::Filter;
 use crate::registry::{Registry, RegistryError, DEFAULT_NAMESPACE};
-use crate::store::{instances, tasks};
 
 type Reply = Result<Response, AdminError>;
 
@@ -161,7 +161,7 @@ pub async fn clock_advance(admin: Admin, bytes: ControlBody) -> Reply {
                 format!(
                     "advancing {seconds} s would take the clock past {} (times are written YYYY-MM-DD HH:MM:SS); it is {}",
                     crate::clock::LAST_TIME,
-                    admin.engine.clock.format(admin.engine.clock.now())
+                    admin.engine.clock().format(admin.engine.clock().now())
                 ),
             )
         })?;
@@ -176,7 +176,7 @@ struct SetClock {
 
 pub async fn clock_set(admin: Admin, bytes: ControlBody) -> Reply {
     let req: SetClock = body(&bytes)?;
-    let target = admin.engine.clock.parse(&req.now).ok_or_else(|| {
+    let target = admin.engine.clock().parse(&req.now).ok_or_else(|| {
         AdminError::bad_request(
             "bad_time",
             "now must be YYYY-MM-DD HH:MM:SS in the engine's zone, at most 9999-12-31 23:59:59",
@@ -210,7 +210,7 @@ pub async fn timeline(admin: Admin) -> Reply {
 }
 
 pub async fn callbacks(admin: Admin) -> Reply {
-    ok(json!({"callbacks": admin.engine.callbacks.records()}))
+    ok(json!({"callbacks": admin.engine.callbacks().records()}))
 }
 
 #[derive(Deserialize)]
@@ -251,16 +251,16 @@ pub async fn add_fault(admin: Admin, bytes: ControlBody) -> Reply {
     let spec: Spec = body(&bytes)?;
     spec.validate()
         .map_err(|m| AdminError::bad_request("bad_fault", m))?;
-    let rule = admin.engine.faults.add(spec);
+    let rule = admin.engine.faults().add(spec);
     Ok((StatusCode::CREATED, Json(json!(rule))).into_response())
 }
 
 pub async fn list_faults(admin: Admin) -> Reply {
-    ok(json!({"faults": admin.engine.faults.list()}))
+    ok(json!({"faults": admin.engine.faults().list()}))
 }
 
 pub async fn clear_faults(admin: Admin) -> Reply {
-    admin.engine.faults.clear();
+    admin.engine.faults().clear();
     // As for one removed rule: transitions the rules stalled may now be due.
     blocking(&admin, |e| e.run_due()).await?;
     ok(json!({"faults": []}))
@@ -269,7 +269,7 @@ pub async fn clear_faults(admin: Admin) -> Reply {
 pub async fn remove_fault(admin: Admin) -> Reply {
     let id = admin.path.get("id").and_then(|i| i.parse::<i64>().ok());
     match id {
-        Some(id) if admin.engine.faults.remove(id) => {
+        Some(id) if admin.engine.faults().remove(id) => {
             let engine = admin.engine.clone();
             // Transitions the rule stalled may now be due.
             tokio::task::spawn_blocking(move || engine.run_due())
@@ -315,7 +315,7 @@ pub async fn requests(admin: Admin, RawQuery(raw): RawQuery) -> Reply {
         since: q.since,
         limit: q.limit,
     };
-    let entries = admin.engine.journal.query(&filter);
+    let entries = admin.engine.journal().query(&filter);
     if q.format.as_deref() == Some("jsonl") {
         let mut text = String::new();
         for e in &entries {
@@ -324,7 +324,7 @@ pub async fn requests(admin: Admin, RawQuery(raw): RawQuery) -> Reply {
         }
         return Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], text).into_response());
     }
-    let journal = &admin.engine.journal;
+    let journal = &admin.engine.journal();
     ok(json!({
         "requests": entries,
         "dropped": journal.dropped(),
@@ -333,7 +333,7 @@ pub async fn requests(admin: Admin, RawQuery(raw): RawQuery) -> Reply {
 }
 
 pub async fn clear_requests(admin: Admin) -> Reply {
-    admin.engine.journal.clear();
+    admin.engine.journal().clear();
     ok(json!({"requests": []}))
 }
 
@@ -399,12 +399,11 @@ const STATE_FIELDS: &[(&str, &[i64])] = &[
 pub async fn force_state(admin: Admin, bytes: ControlBody) -> Reply {
     let patch: Map<String, Value> = body(&bytes)?;
     let guid = admin.path.get("guid").cloned().unwrap_or_default();
-    let mut ints: Vec<(&'static str, i64)> = Vec::new();
-    let mut end_time = None;
+    let mut forced = ForcedState::default();
     for (key, value) in &patch {
         let text = scalar_text(value).unwrap_or_default();
         if key == "end_time" {
-            end_time = Some(admin.engine.clock.parse(&text).ok_or_else(|| {
+            forced.end_time = Some(admin.engine.clock().parse(&text).ok_or_else(|| {
                 AdminError::bad_request(
                     "bad_value",
                     "end_time must be YYYY-MM-DD HH:MM:SS in the engine's zone, at most 9999-12-31 23:59:59",
@@ -429,47 +428,19 @@ pub async fn force_state(admin: Admin, bytes: ControlBody) -> Reply {
                     format!("{key} must be one of {allowed:?}, got {value}"),
                 )
             })?;
-        ints.push((name, v));
+        let field = match *name {
+            "order_status" => &mut forced.order_status,
+            "run_status" => &mut forced.run_status,
+            "act_status" => &mut forced.act_status,
+            "push_status" => &mut forced.push_status,
+            _ => &mut forced.lock_status,
+        };
+        *field = Some(v);
     }
     let g = guid.clone();
-    let result = blocking(&admin, move |engine| {
-        engine.store.write(|tx| -> rusqlite::Result<Option<Value>> {
-            let Some(mut inst) = instances::get(tx, &g)? else {
-                return Ok(None);
-            };
-            for (name, v) in &ints {
-                match *name {
-                    "order_status" => inst.order_status = *v,
-                    "run_status" => inst.run_status = *v,
-                    "act_status" => inst.act_status = *v,
-                    "push_status" => inst.push_status = *v,
-                    _ => inst.lock_status = *v,
-                }
-            }
-            if let Some(t) = end_time {
-                inst.end_time = t;
-                tasks::cancel(tx, &inst.guid, &[tasks::Kind::Expired])?;
-                tasks::schedule(
-                    tx,
-                    &tasks::NewTransition {
-                        guid: &inst.guid,
-                        kind: tasks::Kind::Expired,
-                        due: t,
-                        taskid: None,
-                        action: "create",
-                        userid: &inst.userid,
-                        reference: None,
-                        stalled_by: None,
-                    },
-                )?;
-            }
-            instances::update(tx, &inst)?;
-            let fmt = |t| engine.clock.format(t);
-            crate::actions::view::synced(tx, &inst, true, &fmt).map(Some)
-        })
-    })
-    .await?
-    .map_err(AdminError::internal)?;
+    let result = blocking(&admin, move |engine| engine.force_state(&g, &forced))
+        .await?
+        .map_err(AdminError::internal)?;
     let engine = admin.engine.clone();
     tokio::task::spawn_blocking(move || engine.run_due())
         .await

@@ -111,8 +111,8 @@ fn summary(
     inst: &Instance,
     names: &mut Names,
 ) -> rusqlite::Result<Value> {
-    let fmt = |t| engine.clock.format(t);
-    let now = engine.clock.now();
+    let fmt = |t| engine.clock().format(t);
+    let now = engine.clock().now();
     let zone_guid = names.field(conn, catalog::Kind::Line, &inst.line_guid, "line_guid")?;
     let ips = network::ips_of(conn, &inst.guid)?;
     let live = || ips.iter().filter(|ip| ip.status == 1);
@@ -246,7 +246,7 @@ async fn list(admin: Admin, RawQuery(raw): RawQuery) -> Reply {
     }
     let offset = q.offset.unwrap_or(0);
     let answer = blocking(&admin, move |engine| {
-        let conn = engine.store.lock();
+        let conn = engine.store().lock();
         let filter = ListFilter {
             userid: q.userid.as_deref(),
             order_status: q.order_status,
@@ -262,7 +262,7 @@ async fn list(admin: Admin, RawQuery(raw): RawQuery) -> Reply {
         Ok(json!({
             "instances": items,
             "total": total,
-            "now": engine.clock.format(engine.clock.now()),
+            "now": engine.clock().format(engine.clock().now()),
         }))
     })
     .await?;
@@ -276,12 +276,12 @@ async fn detail(admin: Admin) -> Reply {
     let guid = admin.path.get("guid").cloned().unwrap_or_default();
     let g = guid.clone();
     let answer = blocking(&admin, move |engine| {
-        let conn = engine.store.lock();
+        let conn = engine.store().lock();
         let Some(inst) = instances::get(&conn, &g)? else {
             return Ok(None);
         };
-        let fmt = |t| engine.clock.format(t);
-        let now = engine.clock.now();
+        let fmt = |t| engine.clock().format(t);
+        let now = engine.clock().now();
         let view = crate::actions::view::synced(&conn, &inst, true, &fmt)?;
         let ips = network::ips_of(&conn, &inst.guid)?;
         let upgrades = changes::upgrades_of(&conn, &inst.guid)?;
@@ -333,7 +333,7 @@ fn texts(doc: &Doc, fields: &[&str]) -> Value {
 /// images, in seed order, with the fields an order form needs.
 async fn catalog_view(admin: Admin) -> Reply {
     let answer = blocking(&admin, |engine| {
-        let conn = engine.store.lock();
+        let conn = engine.store().lock();
         let zones: Vec<Value> = catalog::list(&conn, catalog::Kind::Zone)?
             .iter()
             .map(|d| texts(d, &["guid", "name"]))
@@ -410,7 +410,7 @@ pub fn member_ids(engine: &Engine) -> Vec<String> {
 /// `GET /_mock/users`: every member and its callback URL (never its key).
 async fn users(admin: Admin) -> Reply {
     let answer = blocking(&admin, |engine| {
-        let conn = engine.store.lock();
+        let conn = engine.store().lock();
         let list = member_ids(engine)
             .into_iter()
             .map(|userid| {

@@ -16,7 +16,7 @@ pub fn authenticate(engine: &Engine, params: &Params) -> Result<Call, ApiError> 
     let userid = params.required("userid")?;
     let time = params.required("time")?;
     let given_sign = params.required("sign")?;
-    if !engine.settings.lenient {
+    if !engine.settings().lenient {
         strict_fields(params)?;
     }
     let time_value: i64 = time.parse().map_err(|_| {
@@ -53,7 +53,7 @@ pub fn authenticate(engine: &Engine, params: &Params) -> Result<Call, ApiError> 
         err.sign_input = Some(sign::masked_canonical(&module, &action, &userid, &time));
         return Err(err);
     }
-    let skew = engine.settings.time_skew as i64;
+    let skew = engine.settings().time_skew as i64;
     if skew > 0 {
         let wall = clock::wall_seconds();
         if (time_value - wall).abs() > skew {

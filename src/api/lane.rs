@@ -58,7 +58,7 @@ fn failed(detail: &str) -> Outcome {
 pub async fn run(engine: Arc<Engine>, call: Call, stall: Option<i64>) -> Outcome {
     let (reply, answer) = oneshot::channel();
     let start = {
-        let mut state = engine.lane.lock();
+        let mut state = engine.lane().lock();
         state.jobs.push_back(Job { call, stall, reply });
         !std::mem::replace(&mut state.draining, true)
     };
@@ -74,7 +74,7 @@ pub async fn run(engine: Arc<Engine>, call: Call, stall: Option<i64>) -> Outcome
 fn drain(engine: &Engine) {
     loop {
         let job = {
-            let mut state = engine.lane.lock();
+            let mut state = engine.lane().lock();
             match state.jobs.pop_front() {
                 Some(job) => job,
                 None => {

@@ -86,7 +86,7 @@ pub async fn handle(engine: Arc<Engine>, request: Request) -> Response {
             let text = envelope::php_json(&envelope);
             let json = RawJson::from_kept(text.into_bytes());
             if let Some((key, generation)) = seen.cache_slot.take() {
-                engine.rendered.insert(key, generation, json.clone());
+                engine.rendered().insert(key, generation, json.clone());
             }
             let response = match format {
                 Format::Json => envelope::respond_rendered(StatusCode::OK, json.bytes().clone()),
@@ -102,10 +102,10 @@ pub async fn handle(engine: Arc<Engine>, request: Request) -> Response {
         Err(err) => (envelope::respond_error(&err, format), Err(err)),
     };
     if seen.fault.is_some() {
-        engine.events.notify(crate::events::Topic::Faults);
+        engine.events().notify(crate::events::Topic::Faults);
     }
     record(&engine, seen, &result, latency);
-    engine.events.notify(crate::events::Topic::Journal);
+    engine.events().notify(crate::events::Topic::Journal);
     response
 }
 
@@ -175,7 +175,7 @@ async fn pipeline(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let max_body = engine.settings.max_body;
+    let max_body = engine.settings().max_body;
     let bytes = match axum::body::to_bytes(request.into_body(), max_body).await {
         Ok(b) => b,
         Err(_) => {
@@ -187,11 +187,11 @@ async fn pipeline(
             return (Format::Json, Err(err));
         }
     };
-    let params = match decode::decode_body(content_type.as_deref(), &bytes, engine.settings.limits)
-    {
-        Ok(p) => p,
-        Err(err) => return (Format::Json, Err(err)),
-    };
+    let params =
+        match decode::decode_body(content_type.as_deref(), &bytes, engine.settings().limits) {
+            Ok(p) => p,
+            Err(err) => return (Format::Json, Err(err)),
+        };
     let format = Format::from_data_type(params.str("dataType").as_deref());
     let authenticated = auth::authenticate(engine, &params);
     seen.params = params.0;
@@ -204,7 +204,7 @@ async fn pipeline(
         rule,
         effect,
         delay_ms,
-    }) = engine.faults.check(&call.action, &call.userid)
+    }) = engine.faults().check(&call.action, &call.userid)
     {
         seen.fault = Some(rule);
         match effect {
@@ -227,7 +227,7 @@ async fn pipeline(
     }
     if format == Format::Json {
         if let Some(key) = cache::RenderCache::key(&call) {
-            match engine.rendered.get(&key) {
+            match engine.rendered().get(&key) {
                 Ok(answer) => return (format, Ok(Reply::Rendered(answer))),
                 Err(generation) => seen.cache_slot = Some((key, generation)),
             }
@@ -274,7 +274,7 @@ fn record(engine: &Engine, seen: Seen, result: &Result<Reply, ApiError>, latency
     };
     let latency_ms = latency.as_secs_f64() * 1000.0;
     tracing::info!(
-        namespace = %engine.name,
+        namespace = %engine.name(),
         action = %text("action"),
         userid = %text("userid"),
         code,
@@ -282,8 +282,8 @@ fn record(engine: &Engine, seen: Seen, result: &Result<Reply, ApiError>, latency
         latency_ms = format!("{latency_ms:.2}"),
         "api"
     );
-    engine.journal.record(Record {
-        at: engine.clock.now(),
+    engine.journal().record(Record {
+        at: engine.clock().now(),
         params: seen.params,
         code,
         reason,

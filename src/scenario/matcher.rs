@@ -230,7 +230,7 @@ mod tests {
     use serde_json::json;
 
     fn path(text: &str) -> Vec<Segment> {
-        parse_path(text).unwrap_or_else(|e| panic!("{e}"))
+        parse_path(text).unwrap()
     }
 
     #[test]

@@ -13,17 +13,17 @@ pub mod model;
 pub mod runner;
 pub mod vars;
 
+#[cfg(feature = "cli")]
 use std::process::ExitCode;
 
-pub use model::Scenario;
-pub use runner::{
-    run_file, run_paths, run_scenario, Options, ScenarioReport, StepFailure, Summary,
-};
+pub use runner::{run_file, run_paths, Options, ScenarioReport, Summary};
 
-use crate::config::{ScenarioArgs, ScenarioCommand};
+#[cfg(feature = "cli")]
+use crate::args::{ScenarioArgs, ScenarioCommand};
 
 /// `apayun-mock scenario run FILE… [--url URL]`: prints the report;
 /// exits 0 when every scenario passed, 1 otherwise.
+#[cfg(feature = "cli")]
 pub async fn cli(args: ScenarioArgs) -> ExitCode {
     match args.command {
         ScenarioCommand::Run(run) => {

@@ -686,7 +686,7 @@ mod tests {
 
     #[test]
     fn defaults() {
-        let s = parse("name: t\nsteps:\n  - call: getzones\n").unwrap_or_else(|e| panic!("{e}"));
+        let s = parse("name: t\nsteps:\n  - call: getzones\n").unwrap();
         assert_eq!(s.userid, "1");
         assert_eq!(s.key, "mock-api-key");
         assert!(s.engine.is_empty());

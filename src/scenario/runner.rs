@@ -165,7 +165,7 @@ async fn start_engine(options: &EngineOptions) -> Result<MockEngine, String> {
     if let Some(lenient) = options.lenient {
         builder = builder.lenient(lenient);
     }
-    builder.start().await
+    builder.start().await.map_err(|e| e.to_string())
 }
 
 /// Runs one scenario, stopping at its first failed step.
@@ -821,7 +821,7 @@ mod tests {
         let scenario = Scenario::from_yaml(
             "name: t\nsteps:\n  - {id: c, description: buy, call: create}\n  - clock: {advance: 30}\n",
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
         assert_eq!(
             step_label(1, &scenario.steps[0]),
             "step 1 [c] buy: call create"

@@ -30,6 +30,7 @@ impl Scope {
         self.values.insert(name.to_string(), value);
     }
 
+    #[cfg(test)]
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.values.get(name)
     }

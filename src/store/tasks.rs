@@ -1,7 +1,7 @@
 //! Pending transitions: stored rows (instance, kind, due time, originating
 //! taskid), so that they survive a restart with `--db`.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, Row};
 
 /// What happens when a transition falls due. The names double as the
 /// callback `event` of the transitions that notify.
@@ -197,18 +197,4 @@ pub fn pending_of(conn: &Connection, guid: &str) -> rusqlite::Result<Vec<Transit
     ))?;
     let rows = stmt.query_map([guid], from_row)?;
     rows.collect()
-}
-
-pub fn find(conn: &Connection, guid: &str, kind: Kind) -> rusqlite::Result<Option<Transition>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM transitions WHERE guid = ?1 AND kind = ?2 ORDER BY due LIMIT 1"
-    ))?;
-    stmt.query_row(params![guid, kind.as_str()], from_row)
-        .optional()
-}
-
-pub fn set_due(conn: &Connection, id: i64, due: i64) -> rusqlite::Result<()> {
-    conn.prepare_cached("UPDATE transitions SET due = ?2 WHERE id = ?1")?
-        .execute(params![id, due])?;
-    Ok(())
 }

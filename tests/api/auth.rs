@@ -3,8 +3,8 @@
 //! window and the module/action names — each with code 1, its own
 //! `X-Mock-Error` reason and a message that names the problem.
 
-use apayun_mock::api::error::reason;
-use apayun_mock::api::sign;
+use apayun_mock::test_support::api::error::reason;
+use apayun_mock::test_support::api::sign;
 use apayun_mock::MockEngine;
 use serde_json::{json, Value};
 

@@ -2,7 +2,7 @@
 //! `sync_harddisk`, `sync_product`) compared field by field and type by type
 //! with the document's example objects, and `getsystems` paging.
 
-use apayun_mock::api::error::reason;
+use apayun_mock::test_support::api::error::reason;
 use serde_json::{json, Value};
 
 use crate::helpers::{check_shape, json_kind as kind, keys, parse_example as parse, TestApp};

@@ -3,7 +3,7 @@
 //! `end_time` or a create/renew that would pass `9999-12-31 23:59:59` is
 //! refused with a clear error, and nothing changes.
 
-use apayun_mock::api::error::reason;
+use apayun_mock::test_support::api::error::reason;
 use serde_json::{json, Value};
 
 use crate::helpers::TestApp;

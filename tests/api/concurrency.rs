@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use apayun_mock::client::{Answer, Client};
-use apayun_mock::store::{instances, network};
+use apayun_mock::test_support::store::{instances, network};
 use serde_json::{json, Value};
 
 use crate::helpers::{TestApp, PRODUCT};
@@ -82,8 +82,10 @@ fn assert_distinct(list: &[Value]) {
 /// Database checks through the library: no address held twice, and the
 /// product's free units.
 async fn db_check(app: &TestApp) -> (i64, (i64, i64)) {
-    let engine = app.engine.engine().await.expect("default engine");
-    let conn = engine.store.lock();
+    let engine = apayun_mock::test_support::default_engine(&app.engine)
+        .await
+        .expect("default engine");
+    let conn = engine.store().lock();
     (
         network::double_held(&conn).expect("double_held"),
         instances::stock_counts(&conn, PRODUCT).expect("stock_counts"),

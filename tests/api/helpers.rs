@@ -162,14 +162,12 @@ impl TestApp {
 
     /// No IP address is held by two instances (read through the library).
     pub async fn assert_no_address_held_twice(&self) {
-        let engine = self
-            .engine
-            .engine()
+        let engine = apayun_mock::test_support::default_engine(&self.engine)
             .await
             .unwrap_or_else(|| panic!("no default engine"));
         let doubles = {
-            let conn = engine.store.lock();
-            apayun_mock::store::network::double_held(&conn)
+            let conn = engine.store().lock();
+            apayun_mock::test_support::store::network::double_held(&conn)
         };
         assert_eq!(doubles.ok(), Some(0), "an address is held twice");
     }

@@ -3,7 +3,7 @@
 //! whole lives from create to release, refund, install rules, calendar-month
 //! arithmetic and the clock and timeline control calls.
 
-use apayun_mock::store::instances::stock_counts;
+use apayun_mock::test_support::store::instances::stock_counts;
 use serde_json::{json, Value};
 
 use crate::helpers::{
@@ -82,8 +82,10 @@ async fn pending_of(app: &TestApp, guid: &str) -> Vec<String> {
 
 /// Free stock units of every product, read through the library.
 async fn free_stock(app: &TestApp) -> Vec<(String, i64, i64)> {
-    let engine = app.engine.engine().await.expect("default engine");
-    let conn = engine.store.lock();
+    let engine = apayun_mock::test_support::default_engine(&app.engine)
+        .await
+        .expect("default engine");
+    let conn = engine.store().lock();
     EVERY_PRODUCT
         .iter()
         .map(|p| {

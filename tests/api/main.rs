@@ -2,6 +2,9 @@
 //! test starts its own engine on a free port with an in-memory database,
 //! and moves the simulated clock instead of sleeping.
 
+// Helpers outside #[test] fns may panic too: this crate is a test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod helpers;
 
 mod auth;

@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use apayun_mock::api::error::reason;
+use apayun_mock::test_support::api::error::reason;
 use apayun_mock::MockEngine;
 use serde_json::{json, Value};
 

@@ -6,10 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use apayun_mock::api::decode::Params;
 use apayun_mock::config::ServeConfig;
-use apayun_mock::engine::{Call, Engine, Settings};
-use apayun_mock::seed::Seed;
+use apayun_mock::test_support::api::decode::Params;
+use apayun_mock::test_support::engine::{Call, Engine, Settings};
+use apayun_mock::test_support::seed::Seed;
 use serde_json::{json, Value};
 
 use crate::helpers::EXAMPLE_GUID;
@@ -54,8 +54,8 @@ fn stop_example(engine: &Engine) {
 }
 
 fn run_status(engine: &Engine) -> Value {
-    let conn = engine.store.lock();
-    let inst = apayun_mock::store::instances::get(&conn, EXAMPLE_GUID)
+    let conn = engine.store().lock();
+    let inst = apayun_mock::test_support::store::instances::get(&conn, EXAMPLE_GUID)
         .ok()
         .flatten()
         .unwrap_or_else(|| panic!("the example instance is gone"));

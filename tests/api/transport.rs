@@ -2,8 +2,8 @@
 //! body limits and malformed bodies, methods and paths, and PHP-style JSON
 //! escaping — everything about `/api` that comes before an action.
 
-use apayun_mock::api::error::reason;
-use apayun_mock::api::sign;
+use apayun_mock::test_support::api::error::reason;
+use apayun_mock::test_support::api::sign;
 use serde_json::{json, Value};
 
 use crate::helpers::{keys, TestApp, EXAMPLE_GUID};

@@ -7,10 +7,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use apayun_mock::config::ServeConfig;
-use apayun_mock::engine::{Engine, Settings};
-use apayun_mock::seed::{PoolKind, Seed};
-use apayun_mock::store::instances::{self, Instance};
-use apayun_mock::store::network;
+use apayun_mock::test_support::engine::{Engine, Settings};
+use apayun_mock::test_support::seed::{PoolKind, Seed};
+use apayun_mock::test_support::store::instances::{self, Instance};
+use apayun_mock::test_support::store::network;
 use serde_json::{json, Value};
 
 pub const LINE: &str = "1665907446560259";
@@ -101,9 +101,9 @@ pub fn populate_db(db: &Path, seed_dir: &Path, n: usize) -> Result<Vec<String>, 
     };
     let settings = Arc::new(Settings::from_config(&config, &seed)?);
     let engine = Engine::open("default", settings, Arc::new(seed), Some(db))?;
-    let now = engine.clock.now();
+    let now = engine.clock().now();
     let guids = engine
-        .store
+        .store()
         .write(|tx| -> rusqlite::Result<Vec<String>> {
             let pool = network::pools(tx, LINE, PoolKind::Primary)?
                 .into_iter()
@@ -166,7 +166,7 @@ pub fn populate_db(db: &Path, seed_dir: &Path, n: usize) -> Result<Vec<String>, 
         })
         .map_err(|e| e.to_string())?;
     {
-        let conn = engine.store.lock();
+        let conn = engine.store().lock();
         let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
     }
     Ok(guids)

@@ -9,10 +9,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use apayun_mock::api::decode::{decode_form, Limits};
 use apayun_mock::config::ServeConfig;
-use apayun_mock::engine::{Call, Engine, Settings};
-use apayun_mock::seed::Seed;
+use apayun_mock::test_support::api::decode::{decode_form, Limits};
+use apayun_mock::test_support::engine::{Call, Engine, Settings};
+use apayun_mock::test_support::seed::Seed;
 use axum::body::Body;
 use axum::http::Request;
 
@@ -96,7 +96,7 @@ async fn time_handle(
             .header("content-type", "application/x-www-form-urlencoded")
             .body(Body::from(make(n)))
             .map_err(|e| e.to_string())?;
-        let resp = apayun_mock::api::handle(engine.clone(), req).await;
+        let resp = apayun_mock::test_support::api::handle(engine.clone(), req).await;
         let body = axum::body::to_bytes(resp.into_body(), 1 << 24)
             .await
             .map_err(|e| e.to_string())?;

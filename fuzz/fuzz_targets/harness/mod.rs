@@ -39,13 +39,13 @@
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-use apayun_mock::actions::{Action, ACTIONS};
-use apayun_mock::api::decode::{decode_body, Limits, Params};
-use apayun_mock::api::error::reason;
 use apayun_mock::config::ServeConfig;
-use apayun_mock::engine::{Call, Engine, Settings};
-use apayun_mock::seed::Seed;
-use apayun_mock::store::network::double_held;
+use apayun_mock::test_support::actions::{Action, ACTIONS};
+use apayun_mock::test_support::api::decode::{decode_body, Limits, Params};
+use apayun_mock::test_support::api::error::reason;
+use apayun_mock::test_support::engine::{Call, Engine, Settings};
+use apayun_mock::test_support::seed::Seed;
+use apayun_mock::test_support::store::network::double_held;
 use serde_json::{json, Map, Value};
 
 const DECODE_CONTENT_TYPES: &[Option<&str>] = &[
@@ -212,7 +212,7 @@ fn template(action: &str, guid: &str, degrade_guid: &str, n: usize) -> Value {
 }
 
 fn check_invariants(engine: &Engine) {
-    let conn = engine.store.lock();
+    let conn = engine.store().lock();
     assert_eq!(
         double_held(&conn).expect("double_held"),
         0,

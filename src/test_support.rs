@@ -1,0 +1,79 @@
+//! Internals that this repository's own test suites, benchmark and fuzz
+//! targets reach into: not part of the library's API, hidden from its docs,
+//! and free to change with any release. Library users need only
+//! [`MockEngine`](crate::MockEngine), its builder, and the types those name.
+//!
+//! The paths mirror the crate's internal modules (`test_support::api::sign`
+//! is `crate::api::sign`), so a test names the same module as the code.
+
+use std::sync::Arc;
+
+pub use crate::engine::{Call, Engine, Settings};
+
+/// The `default` namespace's engine of a running [`MockEngine`](crate::MockEngine),
+/// for direct inspection of its database.
+pub async fn default_engine(mock: &crate::MockEngine) -> Option<Arc<Engine>> {
+    mock.engine().await
+}
+
+pub mod actions {
+    pub use crate::actions::{Action, ACTIONS};
+}
+
+pub mod admin {
+    pub use crate::admin::{admin_access, admin_allowed};
+}
+
+pub mod api {
+    pub use crate::api::handle;
+
+    pub mod decode {
+        pub use crate::api::decode::{
+            decode_body, decode_form, decode_json, scalar_text, split_php_key, Limits, Params,
+        };
+    }
+
+    pub mod error {
+        pub use crate::api::error::reason;
+    }
+
+    pub mod sign {
+        pub use crate::api::sign::{md5_hex, sign, sign_matches};
+    }
+}
+
+pub mod client {
+    pub use crate::client::php_build_query;
+}
+
+pub mod domain {
+    pub mod catalog {
+        pub use crate::domain::catalog::Doc;
+    }
+}
+
+pub mod engine {
+    pub use crate::engine::{Call, Engine, Settings};
+}
+
+pub mod journal {
+    pub use crate::journal::mask_params;
+}
+
+pub mod scenario {
+    pub use crate::scenario::{run_file, run_paths, Options, ScenarioReport, Summary};
+}
+
+pub mod seed {
+    pub use crate::seed::{PoolKind, Seed, SeedError};
+}
+
+pub mod store {
+    pub mod instances {
+        pub use crate::store::instances::{get, insert, stock_counts, Instance};
+    }
+
+    pub mod network {
+        pub use crate::store::network::{double_held, insert_ip, pools};
+    }
+}
