@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 
-use crate::api::sign;
+use crate::protocol::sign;
 use crate::client::{self, Client};
 use crate::config::{CallArgs, HealthArgs, SignArgs};
 

@@ -13,13 +13,17 @@
 //! - [`registry`]: the namespaces of this process: made from a seed image,
 //!   forked, deleted, expired.
 //! - [`scheduler`]: one timer for every engine's due transitions.
-//! - [`api`]: `POST /api` — body decoding, signature, envelope, errors.
+//! - [`api`]: `POST /api` — body decoding, authentication, envelope, the
+//!   HTTP error (status, code, sign diagnostics).
 //! - [`actions`]: one module per upstream action, dispatched by `Action`.
 //! - [`domain`]: pure rules — state machine, upgrade/degrade, IP allocation.
 //! - [`store`]: the only place with SQL; schema, migrations, queries.
 //! - [`lifecycle`]: what each due transition does.
-//! - [`engine`]: one isolated engine's state and its operations.
+//! - [`engine`]: one isolated engine's state and its operations, with its
+//!   lane to the database and its render cache.
 //! - [`clock`]: the simulated clock, the only reader of system time.
+//! - [`protocol`]: below everything — `Params`, the sign formula, secret
+//!   masking, the `X-Mock-Error` reasons and the HTTP-free `Refusal`.
 //! - [`seed`]: seed data loading and validation.
 //! - [`journal`], [`faults`], [`callbacks`]: tester powers.
 //! - [`admin`]: the `/_mock` control API.
@@ -45,6 +49,7 @@ pub mod faults;
 pub mod journal;
 pub mod lifecycle;
 pub mod mock;
+pub mod protocol;
 pub mod registry;
 pub mod scenario;
 pub mod scheduler;

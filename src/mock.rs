@@ -25,7 +25,8 @@ use crate::client::{Answer, Client};
 use crate::config::ServeConfig;
 use crate::engine::Engine;
 use crate::seed::Seed;
-use crate::server::{self, Running, DEFAULT_NAMESPACE};
+use crate::registry::DEFAULT_NAMESPACE;
+use crate::server::{self, Running};
 
 /// Default member of the seed data.
 pub const DEFAULT_USERID: &str = "1";

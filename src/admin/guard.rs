@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use axum::http::StatusCode;
 
 use super::AdminError;
+use crate::protocol::Reason;
 
 /// Who may call: with a token configured, every client that presents it;
 /// without one, every client when the API is open (`--admin-open`),
@@ -40,7 +41,7 @@ pub fn admin_allowed(
             } else {
                 Err(AdminError::new(
                     StatusCode::UNAUTHORIZED,
-                    "admin_token_required",
+                    Reason::AdminTokenRequired,
                     "the control API needs Authorization: Bearer <admin token>",
                 ))
             }
@@ -49,7 +50,7 @@ pub fn admin_allowed(
             Some(ip) if ip.is_loopback() || ip.to_canonical().is_loopback() => Ok(()),
             _ => Err(AdminError::new(
                 StatusCode::FORBIDDEN,
-                "admin_loopback_only",
+                Reason::AdminLoopbackOnly,
                 "the control API answers loopback clients only; start the server with --admin-open or --admin-token to allow others",
             )),
         },

@@ -3,6 +3,9 @@
 //! namespaces can live in one process. Methods here are synchronous and
 //! touch SQLite: call them from a blocking thread.
 
+pub mod cache;
+pub mod lane;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -14,8 +17,7 @@ use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
 use crate::actions::{self, Action, Ctx};
-use crate::api::decode::{Limits, Params};
-use crate::api::error::ApiError;
+use crate::protocol::{Limits, Params, Refusal};
 use crate::callbacks::{self, Callbacks};
 use crate::clock::{self, Clock, ClockState};
 use crate::config::{DbSync, ServeConfig};
@@ -95,7 +97,7 @@ enum Step {
 /// What running a call produced, for the answer and the journal.
 #[derive(Debug)]
 pub struct Outcome {
-    pub result: Result<Value, ApiError>,
+    pub result: Result<Value, Refusal>,
     pub effects: Vec<Value>,
 }
 
@@ -113,9 +115,9 @@ pub struct Engine {
     pub callbacks: Arc<Callbacks>,
     snapshots: Mutex<BTreeMap<String, Snapshot>>,
     /// Rendered catalog answers; cleared whenever the database is replaced.
-    pub rendered: crate::api::cache::RenderCache,
+    pub rendered: cache::RenderCache,
     /// `/api` calls waiting for the connection, run back to back.
-    pub lane: crate::api::lane::Lane,
+    pub lane: lane::Lane,
     /// Tells the process's scheduler when this engine is next due.
     timer: OnceLock<Timer>,
     /// Held for one runner step, from applying a transition to queueing its
@@ -354,7 +356,7 @@ impl Engine {
                     .as_ref()
                     .map_or(true, |n| n.is_some_and(|d| d <= self.clock.now()));
                 next_wake = Some(next.ok().flatten());
-                Ok::<_, ApiError>(value)
+                Ok::<_, Refusal>(value)
             })
         };
         let effects = std::mem::take(&mut ctx.effects);
@@ -448,7 +450,7 @@ impl Engine {
             "baremetal"
         };
         let time = clock::wall_seconds().to_string();
-        let sign = crate::api::sign::sign(module, &t.action, &inst.userid, key, &time);
+        let sign = crate::protocol::sign::sign(module, &t.action, &inst.userid, key, &time);
         let mut params = Map::new();
         for (k, v) in [
             ("module", module.to_string()),
