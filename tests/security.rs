@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use apayun_mock::admin::admin_allowed;
-use apayun_mock::api::sign::{sign, sign_matches};
+use apayun_mock::protocol::sign::{sign, sign_matches};
 use apayun_mock::client::Client;
 use serde_json::{json, Value};
 
@@ -102,7 +102,7 @@ fn namespaces_work() -> bool {
 fn control_api_refuses_non_loopback_clients_without_the_token() {
     // The guard's own table, always (the netns run below adds the real server).
     let check = |peer: &str, token: Option<&str>, auth: Option<&str>| {
-        admin_allowed(peer.parse().ok(), token, auth).map_err(|e| (e.status.as_u16(), e.reason))
+        admin_allowed(peer.parse().ok(), token, auth).map_err(|e| (e.status.as_u16(), e.reason.as_str()))
     };
     assert_eq!(
         check("10.213.0.1", None, None),
@@ -415,7 +415,7 @@ fn journal_masks_secret_fields() {
     ] {
         params.insert(k.to_string(), Value::String(v.to_string()));
     }
-    let masked = apayun_mock::journal::mask_params(&params).to_string();
+    let masked = serde_json::to_string(&apayun_mock::protocol::mask::Masked(&params)).unwrap_or_default();
     assert!(
         !masked.contains(KEY_1) && !masked.contains("c2VjcmV0"),
         "{masked}"

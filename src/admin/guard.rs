@@ -69,7 +69,7 @@ mod tests {
     use super::*;
 
     fn check(peer: &str, token: Option<&str>, auth: Option<&str>) -> Result<(), &'static str> {
-        admin_allowed(peer.parse().ok(), token, auth).map_err(|e| e.reason)
+        admin_allowed(peer.parse().ok(), token, auth).map_err(|e| e.reason.as_str())
     }
 
     #[test]
@@ -115,7 +115,7 @@ mod tests {
     #[test]
     fn an_open_control_api_serves_every_client_unless_a_token_locks_it() {
         let open = |peer: &str, token: Option<&str>, auth: Option<&str>| {
-            admin_access(true, peer.parse().ok(), token, auth).map_err(|e| e.reason)
+            admin_access(true, peer.parse().ok(), token, auth).map_err(|e| e.reason.as_str())
         };
         assert_eq!(open("10.1.2.3", None, None), Ok(()));
         assert_eq!(open("2001:db8::1", None, None), Ok(()));
@@ -130,7 +130,7 @@ mod tests {
         );
         // Closed (the default outside the image), nothing changes.
         assert_eq!(
-            admin_access(false, "10.1.2.3".parse().ok(), None, None).map_err(|e| e.reason),
+            admin_access(false, "10.1.2.3".parse().ok(), None, None).map_err(|e| e.reason.as_str()),
             Err("admin_loopback_only")
         );
     }

@@ -9,7 +9,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use apayun_mock::api::decode::{decode_form, Limits};
+use apayun_mock::api::decode::decode_form;
+use apayun_mock::protocol::Limits;
 use apayun_mock::config::ServeConfig;
 use apayun_mock::engine::{Call, Engine, Settings};
 use apayun_mock::seed::Seed;
