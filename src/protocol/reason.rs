@@ -200,7 +200,7 @@ mod tests {
             let snake = reason
                 .as_str()
                 .chars()
-                .all(|c| c.is_ascii_lowercase() || c == '_');
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
             assert!(snake, "{reason}");
         }
     }
