@@ -323,3 +323,54 @@ pub fn remember(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    /// A stored answer that is not JSON is the mock's own fault: an
+    /// internal refusal, never a success whose `data` is `null`.
+    #[test]
+    fn a_corrupt_stored_answer_is_refused_not_replayed_as_null() {
+        let store = crate::store::Store::open(None).unwrap_or_else(|e| panic!("{e}"));
+        let mut rng = StdRng::seed_from_u64(1);
+        let zone = chrono::FixedOffset::east_opt(0).unwrap_or_else(|| panic!("zone"));
+        let timings = Timings {
+            provision: 0,
+            stop: 0,
+            start: 0,
+            restart: 0,
+            setpass: 0,
+            install: 0,
+            upgrade: 0,
+        };
+        let mut ctx = Ctx {
+            userid: "1",
+            action: "create",
+            taskid: None,
+            now: 0,
+            zone,
+            timings,
+            rng: &mut rng,
+            stall: None,
+            effects: Vec::new(),
+        };
+        let (corrupt, good) = store
+            .write(|tx| {
+                instances::save_order(tx, "1", "create", "A1", "{not json")?;
+                instances::save_order(tx, "1", "create", "A2", r#"{"guid":"g"}"#)?;
+                let corrupt = replay(tx, &mut ctx, "A1");
+                let good = replay(tx, &mut ctx, "A2");
+                Ok::<_, rusqlite::Error>((corrupt, good))
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(corrupt.map_err(|e| e.reason), Err(Reason::InternalError));
+        assert_eq!(good, Ok(Some(json!({"guid": "g"}))));
+        // Only the answer that was replayed is in the journal's effects.
+        assert_eq!(
+            ctx.effects,
+            vec![json!({"replayed_agent_order_no": "A2"})]
+        );
+    }
+}
