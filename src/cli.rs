@@ -6,9 +6,9 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 
-use crate::protocol::sign;
 use crate::client::{self, Client};
 use crate::config::{CallArgs, HealthArgs, SignArgs};
+use crate::protocol::sign;
 
 /// `apayun-mock call ACTION key=value…`: signs, sends, pretty-prints.
 /// Exits 0 when the answer is HTTP 200 with `code` 0; 1 when the engine

@@ -24,8 +24,8 @@ use serde_json::{json, Value};
 use crate::client::{Answer, Client};
 use crate::config::ServeConfig;
 use crate::engine::Engine;
-use crate::seed::Seed;
 use crate::registry::DEFAULT_NAMESPACE;
+use crate::seed::Seed;
 use crate::server::{self, Running};
 
 /// Default member of the seed data.

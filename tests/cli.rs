@@ -299,6 +299,12 @@ fn sign_prints_the_md5_and_its_canonical_string() {
     );
     assert_eq!(
         md5_hex("baremetalzkeys.api@2019getzones1mock-api-key1732779600"),
-        apayun_mock::protocol::sign::sign("baremetal", "getzones", "1", "mock-api-key", "1732779600")
+        apayun_mock::protocol::sign::sign(
+            "baremetal",
+            "getzones",
+            "1",
+            "mock-api-key",
+            "1732779600"
+        )
     );
 }

@@ -5,8 +5,8 @@
 //! can afford them per mutant.
 
 use apayun_mock::api::decode::{decode_body, decode_form, decode_json, split_php_key};
-use apayun_mock::protocol::{scalar_text, Limits, Params};
 use apayun_mock::protocol::Reason;
+use apayun_mock::protocol::{scalar_text, Limits, Params};
 use serde_json::{json, Map, Value};
 
 const SMALL: Limits = Limits {
@@ -87,11 +87,17 @@ fn json_limits_are_inclusive_and_count_every_leaf() {
         Reason::TooManyFields.as_str(),
     );
     ok(r#"{"a":[1,2,"x"]}"#);
-    refused(r#"{"a":[1,2],"b":{"c":3,"d":4}}"#, Reason::TooManyFields.as_str());
+    refused(
+        r#"{"a":[1,2],"b":{"c":3,"d":4}}"#,
+        Reason::TooManyFields.as_str(),
+    );
     ok(r#"{"a":[[1]]}"#);
     ok(r#"{"a":{"b":{"c":1}}}"#);
     refused(r#"{"a":[[[1]]]}"#, Reason::NestingTooDeep.as_str());
-    refused(r#"{"a":{"b":{"c":{"d":1}}}}"#, Reason::NestingTooDeep.as_str());
+    refused(
+        r#"{"a":{"b":{"c":{"d":1}}}}"#,
+        Reason::NestingTooDeep.as_str(),
+    );
     ok(r#"{"a":"abcd"}"#);
     refused(r#"{"a":"abcde"}"#, Reason::ValueTooLong.as_str());
     refused(r#"{"a":["abcde"]}"#, Reason::ValueTooLong.as_str());
@@ -189,7 +195,11 @@ fn nested_fields_in_every_encoding() {
     assert_eq!(got("null"), Ok(None));
     assert_eq!(got("absent"), Ok(None));
     for bad in ["scalar_text", "junk", "number"] {
-        assert_eq!(got(bad), Err(Reason::BadParam.as_str().to_string()), "{bad}");
+        assert_eq!(
+            got(bad),
+            Err(Reason::BadParam.as_str().to_string()),
+            "{bad}"
+        );
     }
 }
 

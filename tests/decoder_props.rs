@@ -9,9 +9,9 @@ use std::path::Path;
 
 use apayun_mock::actions::{Action, ACTIONS};
 use apayun_mock::api::decode::decode_body;
+use apayun_mock::client::php_build_query;
 use apayun_mock::protocol::Limits;
 use apayun_mock::protocol::Reason;
-use apayun_mock::client::php_build_query;
 use apayun_mock::MockEngine;
 use proptest::prelude::*;
 
@@ -169,7 +169,10 @@ fn decoder_limits_have_reasons() {
     let many_json = serde_json::to_vec(&Value::Array(vec![json!(1); limits.max_fields + 1]))
         .map(|list| [b"{\"a\":".as_slice(), &list, b"}"].concat())
         .unwrap_or_default();
-    assert_eq!(err(None, &many_json), Err(Reason::TooManyFields.as_str().into()));
+    assert_eq!(
+        err(None, &many_json),
+        Err(Reason::TooManyFields.as_str().into())
+    );
     let deep = format!("a{}=1", "[x]".repeat(limits.max_depth));
     assert_eq!(
         err(FORM, deep.as_bytes()),
@@ -258,7 +261,12 @@ async fn every_limit_is_answered_with_the_envelope() {
     );
     let long = format!("a={}", "x".repeat(limits.max_value_len + 1));
     let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
-        (form, vec![b'a'; 200_001], 413, Reason::BodyTooLarge.as_str()),
+        (
+            form,
+            vec![b'a'; 200_001],
+            413,
+            Reason::BodyTooLarge.as_str(),
+        ),
         (
             "application/json",
             vec![b' '; 300_000],
@@ -266,7 +274,12 @@ async fn every_limit_is_answered_with_the_envelope() {
             Reason::BodyTooLarge.as_str(),
         ),
         (form, many.into_bytes(), 200, Reason::TooManyFields.as_str()),
-        (form, deep.into_bytes(), 200, Reason::NestingTooDeep.as_str()),
+        (
+            form,
+            deep.into_bytes(),
+            200,
+            Reason::NestingTooDeep.as_str(),
+        ),
         (
             "application/json",
             deep_json.into_bytes(),

@@ -255,7 +255,10 @@ fn the_edge_import_check_sees_every_form() {
     check("use axum::body::Bytes;", &["axum"]);
     check("let r = hyper::Request::new(());", &["hyper"]);
     check("use crate::api::error::ApiError;", &["crate::api"]);
-    check("use crate::{\n    engine,\n    server::Registry,\n};", &["crate::server"]);
+    check(
+        "use crate::{\n    engine,\n    server::Registry,\n};",
+        &["crate::server"],
+    );
     check("use crate::{a::{b, c}, ui};", &["crate::ui"]);
     check("x(crate::cli::run());", &["crate::cli"]);
     // Not imports: comments, other names, lower modules, URLs.

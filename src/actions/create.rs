@@ -5,9 +5,9 @@ use rusqlite::Transaction;
 use serde_json::{json, Value};
 
 use super::{int_param, password_param, remember, replay, view, Ctx};
-use crate::protocol::{Params, Reason, Refusal};
 use crate::domain::catalog::{check_custom_partition, check_system_limits};
 use crate::domain::months::add_months;
+use crate::protocol::{Params, Reason, Refusal};
 use crate::store::instances::{self, Instance};
 use crate::store::{catalog, network, tasks};
 
@@ -51,7 +51,10 @@ impl Create {
         let line = catalog::line(tx, &self.line_guid)?
             .filter(|l| l.status != -1)
             .ok_or_else(|| {
-                Refusal::new(Reason::LineNotFound, format!("线路不存在：{}", self.line_guid))
+                Refusal::new(
+                    Reason::LineNotFound,
+                    format!("线路不存在：{}", self.line_guid),
+                )
             })?;
         if line.status != 1 {
             return Err(Refusal::new(

@@ -7,10 +7,10 @@ use rusqlite::Transaction;
 use serde_json::{json, Map, Value};
 
 use super::Ctx;
-use crate::protocol::{scalar_text, Params, Reason, Refusal};
 use crate::domain::state::{self, Op};
 use crate::domain::upgrade::{check_degrade, Degradable, Totals};
 use crate::domain::RuleError;
+use crate::protocol::{scalar_text, Params, Reason, Refusal};
 use crate::store::changes::{self, Degrade as DegradeRecord};
 use crate::store::{catalog, network, tasks};
 

@@ -6,9 +6,9 @@ use rusqlite::Transaction;
 use serde_json::{json, Value};
 
 use super::{int_param, password_param, Ctx};
-use crate::protocol::{Params, Reason, Refusal};
 use crate::domain::catalog::{check_custom_partition, check_system_limits};
 use crate::domain::state::{self, Op};
+use crate::protocol::{Params, Reason, Refusal};
 use crate::store::{catalog, tasks};
 
 pub struct Install {

@@ -291,8 +291,7 @@ pub fn replay(
     if agent_order_no.is_empty() {
         return Ok(None);
     }
-    let Some(text) = instances::order_response(tx, ctx.userid, ctx.action, agent_order_no)?
-    else {
+    let Some(text) = instances::order_response(tx, ctx.userid, ctx.action, agent_order_no)? else {
         return Ok(None);
     };
     // A stored answer that is not JSON is the mock's fault, never a
@@ -368,9 +367,6 @@ mod tests {
         assert_eq!(corrupt.map_err(|e| e.reason), Err(Reason::InternalError));
         assert_eq!(good, Ok(Some(json!({"guid": "g"}))));
         // Only the answer that was replayed is in the journal's effects.
-        assert_eq!(
-            ctx.effects,
-            vec![json!({"replayed_agent_order_no": "A2"})]
-        );
+        assert_eq!(ctx.effects, vec![json!({"replayed_agent_order_no": "A2"})]);
     }
 }

@@ -5,8 +5,8 @@ use rusqlite::Transaction;
 use serde_json::{json, Value};
 
 use super::Ctx;
-use crate::protocol::{Params, Refusal};
 use crate::domain::state::{self, Op};
+use crate::protocol::{Params, Refusal};
 use crate::store::tasks::Kind;
 
 pub struct Power {

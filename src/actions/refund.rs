@@ -6,9 +6,9 @@ use rusqlite::Transaction;
 use serde_json::{json, Value};
 
 use super::Ctx;
-use crate::protocol::{Params, Refusal};
 use crate::domain::state::{self, Op};
 use crate::lifecycle;
+use crate::protocol::{Params, Refusal};
 
 pub struct Refund {
     guid: String,

@@ -5,9 +5,9 @@ use rusqlite::Transaction;
 use serde_json::{json, Value};
 
 use super::{int_param, remember, replay, Ctx};
-use crate::protocol::{Params, Reason, Refusal};
 use crate::domain::months::add_months;
 use crate::domain::state::{self, Op};
+use crate::protocol::{Params, Reason, Refusal};
 use crate::store::{catalog, tasks};
 
 pub struct Renew {

@@ -4,8 +4,8 @@ use rusqlite::Transaction;
 use serde_json::{json, Value};
 
 use super::{password_param, Ctx};
-use crate::protocol::{Params, Refusal};
 use crate::domain::state::{self, Op};
+use crate::protocol::{Params, Refusal};
 use crate::store::tasks::Kind;
 
 pub struct Setpass {

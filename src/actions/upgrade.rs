@@ -5,11 +5,11 @@ use rusqlite::Transaction;
 use serde_json::Value;
 
 use super::{amount_param, int_param, remember, replay, view, Ctx};
-use crate::protocol::{Params, Refusal};
 use crate::domain::ipalloc;
 use crate::domain::state::{self, Op};
 use crate::domain::upgrade::{check_ratio, check_upgrade, Increment, Totals};
 use crate::domain::RuleError;
+use crate::protocol::{Params, Refusal};
 use crate::seed::PoolKind;
 use crate::store::changes::{self, Upgrade as UpgradeRecord};
 use crate::store::network::{self, IpRow};

@@ -14,9 +14,9 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::{Admin, AdminError, Guarded};
-use crate::protocol::{scalar_text, Reason};
 use crate::faults::Spec;
 use crate::journal::Filter;
+use crate::protocol::{scalar_text, Reason};
 use crate::registry::{Registry, RegistryError, DEFAULT_NAMESPACE};
 use crate::store::{instances, tasks};
 

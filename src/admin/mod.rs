@@ -171,7 +171,10 @@ fn undecodable_path(parts: &Parts, e: impl std::fmt::Display) -> AdminError {
     {
         return AdminError::from(crate::api::undecodable_namespace(&path, 2));
     }
-    AdminError::bad_request(Reason::BadPath, format!("{e}: path parameters must be UTF-8"))
+    AdminError::bad_request(
+        Reason::BadPath,
+        format!("{e}: path parameters must be UTF-8"),
+    )
 }
 
 fn engine_routes() -> Router<Arc<Registry>> {

@@ -477,10 +477,7 @@ mod tests {
             Err(Reason::TooManyFields)
         );
         let long = multipart(&[("a", None, "12345")]);
-        assert_eq!(
-            by_type(MULTIPART, &long, small),
-            Err(Reason::ValueTooLong)
-        );
+        assert_eq!(by_type(MULTIPART, &long, small), Err(Reason::ValueTooLong));
         let deep = multipart(&[("a[b][c]", None, "1")]);
         assert_eq!(
             by_type(MULTIPART, &deep, small),

@@ -500,7 +500,10 @@ mod tests {
                 defense: 0,
             },
         );
-        assert_eq!(ratio.map_err(|e| e.reason().as_str()), Err("ratio_violation"));
+        assert_eq!(
+            ratio.map_err(|e| e.reason().as_str()),
+            Err("ratio_violation")
+        );
         let mut closed = line();
         closed.reservation_degrade_status = 0;
         let c = check_degrade(

@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::oneshot;
 
-use crate::protocol::Refusal;
 use crate::engine::{Call, Engine, Outcome};
+use crate::protocol::Refusal;
 
 struct Job {
     call: Call,

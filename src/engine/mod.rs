@@ -1,7 +1,10 @@
 //! One isolated engine: its database, clock, journal, faults, callbacks and
 //! snapshots. All engine state lives in this value (no globals), so several
 //! namespaces can live in one process. Methods here are synchronous and
-//! touch SQLite: call them from a blocking thread.
+//! touch SQLite: call them from a blocking thread. Its `/api` calls reach
+//! the database through its lane (`lane.rs`), and its catalog answers are
+//! kept rendered in its cache (`cache.rs`); a refused call is a
+//! [`Refusal`], with no HTTP in it.
 
 pub mod cache;
 pub mod lane;
@@ -17,13 +20,13 @@ use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
 use crate::actions::{self, Action, Ctx};
-use crate::protocol::{Limits, Params, Refusal};
 use crate::callbacks::{self, Callbacks};
 use crate::clock::{self, Clock, ClockState};
 use crate::config::{DbSync, ServeConfig};
 use crate::events::{Events, Topic};
 use crate::faults::Faults;
 use crate::journal::Journal;
+use crate::protocol::{Limits, Params, Refusal};
 use crate::scheduler::{Timer, SLACK};
 use crate::seed::{Seed, Timings};
 use crate::store::{self, instances, tasks, Store, Template};

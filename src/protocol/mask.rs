@@ -84,4 +84,3 @@ fn holds_secret(value: &Value) -> bool {
         _ => false,
     }
 }
-

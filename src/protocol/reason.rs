@@ -160,7 +160,10 @@ mod tests {
         for line in section.lines() {
             let cells: Vec<&str> = line.trim().trim_matches('|').split('|').collect();
             let [name, meaning] = cells[..] else { continue };
-            let Some(name) = name.trim().strip_prefix('`').and_then(|n| n.strip_suffix('`'))
+            let Some(name) = name
+                .trim()
+                .strip_prefix('`')
+                .and_then(|n| n.strip_suffix('`'))
             else {
                 continue;
             };

@@ -634,7 +634,11 @@ mod tests {
             .expect_err("the database is capped at two pages");
         let refusal = Refusal::from(err);
         assert_eq!(refusal.reason, Reason::StorageFull);
-        assert!(refusal.message.contains("/_mock/reset"), "{}", refusal.message);
+        assert!(
+            refusal.message.contains("/_mock/reset"),
+            "{}",
+            refusal.message
+        );
         let other = Refusal::from(rusqlite::Error::QueryReturnedNoRows);
         assert_eq!(other.reason, Reason::InternalError);
     }

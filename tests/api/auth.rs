@@ -3,8 +3,8 @@
 //! window and the module/action names — each with code 1, its own
 //! `X-Mock-Error` reason and a message that names the problem.
 
-use apayun_mock::protocol::Reason;
 use apayun_mock::protocol::sign;
+use apayun_mock::protocol::Reason;
 use apayun_mock::MockEngine;
 use serde_json::{json, Value};
 

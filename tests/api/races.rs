@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use apayun_mock::protocol::Params;
 use apayun_mock::config::ServeConfig;
 use apayun_mock::engine::{Call, Engine, Settings};
+use apayun_mock::protocol::Params;
 use apayun_mock::seed::Seed;
 use serde_json::{json, Value};
 

@@ -2,8 +2,8 @@
 //! body limits and malformed bodies, methods and paths, and PHP-style JSON
 //! escaping — everything about `/api` that comes before an action.
 
-use apayun_mock::protocol::Reason;
 use apayun_mock::protocol::sign;
+use apayun_mock::protocol::Reason;
 use serde_json::{json, Value};
 
 use crate::helpers::{keys, TestApp, EXAMPLE_GUID};
@@ -537,7 +537,12 @@ async fn other_methods_on_api_are_405() {
             .await
             .unwrap_or_else(|e| panic!("{method}: {e}"));
         let answer = read(resp).await;
-        check_refused(&answer, 405, Reason::MethodNotAllowed.as_str(), &[method, "POST"]);
+        check_refused(
+            &answer,
+            405,
+            Reason::MethodNotAllowed.as_str(),
+            &[method, "POST"],
+        );
     }
 }
 
@@ -559,7 +564,12 @@ async fn unknown_paths_are_404_json() {
             .await
             .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         let answer = read(resp).await;
-        check_refused(&answer, 404, Reason::NotFound.as_str(), &[path, "POST /api"]);
+        check_refused(
+            &answer,
+            404,
+            Reason::NotFound.as_str(),
+            &[path, "POST /api"],
+        );
         // PHP escapes slashes.
         assert!(
             answer.text.contains(&path.replace('/', "\\/")),

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use apayun_mock::api::decode::decode_form;
-use apayun_mock::protocol::Limits;
 use apayun_mock::config::ServeConfig;
 use apayun_mock::engine::{Call, Engine, Settings};
+use apayun_mock::protocol::Limits;
 use apayun_mock::seed::Seed;
 use axum::body::Body;
 use axum::http::Request;

@@ -41,9 +41,9 @@ use std::sync::{Arc, OnceLock};
 
 use apayun_mock::actions::{Action, ACTIONS};
 use apayun_mock::api::decode::decode_body;
-use apayun_mock::protocol::{Limits, Params, Reason};
 use apayun_mock::config::ServeConfig;
 use apayun_mock::engine::{Call, Engine, Settings};
+use apayun_mock::protocol::{Limits, Params, Reason};
 use apayun_mock::seed::Seed;
 use apayun_mock::store::network::double_held;
 use serde_json::{json, Map, Value};
@@ -316,7 +316,12 @@ pub fn action_parse_input(data: &[u8]) {
             for m in [*module, "baremetal", "common", ""] {
                 if let Err(e) = Action::parse(m, action, &fuzzed) {
                     assert!(!e.reason.as_str().is_empty() && !e.message.is_empty());
-                    assert_ne!(e.reason, Reason::InternalError, "{m}/{action}: {}", e.message);
+                    assert_ne!(
+                        e.reason,
+                        Reason::InternalError,
+                        "{m}/{action}: {}",
+                        e.message
+                    );
                 }
             }
         }
