@@ -1,6 +1,7 @@
 //! `POST /api`: the request pipeline, top to bottom — method, body, decode,
-//! authenticate, fault, run, journal, respond. Only this module knows forms,
-//! md5 and HTTP.
+//! authenticate, fault, run, journal, respond. Only this module knows forms
+//! and HTTP; what it shares with the layers below (params, the sign formula,
+//! reasons) is in `protocol/`.
 
 pub mod auth;
 pub mod decode;
