@@ -139,7 +139,8 @@ fn domain_does_no_io() {
 }
 
 /// The HTTP edge: these files may speak HTTP and import one another.
-/// Everything else in `src/` is below it.
+/// Everything else in `src/` is below it. `lib.rs` is the crate root: it
+/// declares every module and re-exports `MockEngine`.
 const EDGE: &[&str] = &[
     "src/api/",
     "src/admin/",
