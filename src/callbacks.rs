@@ -175,7 +175,7 @@ impl Callbacks {
     pub fn enqueue(&self, url: String, event: &str, params: Map<String, Value>) {
         let lane = params
             .get("guid")
-            .and_then(crate::api::decode::scalar_text)
+            .and_then(crate::protocol::scalar_text)
             .unwrap_or_default();
         let id = {
             let mut next = self.next_id.lock().unwrap_or_else(|p| p.into_inner());
@@ -217,7 +217,7 @@ impl Callbacks {
             .map(|(k, v)| {
                 (
                     k.clone(),
-                    crate::api::decode::scalar_text(v).unwrap_or_default(),
+                    crate::protocol::scalar_text(v).unwrap_or_default(),
                 )
             })
             .collect();

@@ -9,9 +9,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use serde_json::Value;
 
-use crate::api::sign;
 use crate::args::{CallArgs, Cli, Command, HealthArgs, SignArgs};
 use crate::client::{self, Client};
+use crate::protocol::sign;
 use crate::{scenario, server};
 
 /// The binary's `main`: parses the command line and runs it.

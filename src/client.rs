@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::api::sign;
+use crate::protocol::sign;
 
 /// Flattens a JSON value into `http_build_query` pairs: `param[0][item]=ip`.
 pub fn php_build_query(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
@@ -167,7 +167,7 @@ pub(crate) fn params_from_words(words: &[String]) -> Result<Value, String> {
         form.push_str(&serde_urlencoded::to_string([(k, v)]).map_err(|e| e.to_string())?);
     }
     let params =
-        crate::api::decode::decode_form(form.as_bytes(), crate::api::decode::Limits::default())
+        crate::api::decode::decode_form(form.as_bytes(), crate::protocol::Limits::default())
             .map_err(|e| e.message)?;
     Ok(Value::Object(params.0))
 }

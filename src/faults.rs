@@ -50,7 +50,7 @@ fn default_message() -> String {
     "模拟故障".to_string()
 }
 fn default_reason() -> String {
-    "injected_fault".to_string()
+    crate::protocol::Reason::InjectedFault.as_str().to_string()
 }
 
 /// A rule as a tester posts it.

@@ -22,33 +22,15 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
-use axum::body::Bytes;
+use bytes::Bytes;
 use chrono::FixedOffset;
-use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 use tokio::sync::mpsc::{self, error::TrySendError, Receiver, Sender};
 use tokio::sync::Notify;
 
-use crate::api::decode::scalar_text;
-use crate::api::sign::KEY_MASK;
-
-/// Whether a field holds a secret, by its name, at any depth of the params:
-/// `loginPassword`, `login_password`, `newPassword`, `api_key`, `apiKey`,
-/// `key`, `secret`… (case, `_` and `-` ignored). `sign` is not one: it is a
-/// one-way hash, and showing it is how a client finds a signing mistake.
-fn is_secret(name: &str) -> bool {
-    let folded: String = name
-        .chars()
-        .filter(|c| *c != '_' && *c != '-')
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    folded.contains("password")
-        || folded.contains("passwd")
-        || folded.contains("secret")
-        || folded == "key"
-        || folded.ends_with("apikey")
-}
+use crate::protocol::mask::Masked;
+use crate::protocol::scalar_text;
 
 /// Records in flight between the pipeline and the writer.
 const CHANNEL_CAPACITY: usize = 4096;
@@ -473,72 +455,9 @@ impl Serialize for RawJson {
     }
 }
 
-/// Serialises params with every secret shown as `***`, at any depth,
-/// without copying them.
-struct Masked<'a>(&'a Map<String, Value>);
-
-impl Serialize for Masked<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (k, v) in self.0 {
-            if is_secret(k) {
-                map.serialize_entry(k, KEY_MASK)?;
-            } else {
-                map.serialize_entry(k, &MaskedValue(v))?;
-            }
-        }
-        map.end()
-    }
-}
-
-/// One value of the params, masked the same way all the way down.
-struct MaskedValue<'a>(&'a Value);
-
-impl Serialize for MaskedValue<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self.0 {
-            Value::Object(map) => Masked(map).serialize(serializer),
-            Value::Array(items) => serializer.collect_seq(items.iter().map(MaskedValue)),
-            Value::String(text) => match masked_json_text(text) {
-                Some(masked) => serializer.serialize_str(&masked),
-                None => serializer.serialize_str(text),
-            },
-            other => other.serialize(serializer),
-        }
-    }
-}
-
-/// A nested field may arrive as a JSON string inside a form field
-/// (`param=[{"item":…,"loginPassword":…}]`): when a string is a JSON array
-/// or object holding a secret, the masked JSON text; otherwise `None`.
-fn masked_json_text(text: &str) -> Option<String> {
-    if !matches!(text.trim_start().as_bytes().first(), Some(b'[' | b'{')) {
-        return None;
-    }
-    let value: Value = serde_json::from_str(text).ok()?;
-    if !holds_secret(&value) {
-        return None;
-    }
-    serde_json::to_string(&MaskedValue(&value)).ok()
-}
-
-fn holds_secret(value: &Value) -> bool {
-    match value {
-        Value::Object(map) => map.iter().any(|(k, v)| is_secret(k) || holds_secret(v)),
-        Value::Array(items) => items.iter().any(holds_secret),
-        Value::String(text) => masked_json_text(text).is_some(),
-        _ => false,
-    }
-}
-
 /// The params with every secret shown as `***`, as journal text.
 pub fn masked_params_json(params: &Map<String, Value>) -> RawJson {
     RawJson::from_kept(serde_json::to_vec(&Masked(params)).unwrap_or_default())
-}
-
-/// A copy of the params with every secret shown as `***`, at any depth.
-pub fn mask_params(params: &Map<String, Value>) -> Value {
-    serde_json::to_value(Masked(params)).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -720,7 +639,6 @@ mod tests {
             "plain_text": "[not json",
             "list": "[1,2]",
         });
-        assert_eq!(mask_params(&m), want);
         assert_eq!(masked_params_json(&m).value(), want);
     }
 
@@ -729,7 +647,6 @@ mod tests {
         let mut m = Map::new();
         m.insert("loginPassword".into(), json!("c2VjcmV0"));
         m.insert("guid".into(), json!("1"));
-        assert_eq!(mask_params(&m), json!({"loginPassword":"***","guid":"1"}));
         assert_eq!(
             masked_params_json(&m).value(),
             json!({"loginPassword":"***","guid":"1"})

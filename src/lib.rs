@@ -19,12 +19,16 @@
 //! - `registry`: the namespaces of this process: made from a seed image,
 //!   forked, deleted, expired.
 //! - `scheduler`: one timer for every engine's due transitions.
-//! - `api`: `POST /api` — body decoding, signature, envelope, errors.
+//! - `protocol`: below everything — `Params`, the sign formula, secret
+//!   masking, the `X-Mock-Error` reasons and the HTTP-free `Refusal`.
+//! - `api`: `POST /api` — body decoding, authentication, envelope, the
+//!   HTTP error (status, code, sign diagnostics).
 //! - `actions`: one module per upstream action, dispatched by `Action`.
 //! - `domain`: pure rules — state machine, upgrade/degrade, IP allocation.
 //! - `store`: the only place with SQL; schema, migrations, queries.
 //! - `lifecycle`: what each due transition does.
-//! - `engine`: one isolated engine's state and its operations.
+//! - `engine`: one isolated engine's state and its operations, with its
+//!   lane to the database and its render cache.
 //! - `clock`: the simulated clock, the only reader of system time.
 //! - `seed`: seed data loading and validation.
 //! - `journal`, `faults`, `callbacks`: tester powers.
@@ -55,6 +59,7 @@ pub(crate) mod faults;
 pub(crate) mod journal;
 pub(crate) mod lifecycle;
 pub mod mock;
+pub(crate) mod protocol;
 pub(crate) mod registry;
 pub(crate) mod scenario;
 pub(crate) mod scheduler;

@@ -24,8 +24,9 @@ use serde_json::{json, Value};
 use crate::client::{Answer, Client};
 use crate::config::ServeConfig;
 use crate::engine::Engine;
+use crate::registry::DEFAULT_NAMESPACE;
 use crate::seed::Seed;
-use crate::server::{self, Running, DEFAULT_NAMESPACE};
+use crate::server::{self, Running};
 
 /// Default member of the seed data.
 pub const DEFAULT_USERID: &str = "1";

@@ -17,6 +17,7 @@ use serde::Serialize;
 use crate::clock;
 use crate::config::ServeConfig;
 use crate::engine::{Engine, Settings};
+use crate::protocol::Reason;
 use crate::scheduler::Scheduler;
 use crate::seed::Seed;
 use crate::store::Template;
@@ -46,15 +47,15 @@ pub enum RegistryError {
 
 impl RegistryError {
     /// The stable reason (`X-Mock-Error`, and the control API's `error`).
-    pub fn reason(&self) -> &'static str {
+    pub fn reason(&self) -> Reason {
         match self {
-            RegistryError::BadName(_) => "bad_namespace",
-            RegistryError::Limit(_) => "namespace_limit",
-            RegistryError::Exists(_) => "namespace_exists",
-            RegistryError::NotFound(_) => "unknown_namespace",
-            RegistryError::NoSnapshot { .. } => "unknown_snapshot",
-            RegistryError::Default => "default_namespace",
-            RegistryError::Open(_) => "namespace_unavailable",
+            RegistryError::BadName(_) => Reason::BadNamespace,
+            RegistryError::Limit(_) => Reason::NamespaceLimit,
+            RegistryError::Exists(_) => Reason::NamespaceExists,
+            RegistryError::NotFound(_) => Reason::UnknownNamespace,
+            RegistryError::NoSnapshot { .. } => Reason::UnknownSnapshot,
+            RegistryError::Default => Reason::DefaultNamespace,
+            RegistryError::Open(_) => Reason::NamespaceUnavailable,
         }
     }
 

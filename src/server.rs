@@ -8,27 +8,9 @@ use axum::routing::any;
 use axum::Router;
 use tokio::sync::oneshot;
 
-use crate::api::error::{reason, ApiError};
 use crate::config::ServeConfig;
+use crate::registry::Registry;
 use crate::seed::Seed;
-
-use crate::registry::RegistryError;
-pub use crate::registry::{valid_namespace, Registry, DEFAULT_NAMESPACE};
-
-/// Segment `index` of a URL path, percent-decoded with invalid UTF-8 shown
-/// as U+FFFD: the name a refusal shows when axum could not decode it.
-pub fn lossy_segment(path: &str, index: usize) -> String {
-    let raw = path.split('/').nth(index).unwrap_or_default();
-    percent_encoding::percent_decode_str(raw)
-        .decode_utf8_lossy()
-        .into_owned()
-}
-
-/// The refusal of a namespace name that is not UTF-8 (axum's path
-/// extractors reject it before any handler sees a name).
-pub fn undecodable_namespace(path: &str, index: usize) -> RegistryError {
-    RegistryError::BadName(lossy_segment(path, index))
-}
 
 /// Loads the seed named by the configuration.
 pub fn load_seed(config: &ServeConfig) -> Result<Seed, String> {
@@ -53,17 +35,8 @@ pub fn router(registry: Arc<Registry>) -> Router {
             registry.clone(),
         ))
         .merge(crate::ui::router())
-        .fallback(not_found)
+        .fallback(crate::api::not_found)
         .with_state(registry)
-}
-
-pub(crate) async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
-    let err = ApiError::new(
-        reason::NOT_FOUND,
-        format!("没有这个地址：{uri}（引擎接口为 POST /api）"),
-    )
-    .with_status(axum::http::StatusCode::NOT_FOUND);
-    crate::api::envelope::respond_error(&err, crate::api::envelope::Format::Json)
 }
 
 /// A server running in the background of this process.

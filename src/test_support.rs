@@ -28,17 +28,19 @@ pub mod api {
     pub use crate::api::handle;
 
     pub mod decode {
-        pub use crate::api::decode::{
-            decode_body, decode_form, decode_json, scalar_text, split_php_key, Limits, Params,
-        };
+        pub use crate::api::decode::{decode_body, decode_form, decode_json, split_php_key};
     }
+}
 
-    pub mod error {
-        pub use crate::api::error::reason;
+pub mod protocol {
+    pub use crate::protocol::{scalar_text, Limits, Params, Reason, Refusal};
+
+    pub mod mask {
+        pub use crate::protocol::mask::Masked;
     }
 
     pub mod sign {
-        pub use crate::api::sign::{md5_hex, sign, sign_matches};
+        pub use crate::protocol::sign::{md5_hex, sign, sign_matches};
     }
 }
 
@@ -54,10 +56,6 @@ pub mod domain {
 
 pub mod engine {
     pub use crate::engine::{Call, Engine, Settings};
-}
-
-pub mod journal {
-    pub use crate::journal::mask_params;
 }
 
 pub mod scenario {

@@ -302,7 +302,7 @@ fn sign_prints_the_md5_and_its_canonical_string() {
     );
     assert_eq!(
         md5_hex("baremetalzkeys.api@2019getzones1mock-api-key1732779600"),
-        apayun_mock::test_support::api::sign::sign(
+        apayun_mock::test_support::protocol::sign::sign(
             "baremetal",
             "getzones",
             "1",

@@ -223,13 +223,8 @@ fn bare_getzones_code(url: &str) -> String {
         .map(|d| d.as_secs())
         .unwrap_or_default()
         .to_string();
-    let sign = apayun_mock::test_support::api::sign::sign(
-        "baremetal",
-        "getzones",
-        "1",
-        "mock-api-key",
-        &time,
-    );
+    let sign =
+        apayun_mock::test_support::protocol::sign::sign("baremetal", "getzones", "1", "mock-api-key", &time);
     let body = format!("module=baremetal&action=getzones&userid=1&time={time}&sign={sign}");
     let (status, answer) = http(url, "POST", "/api", &[], &body);
     assert_eq!(status, 200, "{answer}");
@@ -429,7 +424,7 @@ fn namespaces_work() -> bool {
 #[test]
 fn admin_open_serves_non_loopback_clients_unless_a_token_locks_it() {
     let check = |open: bool, token: Option<&str>, auth: Option<&str>| {
-        admin_access(open, "10.213.0.2".parse().ok(), token, auth).map_err(|e| e.reason)
+        admin_access(open, "10.213.0.2".parse().ok(), token, auth).map_err(|e| e.reason.as_str())
     };
     assert_eq!(check(false, None, None), Err("admin_loopback_only"));
     assert_eq!(check(true, None, None), Ok(()));

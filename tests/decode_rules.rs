@@ -7,10 +7,9 @@
 // Helpers outside #[test] fns may panic too: this crate is a test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use apayun_mock::test_support::api::decode::{
-    decode_body, decode_form, decode_json, scalar_text, split_php_key, Limits, Params,
-};
-use apayun_mock::test_support::api::error::reason;
+use apayun_mock::test_support::api::decode::{decode_body, decode_form, decode_json, split_php_key};
+use apayun_mock::test_support::protocol::Reason;
+use apayun_mock::test_support::protocol::{scalar_text, Limits, Params};
 use serde_json::{json, Map, Value};
 
 const SMALL: Limits = Limits {
@@ -22,13 +21,13 @@ const SMALL: Limits = Limits {
 fn form_with(body: &str, limits: Limits) -> Result<Value, String> {
     decode_form(body.as_bytes(), limits)
         .map(|p| Value::Object(p.0))
-        .map_err(|e| e.reason)
+        .map_err(|e| e.reason.to_string())
 }
 
 fn json_with(body: &str, limits: Limits) -> Result<Value, String> {
     decode_json(body.as_bytes(), limits)
         .map(|p| Value::Object(p.0))
-        .map_err(|e| e.reason)
+        .map_err(|e| e.reason.to_string())
 }
 
 fn check(body: &str, expect: Value) {
@@ -61,18 +60,18 @@ fn form_limits_are_inclusive() {
     let refused =
         |body: &str, why: &str| assert_eq!(form_with(body, SMALL), Err(why.to_string()), "{body}");
     ok("a=1&b=2&c=3");
-    refused("a=1&b=2&c=3&d=4", reason::TOO_MANY_FIELDS);
+    refused("a=1&b=2&c=3&d=4", Reason::TooManyFields.as_str());
     // Empty pairs are not fields.
     ok("a=1&&b=2&&&c=3&");
     ok("a[x][y]=1");
-    refused("a[x][y][z]=1", reason::NESTING_TOO_DEEP);
+    refused("a[x][y][z]=1", Reason::NestingTooDeep.as_str());
     ok("a=abcd");
-    refused("a=abcde", reason::VALUE_TOO_LONG);
+    refused("a=abcde", Reason::ValueTooLong.as_str());
     // The length is of the decoded value, in bytes.
     ok("a=%61%62%63%64");
-    refused("a=%E4%B8%AD%E4", reason::BAD_BODY);
+    refused("a=%E4%B8%AD%E4", Reason::BadBody.as_str());
     ok("a=%E4%B8%ADx");
-    refused("a=%E4%B8%ADxy", reason::VALUE_TOO_LONG);
+    refused("a=%E4%B8%ADxy", Reason::ValueTooLong.as_str());
 }
 
 #[test]
@@ -83,25 +82,31 @@ fn json_limits_are_inclusive_and_count_every_leaf() {
     ok(r#"{"a":1,"b":true,"c":"x"}"#);
     refused(
         r#"{"a":1,"b":true,"c":null,"d":2}"#,
-        reason::TOO_MANY_FIELDS,
+        Reason::TooManyFields.as_str(),
     );
     ok(r#"{"a":"x","b":"y","c":"z"}"#);
     refused(
         r#"{"a":"x","b":"y","c":"z","d":"w"}"#,
-        reason::TOO_MANY_FIELDS,
+        Reason::TooManyFields.as_str(),
     );
     ok(r#"{"a":[1,2,"x"]}"#);
-    refused(r#"{"a":[1,2],"b":{"c":3,"d":4}}"#, reason::TOO_MANY_FIELDS);
+    refused(
+        r#"{"a":[1,2],"b":{"c":3,"d":4}}"#,
+        Reason::TooManyFields.as_str(),
+    );
     ok(r#"{"a":[[1]]}"#);
     ok(r#"{"a":{"b":{"c":1}}}"#);
-    refused(r#"{"a":[[[1]]]}"#, reason::NESTING_TOO_DEEP);
-    refused(r#"{"a":{"b":{"c":{"d":1}}}}"#, reason::NESTING_TOO_DEEP);
+    refused(r#"{"a":[[[1]]]}"#, Reason::NestingTooDeep.as_str());
+    refused(
+        r#"{"a":{"b":{"c":{"d":1}}}}"#,
+        Reason::NestingTooDeep.as_str(),
+    );
     ok(r#"{"a":"abcd"}"#);
-    refused(r#"{"a":"abcde"}"#, reason::VALUE_TOO_LONG);
-    refused(r#"{"a":["abcde"]}"#, reason::VALUE_TOO_LONG);
-    refused("[1]", reason::BAD_BODY);
-    refused("{", reason::BAD_BODY);
-    refused(r#""text""#, reason::BAD_BODY);
+    refused(r#"{"a":"abcde"}"#, Reason::ValueTooLong.as_str());
+    refused(r#"{"a":["abcde"]}"#, Reason::ValueTooLong.as_str());
+    refused("[1]", Reason::BadBody.as_str());
+    refused("{", Reason::BadBody.as_str());
+    refused(r#""text""#, Reason::BadBody.as_str());
 }
 
 #[test]
@@ -163,8 +168,8 @@ fn required_fields_are_trimmed_and_blank_is_missing() {
     assert_eq!(p.required("a").ok().as_deref(), Some("x"));
     assert_eq!(p.required("c").ok().as_deref(), Some("5"));
     for key in ["b", "d", "nope"] {
-        let err = p.required(key).err().map(|e| e.reason);
-        assert_eq!(err.as_deref(), Some(reason::MISSING_PARAM), "{key}");
+        let err = p.required(key).err().map(|e| e.reason.to_string());
+        assert_eq!(err.as_deref(), Some(Reason::MissingParam.as_str()), "{key}");
     }
     let mut q = Params::default();
     q.insert("k", "v");
@@ -184,7 +189,7 @@ fn nested_fields_in_every_encoding() {
         "junk": "nope",
         "number": 5,
     }));
-    let got = |k: &str| p.nested(k).map_err(|e| e.reason);
+    let got = |k: &str| p.nested(k).map_err(|e| e.reason.to_string());
     assert_eq!(got("list"), Ok(Some(json!([1]))));
     assert_eq!(got("map"), Ok(Some(json!({"a": 1}))));
     assert_eq!(got("text"), Ok(Some(json!([{"item": "ip"}]))));
@@ -193,7 +198,11 @@ fn nested_fields_in_every_encoding() {
     assert_eq!(got("null"), Ok(None));
     assert_eq!(got("absent"), Ok(None));
     for bad in ["scalar_text", "junk", "number"] {
-        assert_eq!(got(bad), Err(reason::BAD_PARAM.to_string()), "{bad}");
+        assert_eq!(
+            got(bad),
+            Err(Reason::BadParam.as_str().to_string()),
+            "{bad}"
+        );
     }
 }
 
@@ -205,7 +214,7 @@ fn a_declared_json_type_is_json_whatever_its_case() {
         "Application/JSON; charset=utf-8",
         "application/vnd.api+json",
     ] {
-        let p = decode_body(Some(ct), body, Limits::default()).map_err(|e| e.reason);
+        let p = decode_body(Some(ct), body, Limits::default()).map_err(|e| e.reason.to_string());
         assert_eq!(
             p.map(|p| Value::Object(p.0)),
             Ok(json!({"a": {"b": 1}})),
@@ -218,6 +227,6 @@ fn a_declared_json_type_is_json_whatever_its_case() {
         Limits::default(),
     )
     .map(|p| Value::Object(p.0))
-    .map_err(|e| e.reason);
+    .map_err(|e| e.reason.to_string());
     assert_eq!(form, Ok(json!({"a": {"b": "1"}})));
 }

@@ -11,9 +11,10 @@
 use std::path::Path;
 
 use apayun_mock::test_support::actions::{Action, ACTIONS};
-use apayun_mock::test_support::api::decode::{decode_body, Limits};
-use apayun_mock::test_support::api::error::reason;
-use apayun_mock::test_support::client::php_build_query;
+use apayun_mock::test_support::api::decode::decode_body;
+use apayun_mock::client::php_build_query;
+use apayun_mock::test_support::protocol::Limits;
+use apayun_mock::test_support::protocol::Reason;
 use apayun_mock::MockEngine;
 use proptest::prelude::*;
 
@@ -25,11 +26,11 @@ const FORM: Option<&str> = Some("application/x-www-form-urlencoded");
 
 /// Reasons the decoder itself may give.
 const DECODER_REASONS: &[&str] = &[
-    reason::BAD_BODY,
-    reason::TOO_MANY_FIELDS,
-    reason::NESTING_TOO_DEEP,
-    reason::VALUE_TOO_LONG,
-    reason::UNSUPPORTED_CONTENT_TYPE,
+    Reason::BadBody.as_str(),
+    Reason::TooManyFields.as_str(),
+    Reason::NestingTooDeep.as_str(),
+    Reason::ValueTooLong.as_str(),
+    Reason::UnsupportedContentType.as_str(),
 ];
 
 /// A field name as reseller systems use them (no brackets, not all digits,
@@ -139,15 +140,14 @@ proptest! {
                 }
                 for (module, action) in ACTIONS {
                     if let Err(e) = Action::parse(module, action, &params) {
-                        prop_assert!(!e.reason.is_empty() && !e.message.is_empty());
-                        prop_assert_ne!(e.reason.as_str(), reason::INTERNAL);
+                        prop_assert!(!e.reason.as_str().is_empty() && !e.message.is_empty());
+                        prop_assert_ne!(e.reason.as_str(), Reason::InternalError.as_str());
                     }
                 }
             }
             Err(e) => {
                 prop_assert!(DECODER_REASONS.contains(&e.reason.as_str()), "reason {}", e.reason);
                 prop_assert!(!e.message.is_empty());
-                prop_assert_eq!(e.code, 1);
             }
         }
     }
@@ -159,7 +159,7 @@ fn decoder_limits_have_reasons() {
     let err = |ct: Option<&str>, body: &[u8]| {
         decode_body(ct, body, limits)
             .map(|_| ())
-            .map_err(|e| e.reason)
+            .map_err(|e| e.reason.to_string())
     };
     let many = (0..=limits.max_fields)
         .map(|i| format!("f{i}=1"))
@@ -167,16 +167,19 @@ fn decoder_limits_have_reasons() {
         .join("&");
     assert_eq!(
         err(FORM, many.as_bytes()),
-        Err(reason::TOO_MANY_FIELDS.into())
+        Err(Reason::TooManyFields.as_str().into())
     );
     let many_json = serde_json::to_vec(&Value::Array(vec![json!(1); limits.max_fields + 1]))
         .map(|list| [b"{\"a\":".as_slice(), &list, b"}"].concat())
         .unwrap_or_default();
-    assert_eq!(err(None, &many_json), Err(reason::TOO_MANY_FIELDS.into()));
+    assert_eq!(
+        err(None, &many_json),
+        Err(Reason::TooManyFields.as_str().into())
+    );
     let deep = format!("a{}=1", "[x]".repeat(limits.max_depth));
     assert_eq!(
         err(FORM, deep.as_bytes()),
-        Err(reason::NESTING_TOO_DEEP.into())
+        Err(Reason::NestingTooDeep.as_str().into())
     );
     let ok_depth = format!("a{}=1", "[x]".repeat(limits.max_depth - 1));
     assert_eq!(err(FORM, ok_depth.as_bytes()), Ok(()));
@@ -187,16 +190,16 @@ fn decoder_limits_have_reasons() {
     );
     assert_eq!(
         err(None, deep_json.as_bytes()),
-        Err(reason::NESTING_TOO_DEEP.into())
+        Err(Reason::NestingTooDeep.as_str().into())
     );
     let long = "x".repeat(limits.max_value_len + 1);
     assert_eq!(
         err(FORM, format!("a={long}").as_bytes()),
-        Err(reason::VALUE_TOO_LONG.into())
+        Err(Reason::ValueTooLong.as_str().into())
     );
     assert_eq!(
         err(None, json!({ "a": long }).to_string().as_bytes()),
-        Err(reason::VALUE_TOO_LONG.into())
+        Err(Reason::ValueTooLong.as_str().into())
     );
     let fits = "x".repeat(limits.max_value_len);
     assert_eq!(err(FORM, format!("a={fits}").as_bytes()), Ok(()));
@@ -261,28 +264,38 @@ async fn every_limit_is_answered_with_the_envelope() {
     );
     let long = format!("a={}", "x".repeat(limits.max_value_len + 1));
     let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
-        (form, vec![b'a'; 200_001], 413, reason::BODY_TOO_LARGE),
+        (
+            form,
+            vec![b'a'; 200_001],
+            413,
+            Reason::BodyTooLarge.as_str(),
+        ),
         (
             "application/json",
             vec![b' '; 300_000],
             413,
-            reason::BODY_TOO_LARGE,
+            Reason::BodyTooLarge.as_str(),
         ),
-        (form, many.into_bytes(), 200, reason::TOO_MANY_FIELDS),
-        (form, deep.into_bytes(), 200, reason::NESTING_TOO_DEEP),
+        (form, many.into_bytes(), 200, Reason::TooManyFields.as_str()),
+        (
+            form,
+            deep.into_bytes(),
+            200,
+            Reason::NestingTooDeep.as_str(),
+        ),
         (
             "application/json",
             deep_json.into_bytes(),
             200,
-            reason::NESTING_TOO_DEEP,
+            Reason::NestingTooDeep.as_str(),
         ),
-        (form, long.into_bytes(), 200, reason::VALUE_TOO_LONG),
-        (form, b"a=%ff".to_vec(), 200, reason::BAD_BODY),
+        (form, long.into_bytes(), 200, Reason::ValueTooLong.as_str()),
+        (form, b"a=%ff".to_vec(), 200, Reason::BadBody.as_str()),
         (
             "application/json",
             b"{\"a\":".to_vec(),
             200,
-            reason::BAD_BODY,
+            Reason::BadBody.as_str(),
         ),
     ];
     for (ct, body, status, want) in cases {

@@ -20,9 +20,9 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use apayun_mock::client::Client;
 use apayun_mock::test_support::admin::admin_allowed;
-use apayun_mock::test_support::api::sign::{sign, sign_matches};
+use apayun_mock::client::Client;
+use apayun_mock::test_support::protocol::sign::{sign, sign_matches};
 use serde_json::{json, Value};
 
 const KEY_1: &str = "mock-api-key";
@@ -105,7 +105,8 @@ fn namespaces_work() -> bool {
 fn control_api_refuses_non_loopback_clients_without_the_token() {
     // The guard's own table, always (the netns run below adds the real server).
     let check = |peer: &str, token: Option<&str>, auth: Option<&str>| {
-        admin_allowed(peer.parse().ok(), token, auth).map_err(|e| (e.status.as_u16(), e.reason))
+        admin_allowed(peer.parse().ok(), token, auth)
+            .map_err(|e| (e.status.as_u16(), e.reason.as_str()))
     };
     assert_eq!(
         check("10.213.0.1", None, None),
@@ -383,13 +384,13 @@ fn sign_compare_is_constant_time() {
 
     // The source uses subtle's constant-time equality, not `==`.
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let source = std::fs::read_to_string(root.join("src/api/sign.rs")).unwrap_or_default();
+    let source = std::fs::read_to_string(root.join("src/protocol/sign.rs")).unwrap_or_default();
     assert!(source.contains("use subtle::ConstantTimeEq"), "sign.rs");
     let body = source
         .split("pub fn sign_matches")
         .nth(1)
         .and_then(|rest| rest.split("\n}\n").next())
-        .unwrap_or_else(|| panic!("no sign_matches in src/api/sign.rs"));
+        .unwrap_or_else(|| panic!("no sign_matches in src/protocol/sign.rs"));
     assert!(
         body.contains(".ct_eq("),
         "sign_matches must use ct_eq: {body}"
@@ -418,7 +419,8 @@ fn journal_masks_secret_fields() {
     ] {
         params.insert(k.to_string(), Value::String(v.to_string()));
     }
-    let masked = apayun_mock::test_support::journal::mask_params(&params).to_string();
+    let masked =
+        serde_json::to_string(&apayun_mock::test_support::protocol::mask::Masked(&params)).unwrap_or_default();
     assert!(
         !masked.contains(KEY_1) && !masked.contains("c2VjcmV0"),
         "{masked}"

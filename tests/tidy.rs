@@ -1,7 +1,8 @@
 //! Tidy checks over the source tree: every Rust file opens with a `//!`
-//! line saying what it owns, only `store/` writes SQL statements, and only
-//! `clock.rs` reads the system time. (No `unwrap()`/`expect()`/`panic!` in
-//! non-test code is clippy's job: see `[lints.clippy]` in Cargo.toml.)
+//! line saying what it owns, only `store/` writes SQL statements, only
+//! `clock.rs` reads the system time, and nothing below the HTTP edge
+//! imports axum, hyper or an edge module. (No `unwrap()`/`expect()`/`panic!`
+//! in non-test code is clippy's job: see `[lints.clippy]` in Cargo.toml.)
 
 // Helpers outside #[test] fns may panic too: this crate is a test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -121,4 +122,136 @@ fn domain_does_no_io() {
         })
         .collect();
     assert!(offenders.is_empty(), "I/O in src/domain: {offenders:?}");
+}
+
+/// The HTTP edge: these files may speak HTTP and import one another.
+/// Everything else in `src/` is below it. `lib.rs` is the crate root: it
+/// declares every module and re-exports `MockEngine`.
+const EDGE: &[&str] = &[
+    "src/api/",
+    "src/admin/",
+    "src/ui/",
+    "src/scenario/",
+    "src/server.rs",
+    "src/client.rs",
+    "src/cli.rs",
+    "src/args.rs",
+    "src/mock.rs",
+    "src/main.rs",
+    "src/lib.rs",
+];
+
+/// The modules of the edge, as a lower file would name them.
+const EDGE_MODULES: &[&str] = &[
+    "api", "admin", "server", "client", "cli", "args", "mock", "scenario", "ui",
+];
+
+/// `text` without comments: a `//` at the start of a line or after a
+/// space ends the code on that line (a URL's `://` does not).
+fn code_of(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            let cut = line
+                .match_indices("//")
+                .find(|(i, _)| *i == 0 || line[..*i].ends_with(char::is_whitespace))
+                .map_or(line.len(), |(i, _)| i);
+            &line[..cut]
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The first segment of every path that `crate::` starts at `rest`:
+/// `api` for `crate::api::x`, `api` and `engine` for `crate::{api::x, engine}`.
+fn crate_roots(rest: &str) -> Vec<String> {
+    let Some(group) = rest.strip_prefix('{') else {
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        return vec![name];
+    };
+    let (mut depth, mut roots, mut item) = (0usize, Vec::new(), String::new());
+    for c in group.chars() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => break,
+            '}' => depth -= 1,
+            ',' if depth == 0 => roots.push(std::mem::take(&mut item)),
+            _ if depth == 0 => item.push(c),
+            _ => {}
+        }
+    }
+    roots.push(item);
+    roots
+        .iter()
+        .filter_map(|i| i.split("::").next())
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty())
+        .collect()
+}
+
+/// What an edge-free file must not name: `axum`/`hyper` paths and the
+/// edge modules, each with the line it is on.
+fn edge_imports(text: &str) -> Vec<(usize, String)> {
+    let code = code_of(text);
+    let line_of = |i: usize| code[..i].matches('\n').count() + 1;
+    let mut found = Vec::new();
+    for krate in ["axum", "hyper"] {
+        for (i, _) in code.match_indices(krate) {
+            let before = code[..i].chars().next_back();
+            let after = &code[i + krate.len()..];
+            let starts_path = !before.is_some_and(|c| c.is_alphanumeric() || c == '_');
+            if starts_path && (after.starts_with("::") || after.starts_with(';')) {
+                found.push((line_of(i), krate.to_string()));
+            }
+        }
+    }
+    for (i, _) in code.match_indices("crate::") {
+        for root in crate_roots(&code[i + "crate::".len()..]) {
+            if EDGE_MODULES.contains(&root.as_str()) {
+                found.push((line_of(i), format!("crate::{root}")));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn nothing_below_the_http_edge_imports_it() {
+    let offenders: Vec<String> = files("src")
+        .into_iter()
+        .filter(|(path, _)| !EDGE.iter().any(|edge| path.starts_with(edge)))
+        .flat_map(|(path, text)| {
+            edge_imports(&text)
+                .into_iter()
+                .map(move |(line, what)| format!("{path}:{line}: {what}"))
+        })
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "below the HTTP edge, files import axum, hyper or an edge module: {offenders:#?}"
+    );
+}
+
+#[test]
+fn the_edge_import_check_sees_every_form() {
+    let check = |text: &str, want: &[&str]| {
+        let got: Vec<String> = edge_imports(text).into_iter().map(|(_, w)| w).collect();
+        assert_eq!(got, want, "{text}");
+    };
+    check("use axum::body::Bytes;", &["axum"]);
+    check("let r = hyper::Request::new(());", &["hyper"]);
+    check("use crate::api::error::ApiError;", &["crate::api"]);
+    check(
+        "use crate::{\n    engine,\n    server::Registry,\n};",
+        &["crate::server"],
+    );
+    check("use crate::{a::{b, c}, ui};", &["crate::ui"]);
+    check("x(crate::cli::run());", &["crate::cli"]);
+    // Not imports: comments, other names, lower modules, URLs.
+    check("// crate::api::handle does that", &[]);
+    check("let s = \"http://x\"; // axum::serve", &[]);
+    check("use crate::engine::lane;\nuse crate::apis;", &[]);
+    check("let maxum = 1; let axum_like = 2;", &[]);
 }

@@ -5,8 +5,7 @@ use rusqlite::Connection;
 use serde_json::{json, Value};
 
 use super::int_param;
-use crate::api::decode::Params;
-use crate::api::error::ApiError;
+use crate::protocol::{Params, Refusal};
 use crate::store::catalog::{self, Kind};
 
 pub enum Catalog {
@@ -18,7 +17,7 @@ pub enum Catalog {
 }
 
 impl Catalog {
-    pub fn parse(action: &str, params: &Params) -> Result<Catalog, ApiError> {
+    pub fn parse(action: &str, params: &Params) -> Result<Catalog, Refusal> {
         Ok(match action {
             "getzones" => Catalog::Zones,
             "sync_line" => Catalog::Lines,
@@ -28,10 +27,10 @@ impl Catalog {
                 let page = int_param(params, "page_mode", Some(1))?;
                 let length = int_param(params, "page_length", Some(50))?;
                 if page < 1 {
-                    return Err(ApiError::bad_param("page_mode", "页码须 ≥ 1"));
+                    return Err(Refusal::bad_param("page_mode", "页码须 ≥ 1"));
                 }
                 if !(1..=1000).contains(&length) {
-                    return Err(ApiError::bad_param(
+                    return Err(Refusal::bad_param(
                         "page_length",
                         "单页数量须在 1 到 1000 之间",
                     ));
@@ -41,8 +40,8 @@ impl Catalog {
         })
     }
 
-    pub fn apply(self, conn: &Connection) -> Result<Value, ApiError> {
-        let docs = |kind| -> Result<Value, ApiError> {
+    pub fn apply(self, conn: &Connection) -> Result<Value, Refusal> {
+        let docs = |kind| -> Result<Value, Refusal> {
             Ok(Value::Array(
                 catalog::list(conn, kind)?
                     .into_iter()

@@ -5,10 +5,9 @@ use rusqlite::Transaction;
 use serde_json::{json, Value};
 
 use super::{int_param, password_param, remember, replay, view, Ctx};
-use crate::api::decode::Params;
-use crate::api::error::ApiError;
 use crate::domain::catalog::{check_custom_partition, check_system_limits};
 use crate::domain::months::add_months;
+use crate::protocol::{Params, Reason, Refusal};
 use crate::store::instances::{self, Instance};
 use crate::store::{catalog, network, tasks};
 
@@ -28,7 +27,7 @@ pub struct Create {
 }
 
 impl Create {
-    pub fn parse(p: &Params) -> Result<Create, ApiError> {
+    pub fn parse(p: &Params) -> Result<Create, Refusal> {
         Ok(Create {
             line_guid: p.required("lineGuid")?,
             product_guid: p.required("productGuid")?,
@@ -45,18 +44,21 @@ impl Create {
         })
     }
 
-    pub fn apply(self, tx: &Transaction, ctx: &mut Ctx) -> Result<Value, ApiError> {
+    pub fn apply(self, tx: &Transaction, ctx: &mut Ctx) -> Result<Value, Refusal> {
         if let Some(data) = replay(tx, ctx, &self.agent_order_no)? {
             return Ok(data);
         }
         let line = catalog::line(tx, &self.line_guid)?
             .filter(|l| l.status != -1)
             .ok_or_else(|| {
-                ApiError::new("line_not_found", format!("线路不存在：{}", self.line_guid))
+                Refusal::new(
+                    Reason::LineNotFound,
+                    format!("线路不存在：{}", self.line_guid),
+                )
             })?;
         if line.status != 1 {
-            return Err(ApiError::new(
-                "line_hidden",
+            return Err(Refusal::new(
+                Reason::LineHidden,
                 format!(
                     "线路 {} 已隐藏（status {}），不能购买",
                     line.guid, line.status
@@ -64,20 +66,20 @@ impl Create {
             ));
         }
         if line.buy_status != 1 {
-            return Err(ApiError::new(
-                "line_not_for_sale",
+            return Err(Refusal::new(
+                Reason::LineNotForSale,
                 format!("线路 {} 未开放购买（buy_status 0）", line.guid),
             ));
         }
         let (product, _) = catalog::product(tx, &self.product_guid)?.ok_or_else(|| {
-            ApiError::new(
-                "product_not_found",
+            Refusal::new(
+                Reason::ProductNotFound,
                 format!("机型不存在：{}", self.product_guid),
             )
         })?;
         if product.line_guid != line.guid {
-            return Err(ApiError::new(
-                "product_not_on_line",
+            return Err(Refusal::new(
+                Reason::ProductNotOnLine,
                 format!(
                     "机型 {} 属于线路 {}，不在线路 {} 上",
                     product.guid, product.line_guid, line.guid
@@ -85,20 +87,20 @@ impl Create {
             ));
         }
         if product.status != 1 {
-            return Err(ApiError::new(
-                "product_disabled",
+            return Err(Refusal::new(
+                Reason::ProductDisabled,
                 format!("机型 {} 已禁用（status {}）", product.guid, product.status),
             ));
         }
         let system = catalog::system(tx, &self.system_guid)?.ok_or_else(|| {
-            ApiError::new(
-                "system_not_found",
+            Refusal::new(
+                Reason::SystemNotFound,
                 format!("操作系统不存在：{}", self.system_guid),
             )
         })?;
         if !system.support.iter().any(|s| s == "baremetal") {
-            return Err(ApiError::new(
-                "system_not_baremetal",
+            return Err(Refusal::new(
+                Reason::SystemNotBaremetal,
                 format!(
                     "操作系统 {} 不支持裸金属业务（support {}）",
                     system.name,
@@ -107,21 +109,21 @@ impl Create {
             ));
         }
         if !system.lines.contains(&line.guid) {
-            return Err(ApiError::new(
-                "system_not_on_line",
+            return Err(Refusal::new(
+                Reason::SystemNotOnLine,
                 format!("操作系统 {} 不适用于线路 {}", system.name, line.guid),
             ));
         }
         if !system.types.iter().any(|t| t == "create") {
-            return Err(ApiError::new(
-                "system_not_for_create",
+            return Err(Refusal::new(
+                Reason::SystemNotForCreate,
                 format!("操作系统 {} 仅支持重装，不能用于创建", system.name),
             ));
         }
         check_system_limits(&product, &system)?;
         if !line.months.contains(&self.months) {
-            return Err(ApiError::new(
-                "months_not_allowed",
+            return Err(Refusal::new(
+                Reason::MonthsNotAllowed,
                 format!(
                     "购买时长 {} 个月不在线路可选项 {:?} 中",
                     self.months, line.months
@@ -129,8 +131,8 @@ impl Create {
             ));
         }
         if self.num < 1 || self.num > line.buy_order_max_num {
-            return Err(ApiError::new(
-                "num_out_of_range",
+            return Err(Refusal::new(
+                Reason::NumOutOfRange,
                 format!(
                     "购买数量 {} 须在 1 到 {}（buy_order_max_num）之间",
                     self.num, line.buy_order_max_num
@@ -143,8 +145,8 @@ impl Create {
         let stock = if product.stock_type == 1 {
             let free = instances::free_stock(tx, &product.guid, self.num)?;
             if (free.len() as i64) < self.num {
-                return Err(ApiError::new(
-                    "out_of_stock",
+                return Err(Refusal::new(
+                    Reason::OutOfStock,
                     format!(
                         "库存不足：机型 {} 剩余 {} 台，需要 {} 台",
                         product.name,
@@ -159,7 +161,7 @@ impl Create {
         };
         let end_time = add_months(ctx.now, self.months as u32, ctx.zone)
             .filter(|t| *t <= crate::clock::last_second(ctx.zone))
-            .ok_or_else(|| ApiError::end_time_out_of_range(self.months))?;
+            .ok_or_else(|| Refusal::end_time_out_of_range(self.months))?;
         let mut out = Vec::with_capacity(stock.len());
         for unit in stock {
             let guid = ctx.unique_guid(tx)?;
@@ -198,7 +200,7 @@ impl Create {
             let id = instances::insert(tx, &inst)?;
             if let Some((stock_id, _)) = &unit {
                 if !instances::hold_stock(tx, stock_id, &guid)? {
-                    return Err(ApiError::internal(format!(
+                    return Err(Refusal::internal(format!(
                         "stock unit {stock_id} taken twice"
                     )));
                 }

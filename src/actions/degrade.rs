@@ -7,11 +7,10 @@ use rusqlite::Transaction;
 use serde_json::{json, Map, Value};
 
 use super::Ctx;
-use crate::api::decode::{scalar_text, Params};
-use crate::api::error::ApiError;
 use crate::domain::state::{self, Op};
 use crate::domain::upgrade::{check_degrade, Degradable, Totals};
 use crate::domain::RuleError;
+use crate::protocol::{scalar_text, Params, Reason, Refusal};
 use crate::store::changes::{self, Degrade as DegradeRecord};
 use crate::store::{catalog, network, tasks};
 
@@ -20,13 +19,13 @@ pub struct DegradeIpList {
 }
 
 impl DegradeIpList {
-    pub fn parse(p: &Params) -> Result<DegradeIpList, ApiError> {
+    pub fn parse(p: &Params) -> Result<DegradeIpList, Refusal> {
         Ok(DegradeIpList {
             guid: p.required("guid")?,
         })
     }
 
-    pub fn apply(self, tx: &Transaction, ctx: &mut Ctx) -> Result<Value, ApiError> {
+    pub fn apply(self, tx: &Transaction, ctx: &mut Ctx) -> Result<Value, Refusal> {
         let inst = ctx.instance(tx, &self.guid)?;
         let mut list: Vec<Value> = Vec::new();
         for u in changes::upgrades_of(tx, &inst.guid)? {
@@ -60,11 +59,11 @@ pub struct Degrade {
     items: Vec<Item>,
 }
 
-fn item_error(i: usize, why: impl std::fmt::Display) -> ApiError {
-    ApiError::bad_param(&format!("param[{i}]"), why)
+fn item_error(i: usize, why: impl std::fmt::Display) -> Refusal {
+    Refusal::bad_param(&format!("param[{i}]"), why)
 }
 
-fn parse_item(i: usize, v: &Value) -> Result<Item, ApiError> {
+fn parse_item(i: usize, v: &Value) -> Result<Item, Refusal> {
     let Value::Object(m) = v else {
         return Err(item_error(i, "应为包含 item、value、date 的对象"));
     };
@@ -119,7 +118,7 @@ fn parse_item(i: usize, v: &Value) -> Result<Item, ApiError> {
 }
 
 impl Degrade {
-    pub fn parse(p: &Params) -> Result<Degrade, ApiError> {
+    pub fn parse(p: &Params) -> Result<Degrade, Refusal> {
         let guid = p.required("guid")?;
         let items = match p.nested("param")? {
             None => Vec::new(),
@@ -133,12 +132,12 @@ impl Degrade {
                 .enumerate()
                 .map(|(i, v)| parse_item(i, v))
                 .collect::<Result<_, _>>()?,
-            Some(_) => return Err(ApiError::bad_param("param", "应为数组")),
+            Some(_) => return Err(Refusal::bad_param("param", "应为数组")),
         };
         let mut seen = HashSet::new();
         for it in &items {
             if !seen.insert(it.item.clone()) {
-                return Err(ApiError::bad_param(
+                return Err(Refusal::bad_param(
                     "param",
                     format!("item {} 重复：每项只能出现一次", it.item),
                 ));
@@ -147,11 +146,11 @@ impl Degrade {
         Ok(Degrade { guid, items })
     }
 
-    pub fn apply(self, tx: &Transaction, ctx: &mut Ctx) -> Result<Value, ApiError> {
+    pub fn apply(self, tx: &Transaction, ctx: &mut Ctx) -> Result<Value, Refusal> {
         let inst = ctx.instance(tx, &self.guid)?;
         state::check(Op::Degrade, inst.state())?;
         let line = catalog::line(tx, &inst.line_guid)?.ok_or_else(|| {
-            ApiError::internal(format!("line {} of {} is gone", inst.line_guid, inst.guid))
+            Refusal::internal(format!("line {} of {} is gone", inst.line_guid, inst.guid))
         })?;
         let mut upgrades = changes::upgrades_of(tx, &inst.guid)?;
         let pending: Vec<DegradeRecord> = changes::degrades_of(tx, &inst.guid)?
@@ -222,7 +221,7 @@ impl Degrade {
             let apply_time = match &it.date {
                 Some(text) => {
                     let t = crate::clock::parse_time(text, ctx.zone).ok_or_else(|| {
-                        ApiError::bad_param(
+                        Refusal::bad_param(
                             "param.date",
                             format!("应为 YYYY-MM-DD HH:MM:SS，收到 {text:?}"),
                         )
@@ -327,21 +326,21 @@ pub struct DegradeCancel {
 }
 
 impl DegradeCancel {
-    pub fn parse(p: &Params) -> Result<DegradeCancel, ApiError> {
+    pub fn parse(p: &Params) -> Result<DegradeCancel, Refusal> {
         Ok(DegradeCancel {
             guid: p.required("guid")?,
             degrade_guid: p.required("degrade_guid")?,
         })
     }
 
-    pub fn apply(self, tx: &Transaction, ctx: &mut Ctx) -> Result<Value, ApiError> {
+    pub fn apply(self, tx: &Transaction, ctx: &mut Ctx) -> Result<Value, Refusal> {
         let inst = ctx.instance(tx, &self.guid)?;
         state::check(Op::DegradeCancel, inst.state())?;
         let record = changes::get_degrade(tx, &self.degrade_guid)?
             .filter(|d| d.baremetal_guid == inst.guid)
             .ok_or_else(|| {
-                ApiError::new(
-                    "degrade_not_found",
+                Refusal::new(
+                    Reason::DegradeNotFound,
                     format!("业务 {} 没有降配记录 {}", inst.guid, self.degrade_guid),
                 )
             })?;
@@ -351,8 +350,8 @@ impl DegradeCancel {
             } else {
                 "已取消"
             };
-            return Err(ApiError::new(
-                "degrade_not_pending",
+            return Err(Refusal::new(
+                Reason::DegradeNotPending,
                 format!(
                     "降配记录 {} {}（status {}），只能取消待执行的降配",
                     record.guid, name, record.status

@@ -6,10 +6,9 @@ use rusqlite::Transaction;
 use serde_json::{json, Value};
 
 use super::{int_param, password_param, Ctx};
-use crate::api::decode::Params;
-use crate::api::error::ApiError;
 use crate::domain::catalog::{check_custom_partition, check_system_limits};
 use crate::domain::state::{self, Op};
+use crate::protocol::{Params, Reason, Refusal};
 use crate::store::{catalog, tasks};
 
 pub struct Install {
@@ -22,10 +21,10 @@ pub struct Install {
 }
 
 impl Install {
-    pub fn parse(p: &Params) -> Result<Install, ApiError> {
+    pub fn parse(p: &Params) -> Result<Install, Refusal> {
         let install_type = p.required("installType")?;
         if install_type != "install" && install_type != "replace" {
-            return Err(ApiError::bad_param(
+            return Err(Refusal::bad_param(
                 "installType",
                 format!("只能为 install 或 replace，收到 {install_type:?}"),
             ));
@@ -40,26 +39,26 @@ impl Install {
         })
     }
 
-    pub fn apply(self, tx: &Transaction, ctx: &mut Ctx) -> Result<Value, ApiError> {
+    pub fn apply(self, tx: &Transaction, ctx: &mut Ctx) -> Result<Value, Refusal> {
         let mut inst = ctx.instance(tx, &self.guid)?;
         state::check(Op::Install, inst.state())?;
         if self.install_mode != "1" {
-            return Err(ApiError::new(
-                "install_mode_unsupported",
+            return Err(Refusal::new(
+                Reason::InstallModeUnsupported,
                 format!("install_mode {} 不支持：目前只支持 1", self.install_mode),
             ));
         }
         let system = catalog::system(tx, &self.system_guid)?.ok_or_else(|| {
-            ApiError::new(
-                "system_not_found",
+            Refusal::new(
+                Reason::SystemNotFound,
                 format!("操作系统不存在：{}", self.system_guid),
             )
         })?;
         if !system.support.iter().any(|s| s == "baremetal")
             || !system.lines.contains(&inst.line_guid)
         {
-            return Err(ApiError::new(
-                "system_not_on_line",
+            return Err(Refusal::new(
+                Reason::SystemNotOnLine,
                 format!(
                     "操作系统 {} 不适用于该业务的线路 {}",
                     system.name, inst.line_guid
@@ -67,8 +66,8 @@ impl Install {
             ));
         }
         if !system.types.iter().any(|t| t == "install") {
-            return Err(ApiError::new(
-                "system_not_for_install",
+            return Err(Refusal::new(
+                Reason::SystemNotForInstall,
                 format!("操作系统 {} 不支持重装", system.name),
             ));
         }
@@ -79,7 +78,7 @@ impl Install {
             check_system_limits(&product, &system)?;
         }
         if self.system_partition_size < -1 {
-            return Err(ApiError::bad_param(
+            return Err(Refusal::bad_param(
                 "system_partition_size",
                 "须为 -1（全盘分区）、0（使用第一分区）或正的 MB 数",
             ));
@@ -105,8 +104,8 @@ impl Install {
             } else {
                 "操作系统类型一致且使用原分区".to_string()
             };
-            return Err(ApiError::new(
-                "install_type_mismatch",
+            return Err(Refusal::new(
+                Reason::InstallTypeMismatch,
                 format!("{why}，installType 须为 {needed}"),
             ));
         }

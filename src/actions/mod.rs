@@ -19,8 +19,7 @@ use rand::Rng;
 use rusqlite::Transaction;
 use serde_json::{json, Value};
 
-use crate::api::decode::Params;
-use crate::api::error::{reason, ApiError};
+use crate::protocol::{Params, Reason, Refusal};
 use crate::seed::Timings;
 use crate::store::{instances, tasks};
 
@@ -77,7 +76,7 @@ pub enum Action {
 
 impl Action {
     /// Checks module and action names and reads the action's own fields.
-    pub fn parse(module: &str, action: &str, params: &Params) -> Result<Action, ApiError> {
+    pub fn parse(module: &str, action: &str, params: &Params) -> Result<Action, Refusal> {
         check_names(module, action)?;
         Ok(match action {
             "getzones" | "sync_line" | "getsystems" | "sync_harddisk" | "sync_product" => {
@@ -100,7 +99,7 @@ impl Action {
         })
     }
 
-    pub fn apply(self, tx: &Transaction, ctx: &mut Ctx) -> Result<Value, ApiError> {
+    pub fn apply(self, tx: &Transaction, ctx: &mut Ctx) -> Result<Value, Refusal> {
         match self {
             Action::Catalog(a) => a.apply(tx),
             Action::Create(a) => a.apply(tx, ctx),
@@ -118,18 +117,18 @@ impl Action {
     }
 }
 
-fn unknown_action(module: &str, action: &str) -> ApiError {
-    ApiError::new(
-        reason::UNKNOWN_ACTION,
+fn unknown_action(module: &str, action: &str) -> Refusal {
+    Refusal::new(
+        Reason::UnknownAction,
         format!("未知的操作：module {module} 下没有 action {action}"),
     )
 }
 
 /// The module/action pair must be one the engine serves.
-pub fn check_names(module: &str, action: &str) -> Result<(), ApiError> {
+pub fn check_names(module: &str, action: &str) -> Result<(), Refusal> {
     if !ACTIONS.iter().any(|(m, _)| *m == module) {
-        return Err(ApiError::new(
-            reason::UNKNOWN_MODULE,
+        return Err(Refusal::new(
+            Reason::UnknownModule,
             format!("未知的业务类型 module {module}（裸金属为 baremetal，退款为 common）"),
         ));
     }
@@ -137,8 +136,8 @@ pub fn check_names(module: &str, action: &str) -> Result<(), ApiError> {
         return Ok(());
     }
     if let Some((m, _)) = ACTIONS.iter().find(|(_, a)| *a == action) {
-        return Err(ApiError::new(
-            reason::UNKNOWN_ACTION,
+        return Err(Refusal::new(
+            Reason::UnknownAction,
             format!("action {action} 须使用 module={m}，而不是 {module}"),
         ));
     }
@@ -173,14 +172,14 @@ impl Ctx<'_> {
 
     /// A new GUID no instance or degrade already has. A reopened `--db`
     /// file with a fixed `--rng-seed` could otherwise hand one out twice.
-    pub fn unique_guid(&mut self, tx: &Transaction) -> Result<String, ApiError> {
+    pub fn unique_guid(&mut self, tx: &Transaction) -> Result<String, Refusal> {
         for _ in 0..64 {
             let guid = self.new_guid();
             if !crate::store::guid_taken(tx, &guid)? {
                 return Ok(guid);
             }
         }
-        Err(ApiError::internal("no free GUID after 64 tries"))
+        Err(Refusal::internal("no free GUID after 64 tries"))
     }
 
     /// A new 18-digit upstream order number.
@@ -203,7 +202,7 @@ impl Ctx<'_> {
         kind: tasks::Kind,
         due: i64,
         reference: Option<&str>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Refusal> {
         tasks::schedule(
             tx,
             &tasks::NewTransition {
@@ -224,13 +223,13 @@ impl Ctx<'_> {
 
     /// The caller's instance, or the same "not found" for a GUID that never
     /// existed and for another member's instance.
-    pub fn instance(&self, tx: &Transaction, guid: &str) -> Result<instances::Instance, ApiError> {
+    pub fn instance(&self, tx: &Transaction, guid: &str) -> Result<instances::Instance, Refusal> {
         instances::get_owned(tx, guid, self.userid)?
-            .ok_or_else(|| ApiError::instance_not_found(guid))
+            .ok_or_else(|| Refusal::instance_not_found(guid))
     }
 
     /// Writes the instance back and records its state in the journal.
-    pub fn save(&mut self, tx: &Transaction, inst: &instances::Instance) -> Result<(), ApiError> {
+    pub fn save(&mut self, tx: &Transaction, inst: &instances::Instance) -> Result<(), Refusal> {
         instances::update(tx, inst)?;
         self.effect(json!({
             "guid": inst.guid,
@@ -243,7 +242,7 @@ impl Ctx<'_> {
 }
 
 /// An integer field; `default` when absent or empty.
-pub fn int_param(params: &Params, key: &str, default: Option<i64>) -> Result<i64, ApiError> {
+pub fn int_param(params: &Params, key: &str, default: Option<i64>) -> Result<i64, Refusal> {
     match params.str(key).map(|s| s.trim().to_string()) {
         Some(s) if !s.is_empty() => s
             .parse::<i64>()
@@ -256,28 +255,28 @@ pub fn int_param(params: &Params, key: &str, default: Option<i64>) -> Result<i64
                     }
                 })
             })
-            .map_err(|_| ApiError::bad_param(key, format!("应为整数，收到 {s:?}"))),
-        _ => default.ok_or_else(|| ApiError::missing(key)),
+            .map_err(|_| Refusal::bad_param(key, format!("应为整数，收到 {s:?}"))),
+        _ => default.ok_or_else(|| Refusal::missing(key)),
     }
 }
 
 /// A non-negative integer increment (`""` and absent are 0).
-pub fn amount_param(params: &Params, key: &str) -> Result<i64, ApiError> {
+pub fn amount_param(params: &Params, key: &str) -> Result<i64, Refusal> {
     let v = int_param(params, key, Some(0))?;
     if v < 0 {
-        return Err(ApiError::bad_param(key, format!("不能为负数，收到 {v}")));
+        return Err(Refusal::bad_param(key, format!("不能为负数，收到 {v}")));
     }
     Ok(v)
 }
 
 /// A base64 password as the document asks (`base64_encode` of the password).
-pub fn password_param(params: &Params, key: &str) -> Result<String, ApiError> {
+pub fn password_param(params: &Params, key: &str) -> Result<String, Refusal> {
     use base64::Engine as _;
     let text = params.required(key)?;
     match base64::engine::general_purpose::STANDARD.decode(text.as_bytes()) {
         Ok(bytes) if !bytes.is_empty() => Ok(text),
-        _ => Err(ApiError::new(
-            "password_not_base64",
+        _ => Err(Refusal::new(
+            Reason::PasswordNotBase64,
             format!("参数 {key} 须为 base64_encode 之后的密码"),
         )),
     }
@@ -288,15 +287,22 @@ pub fn replay(
     tx: &Transaction,
     ctx: &mut Ctx,
     agent_order_no: &str,
-) -> Result<Option<Value>, ApiError> {
+) -> Result<Option<Value>, Refusal> {
     if agent_order_no.is_empty() {
         return Ok(None);
     }
-    let stored = instances::order_response(tx, ctx.userid, ctx.action, agent_order_no)?;
-    Ok(stored.map(|text| {
-        ctx.effect(json!({"replayed_agent_order_no": agent_order_no}));
-        serde_json::from_str(&text).unwrap_or(Value::Null)
-    }))
+    let Some(text) = instances::order_response(tx, ctx.userid, ctx.action, agent_order_no)? else {
+        return Ok(None);
+    };
+    // A stored answer that is not JSON is the mock's fault, never a
+    // success with `data: null`.
+    let data = serde_json::from_str(&text).map_err(|e| {
+        Refusal::internal(format!(
+            "stored answer of agent_order_no {agent_order_no} is not JSON: {e}"
+        ))
+    })?;
+    ctx.effect(json!({"replayed_agent_order_no": agent_order_no}));
+    Ok(Some(data))
 }
 
 pub fn remember(
@@ -304,7 +310,7 @@ pub fn remember(
     ctx: &Ctx,
     agent_order_no: &str,
     data: &Value,
-) -> Result<(), ApiError> {
+) -> Result<(), Refusal> {
     if !agent_order_no.is_empty() {
         instances::save_order(
             tx,
@@ -315,4 +321,52 @@ pub fn remember(
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    /// A stored answer that is not JSON is the mock's own fault: an
+    /// internal refusal, never a success whose `data` is `null`.
+    #[test]
+    fn a_corrupt_stored_answer_is_refused_not_replayed_as_null() {
+        let store = crate::store::Store::open(None).unwrap_or_else(|e| panic!("{e}"));
+        let mut rng = StdRng::seed_from_u64(1);
+        let zone = chrono::FixedOffset::east_opt(0).unwrap_or_else(|| panic!("zone"));
+        let timings = Timings {
+            provision: 0,
+            stop: 0,
+            start: 0,
+            restart: 0,
+            setpass: 0,
+            install: 0,
+            upgrade: 0,
+        };
+        let mut ctx = Ctx {
+            userid: "1",
+            action: "create",
+            taskid: None,
+            now: 0,
+            zone,
+            timings,
+            rng: &mut rng,
+            stall: None,
+            effects: Vec::new(),
+        };
+        let (corrupt, good) = store
+            .write(|tx| {
+                instances::save_order(tx, "1", "create", "A1", "{not json")?;
+                instances::save_order(tx, "1", "create", "A2", r#"{"guid":"g"}"#)?;
+                let corrupt = replay(tx, &mut ctx, "A1");
+                let good = replay(tx, &mut ctx, "A2");
+                Ok::<_, rusqlite::Error>((corrupt, good))
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(corrupt.map_err(|e| e.reason), Err(Reason::InternalError));
+        assert_eq!(good, Ok(Some(json!({"guid": "g"}))));
+        // Only the answer that was replayed is in the journal's effects.
+        assert_eq!(ctx.effects, vec![json!({"replayed_agent_order_no": "A2"})]);
+    }
 }

@@ -5,9 +5,8 @@ use rusqlite::Transaction;
 use serde_json::{json, Value};
 
 use super::Ctx;
-use crate::api::decode::Params;
-use crate::api::error::ApiError;
 use crate::domain::state::{self, Op};
+use crate::protocol::{Params, Refusal};
 use crate::store::tasks::Kind;
 
 pub struct Power {
@@ -16,7 +15,7 @@ pub struct Power {
 }
 
 impl Power {
-    pub fn parse(action: &str, p: &Params) -> Result<Power, ApiError> {
+    pub fn parse(action: &str, p: &Params) -> Result<Power, Refusal> {
         let op = match action {
             "stop" => Op::Stop,
             "start" => Op::Start,
@@ -28,7 +27,7 @@ impl Power {
         })
     }
 
-    pub fn apply(self, tx: &Transaction, ctx: &mut Ctx) -> Result<Value, ApiError> {
+    pub fn apply(self, tx: &Transaction, ctx: &mut Ctx) -> Result<Value, Refusal> {
         let mut inst = ctx.instance(tx, &self.guid)?;
         state::check(self.op, inst.state())?;
         let (kind, delay) = match self.op {

@@ -6,20 +6,19 @@ use rusqlite::Transaction;
 use serde_json::{json, Value};
 
 use super::Ctx;
-use crate::api::decode::Params;
-use crate::api::error::ApiError;
 use crate::domain::state::{self, Op};
 use crate::lifecycle;
+use crate::protocol::{Params, Refusal};
 
 pub struct Refund {
     guid: String,
 }
 
 impl Refund {
-    pub fn parse(p: &Params) -> Result<Refund, ApiError> {
+    pub fn parse(p: &Params) -> Result<Refund, Refusal> {
         let product_type = p.required("productType")?;
         if product_type != "baremetal" {
-            return Err(ApiError::bad_param(
+            return Err(Refusal::bad_param(
                 "productType",
                 format!("退款的业务类型须为 baremetal，收到 {product_type:?}"),
             ));
@@ -29,7 +28,7 @@ impl Refund {
         })
     }
 
-    pub fn apply(self, tx: &Transaction, ctx: &mut Ctx) -> Result<Value, ApiError> {
+    pub fn apply(self, tx: &Transaction, ctx: &mut Ctx) -> Result<Value, Refusal> {
         let mut inst = ctx.instance(tx, &self.guid)?;
         state::check(Op::Refund, inst.state())?;
         lifecycle::delete(tx, &mut inst, ctx.now)?;

@@ -5,10 +5,9 @@ use rusqlite::Transaction;
 use serde_json::{json, Value};
 
 use super::{int_param, remember, replay, Ctx};
-use crate::api::decode::Params;
-use crate::api::error::ApiError;
 use crate::domain::months::add_months;
 use crate::domain::state::{self, Op};
+use crate::protocol::{Params, Reason, Refusal};
 use crate::store::{catalog, tasks};
 
 pub struct Renew {
@@ -18,7 +17,7 @@ pub struct Renew {
 }
 
 impl Renew {
-    pub fn parse(p: &Params) -> Result<Renew, ApiError> {
+    pub fn parse(p: &Params) -> Result<Renew, Refusal> {
         Ok(Renew {
             guid: p.required("guid")?,
             months: int_param(p, "months", None)?,
@@ -30,24 +29,24 @@ impl Renew {
         })
     }
 
-    pub fn apply(self, tx: &Transaction, ctx: &mut Ctx) -> Result<Value, ApiError> {
+    pub fn apply(self, tx: &Transaction, ctx: &mut Ctx) -> Result<Value, Refusal> {
         let mut inst = ctx.instance(tx, &self.guid)?;
         if let Some(data) = replay(tx, ctx, &self.agent_order_no)? {
             return Ok(data);
         }
         state::check(Op::Renew, inst.state())?;
         let line = catalog::line(tx, &inst.line_guid)?.ok_or_else(|| {
-            ApiError::internal(format!("line {} of {} is gone", inst.line_guid, inst.guid))
+            Refusal::internal(format!("line {} of {} is gone", inst.line_guid, inst.guid))
         })?;
         if line.renew_status != 1 {
-            return Err(ApiError::new(
-                "renew_closed",
+            return Err(Refusal::new(
+                Reason::RenewClosed,
                 format!("线路 {} 未开放续费（renew_status 0）", line.guid),
             ));
         }
         if !line.months.contains(&self.months) {
-            return Err(ApiError::new(
-                "months_not_allowed",
+            return Err(Refusal::new(
+                Reason::MonthsNotAllowed,
                 format!(
                     "续费时长 {} 个月不在线路可选项 {:?} 中",
                     self.months, line.months
@@ -56,7 +55,7 @@ impl Renew {
         }
         inst.end_time = add_months(inst.end_time, self.months as u32, ctx.zone)
             .filter(|t| *t <= crate::clock::last_second(ctx.zone))
-            .ok_or_else(|| ApiError::end_time_out_of_range(self.months))?;
+            .ok_or_else(|| Refusal::end_time_out_of_range(self.months))?;
         if inst.order_status == 3 {
             inst.order_status = 1;
             if inst.run_status == -2 {

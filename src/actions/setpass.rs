@@ -4,9 +4,8 @@ use rusqlite::Transaction;
 use serde_json::{json, Value};
 
 use super::{password_param, Ctx};
-use crate::api::decode::Params;
-use crate::api::error::ApiError;
 use crate::domain::state::{self, Op};
+use crate::protocol::{Params, Refusal};
 use crate::store::tasks::Kind;
 
 pub struct Setpass {
@@ -15,14 +14,14 @@ pub struct Setpass {
 }
 
 impl Setpass {
-    pub fn parse(p: &Params) -> Result<Setpass, ApiError> {
+    pub fn parse(p: &Params) -> Result<Setpass, Refusal> {
         Ok(Setpass {
             guid: p.required("guid")?,
             login_password: password_param(p, "loginPassword")?,
         })
     }
 
-    pub fn apply(self, tx: &Transaction, ctx: &mut Ctx) -> Result<Value, ApiError> {
+    pub fn apply(self, tx: &Transaction, ctx: &mut Ctx) -> Result<Value, Refusal> {
         let mut inst = ctx.instance(tx, &self.guid)?;
         state::check(Op::Setpass, inst.state())?;
         inst.act_status = 3;

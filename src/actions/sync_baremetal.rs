@@ -5,8 +5,7 @@ use rusqlite::Transaction;
 use serde_json::Value;
 
 use super::{int_param, view, Ctx};
-use crate::api::decode::Params;
-use crate::api::error::ApiError;
+use crate::protocol::{Params, Refusal};
 use crate::store::instances;
 
 pub enum SyncBaremetal {
@@ -15,7 +14,7 @@ pub enum SyncBaremetal {
 }
 
 impl SyncBaremetal {
-    pub fn parse(p: &Params) -> Result<SyncBaremetal, ApiError> {
+    pub fn parse(p: &Params) -> Result<SyncBaremetal, Refusal> {
         if let Some(guid) = p.str("guid").filter(|g| !g.trim().is_empty()) {
             return Ok(SyncBaremetal::One {
                 guid: guid.trim().to_string(),
@@ -24,15 +23,15 @@ impl SyncBaremetal {
         let page = int_param(p, "page", Some(1))?;
         let number = int_param(p, "number", Some(10))?;
         if page < 1 {
-            return Err(ApiError::bad_param("page", "页码须 ≥ 1"));
+            return Err(Refusal::bad_param("page", "页码须 ≥ 1"));
         }
         if !(1..=1000).contains(&number) {
-            return Err(ApiError::bad_param("number", "单页数量须在 1 到 1000 之间"));
+            return Err(Refusal::bad_param("number", "单页数量须在 1 到 1000 之间"));
         }
         Ok(SyncBaremetal::Page { page, number })
     }
 
-    pub fn apply(self, tx: &Transaction, ctx: &mut Ctx) -> Result<Value, ApiError> {
+    pub fn apply(self, tx: &Transaction, ctx: &mut Ctx) -> Result<Value, Refusal> {
         let fmt = |t| ctx.fmt(t);
         match self {
             SyncBaremetal::One { guid } => {

@@ -5,12 +5,11 @@ use rusqlite::Transaction;
 use serde_json::Value;
 
 use super::{amount_param, int_param, remember, replay, view, Ctx};
-use crate::api::decode::Params;
-use crate::api::error::ApiError;
 use crate::domain::ipalloc;
 use crate::domain::state::{self, Op};
 use crate::domain::upgrade::{check_ratio, check_upgrade, Increment, Totals};
 use crate::domain::RuleError;
+use crate::protocol::{Params, Refusal};
 use crate::seed::PoolKind;
 use crate::store::changes::{self, Upgrade as UpgradeRecord};
 use crate::store::network::{self, IpRow};
@@ -23,7 +22,7 @@ pub struct Upgrade {
 }
 
 impl Upgrade {
-    pub fn parse(p: &Params) -> Result<Upgrade, ApiError> {
+    pub fn parse(p: &Params) -> Result<Upgrade, Refusal> {
         let ipnum = amount_param(p, "ipnum")?;
         let ip_type = int_param(p, "ip_type", if ipnum > 0 { None } else { Some(1) })?;
         Ok(Upgrade {
@@ -42,14 +41,14 @@ impl Upgrade {
         })
     }
 
-    pub fn apply(self, tx: &Transaction, ctx: &mut Ctx) -> Result<Value, ApiError> {
+    pub fn apply(self, tx: &Transaction, ctx: &mut Ctx) -> Result<Value, Refusal> {
         let mut inst = ctx.instance(tx, &self.guid)?;
         if let Some(data) = replay(tx, ctx, &self.agent_order_no)? {
             return Ok(data);
         }
         state::check(Op::Upgrade, inst.state())?;
         let line = catalog::line(tx, &inst.line_guid)?.ok_or_else(|| {
-            ApiError::internal(format!("line {} of {} is gone", inst.line_guid, inst.guid))
+            Refusal::internal(format!("line {} of {} is gone", inst.line_guid, inst.guid))
         })?;
         let current = Totals {
             bandwidth: inst.bandwidth,

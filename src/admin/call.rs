@@ -14,8 +14,9 @@ use serde_json::{json, Map, Value};
 
 use super::{Admin, AdminError};
 use crate::client::Client;
+use crate::protocol::Reason;
 
-pub fn routes() -> Router<std::sync::Arc<crate::server::Registry>> {
+pub fn routes() -> Router<std::sync::Arc<crate::registry::Registry>> {
     Router::new().route("/call", post(call))
 }
 
@@ -38,16 +39,16 @@ async fn call(admin: Admin, bytes: Bytes) -> Result<Response, AdminError> {
         &bytes
     };
     let req: CallRequest = serde_json::from_slice(text)
-        .map_err(|e| AdminError::bad_request("bad_json", format!("invalid JSON body: {e}")))?;
+        .map_err(|e| AdminError::bad_request(Reason::BadJson, format!("invalid JSON body: {e}")))?;
     if req.action.trim().is_empty() {
         return Err(AdminError::bad_request(
-            "bad_action",
+            Reason::BadAction,
             "action must name an /api action, e.g. create",
         ));
     }
     let Some(key) = admin.engine.api_key(&req.userid) else {
         return Err(AdminError::not_found(
-            "unknown_user",
+            Reason::UnknownUser,
             format!("no member with userid {}", req.userid),
         ));
     };

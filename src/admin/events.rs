@@ -26,7 +26,7 @@ use tokio::sync::watch;
 use super::Admin;
 use crate::engine::Engine;
 use crate::events::{Closing, Counters, Topic};
-use crate::server::{Registry, DEFAULT_NAMESPACE};
+use crate::registry::{Registry, DEFAULT_NAMESPACE};
 
 /// The shortest gap between two events of a stream: a burst of changes (a
 /// load test) becomes a few events a second, not thousands.

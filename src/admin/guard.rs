@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use axum::http::StatusCode;
 
 use super::AdminError;
+use crate::protocol::Reason;
 
 /// Who may call: with a token configured, every client that presents it;
 /// without one, every client when the API is open (`--admin-open`),
@@ -40,7 +41,7 @@ pub fn admin_allowed(
             } else {
                 Err(AdminError::new(
                     StatusCode::UNAUTHORIZED,
-                    "admin_token_required",
+                    Reason::AdminTokenRequired,
                     "the control API needs Authorization: Bearer <admin token>",
                 ))
             }
@@ -49,7 +50,7 @@ pub fn admin_allowed(
             Some(ip) if ip.is_loopback() || ip.to_canonical().is_loopback() => Ok(()),
             _ => Err(AdminError::new(
                 StatusCode::FORBIDDEN,
-                "admin_loopback_only",
+                Reason::AdminLoopbackOnly,
                 "the control API answers loopback clients only; start the server with --admin-open or --admin-token to allow others",
             )),
         },
@@ -68,7 +69,7 @@ mod tests {
     use super::*;
 
     fn check(peer: &str, token: Option<&str>, auth: Option<&str>) -> Result<(), &'static str> {
-        admin_allowed(peer.parse().ok(), token, auth).map_err(|e| e.reason)
+        admin_allowed(peer.parse().ok(), token, auth).map_err(|e| e.reason.as_str())
     }
 
     #[test]
@@ -114,7 +115,7 @@ mod tests {
     #[test]
     fn an_open_control_api_serves_every_client_unless_a_token_locks_it() {
         let open = |peer: &str, token: Option<&str>, auth: Option<&str>| {
-            admin_access(true, peer.parse().ok(), token, auth).map_err(|e| e.reason)
+            admin_access(true, peer.parse().ok(), token, auth).map_err(|e| e.reason.as_str())
         };
         assert_eq!(open("10.1.2.3", None, None), Ok(()));
         assert_eq!(open("2001:db8::1", None, None), Ok(()));
@@ -129,7 +130,7 @@ mod tests {
         );
         // Closed (the default outside the image), nothing changes.
         assert_eq!(
-            admin_access(false, "10.1.2.3".parse().ok(), None, None).map_err(|e| e.reason),
+            admin_access(false, "10.1.2.3".parse().ok(), None, None).map_err(|e| e.reason.as_str()),
             Err("admin_loopback_only")
         );
     }

@@ -14,10 +14,10 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::{Admin, AdminError, Guarded};
-use crate::api::decode::scalar_text;
 use crate::engine::ForcedState;
 use crate::faults::Spec;
 use crate::journal::Filter;
+use crate::protocol::{scalar_text, Reason};
 use crate::registry::{Registry, RegistryError, DEFAULT_NAMESPACE};
 
 type Reply = Result<Response, AdminError>;
@@ -42,7 +42,7 @@ impl<S: Send + Sync> FromRequest<S> for ControlBody {
             Ok(bytes) => Ok(ControlBody(bytes)),
             Err(_) => Err(AdminError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
+                Reason::BodyTooLarge,
                 format!("a control body is at most {MAX_CONTROL_BODY} bytes"),
             )),
         }
@@ -59,11 +59,11 @@ fn body<T: DeserializeOwned>(bytes: &ControlBody) -> Result<T, AdminError> {
         return from_object(Map::new());
     }
     let value: Value = serde_json::from_slice(bytes)
-        .map_err(|e| AdminError::bad_request("bad_json", format!("invalid JSON body: {e}")))?;
+        .map_err(|e| AdminError::bad_request(Reason::BadJson, format!("invalid JSON body: {e}")))?;
     match value {
         Value::Object(map) => from_object(map),
         other => Err(AdminError::bad_request(
-            "bad_json",
+            Reason::BadJson,
             format!(
                 "the body must be a JSON object with the documented fields, got {}",
                 json_kind(&other)
@@ -74,7 +74,7 @@ fn body<T: DeserializeOwned>(bytes: &ControlBody) -> Result<T, AdminError> {
 
 fn from_object<T: DeserializeOwned>(map: Map<String, Value>) -> Result<T, AdminError> {
     serde_json::from_value(Value::Object(map))
-        .map_err(|e| AdminError::bad_request("bad_json", format!("invalid body: {e}")))
+        .map_err(|e| AdminError::bad_request(Reason::BadJson, format!("invalid body: {e}")))
 }
 
 fn json_kind(value: &Value) -> &'static str {
@@ -104,9 +104,9 @@ async fn blocking<T: Send + 'static>(
 /// no namespace.
 pub async fn health(path: RawPathParams) -> Reply {
     if let Some((_, ns)) = path.iter().find(|(key, _)| *key == "ns") {
-        if !crate::server::valid_namespace(ns) {
+        if !crate::registry::valid_namespace(ns) {
             return Err(AdminError::bad_request(
-                "bad_namespace",
+                Reason::BadNamespace,
                 format!(
                     "invalid namespace name {ns:?} (a letter or digit first, then letters, \
                      digits, -, _ or .; at most 64)"
@@ -148,7 +148,7 @@ pub async fn clock_advance(admin: Admin, bytes: ControlBody) -> Reply {
     .filter(|s| (0..=MAX_ADVANCE_SECONDS).contains(s))
     .ok_or_else(|| {
         AdminError::bad_request(
-            "bad_seconds",
+            Reason::BadSeconds,
             format!("seconds must be a whole number from 0 to {MAX_ADVANCE_SECONDS}"),
         )
     })?;
@@ -157,7 +157,7 @@ pub async fn clock_advance(admin: Admin, bytes: ControlBody) -> Reply {
         .map_err(|_| {
             AdminError::new(
                 StatusCode::CONFLICT,
-                "clock_out_of_range",
+                Reason::ClockOutOfRange,
                 format!(
                     "advancing {seconds} s would take the clock past {} (times are written YYYY-MM-DD HH:MM:SS); it is {}",
                     crate::clock::LAST_TIME,
@@ -178,7 +178,7 @@ pub async fn clock_set(admin: Admin, bytes: ControlBody) -> Reply {
     let req: SetClock = body(&bytes)?;
     let target = admin.engine.clock().parse(&req.now).ok_or_else(|| {
         AdminError::bad_request(
-            "bad_time",
+            Reason::BadTime,
             "now must be YYYY-MM-DD HH:MM:SS in the engine's zone, at most 9999-12-31 23:59:59",
         )
     })?;
@@ -186,7 +186,7 @@ pub async fn clock_set(admin: Admin, bytes: ControlBody) -> Reply {
         Ok(()) => ok(admin.engine.clock_json()),
         Err(_) => Err(AdminError::new(
             StatusCode::CONFLICT,
-            "clock_backwards",
+            Reason::ClockBackwards,
             "the clock only moves forward",
         )),
     }
@@ -228,7 +228,7 @@ pub async fn set_callback(admin: Admin, bytes: ControlBody) -> Reply {
             .unwrap_or(true)
         {
             return Err(AdminError::bad_request(
-                "bad_url",
+                Reason::BadUrl,
                 format!("not an http(s) URL: {url:?}"),
             ));
         }
@@ -240,7 +240,7 @@ pub async fn set_callback(admin: Admin, bytes: ControlBody) -> Reply {
         .map_err(AdminError::internal)?;
     if !found {
         return Err(AdminError::not_found(
-            "unknown_user",
+            Reason::UnknownUser,
             format!("no member with userid {userid}"),
         ));
     }
@@ -250,7 +250,7 @@ pub async fn set_callback(admin: Admin, bytes: ControlBody) -> Reply {
 pub async fn add_fault(admin: Admin, bytes: ControlBody) -> Reply {
     let spec: Spec = body(&bytes)?;
     spec.validate()
-        .map_err(|m| AdminError::bad_request("bad_fault", m))?;
+        .map_err(|m| AdminError::bad_request(Reason::BadFault, m))?;
     let rule = admin.engine.faults().add(spec);
     Ok((StatusCode::CREATED, Json(json!(rule))).into_response())
 }
@@ -278,7 +278,7 @@ pub async fn remove_fault(admin: Admin) -> Reply {
             ok(json!({"removed": id}))
         }
         _ => Err(AdminError::not_found(
-            "unknown_fault",
+            Reason::UnknownFault,
             "no fault rule with that id",
         )),
     }
@@ -302,10 +302,10 @@ pub async fn requests(admin: Admin, RawQuery(raw): RawQuery) -> Reply {
         Some(text) => Query::<RequestQuery>::try_from_uri(
             &format!("/?{text}")
                 .parse()
-                .map_err(|_| AdminError::bad_request("bad_query", "malformed query"))?,
+                .map_err(|_| AdminError::bad_request(Reason::BadQuery, "malformed query"))?,
         )
         .map(|q| q.0)
-        .map_err(|e| AdminError::bad_request("bad_query", e.body_text()))?,
+        .map_err(|e| AdminError::bad_request(Reason::BadQuery, e.body_text()))?,
     };
     let filter = Filter {
         action: q.action,
@@ -345,9 +345,9 @@ struct SnapshotName {
 
 pub async fn take_snapshot(admin: Admin, bytes: ControlBody) -> Reply {
     let req: SnapshotName = body(&bytes)?;
-    if !crate::server::valid_namespace(&req.name) {
+    if !crate::registry::valid_namespace(&req.name) {
         return Err(AdminError::bad_request(
-            "bad_snapshot_name",
+            Reason::BadSnapshotName,
             "name: letters, digits, - _ . (at most 64)",
         ));
     }
@@ -369,7 +369,7 @@ pub async fn restore_snapshot(admin: Admin) -> Reply {
         .map_err(AdminError::internal)?;
     if !found {
         return Err(AdminError::not_found(
-            "unknown_snapshot",
+            Reason::UnknownSnapshot,
             format!("no snapshot named {name:?}"),
         ));
     }
@@ -380,7 +380,7 @@ pub async fn delete_snapshot(admin: Admin) -> Reply {
     let name = admin.path.get("snapshot").cloned().unwrap_or_default();
     if !admin.engine.delete_snapshot(&name) {
         return Err(AdminError::not_found(
-            "unknown_snapshot",
+            Reason::UnknownSnapshot,
             format!("no snapshot named {name:?}"),
         ));
     }
@@ -405,7 +405,7 @@ pub async fn force_state(admin: Admin, bytes: ControlBody) -> Reply {
         if key == "end_time" {
             forced.end_time = Some(admin.engine.clock().parse(&text).ok_or_else(|| {
                 AdminError::bad_request(
-                    "bad_value",
+                    Reason::BadValue,
                     "end_time must be YYYY-MM-DD HH:MM:SS in the engine's zone, at most 9999-12-31 23:59:59",
                 )
             })?);
@@ -413,7 +413,7 @@ pub async fn force_state(admin: Admin, bytes: ControlBody) -> Reply {
         }
         let Some((name, allowed)) = STATE_FIELDS.iter().find(|(n, _)| n == key) else {
             return Err(AdminError::bad_request(
-                "unknown_field",
+                Reason::UnknownField,
                 format!("{key} cannot be forced; allowed: order_status, run_status, act_status, push_status, lock_status, end_time"),
             ));
         };
@@ -424,7 +424,7 @@ pub async fn force_state(admin: Admin, bytes: ControlBody) -> Reply {
             .filter(|v| allowed.contains(v))
             .ok_or_else(|| {
                 AdminError::bad_request(
-                    "bad_value",
+                    Reason::BadValue,
                     format!("{key} must be one of {allowed:?}, got {value}"),
                 )
             })?;
@@ -448,7 +448,7 @@ pub async fn force_state(admin: Admin, bytes: ControlBody) -> Reply {
     match result {
         Some(view) => ok(json!({"baremetal": view})),
         None => Err(AdminError::not_found(
-            "unknown_instance",
+            Reason::UnknownInstance,
             format!("no instance {guid}"),
         )),
     }
@@ -515,7 +515,7 @@ pub async fn put_namespace(
     let target = match target {
         Ok(axum::extract::Path(target)) => target,
         Err(_) => {
-            return Err(AdminError::from(crate::server::undecodable_namespace(
+            return Err(AdminError::from(crate::api::undecodable_namespace(
                 uri.path(),
                 3,
             )))
@@ -524,7 +524,7 @@ pub async fn put_namespace(
     let req: NewNamespace = body(&bytes)?;
     if req.name.as_deref().is_some_and(|n| n != target) {
         return Err(AdminError::bad_request(
-            "bad_namespace",
+            Reason::BadNamespace,
             format!("the body names {:?} but the path {target:?}", req.name),
         ));
     }
@@ -540,13 +540,13 @@ pub async fn delete_namespace(
     // A name no namespace can have (not UTF-8, or not a valid name) is
     // refused as `/api` and `/ns/{name}/_mock` refuse it.
     let target = match target {
-        Ok(axum::extract::Path(target)) if crate::server::valid_namespace(&target) => target,
+        Ok(axum::extract::Path(target)) if crate::registry::valid_namespace(&target) => target,
         Ok(axum::extract::Path(target)) => {
             return Err(AdminError::from(RegistryError::BadName(target)))
         }
         // `/_mock/namespaces/{target}`: segment 3.
         Err(_) => {
-            return Err(AdminError::from(crate::server::undecodable_namespace(
+            return Err(AdminError::from(crate::api::undecodable_namespace(
                 uri.path(),
                 3,
             )))

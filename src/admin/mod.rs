@@ -24,6 +24,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use crate::engine::Engine;
+use crate::protocol::Reason;
 use crate::registry::{Registry, RegistryError, DEFAULT_NAMESPACE};
 
 pub use guard::{admin_access, admin_allowed};
@@ -32,12 +33,12 @@ pub use guard::{admin_access, admin_allowed};
 #[derive(Debug)]
 pub struct AdminError {
     pub status: StatusCode,
-    pub reason: &'static str,
+    pub reason: Reason,
     pub message: String,
 }
 
 impl AdminError {
-    pub fn new(status: StatusCode, reason: &'static str, message: impl Into<String>) -> AdminError {
+    pub fn new(status: StatusCode, reason: Reason, message: impl Into<String>) -> AdminError {
         AdminError {
             status,
             reason,
@@ -45,11 +46,11 @@ impl AdminError {
         }
     }
 
-    pub fn bad_request(reason: &'static str, message: impl Into<String>) -> AdminError {
+    pub fn bad_request(reason: Reason, message: impl Into<String>) -> AdminError {
         AdminError::new(StatusCode::BAD_REQUEST, reason, message)
     }
 
-    pub fn not_found(reason: &'static str, message: impl Into<String>) -> AdminError {
+    pub fn not_found(reason: Reason, message: impl Into<String>) -> AdminError {
         AdminError::new(StatusCode::NOT_FOUND, reason, message)
     }
 
@@ -57,7 +58,7 @@ impl AdminError {
         tracing::error!(%detail, "control API internal error");
         AdminError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
+            Reason::InternalError,
             "internal error; see the server log",
         )
     }
@@ -74,10 +75,10 @@ impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
         let mut resp = (
             self.status,
-            Json(json!({"error": self.reason, "message": self.message})),
+            Json(json!({"error": self.reason.as_str(), "message": self.message})),
         )
             .into_response();
-        if let Ok(v) = axum::http::HeaderValue::from_str(self.reason) {
+        if let Ok(v) = axum::http::HeaderValue::from_str(self.reason.as_str()) {
             resp.headers_mut()
                 .insert(crate::api::envelope::ERROR_HEADER, v);
         }
@@ -168,9 +169,12 @@ fn undecodable_path(parts: &Parts, e: impl std::fmt::Display) -> AdminError {
         )
         .is_err()
     {
-        return AdminError::from(crate::server::undecodable_namespace(&path, 2));
+        return AdminError::from(crate::api::undecodable_namespace(&path, 2));
     }
-    AdminError::bad_request("bad_path", format!("{e}: path parameters must be UTF-8"))
+    AdminError::bad_request(
+        Reason::BadPath,
+        format!("{e}: path parameters must be UTF-8"),
+    )
 }
 
 fn engine_routes() -> Router<Arc<Registry>> {
@@ -232,14 +236,14 @@ pub fn announce_changes(
 async fn wrong_method(method: axum::http::Method, uri: axum::http::Uri) -> AdminError {
     AdminError::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        Reason::MethodNotAllowed,
         format!("{method} is not allowed on {uri}; see the README's control API table"),
     )
 }
 
 async fn unknown(uri: axum::http::Uri) -> AdminError {
     AdminError::not_found(
-        "unknown_control_call",
+        Reason::UnknownControlCall,
         format!("no control call at {uri}; see the README's control API table"),
     )
 }

@@ -20,12 +20,13 @@ use super::{Admin, AdminError};
 use crate::domain::catalog::{Doc, Line, Product, System};
 use crate::domain::state::{act_status_name, order_status_name, run_status_name};
 use crate::engine::Engine;
+use crate::protocol::Reason;
 use crate::store::instances::{self, Instance, ListFilter};
 use crate::store::{self, catalog, changes, network, tasks};
 
 type Reply = Result<Response, AdminError>;
 
-pub fn routes() -> Router<std::sync::Arc<crate::server::Registry>> {
+pub fn routes() -> Router<std::sync::Arc<crate::registry::Registry>> {
     Router::new()
         .route("/instances", get(list))
         .route("/instances/{guid}", get(detail))
@@ -215,10 +216,10 @@ fn parse_query<T: serde::de::DeserializeOwned + Default>(
         Some(text) => {
             let uri = format!("/?{text}")
                 .parse()
-                .map_err(|_| AdminError::bad_request("bad_query", "malformed query"))?;
+                .map_err(|_| AdminError::bad_request(Reason::BadQuery, "malformed query"))?;
             Query::<T>::try_from_uri(&uri)
                 .map(|q| q.0)
-                .map_err(|e| AdminError::bad_request("bad_query", e.body_text()))
+                .map_err(|e| AdminError::bad_request(Reason::BadQuery, e.body_text()))
         }
     }
 }
@@ -240,7 +241,7 @@ async fn list(admin: Admin, RawQuery(raw): RawQuery) -> Reply {
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) || q.offset.is_some_and(|o| o < 0) {
         return Err(AdminError::bad_request(
-            "bad_query",
+            Reason::BadQuery,
             format!("limit must be 1 to {MAX_LIMIT} and offset at least 0"),
         ));
     }
@@ -314,7 +315,7 @@ async fn detail(admin: Admin) -> Reply {
     match answer {
         Some(value) => Ok(Json(value).into_response()),
         None => Err(AdminError::not_found(
-            "unknown_instance",
+            Reason::UnknownInstance,
             format!("no instance {guid}"),
         )),
     }

@@ -2,12 +2,11 @@
 //! fields, the member, the sign (telling a wrong key from a bad sign), the
 //! time window, and the module/action names.
 
-use super::decode::Params;
-use super::error::{reason, ApiError};
-use super::sign;
+use super::error::ApiError;
 use crate::actions::check_names;
 use crate::clock;
 use crate::engine::{Call, Engine};
+use crate::protocol::{sign, Params, Reason, Refusal};
 
 /// Authenticates a decoded request against an engine's members.
 pub fn authenticate(engine: &Engine, params: &Params) -> Result<Call, ApiError> {
@@ -20,11 +19,11 @@ pub fn authenticate(engine: &Engine, params: &Params) -> Result<Call, ApiError> 
         strict_fields(params)?;
     }
     let time_value: i64 = time.parse().map_err(|_| {
-        ApiError::bad_param("time", format!("应为 UNIX 时间戳（整数秒），收到 {time:?}"))
+        Refusal::bad_param("time", format!("应为 UNIX 时间戳（整数秒），收到 {time:?}"))
     })?;
     let Some(key) = engine.api_key(&userid) else {
         return Err(ApiError::new(
-            reason::UNKNOWN_USER,
+            Reason::UnknownUser,
             format!("会员不存在：userid {userid}"),
         ));
     };
@@ -42,11 +41,11 @@ pub fn authenticate(engine: &Engine, params: &Params) -> Result<Call, ApiError> 
             .map(|(u, _)| u.to_string());
         let mut err = match other {
             Some(owner) => ApiError::new(
-                reason::KEY_MISMATCH,
+                Reason::KeyMismatch,
                 format!("API 秘钥错误：签名使用的秘钥不属于会员 {userid}（它属于会员 {owner}）"),
             ),
             None => ApiError::new(
-                reason::SIGN_INVALID,
+                Reason::SignInvalid,
                 "签名错误：sign 应为 md5(module + 'zkeys.api@2019' + action + userid + API秘钥 + time)",
             ),
         };
@@ -58,7 +57,7 @@ pub fn authenticate(engine: &Engine, params: &Params) -> Result<Call, ApiError> 
         let wall = clock::wall_seconds();
         if (time_value - wall).abs() > skew {
             return Err(ApiError::new(
-                reason::TIME_SKEW,
+                Reason::TimeSkew,
                 format!(
                     "请求时间戳 {time_value} 与服务器时间 {wall} 相差超过 {skew} 秒，请校准时间"
                 ),
@@ -77,7 +76,7 @@ pub fn authenticate(engine: &Engine, params: &Params) -> Result<Call, ApiError> 
 }
 
 /// `version`, `system_type` (or their `__…__` aliases) and `vtime` (YYYYMMDD).
-fn strict_fields(params: &Params) -> Result<(), ApiError> {
+fn strict_fields(params: &Params) -> Result<(), Refusal> {
     let either = |a: &str, b: &str| {
         params
             .str(a)
@@ -85,14 +84,14 @@ fn strict_fields(params: &Params) -> Result<(), ApiError> {
             .filter(|v| !v.trim().is_empty())
     };
     if either("version", "__version__").is_none() {
-        return Err(ApiError::missing("version（或 __version__）"));
+        return Err(Refusal::missing("version（或 __version__）"));
     }
     if either("system_type", "__system_type__").is_none() {
-        return Err(ApiError::missing("system_type（或 __system_type__）"));
+        return Err(Refusal::missing("system_type（或 __system_type__）"));
     }
     let vtime = params.required("vtime")?;
     if vtime.len() != 8 || chrono::NaiveDate::parse_from_str(&vtime, "%Y%m%d").is_err() {
-        return Err(ApiError::bad_param(
+        return Err(Refusal::bad_param(
             "vtime",
             // Only the form is checked, not that it is today: the
             // document's own degrade example sends a month-old vtime.

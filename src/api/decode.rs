@@ -7,74 +7,7 @@
 use percent_encoding::percent_decode;
 use serde_json::{Map, Value};
 
-use super::error::{reason, ApiError};
-
-/// Limits applied while decoding one body.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    pub max_fields: usize,
-    pub max_depth: usize,
-    pub max_value_len: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_fields: 1000,
-            max_depth: 32,
-            max_value_len: 64 * 1024,
-        }
-    }
-}
-
-/// The decoded request: a JSON object whatever the wire encoding was.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Params(pub Map<String, Value>);
-
-impl Params {
-    /// A scalar field as text: strings as they are, numbers and booleans
-    /// written out (a JSON body may send `"time":1629256049`).
-    pub fn str(&self, key: &str) -> Option<String> {
-        scalar_text(self.0.get(key)?)
-    }
-
-    /// Like [`Params::str`] but an absent or empty field is an error.
-    pub fn required(&self, key: &str) -> Result<String, ApiError> {
-        match self.str(key) {
-            Some(v) if !v.trim().is_empty() => Ok(v.trim().to_string()),
-            _ => Err(ApiError::missing(key)),
-        }
-    }
-
-    /// A nested field (array or object). It may arrive as form brackets, as
-    /// JSON in a JSON body, or as a JSON string inside a form field.
-    pub fn nested(&self, key: &str) -> Result<Option<Value>, ApiError> {
-        match self.0.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-            Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
-                Ok(v @ (Value::Array(_) | Value::Object(_))) => Ok(Some(v)),
-                _ => Err(ApiError::bad_param(key, "应为数组或 JSON 数组字符串")),
-            },
-            Some(v @ (Value::Array(_) | Value::Object(_))) => Ok(Some(v.clone())),
-            Some(_) => Err(ApiError::bad_param(key, "应为数组")),
-        }
-    }
-
-    pub fn insert(&mut self, key: &str, value: impl Into<Value>) {
-        self.0.insert(key.to_string(), value.into());
-    }
-}
-
-/// Text of a scalar JSON value; `None` for arrays, objects and null.
-pub fn scalar_text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(if *b { "1" } else { "0" }.to_string()),
-        _ => None,
-    }
-}
+use crate::protocol::{Limits, Params, Reason, Refusal};
 
 /// How a body is read, decided by its content type the way a PHP engine
 /// decides whether to fill `$_POST`.
@@ -89,7 +22,7 @@ enum BodyKind {
 }
 
 impl BodyKind {
-    fn of(content_type: Option<&str>, body: &[u8]) -> Result<BodyKind, ApiError> {
+    fn of(content_type: Option<&str>, body: &[u8]) -> Result<BodyKind, Refusal> {
         let essence = content_type.map(|ct| {
             ct.split(';')
                 .next()
@@ -110,8 +43,8 @@ impl BodyKind {
                 .and_then(|ct| multer::parse_boundary(ct).ok())
                 .map(BodyKind::Multipart)
                 .ok_or_else(|| {
-                    ApiError::new(
-                        reason::BAD_BODY,
+                    Refusal::new(
+                        Reason::BadBody,
                         "multipart/form-data 请求缺少 boundary 参数",
                     )
                 }),
@@ -128,7 +61,7 @@ pub fn decode_body(
     content_type: Option<&str>,
     body: &[u8],
     limits: Limits,
-) -> Result<Params, ApiError> {
+) -> Result<Params, Refusal> {
     match BodyKind::of(content_type, body)? {
         BodyKind::Json => decode_json(body, limits),
         BodyKind::Form => decode_form(body, limits),
@@ -137,7 +70,7 @@ pub fn decode_body(
     }
 }
 
-fn unsupported(content_type: Option<&str>) -> ApiError {
+fn unsupported(content_type: Option<&str>) -> Refusal {
     const WHY: &str = "引擎只从 application/x-www-form-urlencoded 或 multipart/form-data 请求体（或 JSON 对象）读取参数";
     let message = match content_type {
         // A header value is visible ASCII; a long one is cut for the message.
@@ -147,14 +80,14 @@ fn unsupported(content_type: Option<&str>) -> ApiError {
         ),
         None => format!("请求缺少 Content-Type；{WHY}"),
     };
-    ApiError::new(reason::UNSUPPORTED_CONTENT_TYPE, message)
+    Refusal::new(Reason::UnsupportedContentType, message)
 }
 
-pub fn decode_json(body: &[u8], limits: Limits) -> Result<Params, ApiError> {
+pub fn decode_json(body: &[u8], limits: Limits) -> Result<Params, Refusal> {
     let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::new(reason::BAD_BODY, format!("请求体不是合法的 JSON：{e}")))?;
+        .map_err(|e| Refusal::new(Reason::BadBody, format!("请求体不是合法的 JSON：{e}")))?;
     let Value::Object(map) = value else {
-        return Err(ApiError::new(reason::BAD_BODY, "JSON 请求体须为对象"));
+        return Err(Refusal::new(Reason::BadBody, "JSON 请求体须为对象"));
     };
     let mut fields = 0usize;
     for v in map.values() {
@@ -168,7 +101,7 @@ fn check_value(
     depth: usize,
     fields: &mut usize,
     limits: Limits,
-) -> Result<(), ApiError> {
+) -> Result<(), Refusal> {
     if depth > limits.max_depth {
         return Err(too_deep(limits));
     }
@@ -191,34 +124,34 @@ fn check_value(
     }
 }
 
-fn too_deep(limits: Limits) -> ApiError {
-    ApiError::new(
-        reason::NESTING_TOO_DEEP,
+fn too_deep(limits: Limits) -> Refusal {
+    Refusal::new(
+        Reason::NestingTooDeep,
         format!("参数嵌套层数超过上限 {}", limits.max_depth),
     )
 }
 
-fn check_count(fields: usize, limits: Limits) -> Result<(), ApiError> {
+fn check_count(fields: usize, limits: Limits) -> Result<(), Refusal> {
     if fields > limits.max_fields {
-        return Err(ApiError::new(
-            reason::TOO_MANY_FIELDS,
+        return Err(Refusal::new(
+            Reason::TooManyFields,
             format!("参数个数超过上限 {}", limits.max_fields),
         ));
     }
     Ok(())
 }
 
-fn check_len(s: &str, limits: Limits) -> Result<(), ApiError> {
+fn check_len(s: &str, limits: Limits) -> Result<(), Refusal> {
     if s.len() > limits.max_value_len {
-        return Err(ApiError::new(
-            reason::VALUE_TOO_LONG,
+        return Err(Refusal::new(
+            Reason::ValueTooLong,
             format!("参数值长度超过上限 {} 字节", limits.max_value_len),
         ));
     }
     Ok(())
 }
 
-fn url_decode(raw: &[u8]) -> Result<String, ApiError> {
+fn url_decode(raw: &[u8]) -> Result<String, Refusal> {
     let plus_as_space: Vec<u8> = raw
         .iter()
         .map(|&b| if b == b'+' { b' ' } else { b })
@@ -226,11 +159,11 @@ fn url_decode(raw: &[u8]) -> Result<String, ApiError> {
     percent_decode(&plus_as_space)
         .decode_utf8()
         .map(|s| s.into_owned())
-        .map_err(|_| ApiError::new(reason::BAD_BODY, "请求体含有非法的 UTF-8 字节"))
+        .map_err(|_| Refusal::new(Reason::BadBody, "请求体含有非法的 UTF-8 字节"))
 }
 
 /// Decodes `application/x-www-form-urlencoded` the way PHP fills `$_POST`.
-pub fn decode_form(body: &[u8], limits: Limits) -> Result<Params, ApiError> {
+pub fn decode_form(body: &[u8], limits: Limits) -> Result<Params, Refusal> {
     let mut form = FormBuilder::new(limits);
     for pair in body.split(|&b| b == b'&') {
         if pair.is_empty() {
@@ -251,7 +184,7 @@ pub fn decode_form(body: &[u8], limits: Limits) -> Result<Params, ApiError> {
 /// rules as a urlencoded name (PHP runs both through one function). A part
 /// with a `filename` goes to `$_FILES` in PHP, which the engine's API never
 /// reads, so it is skipped here. Limits are those of a urlencoded form.
-pub fn decode_multipart(body: &[u8], boundary: String, limits: Limits) -> Result<Params, ApiError> {
+pub fn decode_multipart(body: &[u8], boundary: String, limits: Limits) -> Result<Params, Refusal> {
     use futures_util::FutureExt;
     let whole = axum::body::Bytes::copy_from_slice(body);
     let stream = futures_util::stream::once(std::future::ready(Ok::<_, std::io::Error>(whole)));
@@ -268,22 +201,22 @@ pub fn decode_multipart(body: &[u8], boundary: String, limits: Limits) -> Result
             form.count()?;
             let bytes = field.bytes().await.map_err(bad_multipart)?;
             let value = String::from_utf8(bytes.to_vec())
-                .map_err(|_| ApiError::new(reason::BAD_BODY, "请求体含有非法的 UTF-8 字节"))?;
+                .map_err(|_| Refusal::new(Reason::BadBody, "请求体含有非法的 UTF-8 字节"))?;
             form.add(&name, value)?;
         }
-        Ok::<(), ApiError>(())
+        Ok::<(), Refusal>(())
     };
     // The whole body is already in memory, so the parser never waits: one
     // poll runs it to the end, and the decoder stays synchronous.
     parse
         .now_or_never()
-        .unwrap_or_else(|| Err(ApiError::new(reason::BAD_BODY, "multipart 请求体不完整")))?;
+        .unwrap_or_else(|| Err(Refusal::new(Reason::BadBody, "multipart 请求体不完整")))?;
     Ok(form.finish())
 }
 
-fn bad_multipart(err: multer::Error) -> ApiError {
-    ApiError::new(
-        reason::BAD_BODY,
+fn bad_multipart(err: multer::Error) -> Refusal {
+    Refusal::new(
+        Reason::BadBody,
         format!("multipart/form-data 请求体格式错误：{err}"),
     )
 }
@@ -306,12 +239,12 @@ impl FormBuilder {
     }
 
     /// Counts one more field against `max_fields`.
-    fn count(&mut self) -> Result<(), ApiError> {
+    fn count(&mut self) -> Result<(), Refusal> {
         self.fields += 1;
         check_count(self.fields, self.limits)
     }
 
-    fn add(&mut self, key: &str, value: String) -> Result<(), ApiError> {
+    fn add(&mut self, key: &str, value: String) -> Result<(), Refusal> {
         check_len(&value, self.limits)?;
         let path = split_php_key(key);
         if path.is_empty() || path[0].as_deref() == Some("") {
@@ -417,7 +350,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn form(body: &str) -> Result<Value, String> {
+    fn form(body: &str) -> Result<Value, Reason> {
         decode_form(body.as_bytes(), Limits::default())
             .map(|p| Value::Object(p.0))
             .map_err(|e| e.reason)
@@ -454,17 +387,17 @@ mod tests {
         check("a[b=1", json!({"a_b":"1"}));
         // Bad percent-escapes stay literal, as PHP does.
         check("a=%zz%4", json!({"a":"%zz%4"}));
-        assert_eq!(form("a=%ff%fe"), Err(reason::BAD_BODY.to_string()));
-        assert_eq!(form("%ff=1"), Err(reason::BAD_BODY.to_string()));
+        assert_eq!(form("a=%ff%fe"), Err(Reason::BadBody));
+        assert_eq!(form("%ff=1"), Err(Reason::BadBody));
         let deep = format!("a{}=1", "[x]".repeat(40));
-        assert_eq!(form(&deep), Err(reason::NESTING_TOO_DEEP.to_string()));
+        assert_eq!(form(&deep), Err(Reason::NestingTooDeep));
         let many = (0..1001)
             .map(|i| format!("f{i}=1"))
             .collect::<Vec<_>>()
             .join("&");
-        assert_eq!(form(&many), Err(reason::TOO_MANY_FIELDS.to_string()));
+        assert_eq!(form(&many), Err(Reason::TooManyFields));
         let long = format!("a={}", "x".repeat(70_000));
-        assert_eq!(form(&long), Err(reason::VALUE_TOO_LONG.to_string()));
+        assert_eq!(form(&long), Err(Reason::ValueTooLong));
     }
 
     #[test]
@@ -508,7 +441,7 @@ mod tests {
 
     const MULTIPART: Option<&str> = Some("multipart/form-data; boundary=XyZ");
 
-    fn by_type(ct: Option<&str>, body: &[u8], limits: Limits) -> Result<Value, String> {
+    fn by_type(ct: Option<&str>, body: &[u8], limits: Limits) -> Result<Value, Reason> {
         decode_body(ct, body, limits)
             .map(|p| Value::Object(p.0))
             .map_err(|e| e.reason)
@@ -541,17 +474,14 @@ mod tests {
         let three = multipart(&[("a", None, "1"), ("b", None, "2"), ("c", None, "3")]);
         assert_eq!(
             by_type(MULTIPART, &three, small),
-            Err(reason::TOO_MANY_FIELDS.to_string())
+            Err(Reason::TooManyFields)
         );
         let long = multipart(&[("a", None, "12345")]);
-        assert_eq!(
-            by_type(MULTIPART, &long, small),
-            Err(reason::VALUE_TOO_LONG.to_string())
-        );
+        assert_eq!(by_type(MULTIPART, &long, small), Err(Reason::ValueTooLong));
         let deep = multipart(&[("a[b][c]", None, "1")]);
         assert_eq!(
             by_type(MULTIPART, &deep, small),
-            Err(reason::NESTING_TOO_DEEP.to_string())
+            Err(Reason::NestingTooDeep)
         );
         // Broken multipart, a missing boundary, bad UTF-8: `bad_body`.
         for (ct, body) in [
@@ -564,7 +494,7 @@ mod tests {
         ] {
             assert_eq!(
                 by_type(ct, &body, Limits::default()),
-                Err(reason::BAD_BODY.to_string()),
+                Err(Reason::BadBody),
                 "{ct:?} {}",
                 String::from_utf8_lossy(&body)
             );
@@ -583,7 +513,7 @@ mod tests {
         ] {
             assert_eq!(
                 by_type(ct, form, Limits::default()),
-                Err(reason::UNSUPPORTED_CONTENT_TYPE.to_string()),
+                Err(Reason::UnsupportedContentType),
                 "{ct:?}"
             );
         }

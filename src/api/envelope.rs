@@ -40,7 +40,7 @@ pub fn success(data: Value) -> Value {
 }
 
 pub fn failure(err: &ApiError) -> Value {
-    json!({"code": err.code, "message": err.message, "data": {}})
+    json!({"code": err.code, "message": err.message(), "data": {}})
 }
 
 /// Serialises like PHP's `json_encode` with default flags: every non-ASCII
@@ -206,7 +206,7 @@ pub fn respond_rendered(status: StatusCode, body: axum::body::Bytes) -> Response
 pub fn respond_error(err: &ApiError, format: Format) -> Response {
     let mut response = respond(err.status, &failure(err), format);
     let headers = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&err.reason) {
+    if let Ok(v) = HeaderValue::from_str(err.reason()) {
         headers.insert(ERROR_HEADER, v);
     }
     if let Some(input) = &err.sign_input {

@@ -1,14 +1,12 @@
 //! `POST /api`: the request pipeline, top to bottom — method, body, decode,
-//! authenticate, fault, run, journal, respond. Only this module knows forms,
-//! md5 and HTTP.
+//! authenticate, fault, run, journal, respond. Only this module knows forms
+//! and HTTP; what it shares with the layers below (params, the sign formula,
+//! reasons) is in `protocol/`.
 
 pub mod auth;
-pub mod cache;
 pub mod decode;
 pub mod envelope;
 pub mod error;
-pub mod lane;
-pub mod sign;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,12 +18,14 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use crate::engine::Engine;
+use crate::engine::cache::RenderCache;
+use crate::engine::{lane, Engine};
 use crate::faults::{Effect, Fired};
 use crate::journal::{RawJson, Record};
+use crate::protocol::{scalar_text, Reason};
 use crate::registry::{Registry, RegistryError};
 use envelope::Format;
-use error::{reason, ApiError};
+use error::ApiError;
 
 /// `/api`: the `default` namespace.
 pub async fn default_api(State(registry): State<Arc<Registry>>, request: Request) -> Response {
@@ -43,6 +43,31 @@ fn registry_refusal(err: RegistryError) -> ApiError {
     ApiError::new(err.reason(), err.to_string()).with_status(status)
 }
 
+/// Segment `index` of a URL path, percent-decoded with invalid UTF-8 shown
+/// as U+FFFD: the name a refusal shows when axum could not decode it.
+pub fn lossy_segment(path: &str, index: usize) -> String {
+    let raw = path.split('/').nth(index).unwrap_or_default();
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// The refusal of a namespace name that is not UTF-8 (axum's path
+/// extractors reject it before any handler sees a name).
+pub fn undecodable_namespace(path: &str, index: usize) -> RegistryError {
+    RegistryError::BadName(lossy_segment(path, index))
+}
+
+/// Any path the server does not serve: 404 with the engine's envelope.
+pub(crate) async fn not_found(uri: axum::http::Uri) -> Response {
+    let err = ApiError::new(
+        Reason::NotFound,
+        format!("没有这个地址：{uri}（引擎接口为 POST /api）"),
+    )
+    .with_status(StatusCode::NOT_FOUND);
+    envelope::respond_error(&err, Format::Json)
+}
+
 /// `/ns/{name}/api`: an isolated engine, created on first use.
 pub async fn namespaced_api(
     State(registry): State<Arc<Registry>>,
@@ -54,7 +79,7 @@ pub async fn namespaced_api(
     let name = match name {
         Ok(Path(name)) => name,
         Err(_) => {
-            let err = crate::server::undecodable_namespace(request.uri().path(), 2);
+            let err = undecodable_namespace(request.uri().path(), 2);
             return envelope::respond_error(&registry_refusal(err), Format::Json);
         }
     };
@@ -92,13 +117,13 @@ pub async fn handle(engine: Arc<Engine>, request: Request) -> Response {
                 Format::Json => envelope::respond_rendered(StatusCode::OK, json.bytes().clone()),
                 Format::Xml => envelope::respond(StatusCode::OK, &envelope, format),
             };
-            (response, Ok(Reply::Rendered(json)))
+            (response, Ok(Sent::Rendered(json)))
         }
-        Ok(Reply::Rendered(json)) => (
+        Ok(Reply::Sent(Sent::Rendered(json))) => (
             envelope::respond_rendered(StatusCode::OK, json.bytes().clone()),
-            Ok(Reply::Rendered(json)),
+            Ok(Sent::Rendered(json)),
         ),
-        Ok(Reply::Raw(resp)) => (resp.clone_parts(), Ok(Reply::Raw(resp))),
+        Ok(Reply::Sent(Sent::Raw(resp))) => (resp.clone_parts(), Ok(Sent::Raw(resp))),
         Err(err) => (envelope::respond_error(&err, format), Err(err)),
     };
     if seen.fault.is_some() {
@@ -111,7 +136,14 @@ pub async fn handle(engine: Arc<Engine>, request: Request) -> Response {
 
 /// A successful answer, or one a fault dictates.
 enum Reply {
+    /// The engine's answer, still to be rendered.
     Data(Value),
+    /// An answer that needs no rendering.
+    Sent(Sent),
+}
+
+/// An answer as it went out, for the journal.
+enum Sent {
     /// A rendered JSON envelope (a cached catalog answer, or `Data` once rendered).
     Rendered(RawJson),
     Raw(RawReply),
@@ -164,7 +196,7 @@ async fn pipeline(
 ) -> (Format, Result<Reply, ApiError>) {
     if request.method() != Method::POST {
         let err = ApiError::new(
-            reason::METHOD_NOT_ALLOWED,
+            Reason::MethodNotAllowed,
             format!("请求方法 {} 不被支持：请使用 POST", request.method()),
         )
         .with_status(StatusCode::METHOD_NOT_ALLOWED);
@@ -180,18 +212,18 @@ async fn pipeline(
         Ok(b) => b,
         Err(_) => {
             let err = ApiError::new(
-                reason::BODY_TOO_LARGE,
+                Reason::BodyTooLarge,
                 format!("请求体超过上限 {max_body} 字节"),
             )
             .with_status(StatusCode::PAYLOAD_TOO_LARGE);
             return (Format::Json, Err(err));
         }
     };
-    let params =
-        match decode::decode_body(content_type.as_deref(), &bytes, engine.settings().limits) {
-            Ok(p) => p,
-            Err(err) => return (Format::Json, Err(err)),
-        };
+    let params = match decode::decode_body(content_type.as_deref(), &bytes, engine.settings().limits)
+    {
+        Ok(p) => p,
+        Err(refusal) => return (Format::Json, Err(refusal.into())),
+    };
     let format = Format::from_data_type(params.str("dataType").as_deref());
     let authenticated = auth::authenticate(engine, &params);
     seen.params = params.0;
@@ -213,53 +245,42 @@ async fn pipeline(
                 message,
                 reason,
             } => {
-                let mut err = ApiError::new(&reason, message);
-                err.code = code;
-                return (format, Err(err));
+                return (format, Err(ApiError::injected(code, reason, message)));
             }
             Effect::Http { status, body } => {
-                return (format, Ok(Reply::Raw(RawReply::Http { status, body })))
+                let raw = RawReply::Http { status, body };
+                return (format, Ok(Reply::Sent(Sent::Raw(raw))));
             }
-            Effect::Drop => return (format, Ok(Reply::Raw(RawReply::Drop))),
+            Effect::Drop => return (format, Ok(Reply::Sent(Sent::Raw(RawReply::Drop)))),
             Effect::Delay { .. } => tokio::time::sleep(Duration::from_millis(delay_ms)).await,
             Effect::Stall => stall = Some(rule),
         }
     }
     if format == Format::Json {
-        if let Some(key) = cache::RenderCache::key(&call) {
+        if let Some(key) = RenderCache::key(&call) {
             match engine.rendered().get(&key) {
-                Ok(answer) => return (format, Ok(Reply::Rendered(answer))),
+                Ok(answer) => return (format, Ok(Reply::Sent(Sent::Rendered(answer)))),
                 Err(generation) => seen.cache_slot = Some((key, generation)),
             }
         }
     }
     let outcome = lane::run(engine.clone(), call, stall).await;
     seen.effects = outcome.effects;
-    (format, outcome.result.map(Reply::Data))
+    let result = outcome.result.map(Reply::Data).map_err(ApiError::from);
+    (format, result)
 }
 
-fn record(engine: &Engine, seen: Seen, result: &Result<Reply, ApiError>, latency: Duration) {
-    let text = |k: &str| {
-        seen.params
-            .get(k)
-            .and_then(decode::scalar_text)
-            .unwrap_or_default()
-    };
+fn record(engine: &Engine, seen: Seen, result: &Result<Sent, ApiError>, latency: Duration) {
+    let text = |k: &str| seen.params.get(k).and_then(scalar_text).unwrap_or_default();
     let (code, reason, response, sign_input) = match result {
-        Ok(Reply::Data(data)) => (
-            0,
-            None,
-            RawJson::from_value(&envelope::success(data.clone())),
-            None,
-        ),
-        Ok(Reply::Rendered(json)) => (0, None, json.clone(), None),
-        Ok(Reply::Raw(RawReply::Http { status, body })) => (
+        Ok(Sent::Rendered(json)) => (0, None, json.clone(), None),
+        Ok(Sent::Raw(RawReply::Http { status, body })) => (
             1,
             Some(format!("http_{status}")),
             RawJson::from_value(&Value::String(body.clone())),
             None,
         ),
-        Ok(Reply::Raw(RawReply::Drop)) => (
+        Ok(Sent::Raw(RawReply::Drop)) => (
             1,
             Some("dropped".to_string()),
             RawJson::from_value(&Value::Null),
@@ -267,7 +288,7 @@ fn record(engine: &Engine, seen: Seen, result: &Result<Reply, ApiError>, latency
         ),
         Err(err) => (
             err.code,
-            Some(err.reason.clone()),
+            Some(err.reason().to_string()),
             RawJson::from_value(&envelope::failure(err)),
             err.sign_input.clone(),
         ),

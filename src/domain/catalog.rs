@@ -245,7 +245,11 @@ mod tests {
 
     #[test]
     fn system_limits() {
-        let check = |p: Product, s: System| check_system_limits(&p, &s).err().map(|e| e.reason());
+        let check = |p: Product, s: System| {
+            check_system_limits(&p, &s)
+                .err()
+                .map(|e| e.reason().as_str())
+        };
         assert_eq!(check(product(4, 8, 1, 50), system(4, 8)), None);
         assert_eq!(check(product(4, 8, 1, 50), system(0, 0)), None);
         assert_eq!(
@@ -260,7 +264,11 @@ mod tests {
 
     #[test]
     fn custom_partitions() {
-        let check = |p: Product, mb: i64| check_custom_partition(&p, mb).err().map(|e| e.reason());
+        let check = |p: Product, mb: i64| {
+            check_custom_partition(&p, mb)
+                .err()
+                .map(|e| e.reason().as_str())
+        };
         assert_eq!(check(product(4, 8, 1, 50), 51_200), None);
         assert_eq!(check(product(4, 8, 1, 50), 1), None);
         assert_eq!(

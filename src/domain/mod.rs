@@ -7,6 +7,8 @@ pub mod months;
 pub mod state;
 pub mod upgrade;
 
+use crate::protocol::{Reason, Refusal};
+
 /// A refused request, by rule. The message names the numbers or the state
 /// involved; the reason is the stable `X-Mock-Error` value.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -97,36 +99,42 @@ pub enum RuleError {
 }
 
 impl RuleError {
-    pub fn reason(&self) -> &'static str {
+    pub fn reason(&self) -> Reason {
         match self {
-            RuleError::OrderStatus { .. } => "order_status_forbids",
-            RuleError::RunStatus { .. } => "run_status_forbids",
-            RuleError::ActStatus { .. } => "act_status_forbids",
-            RuleError::PushStatus { .. } => "push_status_forbids",
-            RuleError::Locked { .. } => "lock_status_forbids",
-            RuleError::UpgradeEmpty => "upgrade_empty",
-            RuleError::DegradeEmpty => "degrade_empty",
-            RuleError::UpgradeClosed => "upgrade_closed",
-            RuleError::DefenseClosed => "defense_upgrade_closed",
-            RuleError::BandwidthMax { .. } => "bandwidth_max_exceeded",
-            RuleError::IpMax { .. } => "ip_max_exceeded",
-            RuleError::DefenseMax { .. } => "defense_max_exceeded",
-            RuleError::DefenseStep { .. } => "defense_step",
-            RuleError::IpNumNotAllowed { .. } => "ipnum_not_allowed",
-            RuleError::IpTypeNotAllowed { .. } => "ip_type_not_allowed",
-            RuleError::SubnetSize { .. } => "subnet_size",
-            RuleError::Ratio { .. } => "ratio_violation",
-            RuleError::DegradeExceedsUpgrade { .. } => "degrade_exceeds_upgrade",
-            RuleError::DegradeIpUnknown { .. } => "degrade_ip_unknown",
-            RuleError::DegradeClosed => "degrade_closed",
-            RuleError::DegradeDatePast { .. } => "degrade_date_past",
-            RuleError::DegradeDateAfterEnd { .. } => "degrade_date_after_end",
-            RuleError::PoolExhausted { .. } => "ip_pool_exhausted",
-            RuleError::SystemCpuLimit { .. } => "system_cpu_limit",
-            RuleError::SystemRamLimit { .. } => "system_ram_limit",
+            RuleError::OrderStatus { .. } => Reason::OrderStatusForbids,
+            RuleError::RunStatus { .. } => Reason::RunStatusForbids,
+            RuleError::ActStatus { .. } => Reason::ActStatusForbids,
+            RuleError::PushStatus { .. } => Reason::PushStatusForbids,
+            RuleError::Locked { .. } => Reason::LockStatusForbids,
+            RuleError::UpgradeEmpty => Reason::UpgradeEmpty,
+            RuleError::DegradeEmpty => Reason::DegradeEmpty,
+            RuleError::UpgradeClosed => Reason::UpgradeClosed,
+            RuleError::DefenseClosed => Reason::DefenseUpgradeClosed,
+            RuleError::BandwidthMax { .. } => Reason::BandwidthMaxExceeded,
+            RuleError::IpMax { .. } => Reason::IpMaxExceeded,
+            RuleError::DefenseMax { .. } => Reason::DefenseMaxExceeded,
+            RuleError::DefenseStep { .. } => Reason::DefenseStep,
+            RuleError::IpNumNotAllowed { .. } => Reason::IpnumNotAllowed,
+            RuleError::IpTypeNotAllowed { .. } => Reason::IpTypeNotAllowed,
+            RuleError::SubnetSize { .. } => Reason::SubnetSize,
+            RuleError::Ratio { .. } => Reason::RatioViolation,
+            RuleError::DegradeExceedsUpgrade { .. } => Reason::DegradeExceedsUpgrade,
+            RuleError::DegradeIpUnknown { .. } => Reason::DegradeIpUnknown,
+            RuleError::DegradeClosed => Reason::DegradeClosed,
+            RuleError::DegradeDatePast { .. } => Reason::DegradeDatePast,
+            RuleError::DegradeDateAfterEnd { .. } => Reason::DegradeDateAfterEnd,
+            RuleError::PoolExhausted { .. } => Reason::IpPoolExhausted,
+            RuleError::SystemCpuLimit { .. } => Reason::SystemCpuLimit,
+            RuleError::SystemRamLimit { .. } => Reason::SystemRamLimit,
             RuleError::PartitionUnsupported { .. } | RuleError::PartitionSize { .. } => {
-                "partition_size_invalid"
+                Reason::PartitionSizeInvalid
             }
         }
+    }
+}
+
+impl From<RuleError> for Refusal {
+    fn from(err: RuleError) -> Refusal {
+        Refusal::new(err.reason(), err.to_string())
     }
 }

@@ -168,7 +168,7 @@ mod tests {
 
     fn check_reason(op: Op, state: State, expect: Option<&str>) {
         assert_eq!(
-            check(op, state).err().map(|e| e.reason()),
+            check(op, state).err().map(|e| e.reason().as_str()),
             expect,
             "{op:?} in {state:?}"
         );

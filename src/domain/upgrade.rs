@@ -208,7 +208,7 @@ mod tests {
     fn check(current: Totals, i: Increment, expect: Result<(i64, i64, i64), &str>) {
         let got = check_upgrade(&line(), current, i)
             .map(|t| (t.bandwidth, t.ipnum, t.defense))
-            .map_err(|e| e.reason());
+            .map_err(|e| e.reason().as_str());
         assert_eq!(got, expect, "{current:?} + {i:?}");
     }
 
@@ -273,13 +273,13 @@ mod tests {
         let mut l = line();
         l.upgrade_status = 0;
         assert_eq!(
-            check_upgrade(&l, BASE, inc(1, 0, 0, 1)).map_err(|e| e.reason()),
+            check_upgrade(&l, BASE, inc(1, 0, 0, 1)).map_err(|e| e.reason().as_str()),
             Err("upgrade_closed")
         );
         let mut l = line();
         l.defense_status = 0;
         assert_eq!(
-            check_upgrade(&l, BASE, inc(0, 0, 5, 1)).map_err(|e| e.reason()),
+            check_upgrade(&l, BASE, inc(0, 0, 5, 1)).map_err(|e| e.reason().as_str()),
             Err("defense_upgrade_closed")
         );
         let mut l = line();
@@ -289,7 +289,7 @@ mod tests {
             Ok(2)
         );
         assert_eq!(
-            check_upgrade(&l, BASE, inc(0, 8, 0, 2)).map_err(|e| e.reason()),
+            check_upgrade(&l, BASE, inc(0, 8, 0, 2)).map_err(|e| e.reason().as_str()),
             Err("ipnum_not_allowed")
         );
         let mut l = line();
@@ -323,7 +323,7 @@ mod tests {
         let up = |current: Totals, i: Increment| {
             check_upgrade(&l, current, i)
                 .map(|t| (t.bandwidth, t.ipnum, t.defense))
-                .map_err(|e| e.reason())
+                .map_err(|e| e.reason().as_str())
         };
         assert_eq!(up(over, inc(0, 8, 0, 2)), Ok((400, 9, 400)));
         assert_eq!(up(over_ips, inc(0, 0, 5, 9)), Ok((300, 250, 10)));
@@ -476,11 +476,11 @@ mod tests {
             },
         );
         assert_eq!(
-            too_much.map_err(|e| e.reason()),
+            too_much.map_err(|e| e.reason().as_str()),
             Err("degrade_exceeds_upgrade")
         );
         let empty = check_degrade(&line(), cur, avail, Totals::default());
-        assert_eq!(empty.map_err(|e| e.reason()), Err("degrade_empty"));
+        assert_eq!(empty.map_err(|e| e.reason().as_str()), Err("degrade_empty"));
         // Degrading bandwidth but keeping the IPs breaks the ratio: 5M / 9 IPs ok, 4M/9 not.
         let cur = Totals {
             bandwidth: 5,
@@ -500,7 +500,10 @@ mod tests {
                 defense: 0,
             },
         );
-        assert_eq!(ratio.map_err(|e| e.reason()), Err("ratio_violation"));
+        assert_eq!(
+            ratio.map_err(|e| e.reason().as_str()),
+            Err("ratio_violation")
+        );
         let mut closed = line();
         closed.reservation_degrade_status = 0;
         let c = check_degrade(
@@ -513,6 +516,6 @@ mod tests {
                 defense: 0,
             },
         );
-        assert_eq!(c.map_err(|e| e.reason()), Err("degrade_closed"));
+        assert_eq!(c.map_err(|e| e.reason().as_str()), Err("degrade_closed"));
     }
 }

@@ -553,7 +553,7 @@ pub fn guid_taken(conn: &Connection, guid: &str) -> rusqlite::Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::error::{reason, ApiError};
+    use crate::protocol::{Reason, Refusal};
 
     fn open() -> Store {
         Store::open(None).unwrap_or_else(|e| panic!("open: {e}"))
@@ -810,11 +810,14 @@ mod tests {
         let err = conn
             .execute("INSERT INTO t VALUES (zeroblob(100000))", [])
             .expect_err("the database is capped at two pages");
-        let api = ApiError::from(err);
-        assert_eq!(api.reason, reason::STORAGE_FULL);
-        assert_eq!((api.code, api.status), (1, axum::http::StatusCode::OK));
-        assert!(api.message.contains("/_mock/reset"), "{}", api.message);
-        let other = ApiError::from(rusqlite::Error::QueryReturnedNoRows);
-        assert_eq!(other.reason, reason::INTERNAL);
+        let refusal = Refusal::from(err);
+        assert_eq!(refusal.reason, Reason::StorageFull);
+        assert!(
+            refusal.message.contains("/_mock/reset"),
+            "{}",
+            refusal.message
+        );
+        let other = Refusal::from(rusqlite::Error::QueryReturnedNoRows);
+        assert_eq!(other.reason, Reason::InternalError);
     }
 }

@@ -20,7 +20,8 @@ use axum::routing::{any, get};
 use axum::Router;
 
 use crate::admin::AdminError;
-use crate::server::Registry;
+use crate::protocol::Reason;
+use crate::registry::Registry;
 
 const INDEX_HTML: &str = include_str!("assets/index.html");
 const APP_JS: &str = include_str!("assets/app.js");
@@ -50,14 +51,14 @@ async fn root(method: Method, uri: Uri) -> Response {
     if method == Method::GET || method == Method::HEAD {
         Redirect::to(PAGE_PATH).into_response()
     } else {
-        crate::server::not_found(uri).await
+        crate::api::not_found(uri).await
     }
 }
 
 async fn wrong_method(method: Method, uri: Uri) -> AdminError {
     AdminError::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        Reason::MethodNotAllowed,
         format!("{method} is not allowed on {uri}; the dashboard's files are read with GET"),
     )
 }

@@ -3,8 +3,8 @@
 //! window and the module/action names — each with code 1, its own
 //! `X-Mock-Error` reason and a message that names the problem.
 
-use apayun_mock::test_support::api::error::reason;
-use apayun_mock::test_support::api::sign;
+use apayun_mock::test_support::protocol::sign;
+use apayun_mock::test_support::protocol::Reason;
 use apayun_mock::MockEngine;
 use serde_json::{json, Value};
 
@@ -145,26 +145,26 @@ async fn each_common_field_is_required() {
         check(
             &app,
             without(base(), field),
-            reason::MISSING_PARAM,
+            Reason::MissingParam.as_str(),
             &[field],
         )
         .await;
         check(
             &app,
             with(base(), field, ""),
-            reason::MISSING_PARAM,
+            Reason::MissingParam.as_str(),
             &[field],
         )
         .await;
         check(
             &app,
             with(base(), field, "   "),
-            reason::MISSING_PARAM,
+            Reason::MissingParam.as_str(),
             &[field],
         )
         .await;
     }
-    check(&app, Vec::new(), reason::MISSING_PARAM, &["module"]).await;
+    check(&app, Vec::new(), Reason::MissingParam.as_str(), &["module"]).await;
 }
 
 #[tokio::test]
@@ -173,33 +173,33 @@ async fn strict_mode_requires_version_system_type_and_vtime() {
     check(
         &app,
         without(base(), "version"),
-        reason::MISSING_PARAM,
+        Reason::MissingParam.as_str(),
         &["version"],
     )
     .await;
     check(
         &app,
         with(base(), "version", ""),
-        reason::MISSING_PARAM,
+        Reason::MissingParam.as_str(),
         &["version"],
     )
     .await;
     check(
         &app,
         without(base(), "system_type"),
-        reason::MISSING_PARAM,
+        Reason::MissingParam.as_str(),
         &["system_type"],
     )
     .await;
     check(
         &app,
         without(base(), "vtime"),
-        reason::MISSING_PARAM,
+        Reason::MissingParam.as_str(),
         &["vtime"],
     )
     .await;
     let bare = without(without(without(base(), "version"), "system_type"), "vtime");
-    check(&app, bare, reason::MISSING_PARAM, &["version"]).await;
+    check(&app, bare, Reason::MissingParam.as_str(), &["version"]).await;
 }
 
 #[tokio::test]
@@ -224,7 +224,7 @@ async fn version_and_system_type_aliases_are_accepted() {
     accepted(&app, aliased(true, true)).await;
     // An empty alias is as good as none.
     let empty = with(without(base(), "version"), "__version__", "");
-    check(&app, empty, reason::MISSING_PARAM, &["version"]).await;
+    check(&app, empty, Reason::MissingParam.as_str(), &["version"]).await;
 }
 
 #[tokio::test]
@@ -241,7 +241,7 @@ async fn vtime_must_be_a_yyyymmdd_date() {
         check(
             &app,
             with(base(), "vtime", bad),
-            reason::BAD_PARAM,
+            Reason::BadParam.as_str(),
             &["vtime", bad],
         )
         .await;
@@ -261,7 +261,7 @@ async fn lenient_mode_accepts_requests_without_strict_fields() {
     check(
         &app,
         without(bare, "sign"),
-        reason::MISSING_PARAM,
+        Reason::MissingParam.as_str(),
         &["sign"],
     )
     .await;
@@ -274,7 +274,7 @@ async fn time_must_be_an_integer() {
         check(
             &app,
             with(base(), "time", bad),
-            reason::BAD_PARAM,
+            Reason::BadParam.as_str(),
             &["time", bad],
         )
         .await;
@@ -287,7 +287,7 @@ async fn unknown_member_is_refused() {
     check(
         &app,
         signed("baremetal", "getzones", "99", KEY_1, wall_seconds()),
-        reason::UNKNOWN_USER,
+        Reason::UnknownUser.as_str(),
         &["99"],
     )
     .await;
@@ -300,7 +300,7 @@ async fn another_members_key_is_a_key_mismatch() {
     check(
         &app,
         pairs.clone(),
-        reason::KEY_MISMATCH,
+        Reason::KeyMismatch.as_str(),
         &["秘钥", "1", "2"],
     )
     .await;
@@ -314,7 +314,7 @@ async fn another_members_key_is_a_key_mismatch() {
     check(
         &app,
         signed("baremetal", "getzones", "2", KEY_1, wall_seconds()),
-        reason::KEY_MISMATCH,
+        Reason::KeyMismatch.as_str(),
         &["秘钥"],
     )
     .await;
@@ -333,7 +333,7 @@ async fn a_bad_sign_shows_the_masked_canonical_string() {
     );
     let raw = post(&app, &with(base_at(time), "sign", &wrong)).await;
     assert_eq!(raw.body["code"], 1, "{}", raw.body);
-    assert_eq!(raw.reason.as_deref(), Some(reason::SIGN_INVALID));
+    assert_eq!(raw.reason.as_deref(), Some(Reason::SignInvalid.as_str()));
     assert!(raw.message().contains("签名错误"), "{}", raw.message());
     assert!(raw.message().contains("md5"), "{}", raw.message());
     assert_eq!(
@@ -368,7 +368,7 @@ async fn signs_that_differ_in_one_part_are_refused() {
         check(
             &app,
             with(base_at(t), "sign", &bad),
-            reason::SIGN_INVALID,
+            Reason::SignInvalid.as_str(),
             &["签名错误"],
         )
         .await;
@@ -391,7 +391,7 @@ async fn time_outside_the_window_is_refused() {
         check(
             &app,
             base_at(wall_seconds() + offset),
-            reason::TIME_SKEW,
+            Reason::TimeSkew.as_str(),
             &["300", "时间"],
         )
         .await;
@@ -399,7 +399,7 @@ async fn time_outside_the_window_is_refused() {
     check(
         &app,
         base_at(1_732_779_600),
-        reason::TIME_SKEW,
+        Reason::TimeSkew.as_str(),
         &["1732779600"],
     )
     .await;
@@ -433,7 +433,7 @@ async fn a_configured_window_is_used() {
     check(
         &app,
         base_at(wall_seconds() - 120),
-        reason::TIME_SKEW,
+        Reason::TimeSkew.as_str(),
         &["30"],
     )
     .await;
@@ -446,7 +446,7 @@ async fn unknown_module_is_refused() {
         check(
             &app,
             signed(module, "getzones", "1", KEY_1, wall_seconds()),
-            reason::UNKNOWN_MODULE,
+            Reason::UnknownModule.as_str(),
             &[module],
         )
         .await;
@@ -460,7 +460,7 @@ async fn unknown_action_is_refused() {
         check(
             &app,
             signed("baremetal", action, "1", KEY_1, wall_seconds()),
-            reason::UNKNOWN_ACTION,
+            Reason::UnknownAction.as_str(),
             &[action],
         )
         .await;
@@ -469,7 +469,7 @@ async fn unknown_action_is_refused() {
     check(
         &app,
         signed("common", "getzones", "1", KEY_1, wall_seconds()),
-        reason::UNKNOWN_ACTION,
+        Reason::UnknownAction.as_str(),
         &["getzones", "baremetal"],
     )
     .await;
@@ -488,7 +488,7 @@ async fn refund_needs_module_common() {
     check(
         &app,
         refund_pairs("baremetal"),
-        reason::UNKNOWN_ACTION,
+        Reason::UnknownAction.as_str(),
         &["refund", "common"],
     )
     .await;
@@ -502,7 +502,7 @@ async fn refund_needs_module_common() {
         .map(|(_, v)| v.clone());
     let bad = sign::sign("baremetal", "refund", "1", KEY_1, &t.unwrap_or_default());
     mixed = with(mixed, "sign", &bad);
-    check(&app, mixed, reason::SIGN_INVALID, &["签名错误"]).await;
+    check(&app, mixed, Reason::SignInvalid.as_str(), &["签名错误"]).await;
     assert_eq!(app.instance(EXAMPLE_GUID).await["order_status"], "1");
 
     assert_eq!(accepted(&app, refund_pairs("common")).await, json!({}));
@@ -516,14 +516,14 @@ async fn refusals_are_journaled_with_their_reason() {
     check(
         &app,
         with(base_at(t), "sign", &"f".repeat(32)),
-        reason::SIGN_INVALID,
+        Reason::SignInvalid.as_str(),
         &[],
     )
     .await;
     let (status, journal) = app.control("GET", "/_mock/requests?limit=1", None).await;
     assert_eq!(status, 200, "{journal}");
     let entry = &journal["requests"][0];
-    assert_eq!(entry["reason"], reason::SIGN_INVALID, "{entry}");
+    assert_eq!(entry["reason"], Reason::SignInvalid.as_str(), "{entry}");
     assert_eq!(entry["code"], 1, "{entry}");
     assert_eq!(
         entry["sign_input"],

@@ -2,7 +2,7 @@
 //! `sync_harddisk`, `sync_product`) compared field by field and type by type
 //! with the document's example objects, and `getsystems` paging.
 
-use apayun_mock::test_support::api::error::reason;
+use apayun_mock::test_support::protocol::Reason;
 use serde_json::{json, Value};
 
 use crate::helpers::{check_shape, json_kind as kind, keys, parse_example as parse, TestApp};
@@ -439,7 +439,7 @@ async fn getsystems_rejects_bad_paging() {
                 .fails(
                     "getsystems",
                     json!({"page_mode": page, "page_length": length}),
-                    reason::BAD_PARAM,
+                    Reason::BadParam.as_str(),
                 )
                 .await;
             assert!(msg.contains(field), "{page}/{length}: {msg}");

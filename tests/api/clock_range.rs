@@ -3,7 +3,7 @@
 //! `end_time` or a create/renew that would pass `9999-12-31 23:59:59` is
 //! refused with a clear error, and nothing changes.
 
-use apayun_mock::test_support::api::error::reason;
+use apayun_mock::test_support::protocol::Reason;
 use serde_json::{json, Value};
 
 use crate::helpers::TestApp;
@@ -119,7 +119,9 @@ async fn create_and_renew_refuse_an_end_time_past_year_9999() {
     let before = app.ok("sync_baremetal", json!({})).await["total_number"].clone();
     let mut params = TestApp::create_params(1);
     params["months"] = json!("3");
-    let message = app.fails("create", params, reason::TIME_OUT_OF_RANGE).await;
+    let message = app
+        .fails("create", params, Reason::TimeOutOfRange.as_str())
+        .await;
     assert!(message.contains(LAST), "{message}");
     let after = app.ok("sync_baremetal", json!({})).await["total_number"].clone();
     assert_eq!(before, after, "a refused create made an instance");
@@ -130,7 +132,9 @@ async fn create_and_renew_refuse_an_end_time_past_year_9999() {
     let guid = data[0]["guid"].as_str().unwrap_or_default().to_string();
     app.advance(60).await;
     let renew = json!({"guid": guid, "months": "1"});
-    let message = app.fails("renew", renew, reason::TIME_OUT_OF_RANGE).await;
+    let message = app
+        .fails("renew", renew, Reason::TimeOutOfRange.as_str())
+        .await;
     assert!(message.contains(LAST), "{message}");
     assert_eq!(app.instance(&guid).await["end_time"], "9999-12-15 00:00:00");
 }
@@ -166,8 +170,12 @@ async fn a_forced_end_time_stays_in_range_and_what_follows_it_runs_at_the_end() 
     assert_wire_times("timeline", &timeline);
     assert_eq!(timeline["pending"], json!([]), "{timeline}");
     // Expired, released and (24 hours "later") gone.
-    app.fails("sync_baremetal", json!({"guid": guid}), reason::NOT_FOUND)
-        .await;
+    app.fails(
+        "sync_baremetal",
+        json!({"guid": guid}),
+        Reason::NotFound.as_str(),
+    )
+    .await;
     let (_, requests) = app.control("GET", "/_mock/requests", None).await;
     assert_wire_times("journal", &requests);
 }

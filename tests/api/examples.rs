@@ -681,7 +681,7 @@ fn degrade_body(date: &str) -> Value {
     let time = chrono::Utc::now().timestamp();
     body["userid"] = json!("1");
     body["time"] = json!(time);
-    body["sign"] = json!(apayun_mock::test_support::api::sign::sign(
+    body["sign"] = json!(apayun_mock::test_support::protocol::sign::sign(
         "baremetal",
         "degrade",
         "1",

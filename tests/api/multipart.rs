@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use apayun_mock::test_support::api::error::reason;
+use apayun_mock::test_support::protocol::Reason;
 use apayun_mock::MockEngine;
 use serde_json::{json, Value};
 
@@ -159,7 +159,7 @@ async fn multipart_has_the_limits_of_a_form() {
     .await;
     assert_eq!(
         (status, why.as_deref()),
-        (200, Some(reason::TOO_MANY_FIELDS))
+        (200, Some(Reason::TooManyFields.as_str()))
     );
     // A file part is not a field, but its bytes count against the body limit.
     let pairs = app.client().signed_pairs("getzones", &json!({}));
@@ -173,7 +173,7 @@ async fn multipart_has_the_limits_of_a_form() {
     .await;
     assert_eq!(
         (status, why.as_deref()),
-        (413, Some(reason::BODY_TOO_LARGE))
+        (413, Some(Reason::BodyTooLarge.as_str()))
     );
 }
 
@@ -198,7 +198,7 @@ async fn content_types_php_does_not_read_are_refused_and_change_nothing() {
         assert_eq!(status, 200, "{ct:?}: {answer}");
         assert_eq!(
             why.as_deref(),
-            Some(reason::UNSUPPORTED_CONTENT_TYPE),
+            Some(Reason::UnsupportedContentType.as_str()),
             "{ct:?}"
         );
         assert_eq!((&answer["code"], &answer["data"]), (&json!(1), &json!({})));

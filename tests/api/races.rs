@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use apayun_mock::config::ServeConfig;
-use apayun_mock::test_support::api::decode::Params;
 use apayun_mock::test_support::engine::{Call, Engine, Settings};
+use apayun_mock::test_support::protocol::Params;
 use apayun_mock::test_support::seed::Seed;
 use serde_json::{json, Value};
 

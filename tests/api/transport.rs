@@ -2,8 +2,8 @@
 //! body limits and malformed bodies, methods and paths, and PHP-style JSON
 //! escaping — everything about `/api` that comes before an action.
 
-use apayun_mock::test_support::api::error::reason;
-use apayun_mock::test_support::api::sign;
+use apayun_mock::test_support::protocol::sign;
+use apayun_mock::test_support::protocol::Reason;
 use serde_json::{json, Value};
 
 use crate::helpers::{keys, TestApp, EXAMPLE_GUID};
@@ -399,18 +399,18 @@ async fn errors_come_in_xml_too() {
     let mut p = app
         .client()
         .signed_pairs("stop", &json!({"guid": "999", "dataType": "xml"}));
-    check(p.clone(), reason::NOT_FOUND, &["999"]).await;
+    check(p.clone(), Reason::NotFound.as_str(), &["999"]).await;
     // An authentication error.
     p = common(&app, "getzones");
     p.retain(|(k, _)| k != "sign");
     p.push(pair("sign", &"0".repeat(32)));
     p.push(pair("dataType", "XML"));
-    check(p, reason::SIGN_INVALID, &["签名错误"]).await;
+    check(p, Reason::SignInvalid.as_str(), &["签名错误"]).await;
     // A missing field.
     let mut p = common(&app, "getzones");
     p.retain(|(k, _)| k != "userid");
     p.push(pair("dataType", "xml"));
-    check(p, reason::MISSING_PARAM, &["userid"]).await;
+    check(p, Reason::MissingParam.as_str(), &["userid"]).await;
 }
 
 // ---------------------------------------------------------------------------
@@ -422,14 +422,14 @@ const FORM: &str = "application/x-www-form-urlencoded";
 async fn a_body_over_one_mebibyte_is_413() {
     let app = TestApp::spawn().await;
     let answer = raw(&app, FORM, vec![b'a'; (1 << 20) + 1]).await;
-    check_refused(&answer, 413, reason::BODY_TOO_LARGE, &["1048576"]);
+    check_refused(&answer, 413, Reason::BodyTooLarge.as_str(), &["1048576"]);
     let answer = raw(&app, "application/json", vec![b' '; 3 << 20]).await;
-    check_refused(&answer, 413, reason::BODY_TOO_LARGE, &["1048576"]);
+    check_refused(&answer, 413, Reason::BodyTooLarge.as_str(), &["1048576"]);
     // Exactly the limit passes the size check (and then fails on the value's length).
     let mut body = b"a=".to_vec();
     body.resize(1 << 20, b'x');
     let answer = raw(&app, FORM, body).await;
-    check_refused(&answer, 200, reason::VALUE_TOO_LONG, &[]);
+    check_refused(&answer, 200, Reason::ValueTooLong.as_str(), &[]);
 }
 
 #[tokio::test]
@@ -450,20 +450,20 @@ async fn more_than_a_thousand_fields_are_refused() {
         answer.text
     );
     let answer = form(&app, &padded(1001)).await;
-    check_refused(&answer, 200, reason::TOO_MANY_FIELDS, &["1000"]);
+    check_refused(&answer, 200, Reason::TooManyFields.as_str(), &["1000"]);
     // Nested fields count one by one.
     let mut p = signed.clone();
     p.extend((0..1000).map(|i| pair(&format!("list[{i}]"), "1")));
     check_refused(
         &form(&app, &p).await,
         200,
-        reason::TOO_MANY_FIELDS,
+        Reason::TooManyFields.as_str(),
         &["1000"],
     );
     // A JSON body's scalars count the same way.
     let list: Vec<Value> = (0..1001).map(|i| json!(i)).collect();
     let answer = raw(&app, "application/json", json!({"list": list}).to_string()).await;
-    check_refused(&answer, 200, reason::TOO_MANY_FIELDS, &["1000"]);
+    check_refused(&answer, 200, Reason::TooManyFields.as_str(), &["1000"]);
 }
 
 #[tokio::test]
@@ -480,18 +480,18 @@ async fn nesting_too_deep_is_refused() {
     check_refused(
         &form(&app, &nested(32)).await,
         200,
-        reason::NESTING_TOO_DEEP,
+        Reason::NestingTooDeep.as_str(),
         &["32"],
     );
     check_refused(
         &form(&app, &nested(100)).await,
         200,
-        reason::NESTING_TOO_DEEP,
+        Reason::NestingTooDeep.as_str(),
         &["32"],
     );
     let deep = format!("{{\"a\":{}1{}}}", "[".repeat(40), "]".repeat(40));
     let answer = raw(&app, "application/json", deep).await;
-    check_refused(&answer, 200, reason::NESTING_TOO_DEEP, &["32"]);
+    check_refused(&answer, 200, Reason::NestingTooDeep.as_str(), &["32"]);
 }
 
 #[tokio::test]
@@ -513,12 +513,12 @@ async fn malformed_bodies_are_bad_body() {
         let answer = raw(&app, content_type, body.to_vec()).await;
         assert_eq!(
             answer.reason.as_deref(),
-            Some(reason::BAD_BODY),
+            Some(Reason::BadBody.as_str()),
             "{content_type} {:?}: {}",
             String::from_utf8_lossy(body),
             answer.text
         );
-        check_refused(&answer, 200, reason::BAD_BODY, &[word]);
+        check_refused(&answer, 200, Reason::BadBody.as_str(), &[word]);
     }
 }
 
@@ -537,7 +537,12 @@ async fn other_methods_on_api_are_405() {
             .await
             .unwrap_or_else(|e| panic!("{method}: {e}"));
         let answer = read(resp).await;
-        check_refused(&answer, 405, reason::METHOD_NOT_ALLOWED, &[method, "POST"]);
+        check_refused(
+            &answer,
+            405,
+            Reason::MethodNotAllowed.as_str(),
+            &[method, "POST"],
+        );
     }
 }
 
@@ -559,7 +564,12 @@ async fn unknown_paths_are_404_json() {
             .await
             .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         let answer = read(resp).await;
-        check_refused(&answer, 404, reason::NOT_FOUND, &[path, "POST /api"]);
+        check_refused(
+            &answer,
+            404,
+            Reason::NotFound.as_str(),
+            &[path, "POST /api"],
+        );
         // PHP escapes slashes.
         assert!(
             answer.text.contains(&path.replace('/', "\\/")),

@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use apayun_mock::test_support::api::sign;
+use apayun_mock::test_support::protocol::sign;
 use clap::Parser;
 use load::{MakeReq, Req, Spec, Stats};
 use servers::Server;

@@ -19,7 +19,7 @@
 //! - the body is decoded like `/api` does (`flags` bits 3–5 pick the
 //!   content type), then `Action::parse` runs for **every** `(module,
 //!   action)` of `ACTIONS` and for mismatched module names: it must answer
-//!   `Ok` or an `ApiError` with a reason, never panic;
+//!   `Ok` or a `Refusal` with a reason, never panic;
 //! - a selector below 0xF0 then runs `ACTIONS[selector % len]` through
 //!   `Engine::execute` on an in-memory engine (fast timings) restored to
 //!   the seed state before each input, so a crash input replays. Unless
@@ -39,11 +39,11 @@
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-use apayun_mock::config::ServeConfig;
 use apayun_mock::test_support::actions::{Action, ACTIONS};
-use apayun_mock::test_support::api::decode::{decode_body, Limits, Params};
-use apayun_mock::test_support::api::error::reason;
+use apayun_mock::test_support::api::decode::decode_body;
+use apayun_mock::config::ServeConfig;
 use apayun_mock::test_support::engine::{Call, Engine, Settings};
+use apayun_mock::test_support::protocol::{Limits, Params, Reason};
 use apayun_mock::test_support::seed::Seed;
 use apayun_mock::test_support::store::network::double_held;
 use serde_json::{json, Map, Value};
@@ -100,7 +100,7 @@ pub fn decode_body_input(data: &[u8]) {
     // from before that refusal existed still reach the code they found.
     let refused = matches!(
         decode_body(ct, body, limits),
-        Err(e) if e.reason == reason::UNSUPPORTED_CONTENT_TYPE
+        Err(e) if e.reason == Reason::UnsupportedContentType
     );
     let ct = if refused {
         Some("application/x-www-form-urlencoded")
@@ -141,18 +141,17 @@ pub fn decode_body_input(data: &[u8]) {
         Err(err) => {
             assert!(
                 [
-                    reason::BAD_BODY,
-                    reason::TOO_MANY_FIELDS,
-                    reason::NESTING_TOO_DEEP,
-                    reason::VALUE_TOO_LONG,
-                    reason::UNSUPPORTED_CONTENT_TYPE,
+                    Reason::BadBody,
+                    Reason::TooManyFields,
+                    Reason::NestingTooDeep,
+                    Reason::ValueTooLong,
+                    Reason::UnsupportedContentType,
                 ]
-                .contains(&err.reason.as_str()),
+                .contains(&err.reason),
                 "unexpected reason {}",
                 err.reason
             );
             assert!(!err.message.is_empty());
-            assert_eq!(err.code, 1);
         }
     }
 }
@@ -300,7 +299,7 @@ pub fn action_parse_input(data: &[u8]) {
         // As in `decode_body_input`: a refused content type still fuzzes
         // the actions with the body read as a form.
         let fuzzed = decode_body(ct, body, settings.limits).or_else(|e| {
-            if e.reason == reason::UNSUPPORTED_CONTENT_TYPE {
+            if e.reason == Reason::UnsupportedContentType {
                 decode_body(
                     Some("application/x-www-form-urlencoded"),
                     body,
@@ -316,8 +315,13 @@ pub fn action_parse_input(data: &[u8]) {
         for (module, action) in ACTIONS {
             for m in [*module, "baremetal", "common", ""] {
                 if let Err(e) = Action::parse(m, action, &fuzzed) {
-                    assert!(!e.reason.is_empty() && !e.message.is_empty());
-                    assert_ne!(e.reason, reason::INTERNAL, "{m}/{action}: {}", e.message);
+                    assert!(!e.reason.as_str().is_empty() && !e.message.is_empty());
+                    assert_ne!(
+                        e.reason,
+                        Reason::InternalError,
+                        "{m}/{action}: {}",
+                        e.message
+                    );
                 }
             }
         }
@@ -345,7 +349,7 @@ pub fn action_parse_input(data: &[u8]) {
         match &outcome.result {
             Ok(data) => harvest(data, &mut guid, &mut degrade_guid),
             Err(e) => {
-                assert_ne!(e.reason, reason::INTERNAL, "{action}: {}", e.message);
+                assert_ne!(e.reason, Reason::InternalError, "{action}: {}", e.message);
                 assert!(!e.message.is_empty());
             }
         }

@@ -1,7 +1,13 @@
 //! One isolated engine: its database, clock, journal, faults, callbacks and
 //! snapshots. All engine state lives in this value (no globals), so several
 //! namespaces can live in one process. Methods here are synchronous and
-//! touch SQLite: call them from a blocking thread.
+//! touch SQLite: call them from a blocking thread. Its `/api` calls reach
+//! the database through its lane (`lane.rs`), and its catalog answers are
+//! kept rendered in its cache (`cache.rs`); a refused call is a
+//! [`Refusal`], with no HTTP in it.
+
+pub mod cache;
+pub mod lane;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -14,14 +20,13 @@ use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
 use crate::actions::{self, Action, Ctx};
-use crate::api::decode::{Limits, Params};
-use crate::api::error::ApiError;
 use crate::callbacks::{self, Callbacks};
 use crate::clock::{self, Clock, ClockState};
 use crate::config::{DbSync, ServeConfig};
 use crate::events::{Events, Topic};
 use crate::faults::Faults;
 use crate::journal::Journal;
+use crate::protocol::{Limits, Params, Refusal};
 use crate::scheduler::{Timer, SLACK};
 use crate::seed::{Seed, Timings};
 use crate::store::{self, instances, tasks, Store, Template};
@@ -95,7 +100,7 @@ enum Step {
 /// What running a call produced, for the answer and the journal.
 #[derive(Debug)]
 pub struct Outcome {
-    pub result: Result<Value, ApiError>,
+    pub result: Result<Value, Refusal>,
     pub effects: Vec<Value>,
 }
 
@@ -113,9 +118,9 @@ pub struct Engine {
     callbacks: Arc<Callbacks>,
     snapshots: Mutex<BTreeMap<String, Snapshot>>,
     /// Rendered catalog answers; cleared whenever the database is replaced.
-    rendered: crate::api::cache::RenderCache,
+    rendered: cache::RenderCache,
     /// `/api` calls waiting for the connection, run back to back.
-    lane: crate::api::lane::Lane,
+    lane: lane::Lane,
     /// Tells the process's scheduler when this engine is next due.
     timer: OnceLock<Timer>,
     /// Held for one runner step, from applying a transition to queueing its
@@ -186,12 +191,12 @@ impl Engine {
     }
 
     /// Rendered catalog answers.
-    pub fn rendered(&self) -> &crate::api::cache::RenderCache {
+    pub fn rendered(&self) -> &cache::RenderCache {
         &self.rendered
     }
 
     /// `/api` calls waiting for the connection.
-    pub fn lane(&self) -> &crate::api::lane::Lane {
+    pub fn lane(&self) -> &lane::Lane {
         &self.lane
     }
 
@@ -407,7 +412,7 @@ impl Engine {
                     .as_ref()
                     .map_or(true, |n| n.is_some_and(|d| d <= self.clock.now()));
                 next_wake = Some(next.ok().flatten());
-                Ok::<_, ApiError>(value)
+                Ok::<_, Refusal>(value)
             })
         };
         let effects = std::mem::take(&mut ctx.effects);
@@ -501,7 +506,7 @@ impl Engine {
             "baremetal"
         };
         let time = clock::wall_seconds().to_string();
-        let sign = crate::api::sign::sign(module, &t.action, &inst.userid, key, &time);
+        let sign = crate::protocol::sign::sign(module, &t.action, &inst.userid, key, &time);
         let mut params = Map::new();
         for (k, v) in [
             ("module", module.to_string()),

@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::oneshot;
 
-use crate::api::error::ApiError;
 use crate::engine::{Call, Engine, Outcome};
+use crate::protocol::Refusal;
 
 struct Job {
     call: Call,
@@ -48,7 +48,7 @@ impl Lane {
 
 fn failed(detail: &str) -> Outcome {
     Outcome {
-        result: Err(ApiError::internal(detail)),
+        result: Err(Refusal::internal(detail)),
         effects: Vec::new(),
     }
 }

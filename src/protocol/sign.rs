@@ -5,11 +5,10 @@
 use md5::{Digest, Md5};
 use subtle::ConstantTimeEq;
 
+use super::mask::KEY_MASK;
+
 /// The fixed salt the upstream document puts between module and action.
 pub const SALT: &str = "zkeys.api@2019";
-
-/// What the key is replaced with wherever a canonical string is shown.
-pub const KEY_MASK: &str = "***";
 
 /// The string that is hashed.
 pub fn canonical(module: &str, action: &str, userid: &str, key: &str, time: &str) -> String {
