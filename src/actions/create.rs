@@ -9,6 +9,7 @@ use crate::api::decode::Params;
 use crate::api::error::ApiError;
 use crate::domain::catalog::{check_custom_partition, check_system_limits};
 use crate::domain::months::add_months;
+use crate::domain::state::State;
 use crate::store::instances::{self, Instance};
 use crate::store::{catalog, network, tasks};
 
@@ -187,11 +188,11 @@ impl Create {
                 buy_time: ctx.now,
                 start_time: ctx.now,
                 end_time,
-                order_status: 0,
-                run_status: 1,
-                act_status: 0,
-                push_status: 0,
-                lock_status: 0,
+                order_status: State::NEW_ORDER.order_status,
+                run_status: State::NEW_ORDER.run_status,
+                act_status: State::NEW_ORDER.act_status,
+                push_status: State::NEW_ORDER.push_status,
+                lock_status: State::NEW_ORDER.lock_status,
                 install_mode: "1".to_string(),
                 deleted_at: None,
             };

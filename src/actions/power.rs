@@ -36,7 +36,7 @@ impl Power {
             Op::Start => (Kind::Started, ctx.timings.start),
             _ => (Kind::Restarted, ctx.timings.restart),
         };
-        inst.act_status = state::busy_act_status(self.op).unwrap_or(0);
+        inst.act_status = self.op.busy();
         ctx.save(tx, &inst)?;
         ctx.schedule(tx, &inst.guid, kind, ctx.now + delay, None)?;
         Ok(json!({}))

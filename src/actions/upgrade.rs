@@ -180,7 +180,7 @@ impl Upgrade {
         inst.bandwidth = after.bandwidth;
         inst.ipnum = after.ipnum;
         inst.defense = after.defense;
-        inst.act_status = 4;
+        inst.act_status = Op::Upgrade.busy();
         ctx.save(tx, &inst)?;
         ctx.schedule(
             tx,

@@ -15,6 +15,7 @@ use serde_json::{json, Map, Value};
 
 use super::{Admin, AdminError, Guarded};
 use crate::api::decode::scalar_text;
+use crate::domain::state::Forced;
 use crate::faults::Spec;
 use crate::journal::Filter;
 use crate::registry::{Registry, RegistryError, DEFAULT_NAMESPACE};
@@ -387,19 +388,10 @@ pub async fn delete_snapshot(admin: Admin) -> Reply {
     ok(json!({"deleted": name}))
 }
 
-/// The enum values the document gives each state field.
-const STATE_FIELDS: &[(&str, &[i64])] = &[
-    ("order_status", &[0, 1, 3, -2]),
-    ("run_status", &[-2, -1, 1]),
-    ("act_status", &[0, 1, 2, 3, 4, 5, 6]),
-    ("push_status", &[0, 1]),
-    ("lock_status", &[0, 1]),
-];
-
 pub async fn force_state(admin: Admin, bytes: ControlBody) -> Reply {
     let patch: Map<String, Value> = body(&bytes)?;
     let guid = admin.path.get("guid").cloned().unwrap_or_default();
-    let mut ints: Vec<(&'static str, i64)> = Vec::new();
+    let mut forced: Vec<Forced> = Vec::new();
     let mut end_time = None;
     for (key, value) in &patch {
         let text = scalar_text(value).unwrap_or_default();
@@ -412,24 +404,24 @@ pub async fn force_state(admin: Admin, bytes: ControlBody) -> Reply {
             })?);
             continue;
         }
-        let Some((name, allowed)) = STATE_FIELDS.iter().find(|(n, _)| n == key) else {
+        let Some(allowed) = Forced::codes(key) else {
             return Err(AdminError::bad_request(
                 "unknown_field",
                 format!("{key} cannot be forced; allowed: order_status, run_status, act_status, push_status, lock_status, end_time"),
             ));
         };
-        let v: i64 = text
+        let value = text
             .trim()
             .parse()
             .ok()
-            .filter(|v| allowed.contains(v))
+            .and_then(|v| Forced::new(key, v))
             .ok_or_else(|| {
                 AdminError::bad_request(
                     "bad_value",
                     format!("{key} must be one of {allowed:?}, got {value}"),
                 )
             })?;
-        ints.push((name, v));
+        forced.push(value);
     }
     let g = guid.clone();
     let result = blocking(&admin, move |engine| {
@@ -437,15 +429,11 @@ pub async fn force_state(admin: Admin, bytes: ControlBody) -> Reply {
             let Some(mut inst) = instances::get(tx, &g)? else {
                 return Ok(None);
             };
-            for (name, v) in &ints {
-                match *name {
-                    "order_status" => inst.order_status = *v,
-                    "run_status" => inst.run_status = *v,
-                    "act_status" => inst.act_status = *v,
-                    "push_status" => inst.push_status = *v,
-                    _ => inst.lock_status = *v,
-                }
+            let mut state = inst.state();
+            for f in &forced {
+                f.apply(&mut state);
             }
+            inst.set_state(state);
             if let Some(t) = end_time {
                 inst.end_time = t;
                 tasks::cancel(tx, &inst.guid, &[tasks::Kind::Expired])?;

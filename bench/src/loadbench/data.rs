@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use apayun_mock::config::ServeConfig;
+use apayun_mock::domain::state::State;
 use apayun_mock::engine::{Engine, Settings};
 use apayun_mock::seed::{PoolKind, Seed};
 use apayun_mock::store::instances::{self, Instance};
@@ -138,11 +139,11 @@ pub fn populate_db(db: &Path, seed_dir: &Path, n: usize) -> Result<Vec<String>, 
                     buy_time: now - 86_400,
                     start_time: now - 86_400,
                     end_time: now + 30 * 86_400,
-                    order_status: 1,
-                    run_status: 1,
-                    act_status: 0,
-                    push_status: 0,
-                    lock_status: 0,
+                    order_status: State::RUNNING.order_status,
+                    run_status: State::RUNNING.run_status,
+                    act_status: State::RUNNING.act_status,
+                    push_status: State::RUNNING.push_status,
+                    lock_status: State::RUNNING.lock_status,
                     install_mode: "1".into(),
                     deleted_at: None,
                 };
