@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 
+use crate::actions::{module_of, Module};
 use crate::api::sign;
 use crate::client::{self, Client};
 use crate::config::{CallArgs, HealthArgs, SignArgs};
@@ -99,8 +100,9 @@ pub fn sign(args: SignArgs) -> ExitCode {
         .time
         .unwrap_or_else(crate::clock::wall_seconds)
         .to_string();
-    let module = if args.action == "refund" && args.module == "baremetal" {
-        "common".to_string()
+    // The default module follows the action (`refund` is `common`).
+    let module = if args.module == Module::Baremetal.wire() {
+        module_of(&args.action).to_string()
     } else {
         args.module
     };

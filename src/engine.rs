@@ -13,7 +13,7 @@ use rand::SeedableRng;
 use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
-use crate::actions::{self, Action, Ctx};
+use crate::actions::{self, Action, ActionName, Ctx};
 use crate::api::decode::{Limits, Params};
 use crate::api::error::ApiError;
 use crate::callbacks::{self, Callbacks};
@@ -310,7 +310,7 @@ impl Engine {
                 }
             }
         };
-        let read_only = actions::is_read_only(&call.action);
+        let read_only = ActionName::parse(&call.action).is_some_and(ActionName::read_only);
         let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
         let mut ctx = Ctx {
             userid: &call.userid,
@@ -442,11 +442,7 @@ impl Engine {
 
     fn notify(&self, url: String, t: &tasks::Transition, inst: &instances::Instance) {
         let key = self.api_key(&inst.userid).unwrap_or_default();
-        let module = if t.action == "refund" {
-            "common"
-        } else {
-            "baremetal"
-        };
+        let module = actions::module_of(&t.action);
         let time = clock::wall_seconds().to_string();
         let sign = crate::api::sign::sign(module, &t.action, &inst.userid, key, &time);
         let mut params = Map::new();

@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use apayun_mock::actions::{Action, ACTIONS};
+use apayun_mock::actions::{Action, ActionName};
 use apayun_mock::api::decode::{decode_body, Limits};
 use apayun_mock::api::error::reason;
 use apayun_mock::client::php_build_query;
@@ -134,8 +134,8 @@ proptest! {
                     let _ = params.str(key);
                     let _ = params.nested(key);
                 }
-                for (module, action) in ACTIONS {
-                    if let Err(e) = Action::parse(module, action, &params) {
+                for name in ActionName::ALL {
+                    if let Err(e) = Action::parse(name.module().wire(), name.wire(), &params) {
                         prop_assert!(!e.reason.is_empty() && !e.message.is_empty());
                         prop_assert_ne!(e.reason.as_str(), reason::INTERNAL);
                     }

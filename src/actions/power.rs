@@ -4,7 +4,7 @@
 use rusqlite::Transaction;
 use serde_json::{json, Value};
 
-use super::Ctx;
+use super::{ActionName, Ctx};
 use crate::api::decode::Params;
 use crate::api::error::ApiError;
 use crate::domain::state::{self, Op};
@@ -16,10 +16,10 @@ pub struct Power {
 }
 
 impl Power {
-    pub fn parse(action: &str, p: &Params) -> Result<Power, ApiError> {
+    pub fn parse(action: ActionName, p: &Params) -> Result<Power, ApiError> {
         let op = match action {
-            "stop" => Op::Stop,
-            "start" => Op::Start,
+            ActionName::Stop => Op::Stop,
+            ActionName::Start => Op::Start,
             _ => Op::Restart,
         };
         Ok(Power {

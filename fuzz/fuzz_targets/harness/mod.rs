@@ -18,9 +18,9 @@
 //!
 //! - the body is decoded like `/api` does (`flags` bits 3–5 pick the
 //!   content type), then `Action::parse` runs for **every** `(module,
-//!   action)` of `ACTIONS` and for mismatched module names: it must answer
+//!   action)` of `ActionName::ALL` and for mismatched module names: it must answer
 //!   `Ok` or an `ApiError` with a reason, never panic;
-//! - a selector below 0xF0 then runs `ACTIONS[selector % len]` through
+//! - a selector below 0xF0 then runs `ActionName::ALL[selector % len]` through
 //!   `Engine::execute` on an in-memory engine (fast timings) restored to
 //!   the seed state before each input, so a crash input replays. Unless
 //!   flag bit 0 is set, the fuzzed fields are laid over a valid template of
@@ -39,7 +39,7 @@
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-use apayun_mock::actions::{Action, ACTIONS};
+use apayun_mock::actions::{Action, ActionName};
 use apayun_mock::api::decode::{decode_body, Limits, Params};
 use apayun_mock::api::error::reason;
 use apayun_mock::config::ServeConfig;
@@ -313,15 +313,17 @@ pub fn action_parse_input(data: &[u8]) {
         let Ok(fuzzed) = fuzzed else {
             continue;
         };
-        for (module, action) in ACTIONS {
-            for m in [*module, "baremetal", "common", ""] {
+        for name in ActionName::ALL {
+            let action = name.wire();
+            for m in [name.module().wire(), "baremetal", "common", ""] {
                 if let Err(e) = Action::parse(m, action, &fuzzed) {
                     assert!(!e.reason.is_empty() && !e.message.is_empty());
                     assert_ne!(e.reason, reason::INTERNAL, "{m}/{action}: {}", e.message);
                 }
             }
         }
-        let (module, action) = ACTIONS[usize::from(*selector) % ACTIONS.len()];
+        let name = ActionName::ALL[usize::from(*selector) % ActionName::ALL.len()];
+        let (module, action) = (name.module().wire(), name.wire());
         let params = if flags & 1 == 1 {
             fuzzed
         } else {
