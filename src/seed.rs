@@ -281,20 +281,6 @@ fn err(
     }
 }
 
-/// Files of a seed set, in loading order.
-pub const FILES: &[&str] = &[
-    "users.json",
-    "zones.json",
-    "lines.json",
-    "systems.json",
-    "harddisks.json",
-    "products.json",
-    "stock.json",
-    "ip-pools.json",
-    "timings.json",
-    "instances.json",
-];
-
 const DEFAULT_FILES: &[(&str, &str)] = &[
     ("users.json", include_str!("../seed-data/users.json")),
     ("zones.json", include_str!("../seed-data/zones.json")),

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use apayun_mock::client::Client;
-use apayun_mock::store::network::double_held;
+use apayun_mock::store::test_support::double_held;
 use rusqlite::{Connection, OpenFlags};
 use serde_json::{json, Value};
 

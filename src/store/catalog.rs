@@ -103,10 +103,6 @@ pub fn page(
     Ok((docs, total))
 }
 
-pub fn get(conn: &Connection, kind: Kind, guid: &str) -> rusqlite::Result<Option<Doc>> {
-    Ok(get_shared(conn, kind, guid)?.map(Arc::unwrap_or_clone))
-}
-
 /// One record, shared with every other lookup of the same text (see `PARSED`).
 pub fn get_shared(conn: &Connection, kind: Kind, guid: &str) -> rusqlite::Result<Option<Arc<Doc>>> {
     let mut stmt = conn.prepare_cached("SELECT doc FROM catalog WHERE kind = ?1 AND guid = ?2")?;

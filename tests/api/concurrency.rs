@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use apayun_mock::client::{Answer, Client};
-use apayun_mock::store::{instances, network};
+use apayun_mock::store::{instances, test_support};
 use serde_json::{json, Value};
 
 use crate::helpers::{TestApp, PRODUCT};
@@ -85,7 +85,7 @@ async fn db_check(app: &TestApp) -> (i64, (i64, i64)) {
     let engine = app.engine.engine().await.expect("default engine");
     let conn = engine.store.lock();
     (
-        network::double_held(&conn).expect("double_held"),
+        test_support::double_held(&conn).expect("double_held"),
         instances::stock_counts(&conn, PRODUCT).expect("stock_counts"),
     )
 }

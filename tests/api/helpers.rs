@@ -169,7 +169,7 @@ impl TestApp {
             .unwrap_or_else(|| panic!("no default engine"));
         let doubles = {
             let conn = engine.store.lock();
-            apayun_mock::store::network::double_held(&conn)
+            apayun_mock::store::test_support::double_held(&conn)
         };
         assert_eq!(doubles.ok(), Some(0), "an address is held twice");
     }

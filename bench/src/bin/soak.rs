@@ -1039,7 +1039,7 @@ fn check_records(
 
 fn check_database(db: &Connection, v: &mut Violations) -> rusqlite::Result<()> {
     let count = |sql: &str| -> rusqlite::Result<i64> { db.query_row(sql, [], |r| r.get(0)) };
-    let double_ips = apayun_mock::store::network::double_held(db)?;
+    let double_ips = apayun_mock::store::test_support::double_held(db)?;
     if double_ips != 0 {
         v.add("ip_held_twice", format!("{double_ips} addresses"));
     }

@@ -151,15 +151,17 @@ pub fn populate_db(db: &Path, seed_dir: &Path, n: usize) -> Result<Vec<String>, 
                 let addr = std::net::Ipv4Addr::from(base + i as u32);
                 network::insert_ip(
                     tx,
-                    &guid,
-                    pool.id,
-                    addr,
-                    &mask,
-                    &gateway,
-                    "ip",
-                    true,
-                    now - 86_400,
-                    None,
+                    &network::NewIp {
+                        instance_guid: &guid,
+                        pool_id: pool.id,
+                        addr,
+                        mask: &mask,
+                        gateway: &gateway,
+                        net_type: "ip",
+                        is_default: true,
+                        create_time: now - 86_400,
+                        upgrade_id: None,
+                    },
                 )?;
                 guids.push(guid);
             }

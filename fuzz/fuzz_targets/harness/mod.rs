@@ -45,7 +45,7 @@ use apayun_mock::api::error::reason;
 use apayun_mock::config::ServeConfig;
 use apayun_mock::engine::{Call, Engine, Settings};
 use apayun_mock::seed::Seed;
-use apayun_mock::store::network::double_held;
+use apayun_mock::store::test_support::double_held;
 use serde_json::{json, Map, Value};
 
 const DECODE_CONTENT_TYPES: &[Option<&str>] = &[
