@@ -3,7 +3,7 @@
 
 use rusqlite::Transaction;
 
-use crate::domain::state::{self, ActStatus, Op, OrderStatus, RunStatus};
+use crate::domain::state::{self, ActStatus, DegradeStatus, Op, OrderStatus, RunStatus};
 use crate::store::changes::{self, Degrade};
 use crate::store::instances::{self, Instance};
 use crate::store::tasks::{self, Kind, Transition};
@@ -52,7 +52,10 @@ pub fn apply(tx: &Transaction, t: &Transition) -> rusqlite::Result<Option<Instan
             .transpose()?
             .flatten()
         {
-            Some(d) if d.status == 0 && inst.order_status != OrderStatus::Deleted => {
+            Some(d)
+                if d.status == DegradeStatus::Pending
+                    && inst.order_status != OrderStatus::Deleted =>
+            {
                 apply_degrade(tx, &mut inst, &d, t.due)?;
                 true
             }
@@ -163,8 +166,8 @@ pub fn delete(tx: &Transaction, inst: &mut Instance, now: i64) -> rusqlite::Resu
     instances::release_stock(tx, &inst.guid)?;
     network::release_instance_ips(tx, &inst.guid)?;
     for d in changes::degrades_of(tx, &inst.guid)? {
-        if d.status == 0 {
-            changes::set_degrade_status(tx, &d.guid, -1, None)?;
+        if d.status == DegradeStatus::Pending {
+            changes::set_degrade_status(tx, &d.guid, DegradeStatus::Cancelled, None)?;
         }
     }
     tasks::cancel(tx, &inst.guid, &Kind::ALL)?;
@@ -207,7 +210,7 @@ fn apply_degrade(
             }
         }
     }
-    changes::set_degrade_status(tx, &d.guid, 1, Some(now))
+    changes::set_degrade_status(tx, &d.guid, DegradeStatus::Done, Some(now))
 }
 
 /// Cancels a pending degrade: its amounts go back to the upgrade records.
@@ -220,6 +223,6 @@ pub fn cancel_degrade(tx: &Transaction, d: &Degrade) -> rusqlite::Result<()> {
             changes::update_upgrade(tx, &back)?;
         }
     }
-    changes::set_degrade_status(tx, &d.guid, -1, None)?;
+    changes::set_degrade_status(tx, &d.guid, DegradeStatus::Cancelled, None)?;
     tasks::cancel_reference(tx, &d.guid)
 }

@@ -10,7 +10,7 @@ use super::Ctx;
 use crate::api::decode::{scalar_text, Params};
 use crate::api::error::ApiError;
 use crate::domain::catalog::Line;
-use crate::domain::state::{self, Op};
+use crate::domain::state::{self, DegradeStatus, Op};
 use crate::domain::upgrade::{check_degrade, Degradable, Totals};
 use crate::domain::RuleError;
 use crate::store::changes::{self, Degrade as DegradeRecord};
@@ -199,7 +199,7 @@ impl Degrade {
                 guid: guid.clone(),
                 baremetal_guid: inst.guid.clone(),
                 item: it.item.clone(),
-                status: 0,
+                status: DegradeStatus::Pending,
                 reason: format!("预约降配：{label}"),
                 apply_time,
                 create_time: ctx.now,
@@ -265,7 +265,7 @@ impl Degrade {
 fn after_pending(tx: &Transaction, inst: &Instance) -> Result<Totals, ApiError> {
     let pending: Vec<DegradeRecord> = changes::degrades_of(tx, &inst.guid)?
         .into_iter()
-        .filter(|d| d.status == 0)
+        .filter(|d| d.status == DegradeStatus::Pending)
         .collect();
     let pending_sum = |item: &str| {
         pending
@@ -376,17 +376,14 @@ impl DegradeCancel {
                     format!("业务 {} 没有降配记录 {}", inst.guid, self.degrade_guid),
                 )
             })?;
-        if record.status != 0 {
-            let name = if record.status == 1 {
-                "已完成"
-            } else {
-                "已取消"
-            };
+        if record.status != DegradeStatus::Pending {
             return Err(ApiError::new(
                 "degrade_not_pending",
                 format!(
                     "降配记录 {} {}（status {}），只能取消待执行的降配",
-                    record.guid, name, record.status
+                    record.guid,
+                    record.status.zh(),
+                    record.status
                 ),
             ));
         }

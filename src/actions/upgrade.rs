@@ -9,7 +9,7 @@ use crate::api::decode::Params;
 use crate::api::error::ApiError;
 use crate::domain::catalog::Line;
 use crate::domain::ipalloc;
-use crate::domain::state::{self, Op};
+use crate::domain::state::{self, DegradeStatus, Op};
 use crate::domain::upgrade::{check_ratio, check_upgrade, Increment, Totals};
 use crate::domain::RuleError;
 use crate::seed::PoolKind;
@@ -114,7 +114,7 @@ impl Upgrade {
         let pending_sum = |item: &str| {
             pending
                 .iter()
-                .filter(|d| d.status == 0 && d.item == item)
+                .filter(|d| d.status == DegradeStatus::Pending && d.item == item)
                 .map(|d| d.amount)
                 .sum::<i64>()
         };

@@ -140,6 +140,15 @@ status_codes! {
     }
 }
 
+status_codes! {
+    /// A scheduled degrade's `status`.
+    DegradeStatus, "status" {
+        Pending = 0, "待执行", "pending";
+        Done = 1, "已完成", "done";
+        Cancelled = -1, "已取消", "cancelled";
+    }
+}
+
 /// The state fields of an instance, as the document names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct State {

@@ -2,6 +2,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
+use crate::domain::state::DegradeStatus;
 use crate::seed::SeedUpgrade;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -142,8 +143,7 @@ pub struct Degrade {
     pub baremetal_guid: String,
     /// `bandwidth`, `defense` or `ip`.
     pub item: String,
-    /// 0 pending, 1 applied, -1 cancelled.
-    pub status: i64,
+    pub status: DegradeStatus,
     pub reason: String,
     pub apply_time: i64,
     pub create_time: i64,
@@ -220,7 +220,7 @@ pub fn get_degrade(conn: &Connection, guid: &str) -> rusqlite::Result<Option<Deg
 pub fn set_degrade_status(
     conn: &Connection,
     guid: &str,
-    status: i64,
+    status: DegradeStatus,
     finish_time: Option<i64>,
 ) -> rusqlite::Result<()> {
     conn.prepare_cached("UPDATE degrades SET status = ?2, finish_time = ?3 WHERE guid = ?1")?

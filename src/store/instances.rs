@@ -5,7 +5,9 @@ use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::domain::catalog::Product;
-use crate::domain::state::{ActStatus, LockStatus, OrderStatus, PushStatus, RunStatus, State};
+use crate::domain::state::{
+    ActStatus, DegradeStatus, LockStatus, OrderStatus, PushStatus, RunStatus, State,
+};
 use crate::seed::SeedInstance;
 
 use super::{catalog, changes, network};
@@ -64,7 +66,7 @@ impl Instance {
     }
 }
 
-/// The state fields are stored as their document codes. A code outside
+/// State codes are stored as their document codes. A code outside
 /// the document's set cannot be written (the control API checks forced
 /// values) and reads back as an error, never as a guess.
 macro_rules! stored_as_code {
@@ -91,7 +93,14 @@ macro_rules! stored_as_code {
     )+};
 }
 
-stored_as_code!(OrderStatus, RunStatus, ActStatus, PushStatus, LockStatus);
+stored_as_code!(
+    OrderStatus,
+    RunStatus,
+    ActStatus,
+    PushStatus,
+    LockStatus,
+    DegradeStatus
+);
 
 const COLUMNS: &str = "id, guid, userid, product_guid, line_guid, system_guid, stock_id, cabinet_sn, name, \
     client_user_id, client_order_no, agent_order_no, login_name, login_password, system_partition_size, \
@@ -513,6 +522,7 @@ mod tests {
         round_trips(&conn, ActStatus::ALL);
         round_trips(&conn, PushStatus::ALL);
         round_trips(&conn, LockStatus::ALL);
+        round_trips(&conn, DegradeStatus::ALL);
         // A code outside the document's set is an error, not a guess.
         let bad: rusqlite::Result<OrderStatus> = conn.query_row("SELECT 2", [], |r| r.get(0));
         let message = bad.err().map(|e| e.to_string()).unwrap_or_default();
