@@ -659,7 +659,7 @@ impl Seed {
             ));
         }
         for u in &inst.upgrades {
-            check_seeded_upgrade(&rec, u, &line_guid, &pool_of, &mut held.blocks)?;
+            check_seeded_upgrade(&rec, u, line_guid, &pool_of, &mut held.blocks)?;
         }
         Ok(())
     }
