@@ -387,3 +387,35 @@ pub fn assign_seeded_block(
     let gateway = ipalloc::block_gateway(block).to_string();
     Ok(Some((mask, gateway)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seed::Seed;
+    use crate::store::{self, Store};
+
+    const LINE: &str = "1665907446560259";
+
+    #[test]
+    fn a_failing_pool_search_is_an_error_not_exhaustion() {
+        let store = Store::open(None).unwrap_or_else(|e| panic!("open: {e}"));
+        let seed = Seed::default_set().unwrap_or_else(|e| panic!("seed: {e}"));
+        let zone = chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| panic!("zone"));
+        store
+            .write(|tx| store::load_seed(tx, &seed, 1_700_000_000, zone))
+            .unwrap_or_else(|e| panic!("load: {e}"));
+        let conn = store.lock();
+        // Every search works on the seed: a block, singles, a primary.
+        assert!(matches!(find_block(&conn, LINE, 8), Ok(Some(_))));
+        assert!(matches!(
+            find_singles(&conn, LINE, PoolKind::Single, 2),
+            Ok(Some(_))
+        ));
+        // Without the table `taken` reads, every search must fail loudly.
+        conn.execute_batch("DROP TABLE temp.ip_low")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(find_block(&conn, LINE, 8).is_err());
+        assert!(find_singles(&conn, LINE, PoolKind::Single, 2).is_err());
+        assert!(allocate_primary(&conn, LINE, "17", 1_700_000_000).is_err());
+    }
+}
