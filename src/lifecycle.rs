@@ -3,7 +3,9 @@
 
 use rusqlite::Transaction;
 
-use crate::domain::state::{self, ActStatus, DegradeStatus, Op, OrderStatus, RunStatus};
+use crate::domain::state::{
+    self, ActStatus, DegradeStatus, Op, OrderStatus, RunStatus, UpgradeStatus,
+};
 use crate::store::changes::{self, Degrade};
 use crate::store::instances::{self, Instance};
 use crate::store::tasks::{self, Kind, Transition};
@@ -204,7 +206,7 @@ fn apply_degrade(
             }
             if u.remaining == 0 {
                 let mut spent = u.clone();
-                spent.status = 0;
+                spent.status = UpgradeStatus::Spent;
                 spent.degrade_guid = Some(d.guid.clone());
                 changes::update_upgrade(tx, &spent)?;
             }

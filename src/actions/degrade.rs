@@ -10,7 +10,7 @@ use super::Ctx;
 use crate::api::decode::{scalar_text, Params};
 use crate::api::error::ApiError;
 use crate::domain::catalog::Line;
-use crate::domain::state::{self, DegradeStatus, Op};
+use crate::domain::state::{self, DegradeStatus, IpStatus, Op, UpgradeStatus};
 use crate::domain::upgrade::{check_degrade, Degradable, Totals};
 use crate::domain::RuleError;
 use crate::store::changes::{self, Degrade as DegradeRecord};
@@ -32,13 +32,13 @@ impl DegradeIpList {
         let inst = ctx.instance(tx, &self.guid)?;
         let mut list: Vec<Value> = Vec::new();
         for u in changes::upgrades_of(tx, &inst.guid)? {
-            if u.kind != "ipnum" || u.status != 1 || u.remaining != u.nums {
+            if u.kind != "ipnum" || u.status != UpgradeStatus::Active || u.remaining != u.nums {
                 continue;
             }
             // A refunded or released instance's addresses are no longer active.
             if network::ips_of_upgrade(tx, u.id)?
                 .iter()
-                .any(|ip| ip.status != 1)
+                .any(|ip| ip.status != IpStatus::Live)
             {
                 continue;
             }
@@ -160,7 +160,7 @@ impl Degrade {
         let available = |kind: &str| {
             upgrades
                 .iter()
-                .filter(|u| u.kind == kind && u.status == 1)
+                .filter(|u| u.kind == kind && u.status == UpgradeStatus::Active)
                 .map(|u| u.remaining)
                 .sum::<i64>()
         };
@@ -245,7 +245,7 @@ impl Degrade {
                             .iter()
                             .position(|u| {
                                 u.kind == "ipnum"
-                                    && u.status == 1
+                                    && u.status == UpgradeStatus::Active
                                     && u.remaining == u.nums
                                     && u.value == *v
                             })
@@ -336,7 +336,7 @@ fn consume(
             let mut left = amount;
             for u in upgrades
                 .iter_mut()
-                .filter(|u| u.kind == kind && u.status == 1 && u.remaining > 0)
+                .filter(|u| u.kind == kind && u.status == UpgradeStatus::Active && u.remaining > 0)
             {
                 if left == 0 {
                     break;

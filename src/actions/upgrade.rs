@@ -9,7 +9,7 @@ use crate::api::decode::Params;
 use crate::api::error::ApiError;
 use crate::domain::catalog::Line;
 use crate::domain::ipalloc;
-use crate::domain::state::{self, DegradeStatus, Op};
+use crate::domain::state::{self, DegradeStatus, Op, UpgradeStatus};
 use crate::domain::upgrade::{check_ratio, check_upgrade, Increment, Totals};
 use crate::domain::RuleError;
 use crate::seed::PoolKind;
@@ -231,7 +231,7 @@ impl Records<'_> {
                 kind: kind.to_string(),
                 nums,
                 value,
-                status: 1,
+                status: UpgradeStatus::Active,
                 order_no_api: self.order_no.to_string(),
                 create_time: self.now,
                 degrade_guid: None,

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 
 use super::{Admin, AdminError};
 use crate::domain::catalog::{Doc, Line, Product, System};
-use crate::domain::state::{OrderStatus, Status};
+use crate::domain::state::{IpStatus, OrderStatus, Status};
 use crate::engine::Engine;
 use crate::store::instances::{self, Instance, ListFilter};
 use crate::store::{self, catalog, changes, network, tasks};
@@ -90,7 +90,7 @@ fn summary(
     let now = engine.clock.now();
     let zone_guid = names.field(conn, catalog::Kind::Line, &inst.line_guid, "line_guid")?;
     let ips = network::ips_of(conn, &inst.guid)?;
-    let live = || ips.iter().filter(|ip| ip.status == 1);
+    let live = || ips.iter().filter(|ip| ip.status == IpStatus::Live);
     let primary = ips.iter().find(|ip| ip.is_default == 1).map(|ip| &ip.ip);
     let subnets = subnet_groups(&ips).len();
     // Whole days, rounded away from the end: "1 day left" until the last

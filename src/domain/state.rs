@@ -149,6 +149,22 @@ status_codes! {
     }
 }
 
+status_codes! {
+    /// An upgrade record's `status`: spent once a degrade consumed it all.
+    UpgradeStatus, "status" {
+        Spent = 0, "已降配", "spent";
+        Active = 1, "生效中", "active";
+    }
+}
+
+status_codes! {
+    /// An address's `status`: live while its instance holds it.
+    IpStatus, "status" {
+        Released = -1, "已释放", "released";
+        Live = 1, "使用中", "live";
+    }
+}
+
 /// The state fields of an instance, as the document names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct State {

@@ -2,7 +2,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use crate::domain::state::DegradeStatus;
+use crate::domain::state::{DegradeStatus, UpgradeStatus};
 use crate::seed::SeedUpgrade;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -14,7 +14,7 @@ pub struct Upgrade {
     pub nums: i64,
     pub value: String,
     /// 1 in effect, 0 no longer (degraded).
-    pub status: i64,
+    pub status: UpgradeStatus,
     pub order_no_api: String,
     pub create_time: i64,
     pub degrade_guid: Option<String>,
@@ -105,7 +105,7 @@ pub fn insert_seeded_upgrade(
         kind: s.kind.clone(),
         nums: s.nums,
         value: s.nums.to_string(),
-        status: 1,
+        status: UpgradeStatus::Active,
         order_no_api: s.order_no_api.clone(),
         create_time: now,
         degrade_guid: None,

@@ -6,7 +6,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::domain::catalog::Product;
 use crate::domain::state::{
-    ActStatus, DegradeStatus, LockStatus, OrderStatus, PushStatus, RunStatus, State,
+    ActStatus, DegradeStatus, IpStatus, LockStatus, OrderStatus, PushStatus, RunStatus, State,
+    UpgradeStatus,
 };
 use crate::seed::SeedInstance;
 
@@ -99,7 +100,9 @@ stored_as_code!(
     ActStatus,
     PushStatus,
     LockStatus,
-    DegradeStatus
+    DegradeStatus,
+    UpgradeStatus,
+    IpStatus
 );
 
 const COLUMNS: &str = "id, guid, userid, product_guid, line_guid, system_guid, stock_id, cabinet_sn, name, \
@@ -523,6 +526,8 @@ mod tests {
         round_trips(&conn, PushStatus::ALL);
         round_trips(&conn, LockStatus::ALL);
         round_trips(&conn, DegradeStatus::ALL);
+        round_trips(&conn, UpgradeStatus::ALL);
+        round_trips(&conn, IpStatus::ALL);
         // A code outside the document's set is an error, not a guess.
         let bad: rusqlite::Result<OrderStatus> = conn.query_row("SELECT 2", [], |r| r.get(0));
         let message = bad.err().map(|e| e.to_string()).unwrap_or_default();

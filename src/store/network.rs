@@ -9,6 +9,7 @@ use ipnet::Ipv4Net;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::domain::ipalloc::{self, Range};
+use crate::domain::state::IpStatus;
 use crate::seed::{PoolKind, SeedUpgrade};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -86,9 +87,11 @@ pub fn taken(conn: &Connection, pool: &Pool) -> rusqlite::Result<Vec<Range>> {
         ranges.push((base as u32, (low - 1) as u32));
     }
     let mut stmt = conn.prepare_cached(
-        "SELECT ip_int FROM ips WHERE pool_id = ?1 AND status = 1 AND ip_int >= ?2 ORDER BY ip_int",
+        "SELECT ip_int FROM ips WHERE pool_id = ?1 AND status = ?3 AND ip_int >= ?2 ORDER BY ip_int",
     )?;
-    let rows = stmt.query_map(params![pool.id, low], |r| r.get::<_, i64>(0))?;
+    let rows = stmt.query_map(params![pool.id, low, IpStatus::Live], |r| {
+        r.get::<_, i64>(0)
+    })?;
     for ip in rows {
         let ip = ip? as u32;
         ranges.push((ip, ip));
@@ -121,7 +124,7 @@ pub struct IpRow {
     pub net_type: String,
     pub is_default: i64,
     pub ip_num: i64,
-    pub status: i64,
+    pub status: IpStatus,
     pub create_time: i64,
     pub upgrade_id: Option<i64>,
 }
@@ -166,7 +169,7 @@ pub struct NewIp<'a> {
 /// Records one live address.
 pub fn insert_ip(conn: &Connection, ip: &NewIp) -> rusqlite::Result<IpRow> {
     conn.prepare_cached("INSERT INTO ips (instance_guid, pool_id, ip, ip_int, mask, gateway, net_type, is_default, ip_num, status, \
-         create_time, upgrade_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, 1, ?9, ?10)")?.execute(
+         create_time, upgrade_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?11, ?9, ?10)")?.execute(
         params![
             ip.instance_guid,
             ip.pool_id,
@@ -177,7 +180,8 @@ pub fn insert_ip(conn: &Connection, ip: &NewIp) -> rusqlite::Result<IpRow> {
             ip.net_type,
             ip.is_default as i64,
             ip.create_time,
-            ip.upgrade_id
+            ip.upgrade_id,
+            IpStatus::Live
         ],
     )?;
     Ok(IpRow {
@@ -190,7 +194,7 @@ pub fn insert_ip(conn: &Connection, ip: &NewIp) -> rusqlite::Result<IpRow> {
         net_type: ip.net_type.to_string(),
         is_default: ip.is_default as i64,
         ip_num: 1,
-        status: 1,
+        status: IpStatus::Live,
         create_time: ip.create_time,
         upgrade_id: ip.upgrade_id,
     })
@@ -215,13 +219,13 @@ pub fn ips_of_upgrade(conn: &Connection, upgrade_id: i64) -> rusqlite::Result<Ve
 
 /// Marks every live address of an instance released (`status` -1).
 pub fn release_instance_ips(conn: &Connection, guid: &str) -> rusqlite::Result<usize> {
-    conn.prepare_cached("UPDATE ips SET status = -1 WHERE instance_guid = ?1 AND status = 1")?
-        .execute([guid])
+    conn.prepare_cached("UPDATE ips SET status = ?2 WHERE instance_guid = ?1 AND status = ?3")?
+        .execute(params![guid, IpStatus::Released, IpStatus::Live])
 }
 
 pub fn release_upgrade_ips(conn: &Connection, upgrade_id: i64) -> rusqlite::Result<usize> {
-    conn.prepare_cached("UPDATE ips SET status = -1 WHERE upgrade_id = ?1 AND status = 1")?
-        .execute([upgrade_id])
+    conn.prepare_cached("UPDATE ips SET status = ?2 WHERE upgrade_id = ?1 AND status = ?3")?
+        .execute(params![upgrade_id, IpStatus::Released, IpStatus::Live])
 }
 
 /// The lowest `n` free addresses of the first of a line's pools of `kind`

@@ -4,10 +4,12 @@
 
 use rusqlite::Connection;
 
+use crate::domain::state::IpStatus;
+
 /// Live addresses that two instances hold at once (should always be zero).
 pub fn double_held(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.prepare_cached("SELECT count(*) FROM (SELECT ip_int FROM ips WHERE status = 1 GROUP BY ip_int HAVING count(*) > 1)")?.query_row(
-        [],
+    conn.prepare_cached("SELECT count(*) FROM (SELECT ip_int FROM ips WHERE status = ?1 GROUP BY ip_int HAVING count(*) > 1)")?.query_row(
+        [IpStatus::Live],
         |r| r.get(0),
     )
 }
