@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use serde_json::Value;
 
+use crate::actions::{module_of, Module};
 use crate::args::{CallArgs, Cli, Command, HealthArgs, SignArgs};
 use crate::client::{self, Client};
 use crate::protocol::sign;
@@ -144,8 +145,9 @@ fn sign(args: SignArgs) -> ExitCode {
         .time
         .unwrap_or_else(crate::clock::wall_seconds)
         .to_string();
-    let module = if args.action == "refund" && args.module == "baremetal" {
-        "common".to_string()
+    // The default module follows the action (`refund` is `common`).
+    let module = if args.module == Module::Baremetal.wire() {
+        module_of(&args.action).to_string()
     } else {
         args.module
     };

@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use crate::actions::module_of;
 use crate::protocol::sign;
 
 /// Flattens a JSON value into `http_build_query` pairs: `param[0][item]=ip`.
@@ -27,15 +28,6 @@ pub fn php_build_query(prefix: &str, value: &Value, out: &mut Vec<(String, Strin
         Value::Null => out.push((prefix.to_string(), String::new())),
         Value::String(s) => out.push((prefix.to_string(), s.clone())),
         other => out.push((prefix.to_string(), other.to_string())),
-    }
-}
-
-/// The module an action belongs to (`refund` is `common`).
-pub(crate) fn module_of(action: &str) -> &'static str {
-    if action == "refund" {
-        "common"
-    } else {
-        "baremetal"
     }
 }
 

@@ -9,6 +9,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
+use crate::actions::ActionName;
+
 /// What a fired rule does.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
@@ -83,8 +85,8 @@ impl Spec {
         // A rule for an action the engine does not know would never fire:
         // a typo that silently tests nothing.
         if let Some(action) = &self.action {
-            if !crate::actions::ACTIONS.iter().any(|(_, a)| a == action) {
-                let known: Vec<&str> = crate::actions::ACTIONS.iter().map(|(_, a)| *a).collect();
+            if ActionName::parse(action).is_none() {
+                let known: Vec<&str> = ActionName::ALL.iter().map(|a| a.wire()).collect();
                 return Err(format!(
                     "unknown action {action:?}; known: {}",
                     known.join(", ")

@@ -3,6 +3,9 @@
 
 use rusqlite::Transaction;
 
+use crate::domain::state::{
+    self, ActStatus, DegradeStatus, Op, OrderStatus, RunStatus, UpgradeStatus,
+};
 use crate::store::changes::{self, Degrade};
 use crate::store::instances::{self, Instance};
 use crate::store::tasks::{self, Kind, Transition};
@@ -20,21 +23,21 @@ pub fn apply(tx: &Transaction, t: &Transition) -> rusqlite::Result<Option<Instan
     };
     let changed = match t.kind {
         Kind::Provisioned => {
-            if inst.order_status == 0 {
-                inst.order_status = 1;
-                inst.run_status = 1;
-                inst.act_status = 0;
+            if inst.order_status == OrderStatus::Provisioning {
+                inst.order_status = OrderStatus::Active;
+                inst.run_status = RunStatus::Running;
+                inst.act_status = ActStatus::Idle;
                 true
             } else {
                 false
             }
         }
-        Kind::Stopped => finish_act(&mut inst, 6, Some(-1)),
-        Kind::Started => finish_act(&mut inst, 5, Some(1)),
-        Kind::Restarted => finish_act(&mut inst, 1, Some(1)),
-        Kind::PasswordSet => finish_act(&mut inst, 3, None),
+        Kind::Stopped => finish_act(&mut inst, Op::Stop),
+        Kind::Started => finish_act(&mut inst, Op::Start),
+        Kind::Restarted => finish_act(&mut inst, Op::Restart),
+        Kind::PasswordSet => finish_act(&mut inst, Op::Setpass),
         Kind::Installed => {
-            let done = finish_act(&mut inst, 2, Some(1));
+            let done = finish_act(&mut inst, Op::Install);
             if let (true, Some(pending)) = (
                 done,
                 t.reference.as_deref().and_then(PendingInstall::decode),
@@ -43,7 +46,7 @@ pub fn apply(tx: &Transaction, t: &Transition) -> rusqlite::Result<Option<Instan
             }
             done
         }
-        Kind::Upgraded => finish_act(&mut inst, 4, None),
+        Kind::Upgraded => finish_act(&mut inst, Op::Upgrade),
         Kind::Degraded => match t
             .reference
             .as_deref()
@@ -51,17 +54,24 @@ pub fn apply(tx: &Transaction, t: &Transition) -> rusqlite::Result<Option<Instan
             .transpose()?
             .flatten()
         {
-            Some(d) if d.status == 0 && inst.order_status != -2 => {
+            Some(d)
+                if d.status == DegradeStatus::Pending
+                    && inst.order_status != OrderStatus::Deleted =>
+            {
                 apply_degrade(tx, &mut inst, &d, t.due)?;
                 true
             }
             _ => false,
         },
         Kind::Expired => {
-            if matches!(inst.order_status, 0 | 1) && inst.end_time <= t.due {
-                inst.order_status = 3;
-                inst.run_status = -2;
-                inst.act_status = 0;
+            if matches!(
+                inst.order_status,
+                OrderStatus::Provisioning | OrderStatus::Active
+            ) && inst.end_time <= t.due
+            {
+                inst.order_status = OrderStatus::Expired;
+                inst.run_status = RunStatus::Locked;
+                inst.act_status = ActStatus::Idle;
                 let delay = catalog::line(tx, &inst.line_guid)?
                     .map(|l| l.release_delay_seconds())
                     .unwrap_or(0);
@@ -72,7 +82,7 @@ pub fn apply(tx: &Transaction, t: &Transition) -> rusqlite::Result<Option<Instan
             }
         }
         Kind::Released => {
-            if inst.order_status == 3 {
+            if inst.order_status == OrderStatus::Expired {
                 delete(tx, &mut inst, t.due)?;
                 follow_up(tx, t, Kind::Purged, t.due + PURGE_AFTER)?;
                 true
@@ -81,7 +91,7 @@ pub fn apply(tx: &Transaction, t: &Transition) -> rusqlite::Result<Option<Instan
             }
         }
         Kind::Purged => {
-            if inst.order_status == -2 {
+            if inst.order_status == OrderStatus::Deleted {
                 instances::hide(tx, &inst.guid)?;
             }
             return Ok(None);
@@ -141,28 +151,25 @@ fn follow_up(tx: &Transaction, t: &Transition, kind: Kind, due: i64) -> rusqlite
     )
 }
 
-fn finish_act(inst: &mut Instance, busy: i64, run_status: Option<i64>) -> bool {
-    if inst.act_status != busy || inst.order_status == -2 {
-        return false;
-    }
-    inst.act_status = 0;
-    if let Some(r) = run_status {
-        inst.run_status = r;
-    }
-    true
+/// Completes the operation `op` that the instance is busy with.
+fn finish_act(inst: &mut Instance, op: Op) -> bool {
+    let mut state = inst.state();
+    let done = state::finish(op, &mut state);
+    inst.set_state(state);
+    done
 }
 
 /// Deletes an instance (`order_status` -2): its stock unit and every IP go
 /// back, pending degrades are cancelled, pending transitions dropped.
 pub fn delete(tx: &Transaction, inst: &mut Instance, now: i64) -> rusqlite::Result<()> {
-    inst.order_status = -2;
-    inst.act_status = 0;
+    inst.order_status = OrderStatus::Deleted;
+    inst.act_status = ActStatus::Idle;
     inst.deleted_at = Some(now);
     instances::release_stock(tx, &inst.guid)?;
     network::release_instance_ips(tx, &inst.guid)?;
     for d in changes::degrades_of(tx, &inst.guid)? {
-        if d.status == 0 {
-            changes::set_degrade_status(tx, &d.guid, -1, None)?;
+        if d.status == DegradeStatus::Pending {
+            changes::set_degrade_status(tx, &d.guid, DegradeStatus::Cancelled, None)?;
         }
     }
     tasks::cancel(tx, &inst.guid, &Kind::ALL)?;
@@ -199,13 +206,13 @@ fn apply_degrade(
             }
             if u.remaining == 0 {
                 let mut spent = u.clone();
-                spent.status = 0;
+                spent.status = UpgradeStatus::Spent;
                 spent.degrade_guid = Some(d.guid.clone());
                 changes::update_upgrade(tx, &spent)?;
             }
         }
     }
-    changes::set_degrade_status(tx, &d.guid, 1, Some(now))
+    changes::set_degrade_status(tx, &d.guid, DegradeStatus::Done, Some(now))
 }
 
 /// Cancels a pending degrade: its amounts go back to the upgrade records.
@@ -218,6 +225,6 @@ pub fn cancel_degrade(tx: &Transaction, d: &Degrade) -> rusqlite::Result<()> {
             changes::update_upgrade(tx, &back)?;
         }
     }
-    changes::set_degrade_status(tx, &d.guid, -1, None)?;
+    changes::set_degrade_status(tx, &d.guid, DegradeStatus::Cancelled, None)?;
     tasks::cancel_reference(tx, &d.guid)
 }

@@ -359,6 +359,40 @@ impl Seed {
 
     /// Checks every record's fields and every reference between files.
     pub fn validate(&self) -> Result<(), SeedError> {
+        let userids = self.check_users()?;
+        let zones = check_docs("zones.json", &self.zones, ZONE_FIELDS, &[])?;
+        let lines = check_docs("lines.json", &self.lines, LINE_FIELDS, &[])?;
+        let systems = check_docs(
+            "systems.json",
+            &self.systems,
+            SYSTEM_FIELDS,
+            &["boot_menu_contents", "ghost_url", "lines"],
+        )?;
+        let disks = check_docs("harddisks.json", &self.harddisks, HARDDISK_FIELDS, &[])?;
+        let products = check_docs("products.json", &self.products, PRODUCT_FIELDS, &[])?;
+        self.check_lines(&zones)?;
+        self.check_systems(&lines)?;
+        self.check_products(&lines, &disks)?;
+        self.check_stock(&products)?;
+        let mut pool_nets: Vec<Ipv4Net> = Vec::new();
+        for (i, pool) in self.ip_pools.iter().enumerate() {
+            check_pool(i, pool, &lines, &mut pool_nets)?;
+        }
+        self.check_timings()?;
+        let known = Known {
+            userids: &userids,
+            products: &products,
+            systems: &systems,
+        };
+        let mut held = Held::default();
+        for (i, inst) in self.instances.iter().enumerate() {
+            self.check_instance(i, inst, &known, &mut held)?;
+        }
+        Ok(())
+    }
+
+    /// `users.json`: userids present and unique, keys present.
+    fn check_users(&self) -> Result<HashSet<String>, SeedError> {
         let mut userids = HashSet::new();
         for (i, u) in self.users.iter().enumerate() {
             let rec = format!("record {i} (userid {})", u.userid);
@@ -372,17 +406,11 @@ impl Seed {
                 return Err(err("users.json", rec, "userid", "duplicate userid"));
             }
         }
-        let zones = check_docs("zones.json", &self.zones, ZONE_FIELDS, &[])?;
-        let lines = check_docs("lines.json", &self.lines, LINE_FIELDS, &[])?;
-        let systems = check_docs(
-            "systems.json",
-            &self.systems,
-            SYSTEM_FIELDS,
-            &["boot_menu_contents", "ghost_url", "lines"],
-        )?;
-        let disks = check_docs("harddisks.json", &self.harddisks, HARDDISK_FIELDS, &[])?;
-        let products = check_docs("products.json", &self.products, PRODUCT_FIELDS, &[])?;
+        Ok(userids)
+    }
 
+    /// `lines.json`: a known zone, and number lists that are number lists.
+    fn check_lines(&self, zones: &HashSet<&str>) -> Result<(), SeedError> {
         for (i, line) in self.lines.iter().enumerate() {
             let zone = doc_str(line, "line_guid");
             if !zones.contains(zone) {
@@ -410,6 +438,11 @@ impl Seed {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// `systems.json`: known lines, and the two structured fields.
+    fn check_systems(&self, lines: &HashSet<&str>) -> Result<(), SeedError> {
         for (i, system) in self.systems.iter().enumerate() {
             let Some(list) = system.get("lines").and_then(Value::as_array) else {
                 return Err(err(
@@ -444,6 +477,15 @@ impl Seed {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// `products.json`: a known line and known hard disks.
+    fn check_products(
+        &self,
+        lines: &HashSet<&str>,
+        disks: &HashSet<&str>,
+    ) -> Result<(), SeedError> {
         for (i, product) in self.products.iter().enumerate() {
             let line = doc_str(product, "line_guid");
             if !lines.contains(line) {
@@ -468,6 +510,11 @@ impl Seed {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// `stock.json`: units of known products, ids unique.
+    fn check_stock(&self, products: &HashSet<&str>) -> Result<(), SeedError> {
         let mut stock_ids = HashSet::new();
         for (i, unit) in self.stock.iter().enumerate() {
             let rec = format!("record {i} (id {})", unit.id);
@@ -483,93 +530,11 @@ impl Seed {
                 return Err(err("stock.json", rec, "id", "duplicate stock id"));
             }
         }
-        let mut pool_nets: Vec<Ipv4Net> = Vec::new();
-        for (i, pool) in self.ip_pools.iter().enumerate() {
-            let rec = format!("record {i} ({} {})", pool.kind.as_str(), pool.cidr);
-            if !lines.contains(pool.line_guid.as_str()) {
-                return Err(err(
-                    "ip-pools.json",
-                    rec,
-                    "line_guid",
-                    format!("unknown line {}", pool.line_guid),
-                ));
-            }
-            let net: Ipv4Net = pool.cidr.parse().map_err(|_| {
-                err(
-                    "ip-pools.json",
-                    rec.clone(),
-                    "cidr",
-                    format!("not an IPv4 CIDR: {}", pool.cidr),
-                )
-            })?;
-            if net.network() != net.addr() {
-                return Err(err(
-                    "ip-pools.json",
-                    rec,
-                    "cidr",
-                    format!("host bits set; did you mean {}?", net.trunc()),
-                ));
-            }
-            if let Some(other) = pool_nets
-                .iter()
-                .find(|o| o.contains(&net) || net.contains(*o))
-            {
-                return Err(err(
-                    "ip-pools.json",
-                    rec,
-                    "cidr",
-                    format!("overlaps another pool {other}"),
-                ));
-            }
-            pool_nets.push(net);
-            match (&pool.gateway, pool.kind) {
-                (None, PoolKind::Primary | PoolKind::Single) => {
-                    return Err(err(
-                        "ip-pools.json",
-                        rec,
-                        "gateway",
-                        "required for primary and single pools",
-                    ));
-                }
-                (Some(gw), _) => {
-                    let addr: Ipv4Addr = gw.parse().map_err(|_| {
-                        err(
-                            "ip-pools.json",
-                            rec.clone(),
-                            "gateway",
-                            format!("not an IPv4 address: {gw}"),
-                        )
-                    })?;
-                    if !net.contains(&addr) {
-                        return Err(err(
-                            "ip-pools.json",
-                            rec,
-                            "gateway",
-                            format!("{gw} is outside {net}"),
-                        ));
-                    }
-                }
-                _ => {}
-            }
-            for r in &pool.reserved {
-                let rnet: Ipv4Net = r.parse().map_err(|_| {
-                    err(
-                        "ip-pools.json",
-                        rec.clone(),
-                        "reserved",
-                        format!("not an IPv4 CIDR: {r}"),
-                    )
-                })?;
-                if !net.contains(&rnet) {
-                    return Err(err(
-                        "ip-pools.json",
-                        rec,
-                        "reserved",
-                        format!("{r} is outside {net}"),
-                    ));
-                }
-            }
-        }
+        Ok(())
+    }
+
+    /// `timings.json`: a `default` profile, no negative delay.
+    fn check_timings(&self) -> Result<(), SeedError> {
         if !self.timings.contains_key("default") {
             return Err(err(
                 "timings.json",
@@ -597,140 +562,104 @@ impl Seed {
                 ));
             }
         }
-        let mut seen = HashSet::new();
-        let mut held_stock = HashSet::new();
-        let mut held_ips = HashSet::new();
-        let mut held_blocks: Vec<Ipv4Net> = Vec::new();
-        for (i, inst) in self.instances.iter().enumerate() {
-            let rec = format!("record {i} (guid {})", inst.guid);
-            if !seen.insert(inst.guid.clone()) {
-                return Err(err("instances.json", rec, "guid", "duplicate guid"));
-            }
-            if !userids.contains(&inst.userid) {
-                return Err(err(
-                    "instances.json",
-                    rec,
-                    "userid",
-                    format!("unknown user {}", inst.userid),
-                ));
-            }
-            if !products.contains(inst.product_guid.as_str()) {
-                return Err(err(
-                    "instances.json",
-                    rec,
-                    "product_guid",
-                    format!("unknown product {}", inst.product_guid),
-                ));
-            }
-            if !systems.contains(inst.system_guid.as_str()) {
-                return Err(err(
-                    "instances.json",
-                    rec,
-                    "system_guid",
-                    format!("unknown system {}", inst.system_guid),
-                ));
-            }
-            match self.stock.iter().find(|s| s.id == inst.stock_id) {
-                Some(s) if s.product_guid == inst.product_guid => {}
-                _ => {
-                    return Err(err(
-                        "instances.json",
-                        rec,
-                        "stock_id",
-                        format!("no stock unit {} of that product", inst.stock_id),
-                    ))
-                }
-            }
-            if !held_stock.insert(inst.stock_id.clone()) {
+        Ok(())
+    }
+
+    /// One record of `instances.json`: known references, its own stock
+    /// unit and primary address, and its upgrades.
+    fn check_instance(
+        &self,
+        i: usize,
+        inst: &SeedInstance,
+        known: &Known,
+        held: &mut Held,
+    ) -> Result<(), SeedError> {
+        let rec = format!("record {i} (guid {})", inst.guid);
+        if !held.guids.insert(inst.guid.clone()) {
+            return Err(err("instances.json", rec, "guid", "duplicate guid"));
+        }
+        if !known.userids.contains(&inst.userid) {
+            return Err(err(
+                "instances.json",
+                rec,
+                "userid",
+                format!("unknown user {}", inst.userid),
+            ));
+        }
+        if !known.products.contains(inst.product_guid.as_str()) {
+            return Err(err(
+                "instances.json",
+                rec,
+                "product_guid",
+                format!("unknown product {}", inst.product_guid),
+            ));
+        }
+        if !known.systems.contains(inst.system_guid.as_str()) {
+            return Err(err(
+                "instances.json",
+                rec,
+                "system_guid",
+                format!("unknown system {}", inst.system_guid),
+            ));
+        }
+        match self.stock.iter().find(|s| s.id == inst.stock_id) {
+            Some(s) if s.product_guid == inst.product_guid => {}
+            _ => {
                 return Err(err(
                     "instances.json",
                     rec,
                     "stock_id",
-                    format!("stock unit {} is held by another instance", inst.stock_id),
-                ));
+                    format!("no stock unit {} of that product", inst.stock_id),
+                ))
             }
-            let line_guid = self
-                .products
-                .iter()
-                .find(|p| doc_str(p, "guid") == inst.product_guid)
-                .map(|p| doc_str(p, "line_guid"))
-                .unwrap_or_default();
-            let pool_of = |kind: PoolKind, net: Ipv4Net| {
-                self.ip_pools.iter().any(|p| {
-                    p.kind == kind
-                        && p.line_guid == line_guid
-                        && p.cidr.parse::<Ipv4Net>().is_ok_and(|pn| pn.contains(&net))
-                })
-            };
-            let Ok(primary) = inst.primary_ip.parse::<Ipv4Addr>() else {
-                return Err(err(
-                    "instances.json",
-                    rec,
-                    "primary_ip",
-                    "not an IPv4 address",
-                ));
-            };
-            if !pool_of(PoolKind::Primary, Ipv4Net::from(primary)) {
-                return Err(err(
-                    "instances.json",
-                    rec,
-                    "primary_ip",
-                    format!("{primary} is in no primary pool of line {line_guid}"),
-                ));
-            }
-            if !held_ips.insert(primary) {
-                return Err(err(
-                    "instances.json",
-                    rec,
-                    "primary_ip",
-                    format!("{primary} is held by another instance"),
-                ));
-            }
-            for u in &inst.upgrades {
-                if !["bandwidth", "defense", "ipnum"].contains(&u.kind.as_str()) {
-                    return Err(err(
-                        "instances.json",
-                        rec,
-                        "upgrades.type",
-                        format!("unknown upgrade type {}", u.kind),
-                    ));
-                }
-                if u.kind == "ipnum"
-                    && u.subnet
-                        .as_deref()
-                        .and_then(|s| s.parse::<Ipv4Net>().ok())
-                        .is_none()
-                {
-                    return Err(err(
-                        "instances.json",
-                        rec,
-                        "upgrades.subnet",
-                        "an ipnum upgrade needs a subnet CIDR",
-                    ));
-                }
-                if let Some(block) = u.subnet.as_deref().and_then(|s| s.parse::<Ipv4Net>().ok()) {
-                    if !pool_of(PoolKind::Subnet, block) {
-                        return Err(err(
-                            "instances.json",
-                            rec,
-                            "upgrades.subnet",
-                            format!("{block} is in no subnet pool of line {line_guid}"),
-                        ));
-                    }
-                    if held_blocks
-                        .iter()
-                        .any(|b: &Ipv4Net| b.contains(&block) || block.contains(b))
-                    {
-                        return Err(err(
-                            "instances.json",
-                            rec,
-                            "upgrades.subnet",
-                            format!("{block} overlaps another seeded subnet"),
-                        ));
-                    }
-                    held_blocks.push(block);
-                }
-            }
+        }
+        if !held.stock.insert(inst.stock_id.clone()) {
+            return Err(err(
+                "instances.json",
+                rec,
+                "stock_id",
+                format!("stock unit {} is held by another instance", inst.stock_id),
+            ));
+        }
+        let line_guid = self
+            .products
+            .iter()
+            .find(|p| doc_str(p, "guid") == inst.product_guid)
+            .map(|p| doc_str(p, "line_guid"))
+            .unwrap_or_default();
+        let pool_of = |kind: PoolKind, net: Ipv4Net| {
+            self.ip_pools.iter().any(|p| {
+                p.kind == kind
+                    && p.line_guid == line_guid
+                    && p.cidr.parse::<Ipv4Net>().is_ok_and(|pn| pn.contains(&net))
+            })
+        };
+        let Ok(primary) = inst.primary_ip.parse::<Ipv4Addr>() else {
+            return Err(err(
+                "instances.json",
+                rec,
+                "primary_ip",
+                "not an IPv4 address",
+            ));
+        };
+        if !pool_of(PoolKind::Primary, Ipv4Net::from(primary)) {
+            return Err(err(
+                "instances.json",
+                rec,
+                "primary_ip",
+                format!("{primary} is in no primary pool of line {line_guid}"),
+            ));
+        }
+        if !held.ips.insert(primary) {
+            return Err(err(
+                "instances.json",
+                rec,
+                "primary_ip",
+                format!("{primary} is held by another instance"),
+            ));
+        }
+        for u in &inst.upgrades {
+            check_seeded_upgrade(&rec, u, line_guid, &pool_of, &mut held.blocks)?;
         }
         Ok(())
     }
@@ -749,6 +678,175 @@ impl Seed {
         }
         self.timings.get(profile).copied()
     }
+}
+
+/// What the other seed files define, for checking instances against.
+struct Known<'a> {
+    userids: &'a HashSet<String>,
+    products: &'a HashSet<&'a str>,
+    systems: &'a HashSet<&'a str>,
+}
+
+/// What the seeded instances checked so far hold: no two may share a GUID,
+/// a stock unit, an address or a subnet.
+#[derive(Default)]
+struct Held {
+    guids: HashSet<String>,
+    stock: HashSet<String>,
+    ips: HashSet<Ipv4Addr>,
+    blocks: Vec<Ipv4Net>,
+}
+
+/// One record of `ip-pools.json`: a known line, a CIDR without host bits
+/// that overlaps no other pool, a gateway inside it where one is needed,
+/// reserved ranges inside it.
+fn check_pool(
+    i: usize,
+    pool: &SeedPool,
+    lines: &HashSet<&str>,
+    pool_nets: &mut Vec<Ipv4Net>,
+) -> Result<(), SeedError> {
+    let rec = format!("record {i} ({} {})", pool.kind.as_str(), pool.cidr);
+    if !lines.contains(pool.line_guid.as_str()) {
+        return Err(err(
+            "ip-pools.json",
+            rec,
+            "line_guid",
+            format!("unknown line {}", pool.line_guid),
+        ));
+    }
+    let net: Ipv4Net = pool.cidr.parse().map_err(|_| {
+        err(
+            "ip-pools.json",
+            rec.clone(),
+            "cidr",
+            format!("not an IPv4 CIDR: {}", pool.cidr),
+        )
+    })?;
+    if net.network() != net.addr() {
+        return Err(err(
+            "ip-pools.json",
+            rec,
+            "cidr",
+            format!("host bits set; did you mean {}?", net.trunc()),
+        ));
+    }
+    if let Some(other) = pool_nets
+        .iter()
+        .find(|o| o.contains(&net) || net.contains(*o))
+    {
+        return Err(err(
+            "ip-pools.json",
+            rec,
+            "cidr",
+            format!("overlaps another pool {other}"),
+        ));
+    }
+    pool_nets.push(net);
+    match (&pool.gateway, pool.kind) {
+        (None, PoolKind::Primary | PoolKind::Single) => {
+            return Err(err(
+                "ip-pools.json",
+                rec,
+                "gateway",
+                "required for primary and single pools",
+            ));
+        }
+        (Some(gw), _) => {
+            let addr: Ipv4Addr = gw.parse().map_err(|_| {
+                err(
+                    "ip-pools.json",
+                    rec.clone(),
+                    "gateway",
+                    format!("not an IPv4 address: {gw}"),
+                )
+            })?;
+            if !net.contains(&addr) {
+                return Err(err(
+                    "ip-pools.json",
+                    rec,
+                    "gateway",
+                    format!("{gw} is outside {net}"),
+                ));
+            }
+        }
+        _ => {}
+    }
+    for r in &pool.reserved {
+        let rnet: Ipv4Net = r.parse().map_err(|_| {
+            err(
+                "ip-pools.json",
+                rec.clone(),
+                "reserved",
+                format!("not an IPv4 CIDR: {r}"),
+            )
+        })?;
+        if !net.contains(&rnet) {
+            return Err(err(
+                "ip-pools.json",
+                rec,
+                "reserved",
+                format!("{r} is outside {net}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// One upgrade of a seeded instance: a known type; an `ipnum` upgrade's
+/// subnet lies in a subnet pool of the instance's line and overlaps no
+/// other seeded subnet.
+fn check_seeded_upgrade(
+    rec: &str,
+    u: &SeedUpgrade,
+    line_guid: &str,
+    pool_of: &dyn Fn(PoolKind, Ipv4Net) -> bool,
+    held_blocks: &mut Vec<Ipv4Net>,
+) -> Result<(), SeedError> {
+    if !["bandwidth", "defense", "ipnum"].contains(&u.kind.as_str()) {
+        return Err(err(
+            "instances.json",
+            rec,
+            "upgrades.type",
+            format!("unknown upgrade type {}", u.kind),
+        ));
+    }
+    if u.kind == "ipnum"
+        && u.subnet
+            .as_deref()
+            .and_then(|s| s.parse::<Ipv4Net>().ok())
+            .is_none()
+    {
+        return Err(err(
+            "instances.json",
+            rec,
+            "upgrades.subnet",
+            "an ipnum upgrade needs a subnet CIDR",
+        ));
+    }
+    if let Some(block) = u.subnet.as_deref().and_then(|s| s.parse::<Ipv4Net>().ok()) {
+        if !pool_of(PoolKind::Subnet, block) {
+            return Err(err(
+                "instances.json",
+                rec,
+                "upgrades.subnet",
+                format!("{block} is in no subnet pool of line {line_guid}"),
+            ));
+        }
+        if held_blocks
+            .iter()
+            .any(|b: &Ipv4Net| b.contains(&block) || block.contains(b))
+        {
+            return Err(err(
+                "instances.json",
+                rec,
+                "upgrades.subnet",
+                format!("{block} overlaps another seeded subnet"),
+            ));
+        }
+        held_blocks.push(block);
+    }
+    Ok(())
 }
 
 fn doc_str<'a>(doc: &'a Doc, field: &str) -> &'a str {

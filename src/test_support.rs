@@ -3,8 +3,8 @@
 //! and free to change with any release. Library users need only
 //! [`MockEngine`](crate::MockEngine), its builder, and the types those name.
 //!
-//! The paths mirror the crate's internal modules (`test_support::api::sign`
-//! is `crate::api::sign`), so a test names the same module as the code.
+//! The paths mirror the crate's internal modules (`test_support::protocol::sign`
+//! is `crate::protocol::sign`), so a test names the same module as the code.
 
 use std::sync::Arc;
 
@@ -17,7 +17,7 @@ pub async fn default_engine(mock: &crate::MockEngine) -> Option<Arc<Engine>> {
 }
 
 pub mod actions {
-    pub use crate::actions::{Action, ACTIONS};
+    pub use crate::actions::{Action, ActionName};
 }
 
 pub mod admin {
@@ -52,6 +52,10 @@ pub mod domain {
     pub mod catalog {
         pub use crate::domain::catalog::Doc;
     }
+
+    pub mod state {
+        pub use crate::domain::state::State;
+    }
 }
 
 pub mod engine {
@@ -72,6 +76,7 @@ pub mod store {
     }
 
     pub mod network {
-        pub use crate::store::network::{double_held, insert_ip, pools};
+        pub use crate::store::network::{insert_ip, pools, NewIp};
+        pub use crate::store::test_support::double_held;
     }
 }

@@ -223,8 +223,13 @@ fn bare_getzones_code(url: &str) -> String {
         .map(|d| d.as_secs())
         .unwrap_or_default()
         .to_string();
-    let sign =
-        apayun_mock::test_support::protocol::sign::sign("baremetal", "getzones", "1", "mock-api-key", &time);
+    let sign = apayun_mock::test_support::protocol::sign::sign(
+        "baremetal",
+        "getzones",
+        "1",
+        "mock-api-key",
+        &time,
+    );
     let body = format!("module=baremetal&action=getzones&userid=1&time={time}&sign={sign}");
     let (status, answer) = http(url, "POST", "/api", &[], &body);
     assert_eq!(status, 200, "{answer}");

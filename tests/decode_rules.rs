@@ -7,7 +7,9 @@
 // Helpers outside #[test] fns may panic too: this crate is a test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use apayun_mock::test_support::api::decode::{decode_body, decode_form, decode_json, split_php_key};
+use apayun_mock::test_support::api::decode::{
+    decode_body, decode_form, decode_json, split_php_key,
+};
 use apayun_mock::test_support::protocol::Reason;
 use apayun_mock::test_support::protocol::{scalar_text, Limits, Params};
 use serde_json::{json, Map, Value};

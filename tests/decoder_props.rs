@@ -10,9 +10,9 @@
 
 use std::path::Path;
 
-use apayun_mock::test_support::actions::{Action, ACTIONS};
-use apayun_mock::test_support::api::decode::decode_body;
 use apayun_mock::client::php_build_query;
+use apayun_mock::test_support::actions::{Action, ActionName};
+use apayun_mock::test_support::api::decode::decode_body;
 use apayun_mock::test_support::protocol::Limits;
 use apayun_mock::test_support::protocol::Reason;
 use apayun_mock::MockEngine;
@@ -138,8 +138,8 @@ proptest! {
                     let _ = params.str(key);
                     let _ = params.nested(key);
                 }
-                for (module, action) in ACTIONS {
-                    if let Err(e) = Action::parse(module, action, &params) {
+                for name in ActionName::ALL {
+                    if let Err(e) = Action::parse(name.module().wire(), name.wire(), &params) {
                         prop_assert!(!e.reason.as_str().is_empty() && !e.message.is_empty());
                         prop_assert_ne!(e.reason.as_str(), Reason::InternalError.as_str());
                     }

@@ -20,8 +20,8 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use apayun_mock::test_support::admin::admin_allowed;
 use apayun_mock::client::Client;
+use apayun_mock::test_support::admin::admin_allowed;
 use apayun_mock::test_support::protocol::sign::{sign, sign_matches};
 use serde_json::{json, Value};
 
@@ -419,8 +419,8 @@ fn journal_masks_secret_fields() {
     ] {
         params.insert(k.to_string(), Value::String(v.to_string()));
     }
-    let masked =
-        serde_json::to_string(&apayun_mock::test_support::protocol::mask::Masked(&params)).unwrap_or_default();
+    let masked = serde_json::to_string(&apayun_mock::test_support::protocol::mask::Masked(&params))
+        .unwrap_or_default();
     assert!(
         !masked.contains(KEY_1) && !masked.contains("c2VjcmV0"),
         "{masked}"

@@ -4,7 +4,7 @@
 use rusqlite::Connection;
 use serde_json::{json, Value};
 
-use super::int_param;
+use super::{int_param, ActionName};
 use crate::protocol::{Params, Refusal};
 use crate::store::catalog::{self, Kind};
 
@@ -17,12 +17,12 @@ pub enum Catalog {
 }
 
 impl Catalog {
-    pub fn parse(action: &str, params: &Params) -> Result<Catalog, Refusal> {
+    pub fn parse(action: ActionName, params: &Params) -> Result<Catalog, Refusal> {
         Ok(match action {
-            "getzones" => Catalog::Zones,
-            "sync_line" => Catalog::Lines,
-            "sync_harddisk" => Catalog::Harddisks,
-            "sync_product" => Catalog::Products,
+            ActionName::GetZones => Catalog::Zones,
+            ActionName::SyncLine => Catalog::Lines,
+            ActionName::SyncHarddisk => Catalog::Harddisks,
+            ActionName::SyncProduct => Catalog::Products,
             _ => {
                 let page = int_param(params, "page_mode", Some(1))?;
                 let length = int_param(params, "page_length", Some(50))?;

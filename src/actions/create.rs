@@ -5,8 +5,9 @@ use rusqlite::Transaction;
 use serde_json::{json, Value};
 
 use super::{int_param, password_param, remember, replay, view, Ctx};
-use crate::domain::catalog::{check_custom_partition, check_system_limits};
+use crate::domain::catalog::{check_custom_partition, check_system_limits, Line, Product, System};
 use crate::domain::months::add_months;
+use crate::domain::state::State;
 use crate::protocol::{Params, Reason, Refusal};
 use crate::store::instances::{self, Instance};
 use crate::store::{catalog, network, tasks};
@@ -48,6 +49,24 @@ impl Create {
         if let Some(data) = replay(tx, ctx, &self.agent_order_no)? {
             return Ok(data);
         }
+        let order = self.check_catalog(tx)?;
+        self.check_terms(&order)?;
+        let stock = self.free_stock(tx, &order.product)?;
+        let end_time = add_months(ctx.now, self.months as u32, ctx.zone)
+            .filter(|t| *t <= crate::clock::last_second(ctx.zone))
+            .ok_or_else(|| Refusal::end_time_out_of_range(self.months))?;
+        let mut out = Vec::with_capacity(stock.len());
+        for unit in stock {
+            out.push(self.open_one(tx, ctx, &order, end_time, unit)?);
+        }
+        let data = Value::Array(out);
+        remember(tx, ctx, &self.agent_order_no, &data)?;
+        Ok(data)
+    }
+
+    /// The line, product and system the order names, each for sale and
+    /// fitting the others.
+    fn check_catalog(&self, tx: &Transaction) -> Result<Order, Refusal> {
         let line = catalog::line(tx, &self.line_guid)?
             .filter(|l| l.status != -1)
             .ok_or_else(|| {
@@ -121,6 +140,17 @@ impl Create {
             ));
         }
         check_system_limits(&product, &system)?;
+        Ok(Order {
+            line,
+            product,
+            system,
+        })
+    }
+
+    /// The order's own terms against the line and product: months, count
+    /// and partition size.
+    fn check_terms(&self, order: &Order) -> Result<(), Refusal> {
+        let Order { line, product, .. } = order;
         if !line.months.contains(&self.months) {
             return Err(Refusal::new(
                 Reason::MonthsNotAllowed,
@@ -140,9 +170,19 @@ impl Create {
             ));
         }
         if self.system_partition_size != -1 {
-            check_custom_partition(&product, self.system_partition_size)?;
+            check_custom_partition(product, self.system_partition_size)?;
         }
-        let stock = if product.stock_type == 1 {
+        Ok(())
+    }
+
+    /// One free stock unit per instance (id, cabinet_sn); `None` units when
+    /// the product keeps no stock.
+    fn free_stock(
+        &self,
+        tx: &Transaction,
+        product: &Product,
+    ) -> Result<Vec<Option<(String, String)>>, Refusal> {
+        Ok(if product.stock_type == 1 {
             let free = instances::free_stock(tx, &product.guid, self.num)?;
             if (free.len() as i64) < self.num {
                 return Err(Refusal::new(
@@ -158,71 +198,86 @@ impl Create {
             free.into_iter().map(Some).collect()
         } else {
             vec![None; self.num as usize]
-        };
-        let end_time = add_months(ctx.now, self.months as u32, ctx.zone)
-            .filter(|t| *t <= crate::clock::last_second(ctx.zone))
-            .ok_or_else(|| Refusal::end_time_out_of_range(self.months))?;
-        let mut out = Vec::with_capacity(stock.len());
-        for unit in stock {
-            let guid = ctx.unique_guid(tx)?;
-            let (stock_id, cabinet_sn) = unit.clone().unzip();
-            let inst = Instance {
-                id: 0,
-                guid: guid.clone(),
-                userid: ctx.userid.to_string(),
-                product_guid: product.guid.clone(),
-                line_guid: line.guid.clone(),
-                system_guid: system.guid.clone(),
-                stock_id,
-                cabinet_sn: cabinet_sn.unwrap_or_default(),
-                name: format!("API{}", product.name),
-                client_user_id: self.client_user_id.clone(),
-                client_order_no: self.client_order_no.clone(),
-                agent_order_no: self.agent_order_no.clone(),
-                login_name: self.login_name.clone(),
-                login_password: self.login_password.clone(),
-                system_partition_size: self.system_partition_size.to_string(),
-                buy_remarks: self.buy_remarks.clone(),
-                bandwidth: product.bandwidth,
-                defense: product.defense,
-                ipnum: product.ipnum,
-                buy_time: ctx.now,
-                start_time: ctx.now,
-                end_time,
-                order_status: 0,
-                run_status: 1,
-                act_status: 0,
-                push_status: 0,
-                lock_status: 0,
-                install_mode: "1".to_string(),
-                deleted_at: None,
-            };
-            let id = instances::insert(tx, &inst)?;
-            if let Some((stock_id, _)) = &unit {
-                if !instances::hold_stock(tx, stock_id, &guid)? {
-                    return Err(Refusal::internal(format!(
-                        "stock unit {stock_id} taken twice"
-                    )));
-                }
-            }
-            let Some(ip) = network::allocate_primary(tx, &line.guid, &guid, ctx.now)? else {
-                return Err(crate::domain::RuleError::PoolExhausted {
-                    line: line.guid.clone(),
-                    size: 1,
-                }
-                .into());
-            };
-            ctx.effect(json!({"created": guid, "stock_id": unit.map(|u| u.0)}));
-            let due = ctx.now + ctx.timings.provision;
-            ctx.schedule(tx, &guid, tasks::Kind::Provisioned, due, None)?;
-            ctx.schedule(tx, &guid, tasks::Kind::Expired, end_time, None)?;
-            let inst = Instance { id, ..inst };
-            let fmt = |t| ctx.fmt(t);
-            // A new instance's only IP is the one just allocated.
-            out.push(view::created(tx, &inst, std::slice::from_ref(&ip), &fmt)?);
-        }
-        let data = Value::Array(out);
-        remember(tx, ctx, &self.agent_order_no, &data)?;
-        Ok(data)
+        })
     }
+
+    /// Opens one instance: its row, its stock unit, its primary address and
+    /// its provisioning and expiry transitions. Returns its `create` entry.
+    fn open_one(
+        &self,
+        tx: &Transaction,
+        ctx: &mut Ctx,
+        order: &Order,
+        end_time: i64,
+        unit: Option<(String, String)>,
+    ) -> Result<Value, Refusal> {
+        let Order {
+            line,
+            product,
+            system,
+        } = order;
+        let guid = ctx.unique_guid(tx)?;
+        let (stock_id, cabinet_sn) = unit.clone().unzip();
+        let inst = Instance {
+            id: 0,
+            guid: guid.clone(),
+            userid: ctx.userid.to_string(),
+            product_guid: product.guid.clone(),
+            line_guid: line.guid.clone(),
+            system_guid: system.guid.clone(),
+            stock_id,
+            cabinet_sn: cabinet_sn.unwrap_or_default(),
+            name: format!("API{}", product.name),
+            client_user_id: self.client_user_id.clone(),
+            client_order_no: self.client_order_no.clone(),
+            agent_order_no: self.agent_order_no.clone(),
+            login_name: self.login_name.clone(),
+            login_password: self.login_password.clone(),
+            system_partition_size: self.system_partition_size.to_string(),
+            buy_remarks: self.buy_remarks.clone(),
+            bandwidth: product.bandwidth,
+            defense: product.defense,
+            ipnum: product.ipnum,
+            buy_time: ctx.now,
+            start_time: ctx.now,
+            end_time,
+            order_status: State::NEW_ORDER.order_status,
+            run_status: State::NEW_ORDER.run_status,
+            act_status: State::NEW_ORDER.act_status,
+            push_status: State::NEW_ORDER.push_status,
+            lock_status: State::NEW_ORDER.lock_status,
+            install_mode: "1".to_string(),
+            deleted_at: None,
+        };
+        let id = instances::insert(tx, &inst)?;
+        if let Some((stock_id, _)) = &unit {
+            if !instances::hold_stock(tx, stock_id, &guid)? {
+                return Err(Refusal::internal(format!(
+                    "stock unit {stock_id} taken twice"
+                )));
+            }
+        }
+        let Some(ip) = network::allocate_primary(tx, &line.guid, &guid, ctx.now)? else {
+            return Err(crate::domain::RuleError::PoolExhausted {
+                line: line.guid.clone(),
+                size: 1,
+            }
+            .into());
+        };
+        ctx.effect(json!({"created": guid, "stock_id": unit.map(|u| u.0)}));
+        let due = ctx.now + ctx.timings.provision;
+        ctx.schedule(tx, &guid, tasks::Kind::Provisioned, due, None)?;
+        ctx.schedule(tx, &guid, tasks::Kind::Expired, end_time, None)?;
+        let inst = Instance { id, ..inst };
+        let fmt = |t| ctx.fmt(t);
+        // A new instance's only IP is the one just allocated.
+        Ok(view::created(tx, &inst, std::slice::from_ref(&ip), &fmt)?)
+    }
+}
+
+/// The catalog records an accepted order names.
+struct Order {
+    line: Line,
+    product: Product,
+    system: System,
 }

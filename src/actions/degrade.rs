@@ -7,11 +7,13 @@ use rusqlite::Transaction;
 use serde_json::{json, Map, Value};
 
 use super::Ctx;
-use crate::domain::state::{self, Op};
+use crate::domain::catalog::Line;
+use crate::domain::state::{self, DegradeStatus, IpStatus, Op, UpgradeStatus};
 use crate::domain::upgrade::{check_degrade, Degradable, Totals};
 use crate::domain::RuleError;
 use crate::protocol::{scalar_text, Params, Reason, Refusal};
 use crate::store::changes::{self, Degrade as DegradeRecord};
+use crate::store::instances::Instance;
 use crate::store::{catalog, network, tasks};
 
 pub struct DegradeIpList {
@@ -29,13 +31,13 @@ impl DegradeIpList {
         let inst = ctx.instance(tx, &self.guid)?;
         let mut list: Vec<Value> = Vec::new();
         for u in changes::upgrades_of(tx, &inst.guid)? {
-            if u.kind != "ipnum" || u.status != 1 || u.remaining != u.nums {
+            if u.kind != "ipnum" || u.status != UpgradeStatus::Active || u.remaining != u.nums {
                 continue;
             }
             // A refunded or released instance's addresses are no longer active.
             if network::ips_of_upgrade(tx, u.id)?
                 .iter()
-                .any(|ip| ip.status != 1)
+                .any(|ip| ip.status != IpStatus::Live)
             {
                 continue;
             }
@@ -153,26 +155,11 @@ impl Degrade {
             Refusal::internal(format!("line {} of {} is gone", inst.line_guid, inst.guid))
         })?;
         let mut upgrades = changes::upgrades_of(tx, &inst.guid)?;
-        let pending: Vec<DegradeRecord> = changes::degrades_of(tx, &inst.guid)?
-            .into_iter()
-            .filter(|d| d.status == 0)
-            .collect();
-        let pending_sum = |item: &str| {
-            pending
-                .iter()
-                .filter(|d| d.item == item)
-                .map(|d| d.amount)
-                .sum::<i64>()
-        };
-        let current = Totals {
-            bandwidth: inst.bandwidth - pending_sum("bandwidth"),
-            ipnum: inst.ipnum - pending_sum("ip"),
-            defense: inst.defense - pending_sum("defense"),
-        };
+        let current = after_pending(tx, &inst)?;
         let available = |kind: &str| {
             upgrades
                 .iter()
-                .filter(|u| u.kind == kind && u.status == 1)
+                .filter(|u| u.kind == kind && u.status == UpgradeStatus::Active)
                 .map(|u| u.remaining)
                 .sum::<i64>()
         };
@@ -180,32 +167,7 @@ impl Degrade {
             bandwidth: available("bandwidth"),
             defense: available("defense"),
         };
-
-        // Match IP values to upgrade ranges that are active with nothing pending.
-        let mut ip_ids: Vec<usize> = Vec::new();
-        let mut request = Totals::default();
-        for it in &self.items {
-            match it.item.as_str() {
-                "bandwidth" => request.bandwidth = it.amount,
-                "defense" => request.defense = it.amount,
-                _ => {
-                    for v in &it.ip_values {
-                        let idx = upgrades
-                            .iter()
-                            .position(|u| {
-                                u.kind == "ipnum"
-                                    && u.status == 1
-                                    && u.remaining == u.nums
-                                    && u.value == *v
-                            })
-                            .filter(|idx| !ip_ids.contains(idx))
-                            .ok_or_else(|| RuleError::DegradeIpUnknown { value: v.clone() })?;
-                        ip_ids.push(idx);
-                        request.ipnum += upgrades[idx].nums;
-                    }
-                }
-            }
-        }
+        let (request, ip_ids) = self.request(&upgrades)?;
         let after = check_degrade(&line, current, avail, request)?;
 
         let mut out = Map::new();
@@ -218,61 +180,8 @@ impl Degrade {
             if amount == 0 {
                 continue;
             }
-            let apply_time = match &it.date {
-                Some(text) => {
-                    let t = crate::clock::parse_time(text, ctx.zone).ok_or_else(|| {
-                        Refusal::bad_param(
-                            "param.date",
-                            format!("应为 YYYY-MM-DD HH:MM:SS，收到 {text:?}"),
-                        )
-                    })?;
-                    if t <= ctx.now {
-                        return Err(RuleError::DegradeDatePast {
-                            date: text.clone(),
-                            now: ctx.fmt(ctx.now),
-                        }
-                        .into());
-                    }
-                    if t > inst.end_time {
-                        return Err(RuleError::DegradeDateAfterEnd {
-                            date: text.clone(),
-                            end_time: ctx.fmt(inst.end_time),
-                        }
-                        .into());
-                    }
-                    t
-                }
-                None => (ctx.now + line.reservation_degrade_valid_limit.max(0) * 86_400)
-                    .min(inst.end_time),
-            };
-            // Take the amount off upgrade records, oldest first.
-            let mut consumed: Vec<String> = Vec::new();
-            match it.item.as_str() {
-                "ip" => {
-                    for idx in &ip_ids {
-                        let u = &mut upgrades[*idx];
-                        consumed.push(format!("{}:{}", u.id, u.remaining));
-                        u.remaining = 0;
-                        changes::update_upgrade(tx, u)?;
-                    }
-                }
-                kind => {
-                    let mut left = amount;
-                    for u in upgrades
-                        .iter_mut()
-                        .filter(|u| u.kind == kind && u.status == 1 && u.remaining > 0)
-                    {
-                        if left == 0 {
-                            break;
-                        }
-                        let take = left.min(u.remaining);
-                        u.remaining -= take;
-                        left -= take;
-                        consumed.push(format!("{}:{}", u.id, take));
-                        changes::update_upgrade(tx, u)?;
-                    }
-                }
-            }
+            let apply_time = apply_time(it, ctx, &inst, &line)?;
+            let consumed = consume(tx, &mut upgrades, it, amount, &ip_ids)?;
             let (old, new, label, value) = match it.item.as_str() {
                 "bandwidth" => (
                     current.bandwidth,
@@ -289,7 +198,7 @@ impl Degrade {
                 guid: guid.clone(),
                 baremetal_guid: inst.guid.clone(),
                 item: it.item.clone(),
-                status: 0,
+                status: DegradeStatus::Pending,
                 reason: format!("预约降配：{label}"),
                 apply_time,
                 create_time: ctx.now,
@@ -318,6 +227,128 @@ impl Degrade {
             ("data", Value::Object(out)),
         ]))
     }
+
+    /// The amounts asked for, and the upgrade records (by index) whose IP
+    /// ranges the `ip` item names: each must be active, untouched by any
+    /// pending degrade, and named once.
+    fn request(&self, upgrades: &[changes::Upgrade]) -> Result<(Totals, Vec<usize>), Refusal> {
+        let mut ip_ids: Vec<usize> = Vec::new();
+        let mut request = Totals::default();
+        for it in &self.items {
+            match it.item.as_str() {
+                "bandwidth" => request.bandwidth = it.amount,
+                "defense" => request.defense = it.amount,
+                _ => {
+                    for v in &it.ip_values {
+                        let idx = upgrades
+                            .iter()
+                            .position(|u| {
+                                u.kind == "ipnum"
+                                    && u.status == UpgradeStatus::Active
+                                    && u.remaining == u.nums
+                                    && u.value == *v
+                            })
+                            .filter(|idx| !ip_ids.contains(idx))
+                            .ok_or_else(|| RuleError::DegradeIpUnknown { value: v.clone() })?;
+                        ip_ids.push(idx);
+                        request.ipnum += upgrades[idx].nums;
+                    }
+                }
+            }
+        }
+        Ok((request, ip_ids))
+    }
+}
+
+/// The instance's totals once every degrade already booked applies.
+fn after_pending(tx: &Transaction, inst: &Instance) -> Result<Totals, Refusal> {
+    let pending: Vec<DegradeRecord> = changes::degrades_of(tx, &inst.guid)?
+        .into_iter()
+        .filter(|d| d.status == DegradeStatus::Pending)
+        .collect();
+    let pending_sum = |item: &str| {
+        pending
+            .iter()
+            .filter(|d| d.item == item)
+            .map(|d| d.amount)
+            .sum::<i64>()
+    };
+    Ok(Totals {
+        bandwidth: inst.bandwidth - pending_sum("bandwidth"),
+        ipnum: inst.ipnum - pending_sum("ip"),
+        defense: inst.defense - pending_sum("defense"),
+    })
+}
+
+/// When an item's degrade applies: its `date`, which must lie between now
+/// and the instance's end, or else the line's reservation limit from now
+/// (at the latest the end).
+fn apply_time(it: &Item, ctx: &Ctx, inst: &Instance, line: &Line) -> Result<i64, Refusal> {
+    let Some(text) = &it.date else {
+        return Ok(
+            (ctx.now + line.reservation_degrade_valid_limit.max(0) * 86_400).min(inst.end_time),
+        );
+    };
+    let t = crate::clock::parse_time(text, ctx.zone).ok_or_else(|| {
+        Refusal::bad_param(
+            "param.date",
+            format!("应为 YYYY-MM-DD HH:MM:SS，收到 {text:?}"),
+        )
+    })?;
+    if t <= ctx.now {
+        return Err(RuleError::DegradeDatePast {
+            date: text.clone(),
+            now: ctx.fmt(ctx.now),
+        }
+        .into());
+    }
+    if t > inst.end_time {
+        return Err(RuleError::DegradeDateAfterEnd {
+            date: text.clone(),
+            end_time: ctx.fmt(inst.end_time),
+        }
+        .into());
+    }
+    Ok(t)
+}
+
+/// Takes an item's amount off the upgrade records, oldest first (the named
+/// IP ranges whole); returns what it took as `id:amount` pairs.
+fn consume(
+    tx: &Transaction,
+    upgrades: &mut [changes::Upgrade],
+    it: &Item,
+    amount: i64,
+    ip_ids: &[usize],
+) -> Result<Vec<String>, Refusal> {
+    let mut consumed: Vec<String> = Vec::new();
+    match it.item.as_str() {
+        "ip" => {
+            for idx in ip_ids {
+                let u = &mut upgrades[*idx];
+                consumed.push(format!("{}:{}", u.id, u.remaining));
+                u.remaining = 0;
+                changes::update_upgrade(tx, u)?;
+            }
+        }
+        kind => {
+            let mut left = amount;
+            for u in upgrades
+                .iter_mut()
+                .filter(|u| u.kind == kind && u.status == UpgradeStatus::Active && u.remaining > 0)
+            {
+                if left == 0 {
+                    break;
+                }
+                let take = left.min(u.remaining);
+                u.remaining -= take;
+                left -= take;
+                consumed.push(format!("{}:{}", u.id, take));
+                changes::update_upgrade(tx, u)?;
+            }
+        }
+    }
+    Ok(consumed)
 }
 
 pub struct DegradeCancel {
@@ -344,17 +375,14 @@ impl DegradeCancel {
                     format!("业务 {} 没有降配记录 {}", inst.guid, self.degrade_guid),
                 )
             })?;
-        if record.status != 0 {
-            let name = if record.status == 1 {
-                "已完成"
-            } else {
-                "已取消"
-            };
+        if record.status != DegradeStatus::Pending {
             return Err(Refusal::new(
                 Reason::DegradeNotPending,
                 format!(
                     "降配记录 {} {}（status {}），只能取消待执行的降配",
-                    record.guid, name, record.status
+                    record.guid,
+                    record.status.zh(),
+                    record.status
                 ),
             ));
         }

@@ -109,7 +109,7 @@ impl Install {
                 format!("{why}，installType 须为 {needed}"),
             ));
         }
-        inst.act_status = 2;
+        inst.act_status = Op::Install.busy();
         ctx.save(tx, &inst)?;
         // The new system takes over when the install completes.
         let pending = crate::lifecycle::PendingInstall {

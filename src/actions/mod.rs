@@ -23,40 +23,157 @@ use crate::protocol::{Params, Reason, Refusal};
 use crate::seed::Timings;
 use crate::store::{instances, tasks};
 
-/// Every action name the engine knows, with its module.
-pub const ACTIONS: &[(&str, &str)] = &[
-    ("baremetal", "getzones"),
-    ("baremetal", "sync_line"),
-    ("baremetal", "getsystems"),
-    ("baremetal", "sync_harddisk"),
-    ("baremetal", "sync_product"),
-    ("baremetal", "create"),
-    ("baremetal", "sync_baremetal"),
-    ("baremetal", "upgrade"),
-    ("baremetal", "degrade_ip_list"),
-    ("baremetal", "degrade"),
-    ("baremetal", "degrade_cancel"),
-    ("baremetal", "stop"),
-    ("baremetal", "start"),
-    ("baremetal", "restart"),
-    ("baremetal", "renew"),
-    ("baremetal", "setpass"),
-    ("baremetal", "install"),
-    ("common", "refund"),
-];
+/// The two upstream modules. `common` holds the actions shared with other
+/// products (here only `refund`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Module {
+    Baremetal,
+    Common,
+}
 
-/// Whether an action only reads (it then needs no write transaction).
-pub fn is_read_only(action: &str) -> bool {
-    matches!(
-        action,
-        "getzones"
-            | "sync_line"
-            | "getsystems"
-            | "sync_harddisk"
-            | "sync_product"
-            | "sync_baremetal"
-            | "degrade_ip_list"
-    )
+impl Module {
+    pub const ALL: [Module; 2] = [Module::Baremetal, Module::Common];
+
+    pub const fn wire(self) -> &'static str {
+        match self {
+            Module::Baremetal => "baremetal",
+            Module::Common => "common",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Module> {
+        Module::ALL.into_iter().find(|m| m.wire() == name)
+    }
+}
+
+/// Every upstream action the engine serves: the one table of what each is
+/// called on the wire, its module, whether it only reads (then it needs no
+/// write transaction) and whether its answer depends on the catalog alone
+/// (then the engine renders it once and caches it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ActionName {
+    GetZones,
+    SyncLine,
+    GetSystems,
+    SyncHarddisk,
+    SyncProduct,
+    Create,
+    SyncBaremetal,
+    Upgrade,
+    DegradeIpList,
+    Degrade,
+    DegradeCancel,
+    Stop,
+    Start,
+    Restart,
+    Renew,
+    Setpass,
+    Install,
+    Refund,
+}
+
+/// One row of the action table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActionSpec {
+    pub wire: &'static str,
+    pub module: Module,
+    pub read_only: bool,
+    pub cacheable: bool,
+}
+
+impl ActionName {
+    /// Every action, in the document's order.
+    pub const ALL: [ActionName; 18] = [
+        ActionName::GetZones,
+        ActionName::SyncLine,
+        ActionName::GetSystems,
+        ActionName::SyncHarddisk,
+        ActionName::SyncProduct,
+        ActionName::Create,
+        ActionName::SyncBaremetal,
+        ActionName::Upgrade,
+        ActionName::DegradeIpList,
+        ActionName::Degrade,
+        ActionName::DegradeCancel,
+        ActionName::Stop,
+        ActionName::Start,
+        ActionName::Restart,
+        ActionName::Renew,
+        ActionName::Setpass,
+        ActionName::Install,
+        ActionName::Refund,
+    ];
+
+    pub const fn spec(self) -> ActionSpec {
+        use ActionName as A;
+        use Module::{Baremetal, Common};
+        const fn row(
+            wire: &'static str,
+            module: Module,
+            read_only: bool,
+            cacheable: bool,
+        ) -> ActionSpec {
+            ActionSpec {
+                wire,
+                module,
+                read_only,
+                cacheable,
+            }
+        }
+        match self {
+            A::GetZones => row("getzones", Baremetal, true, true),
+            A::SyncLine => row("sync_line", Baremetal, true, true),
+            A::GetSystems => row("getsystems", Baremetal, true, true),
+            A::SyncHarddisk => row("sync_harddisk", Baremetal, true, true),
+            A::SyncProduct => row("sync_product", Baremetal, true, true),
+            A::Create => row("create", Baremetal, false, false),
+            A::SyncBaremetal => row("sync_baremetal", Baremetal, true, false),
+            A::Upgrade => row("upgrade", Baremetal, false, false),
+            A::DegradeIpList => row("degrade_ip_list", Baremetal, true, false),
+            A::Degrade => row("degrade", Baremetal, false, false),
+            A::DegradeCancel => row("degrade_cancel", Baremetal, false, false),
+            A::Stop => row("stop", Baremetal, false, false),
+            A::Start => row("start", Baremetal, false, false),
+            A::Restart => row("restart", Baremetal, false, false),
+            A::Renew => row("renew", Baremetal, false, false),
+            A::Setpass => row("setpass", Baremetal, false, false),
+            A::Install => row("install", Baremetal, false, false),
+            A::Refund => row("refund", Common, false, false),
+        }
+    }
+
+    /// The action's name on the wire (the `action` field).
+    pub const fn wire(self) -> &'static str {
+        self.spec().wire
+    }
+
+    pub const fn module(self) -> Module {
+        self.spec().module
+    }
+
+    /// Whether the action only reads (it then needs no write transaction).
+    pub const fn read_only(self) -> bool {
+        self.spec().read_only
+    }
+
+    /// Whether the answer depends on the catalog alone, so that it can be
+    /// rendered once and served again until a reset or a restore.
+    pub const fn cacheable(self) -> bool {
+        self.spec().cacheable
+    }
+
+    pub fn parse(name: &str) -> Option<ActionName> {
+        ActionName::ALL.into_iter().find(|a| a.wire() == name)
+    }
+}
+
+/// The module an action name belongs to, as the wire spells it; an action
+/// the engine does not know is sent under `baremetal`, where the engine
+/// answers that it does not know it.
+pub fn module_of(action: &str) -> &'static str {
+    ActionName::parse(action)
+        .map_or(Module::Baremetal, ActionName::module)
+        .wire()
 }
 
 pub enum Action {
@@ -77,25 +194,25 @@ pub enum Action {
 impl Action {
     /// Checks module and action names and reads the action's own fields.
     pub fn parse(module: &str, action: &str, params: &Params) -> Result<Action, Refusal> {
-        check_names(module, action)?;
-        Ok(match action {
-            "getzones" | "sync_line" | "getsystems" | "sync_harddisk" | "sync_product" => {
-                Action::Catalog(catalog::Catalog::parse(action, params)?)
+        use ActionName as A;
+        let name = check_names(module, action)?;
+        Ok(match name {
+            A::GetZones | A::SyncLine | A::GetSystems | A::SyncHarddisk | A::SyncProduct => {
+                Action::Catalog(catalog::Catalog::parse(name, params)?)
             }
-            "create" => Action::Create(create::Create::parse(params)?),
-            "sync_baremetal" => {
+            A::Create => Action::Create(create::Create::parse(params)?),
+            A::SyncBaremetal => {
                 Action::SyncBaremetal(sync_baremetal::SyncBaremetal::parse(params)?)
             }
-            "stop" | "start" | "restart" => Action::Power(power::Power::parse(action, params)?),
-            "setpass" => Action::Setpass(setpass::Setpass::parse(params)?),
-            "install" => Action::Install(install::Install::parse(params)?),
-            "renew" => Action::Renew(renew::Renew::parse(params)?),
-            "refund" => Action::Refund(refund::Refund::parse(params)?),
-            "upgrade" => Action::Upgrade(upgrade::Upgrade::parse(params)?),
-            "degrade_ip_list" => Action::DegradeIpList(degrade::DegradeIpList::parse(params)?),
-            "degrade" => Action::Degrade(degrade::Degrade::parse(params)?),
-            "degrade_cancel" => Action::DegradeCancel(degrade::DegradeCancel::parse(params)?),
-            _ => return Err(unknown_action(module, action)),
+            A::Stop | A::Start | A::Restart => Action::Power(power::Power::parse(name, params)?),
+            A::Setpass => Action::Setpass(setpass::Setpass::parse(params)?),
+            A::Install => Action::Install(install::Install::parse(params)?),
+            A::Renew => Action::Renew(renew::Renew::parse(params)?),
+            A::Refund => Action::Refund(refund::Refund::parse(params)?),
+            A::Upgrade => Action::Upgrade(upgrade::Upgrade::parse(params)?),
+            A::DegradeIpList => Action::DegradeIpList(degrade::DegradeIpList::parse(params)?),
+            A::Degrade => Action::Degrade(degrade::Degrade::parse(params)?),
+            A::DegradeCancel => Action::DegradeCancel(degrade::DegradeCancel::parse(params)?),
         })
     }
 
@@ -125,23 +242,24 @@ fn unknown_action(module: &str, action: &str) -> Refusal {
 }
 
 /// The module/action pair must be one the engine serves.
-pub fn check_names(module: &str, action: &str) -> Result<(), Refusal> {
-    if !ACTIONS.iter().any(|(m, _)| *m == module) {
+pub fn check_names(module: &str, action: &str) -> Result<ActionName, Refusal> {
+    if Module::parse(module).is_none() {
         return Err(Refusal::new(
             Reason::UnknownModule,
             format!("未知的业务类型 module {module}（裸金属为 baremetal，退款为 common）"),
         ));
     }
-    if ACTIONS.iter().any(|(m, a)| *m == module && *a == action) {
-        return Ok(());
-    }
-    if let Some((m, _)) = ACTIONS.iter().find(|(_, a)| *a == action) {
-        return Err(Refusal::new(
+    match ActionName::parse(action) {
+        Some(name) if name.module().wire() == module => Ok(name),
+        Some(name) => Err(Refusal::new(
             Reason::UnknownAction,
-            format!("action {action} 须使用 module={m}，而不是 {module}"),
-        ));
+            format!(
+                "action {action} 须使用 module={}，而不是 {module}",
+                name.module().wire()
+            ),
+        )),
+        None => Err(unknown_action(module, action)),
     }
-    Err(unknown_action(module, action))
 }
 
 /// What an action knows about the request it runs for.
@@ -368,5 +486,76 @@ mod tests {
         assert_eq!(good, Ok(Some(json!({"guid": "g"}))));
         // Only the answer that was replayed is in the journal's effects.
         assert_eq!(ctx.effects, vec![json!({"replayed_agent_order_no": "A2"})]);
+    }
+
+    #[test]
+    fn every_wire_name_parses_back_to_its_action() {
+        for name in ActionName::ALL {
+            assert_eq!(ActionName::parse(name.wire()), Some(name));
+            assert_eq!(Module::parse(name.module().wire()), Some(name.module()));
+        }
+        assert_eq!(ActionName::parse("reboot"), None);
+        assert_eq!(ActionName::parse("GETZONES"), None);
+        assert_eq!(Module::parse("Baremetal"), None);
+    }
+
+    #[test]
+    fn the_table_says_what_each_action_is() {
+        let wires = |f: fn(ActionName) -> bool| -> Vec<&str> {
+            ActionName::ALL
+                .into_iter()
+                .filter(|a| f(*a))
+                .map(ActionName::wire)
+                .collect()
+        };
+        assert_eq!(
+            wires(ActionName::read_only),
+            [
+                "getzones",
+                "sync_line",
+                "getsystems",
+                "sync_harddisk",
+                "sync_product",
+                "sync_baremetal",
+                "degrade_ip_list"
+            ]
+        );
+        assert_eq!(
+            wires(ActionName::cacheable),
+            [
+                "getzones",
+                "sync_line",
+                "getsystems",
+                "sync_harddisk",
+                "sync_product"
+            ]
+        );
+        // Only reads are cached.
+        assert!(ActionName::ALL
+            .iter()
+            .all(|a| !a.cacheable() || a.read_only()));
+        assert_eq!(wires(|a| a.module() == Module::Common), ["refund"]);
+        assert_eq!(module_of("refund"), "common");
+        assert_eq!(module_of("stop"), "baremetal");
+        assert_eq!(module_of("no_such_action"), "baremetal");
+    }
+
+    #[test]
+    fn module_and_action_must_match() {
+        let reason_of = |m: &str, a: &str| check_names(m, a).err().map(|e| e.reason);
+        assert_eq!(
+            check_names("common", "refund").ok(),
+            Some(ActionName::Refund)
+        );
+        assert_eq!(
+            check_names("baremetal", "stop").ok(),
+            Some(ActionName::Stop)
+        );
+        assert_eq!(
+            reason_of("baremetal", "refund"),
+            Some(Reason::UnknownAction)
+        );
+        assert_eq!(reason_of("common", "getzones"), Some(Reason::UnknownAction));
+        assert_eq!(reason_of("vps", "getzones"), Some(Reason::UnknownModule));
     }
 }

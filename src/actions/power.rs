@@ -4,7 +4,7 @@
 use rusqlite::Transaction;
 use serde_json::{json, Value};
 
-use super::Ctx;
+use super::{ActionName, Ctx};
 use crate::domain::state::{self, Op};
 use crate::protocol::{Params, Refusal};
 use crate::store::tasks::Kind;
@@ -15,10 +15,10 @@ pub struct Power {
 }
 
 impl Power {
-    pub fn parse(action: &str, p: &Params) -> Result<Power, Refusal> {
+    pub fn parse(action: ActionName, p: &Params) -> Result<Power, Refusal> {
         let op = match action {
-            "stop" => Op::Stop,
-            "start" => Op::Start,
+            ActionName::Stop => Op::Stop,
+            ActionName::Start => Op::Start,
             _ => Op::Restart,
         };
         Ok(Power {
@@ -35,7 +35,7 @@ impl Power {
             Op::Start => (Kind::Started, ctx.timings.start),
             _ => (Kind::Restarted, ctx.timings.restart),
         };
-        inst.act_status = state::busy_act_status(self.op).unwrap_or(0);
+        inst.act_status = self.op.busy();
         ctx.save(tx, &inst)?;
         ctx.schedule(tx, &inst.guid, kind, ctx.now + delay, None)?;
         Ok(json!({}))

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::{int_param, remember, replay, Ctx};
 use crate::domain::months::add_months;
-use crate::domain::state::{self, Op};
+use crate::domain::state::{self, Op, OrderStatus, RunStatus};
 use crate::protocol::{Params, Reason, Refusal};
 use crate::store::{catalog, tasks};
 
@@ -56,10 +56,10 @@ impl Renew {
         inst.end_time = add_months(inst.end_time, self.months as u32, ctx.zone)
             .filter(|t| *t <= crate::clock::last_second(ctx.zone))
             .ok_or_else(|| Refusal::end_time_out_of_range(self.months))?;
-        if inst.order_status == 3 {
-            inst.order_status = 1;
-            if inst.run_status == -2 {
-                inst.run_status = -1;
+        if inst.order_status == OrderStatus::Expired {
+            inst.order_status = OrderStatus::Active;
+            if inst.run_status == RunStatus::Locked {
+                inst.run_status = RunStatus::Stopped;
             }
             tasks::cancel(tx, &inst.guid, &[tasks::Kind::Released])?;
         }

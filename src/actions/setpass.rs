@@ -1,4 +1,4 @@
-//! `setpass`: only on a stopped instance; `act_status` 3 until done.
+//! `setpass`: only on a stopped instance; busy (`act_status` 3) until done.
 
 use rusqlite::Transaction;
 use serde_json::{json, Value};
@@ -24,7 +24,7 @@ impl Setpass {
     pub fn apply(self, tx: &Transaction, ctx: &mut Ctx) -> Result<Value, Refusal> {
         let mut inst = ctx.instance(tx, &self.guid)?;
         state::check(Op::Setpass, inst.state())?;
-        inst.act_status = 3;
+        inst.act_status = Op::Setpass.busy();
         inst.login_password = self.login_password;
         ctx.save(tx, &inst)?;
         ctx.schedule(

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::{Admin, AdminError, Guarded};
+use crate::domain::state::Forced;
 use crate::engine::ForcedState;
 use crate::faults::Spec;
 use crate::journal::Filter;
@@ -387,15 +388,6 @@ pub async fn delete_snapshot(admin: Admin) -> Reply {
     ok(json!({"deleted": name}))
 }
 
-/// The enum values the document gives each state field.
-const STATE_FIELDS: &[(&str, &[i64])] = &[
-    ("order_status", &[0, 1, 3, -2]),
-    ("run_status", &[-2, -1, 1]),
-    ("act_status", &[0, 1, 2, 3, 4, 5, 6]),
-    ("push_status", &[0, 1]),
-    ("lock_status", &[0, 1]),
-];
-
 pub async fn force_state(admin: Admin, bytes: ControlBody) -> Reply {
     let patch: Map<String, Value> = body(&bytes)?;
     let guid = admin.path.get("guid").cloned().unwrap_or_default();
@@ -411,31 +403,24 @@ pub async fn force_state(admin: Admin, bytes: ControlBody) -> Reply {
             })?);
             continue;
         }
-        let Some((name, allowed)) = STATE_FIELDS.iter().find(|(n, _)| n == key) else {
+        let Some(allowed) = Forced::codes(key) else {
             return Err(AdminError::bad_request(
                 Reason::UnknownField,
                 format!("{key} cannot be forced; allowed: order_status, run_status, act_status, push_status, lock_status, end_time"),
             ));
         };
-        let v: i64 = text
+        let value = text
             .trim()
             .parse()
             .ok()
-            .filter(|v| allowed.contains(v))
+            .and_then(|v| Forced::new(key, v))
             .ok_or_else(|| {
                 AdminError::bad_request(
                     Reason::BadValue,
                     format!("{key} must be one of {allowed:?}, got {value}"),
                 )
             })?;
-        let field = match *name {
-            "order_status" => &mut forced.order_status,
-            "run_status" => &mut forced.run_status,
-            "act_status" => &mut forced.act_status,
-            "push_status" => &mut forced.push_status,
-            _ => &mut forced.lock_status,
-        };
-        *field = Some(v);
+        forced.states.push(value);
     }
     let g = guid.clone();
     let result = blocking(&admin, move |engine| engine.force_state(&g, &forced))

@@ -219,11 +219,11 @@ async fn pipeline(
             return (Format::Json, Err(err));
         }
     };
-    let params = match decode::decode_body(content_type.as_deref(), &bytes, engine.settings().limits)
-    {
-        Ok(p) => p,
-        Err(refusal) => return (Format::Json, Err(refusal.into())),
-    };
+    let params =
+        match decode::decode_body(content_type.as_deref(), &bytes, engine.settings().limits) {
+            Ok(p) => p,
+            Err(refusal) => return (Format::Json, Err(refusal.into())),
+        };
     let format = Format::from_data_type(params.str("dataType").as_deref());
     let authenticated = auth::authenticate(engine, &params);
     seen.params = params.0;

@@ -1,5 +1,12 @@
 //! Typed views of the catalog records the rules need. The wire documents
 //! themselves stay as the seed wrote them; these are read from them.
+//!
+//! The views are read by hand (`from_doc`) rather than by a serde derive:
+//! the document sends every number as a string and the engine reads it
+//! leniently (missing or unparsable is 0), lists are comma strings, one
+//! field is renamed and one is clamped, so a derive would need a
+//! `deserialize_with`, a `default` and often a `rename` on nearly every
+//! field, and the rules would hide in attributes.
 
 use serde_json::{Map, Value};
 

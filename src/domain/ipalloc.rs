@@ -286,7 +286,7 @@ mod tests {
     }
 
     #[test]
-    fn labels_round_trip() {
+    fn runs_and_their_labels() {
         for (run, label) in [
             ((ip("114.114.8.16"), ip("114.114.8.23")), "114.114.8.16-23"),
             ((ip("1.2.3.4"), ip("1.2.3.4")), "1.2.3.4"),

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use crate::actions::ActionName;
 use crate::engine::Call;
 use crate::journal::RawJson;
 
@@ -31,16 +32,14 @@ impl RenderCache {
 
     /// The cache key of a call whose answer depends on the catalog alone.
     pub fn key(call: &Call) -> Option<String> {
-        match call.action.as_str() {
-            "getzones" | "sync_line" | "sync_harddisk" | "sync_product" => {
-                Some(call.action.clone())
-            }
-            "getsystems" => Some(format!(
+        let name = ActionName::parse(&call.action).filter(|a| a.cacheable())?;
+        match name {
+            ActionName::GetSystems => Some(format!(
                 "getsystems|{}|{}",
                 call.params.str("page_mode").unwrap_or_default(),
                 call.params.str("page_length").unwrap_or_default()
             )),
-            _ => None,
+            _ => Some(call.action.clone()),
         }
     }
 

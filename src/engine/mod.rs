@@ -19,7 +19,7 @@ use rand::SeedableRng;
 use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
-use crate::actions::{self, Action, Ctx};
+use crate::actions::{self, Action, ActionName, Ctx};
 use crate::callbacks::{self, Callbacks};
 use crate::clock::{self, Clock, ClockState};
 use crate::config::{DbSync, ServeConfig};
@@ -368,7 +368,7 @@ impl Engine {
                 }
             }
         };
-        let read_only = actions::is_read_only(&call.action);
+        let read_only = ActionName::parse(&call.action).is_some_and(ActionName::read_only);
         let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
         let mut ctx = Ctx {
             userid: &call.userid,
@@ -500,11 +500,7 @@ impl Engine {
 
     fn notify(&self, url: String, t: &tasks::Transition, inst: &instances::Instance) {
         let key = self.api_key(&inst.userid).unwrap_or_default();
-        let module = if t.action == "refund" {
-            "common"
-        } else {
-            "baremetal"
-        };
+        let module = actions::module_of(&t.action);
         let time = clock::wall_seconds().to_string();
         let sign = crate::protocol::sign::sign(module, &t.action, &inst.userid, key, &time);
         let mut params = Map::new();
@@ -721,11 +717,8 @@ impl Engine {
 /// the document gives each one.
 #[derive(Debug, Default, Clone)]
 pub struct ForcedState {
-    pub order_status: Option<i64>,
-    pub run_status: Option<i64>,
-    pub act_status: Option<i64>,
-    pub push_status: Option<i64>,
-    pub lock_status: Option<i64>,
+    /// State fields to set, in order.
+    pub states: Vec<crate::domain::state::Forced>,
     /// A new end time: the pending expiry moves to it.
     pub end_time: Option<i64>,
 }
@@ -740,18 +733,11 @@ impl Engine {
             let Some(mut inst) = instances::get(tx, guid)? else {
                 return Ok(None);
             };
-            let fields = [
-                (forced.order_status, &mut inst.order_status),
-                (forced.run_status, &mut inst.run_status),
-                (forced.act_status, &mut inst.act_status),
-                (forced.push_status, &mut inst.push_status),
-                (forced.lock_status, &mut inst.lock_status),
-            ];
-            for (value, field) in fields {
-                if let Some(v) = value {
-                    *field = v;
-                }
+            let mut state = inst.state();
+            for f in &forced.states {
+                f.apply(&mut state);
             }
+            inst.set_state(state);
             if let Some(t) = forced.end_time {
                 inst.end_time = t;
                 tasks::cancel(tx, &inst.guid, &[tasks::Kind::Expired])?;

@@ -2,6 +2,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
+use crate::domain::state::{DegradeStatus, UpgradeStatus};
 use crate::seed::SeedUpgrade;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -13,7 +14,7 @@ pub struct Upgrade {
     pub nums: i64,
     pub value: String,
     /// 1 in effect, 0 no longer (degraded).
-    pub status: i64,
+    pub status: UpgradeStatus,
     pub order_no_api: String,
     pub create_time: i64,
     pub degrade_guid: Option<String>,
@@ -104,7 +105,7 @@ pub fn insert_seeded_upgrade(
         kind: s.kind.clone(),
         nums: s.nums,
         value: s.nums.to_string(),
-        status: 1,
+        status: UpgradeStatus::Active,
         order_no_api: s.order_no_api.clone(),
         create_time: now,
         degrade_guid: None,
@@ -142,8 +143,7 @@ pub struct Degrade {
     pub baremetal_guid: String,
     /// `bandwidth`, `defense` or `ip`.
     pub item: String,
-    /// 0 pending, 1 applied, -1 cancelled.
-    pub status: i64,
+    pub status: DegradeStatus,
     pub reason: String,
     pub apply_time: i64,
     pub create_time: i64,
@@ -220,7 +220,7 @@ pub fn get_degrade(conn: &Connection, guid: &str) -> rusqlite::Result<Option<Deg
 pub fn set_degrade_status(
     conn: &Connection,
     guid: &str,
-    status: i64,
+    status: DegradeStatus,
     finish_time: Option<i64>,
 ) -> rusqlite::Result<()> {
     conn.prepare_cached("UPDATE degrades SET status = ?2, finish_time = ?3 WHERE guid = ?1")?

@@ -1,10 +1,14 @@
 //! Instances, their stock units, and the idempotency record of
 //! `agent_order_no`.
 
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::domain::catalog::Product;
-use crate::domain::state::State;
+use crate::domain::state::{
+    ActStatus, DegradeStatus, IpStatus, LockStatus, OrderStatus, PushStatus, RunStatus, State,
+    UpgradeStatus,
+};
 use crate::seed::SeedInstance;
 
 use super::{catalog, changes, network};
@@ -34,11 +38,11 @@ pub struct Instance {
     pub buy_time: i64,
     pub start_time: i64,
     pub end_time: i64,
-    pub order_status: i64,
-    pub run_status: i64,
-    pub act_status: i64,
-    pub push_status: i64,
-    pub lock_status: i64,
+    pub order_status: OrderStatus,
+    pub run_status: RunStatus,
+    pub act_status: ActStatus,
+    pub push_status: PushStatus,
+    pub lock_status: LockStatus,
     pub install_mode: String,
     pub deleted_at: Option<i64>,
 }
@@ -53,7 +57,53 @@ impl Instance {
             lock_status: self.lock_status,
         }
     }
+
+    pub fn set_state(&mut self, state: State) {
+        self.order_status = state.order_status;
+        self.run_status = state.run_status;
+        self.act_status = state.act_status;
+        self.push_status = state.push_status;
+        self.lock_status = state.lock_status;
+    }
 }
+
+/// State codes are stored as their document codes. A code outside
+/// the document's set cannot be written (the control API checks forced
+/// values) and reads back as an error, never as a guess.
+macro_rules! stored_as_code {
+    ($($status:ty),+) => {$(
+        impl ToSql for $status {
+            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+                Ok(ToSqlOutput::from(self.code()))
+            }
+        }
+
+        impl FromSql for $status {
+            fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+                let code = i64::column_result(value)?;
+                <$status>::from_code(code).ok_or_else(|| {
+                    let message = format!(
+                        "{} {code} is not one of {:?}",
+                        <$status>::FIELD,
+                        <$status>::codes()
+                    );
+                    FromSqlError::Other(message.into())
+                })
+            }
+        }
+    )+};
+}
+
+stored_as_code!(
+    OrderStatus,
+    RunStatus,
+    ActStatus,
+    PushStatus,
+    LockStatus,
+    DegradeStatus,
+    UpgradeStatus,
+    IpStatus
+);
 
 const COLUMNS: &str = "id, guid, userid, product_guid, line_guid, system_guid, stock_id, cabinet_sn, name, \
     client_user_id, client_order_no, agent_order_no, login_name, login_password, system_partition_size, \
@@ -352,10 +402,8 @@ pub fn reanchor_seeded(
             "UPDATE upgrades SET create_time = create_time + ?2 WHERE instance_guid = ?1",
         )?
         .execute(params![s.guid, delta])?;
-        conn.prepare_cached(
-            "UPDATE transitions SET due = ?2 WHERE guid = ?1 AND kind = 'expired'",
-        )?
-        .execute(params![s.guid, end])?;
+        conn.prepare_cached("UPDATE transitions SET due = ?2 WHERE guid = ?1 AND kind = ?3")?
+            .execute(params![s.guid, end, super::tasks::Kind::Expired])?;
     }
     Ok(())
 }
@@ -416,11 +464,11 @@ pub fn insert_seeded(
         buy_time: start,
         start_time: start,
         end_time: end,
-        order_status: 1,
-        run_status: 1,
-        act_status: 0,
-        push_status: 0,
-        lock_status: 0,
+        order_status: State::RUNNING.order_status,
+        run_status: State::RUNNING.run_status,
+        act_status: State::RUNNING.act_status,
+        push_status: State::RUNNING.push_status,
+        lock_status: State::RUNNING.lock_status,
         install_mode: "1".to_string(),
         deleted_at: None,
     };
@@ -444,4 +492,50 @@ pub fn insert_seeded(
         },
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::state::Status;
+
+    /// Every value goes into SQLite as its code and comes back as itself.
+    fn round_trips<
+        T: Status + ToSql + FromSql + PartialEq + std::fmt::Debug + std::fmt::Display,
+    >(
+        conn: &Connection,
+        all: &[T],
+    ) {
+        for v in all {
+            let back: rusqlite::Result<(i64, T)> =
+                conn.query_row("SELECT ?1, ?1", [v], |r| Ok((r.get(0)?, r.get(1)?)));
+            // `Display` writes the code, as the wire does.
+            let code: i64 = v.to_string().parse().unwrap_or(i64::MIN);
+            assert_eq!(back.ok(), Some((code, *v)));
+        }
+    }
+
+    #[test]
+    fn statuses_are_stored_as_their_codes() {
+        let Ok(conn) = Connection::open_in_memory() else {
+            panic!("no in-memory database");
+        };
+        round_trips(&conn, OrderStatus::ALL);
+        round_trips(&conn, RunStatus::ALL);
+        round_trips(&conn, ActStatus::ALL);
+        round_trips(&conn, PushStatus::ALL);
+        round_trips(&conn, LockStatus::ALL);
+        round_trips(&conn, DegradeStatus::ALL);
+        round_trips(&conn, UpgradeStatus::ALL);
+        round_trips(&conn, IpStatus::ALL);
+        // A code outside the document's set is an error, not a guess.
+        let bad: rusqlite::Result<OrderStatus> = conn.query_row("SELECT 2", [], |r| r.get(0));
+        let message = bad.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            message.contains("order_status 2 is not one of [0, 1, 3, -2]"),
+            "{message}"
+        );
+        let text: rusqlite::Result<ActStatus> = conn.query_row("SELECT 'x'", [], |r| r.get(0));
+        assert!(text.is_err());
+    }
 }

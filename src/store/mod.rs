@@ -12,6 +12,7 @@ pub mod derived;
 pub mod instances;
 pub mod network;
 pub mod tasks;
+pub mod test_support;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -9,6 +9,7 @@ use ipnet::Ipv4Net;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::domain::ipalloc::{self, Range};
+use crate::domain::state::IpStatus;
 use crate::seed::{PoolKind, SeedUpgrade};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -86,9 +87,11 @@ pub fn taken(conn: &Connection, pool: &Pool) -> rusqlite::Result<Vec<Range>> {
         ranges.push((base as u32, (low - 1) as u32));
     }
     let mut stmt = conn.prepare_cached(
-        "SELECT ip_int FROM ips WHERE pool_id = ?1 AND status = 1 AND ip_int >= ?2 ORDER BY ip_int",
+        "SELECT ip_int FROM ips WHERE pool_id = ?1 AND status = ?3 AND ip_int >= ?2 ORDER BY ip_int",
     )?;
-    let rows = stmt.query_map(params![pool.id, low], |r| r.get::<_, i64>(0))?;
+    let rows = stmt.query_map(params![pool.id, low, IpStatus::Live], |r| {
+        r.get::<_, i64>(0)
+    })?;
     for ip in rows {
         let ip = ip? as u32;
         ranges.push((ip, ip));
@@ -121,7 +124,7 @@ pub struct IpRow {
     pub net_type: String,
     pub is_default: i64,
     pub ip_num: i64,
-    pub status: i64,
+    pub status: IpStatus,
     pub create_time: i64,
     pub upgrade_id: Option<i64>,
 }
@@ -146,48 +149,54 @@ fn ip_from_row(r: &Row) -> rusqlite::Result<IpRow> {
 const IP_COLUMNS: &str =
     "id, instance_guid, pool_id, ip, mask, gateway, net_type, is_default, ip_num, status, create_time, upgrade_id";
 
+/// One live address to record.
+#[derive(Debug, Clone, Copy)]
+pub struct NewIp<'a> {
+    pub instance_guid: &'a str,
+    pub pool_id: i64,
+    pub addr: Ipv4Addr,
+    pub mask: &'a str,
+    pub gateway: &'a str,
+    /// `ip`, or a subnet block's `network`, `gateway` or `broadcast`.
+    pub net_type: &'a str,
+    /// Whether it is the instance's primary address.
+    pub is_default: bool,
+    pub create_time: i64,
+    /// The upgrade record that bought it (`None` for a primary address).
+    pub upgrade_id: Option<i64>,
+}
+
 /// Records one live address.
-#[allow(clippy::too_many_arguments)]
-pub fn insert_ip(
-    conn: &Connection,
-    instance_guid: &str,
-    pool_id: i64,
-    addr: Ipv4Addr,
-    mask: &str,
-    gateway: &str,
-    net_type: &str,
-    is_default: bool,
-    create_time: i64,
-    upgrade_id: Option<i64>,
-) -> rusqlite::Result<IpRow> {
+pub fn insert_ip(conn: &Connection, ip: &NewIp) -> rusqlite::Result<IpRow> {
     conn.prepare_cached("INSERT INTO ips (instance_guid, pool_id, ip, ip_int, mask, gateway, net_type, is_default, ip_num, status, \
-         create_time, upgrade_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, 1, ?9, ?10)")?.execute(
+         create_time, upgrade_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?11, ?9, ?10)")?.execute(
         params![
-            instance_guid,
-            pool_id,
-            addr.to_string(),
-            u32::from(addr) as i64,
-            mask,
-            gateway,
-            net_type,
-            is_default as i64,
-            create_time,
-            upgrade_id
+            ip.instance_guid,
+            ip.pool_id,
+            ip.addr.to_string(),
+            u32::from(ip.addr) as i64,
+            ip.mask,
+            ip.gateway,
+            ip.net_type,
+            ip.is_default as i64,
+            ip.create_time,
+            ip.upgrade_id,
+            IpStatus::Live
         ],
     )?;
     Ok(IpRow {
         id: conn.last_insert_rowid(),
-        instance_guid: instance_guid.to_string(),
-        pool_id,
-        ip: addr.to_string(),
-        mask: mask.to_string(),
-        gateway: gateway.to_string(),
-        net_type: net_type.to_string(),
-        is_default: is_default as i64,
+        instance_guid: ip.instance_guid.to_string(),
+        pool_id: ip.pool_id,
+        ip: ip.addr.to_string(),
+        mask: ip.mask.to_string(),
+        gateway: ip.gateway.to_string(),
+        net_type: ip.net_type.to_string(),
+        is_default: ip.is_default as i64,
         ip_num: 1,
-        status: 1,
-        create_time,
-        upgrade_id,
+        status: IpStatus::Live,
+        create_time: ip.create_time,
+        upgrade_id: ip.upgrade_id,
     })
 }
 
@@ -210,13 +219,80 @@ pub fn ips_of_upgrade(conn: &Connection, upgrade_id: i64) -> rusqlite::Result<Ve
 
 /// Marks every live address of an instance released (`status` -1).
 pub fn release_instance_ips(conn: &Connection, guid: &str) -> rusqlite::Result<usize> {
-    conn.prepare_cached("UPDATE ips SET status = -1 WHERE instance_guid = ?1 AND status = 1")?
-        .execute([guid])
+    conn.prepare_cached("UPDATE ips SET status = ?2 WHERE instance_guid = ?1 AND status = ?3")?
+        .execute(params![guid, IpStatus::Released, IpStatus::Live])
 }
 
 pub fn release_upgrade_ips(conn: &Connection, upgrade_id: i64) -> rusqlite::Result<usize> {
-    conn.prepare_cached("UPDATE ips SET status = -1 WHERE upgrade_id = ?1 AND status = 1")?
-        .execute([upgrade_id])
+    conn.prepare_cached("UPDATE ips SET status = ?2 WHERE upgrade_id = ?1 AND status = ?3")?
+        .execute(params![upgrade_id, IpStatus::Released, IpStatus::Live])
+}
+
+/// The lowest `n` free addresses of the first of a line's pools of `kind`
+/// that has them, with that pool. `None` when every pool is exhausted.
+pub fn find_singles(
+    conn: &Connection,
+    line_guid: &str,
+    kind: PoolKind,
+    n: u32,
+) -> rusqlite::Result<Option<(Pool, Vec<Ipv4Addr>)>> {
+    for pool in pools(conn, line_guid, kind)? {
+        let taken = taken(conn, &pool)?;
+        if let Some(addrs) = ipalloc::alloc_singles(pool.net, n, &taken) {
+            return Ok(Some((pool, addrs)));
+        }
+    }
+    Ok(None)
+}
+
+/// The lowest free aligned block of `size` addresses in the first of a
+/// line's subnet pools that has one, with that pool. `None` when every
+/// pool is exhausted.
+pub fn find_block(
+    conn: &Connection,
+    line_guid: &str,
+    size: u32,
+) -> rusqlite::Result<Option<(Pool, Ipv4Net)>> {
+    for pool in pools(conn, line_guid, PoolKind::Subnet)? {
+        let taken = taken(conn, &pool)?;
+        if let Some(block) = ipalloc::alloc_block(pool.net, size, &taken) {
+            return Ok(Some((pool, block)));
+        }
+    }
+    Ok(None)
+}
+
+/// Records every entry of a subnet block bought by upgrade `upgrade_id`;
+/// returns the rows, network address first.
+pub fn insert_block(
+    conn: &Connection,
+    instance_guid: &str,
+    pool_id: i64,
+    block: Ipv4Net,
+    create_time: i64,
+    upgrade_id: i64,
+) -> rusqlite::Result<Vec<IpRow>> {
+    let mask = block.netmask().to_string();
+    let gateway = ipalloc::block_gateway(block).to_string();
+    ipalloc::block_entries(block)
+        .into_iter()
+        .map(|(addr, net_type)| {
+            insert_ip(
+                conn,
+                &NewIp {
+                    instance_guid,
+                    pool_id,
+                    addr,
+                    mask: &mask,
+                    gateway: &gateway,
+                    net_type,
+                    is_default: false,
+                    create_time,
+                    upgrade_id: Some(upgrade_id),
+                },
+            )
+        })
+        .collect()
 }
 
 /// Hands a new instance its primary address: the lowest free host address
@@ -227,26 +303,26 @@ pub fn allocate_primary(
     guid: &str,
     now: i64,
 ) -> rusqlite::Result<Option<IpRow>> {
-    for pool in pools(conn, line_guid, PoolKind::Primary)? {
-        let taken = taken(conn, &pool)?;
-        if let Some(addrs) = ipalloc::alloc_singles(pool.net, 1, &taken) {
-            let gateway = pool.gateway.map(|g| g.to_string()).unwrap_or_default();
-            return insert_ip(
-                conn,
-                guid,
-                pool.id,
-                addrs[0],
-                &pool.mask(),
-                &gateway,
-                "ip",
-                true,
-                now,
-                None,
-            )
-            .map(Some);
-        }
-    }
-    Ok(None)
+    let found = find_singles(conn, line_guid, PoolKind::Primary, 1)?;
+    let Some((pool, addr)) = found.and_then(|(pool, addrs)| Some((pool, *addrs.first()?))) else {
+        return Ok(None);
+    };
+    let gateway = pool.gateway.map(|g| g.to_string()).unwrap_or_default();
+    insert_ip(
+        conn,
+        &NewIp {
+            instance_guid: guid,
+            pool_id: pool.id,
+            addr,
+            mask: &pool.mask(),
+            gateway: &gateway,
+            net_type: "ip",
+            is_default: true,
+            create_time: now,
+            upgrade_id: None,
+        },
+    )
+    .map(Some)
 }
 
 /// The pool of a line (any kind) that contains `addr`.
@@ -275,15 +351,17 @@ pub fn assign_seeded_ip(
         let gateway = pool.gateway.map(|g| g.to_string()).unwrap_or_default();
         insert_ip(
             conn,
-            guid,
-            pool.id,
-            addr,
-            &pool.mask(),
-            &gateway,
-            "ip",
-            true,
-            now,
-            None,
+            &NewIp {
+                instance_guid: guid,
+                pool_id: pool.id,
+                addr,
+                mask: &pool.mask(),
+                gateway: &gateway,
+                net_type: "ip",
+                is_default: true,
+                create_time: now,
+                upgrade_id: None,
+            },
         )?;
     }
     Ok(())
@@ -308,29 +386,40 @@ pub fn assign_seeded_block(
     let Some(pool) = pool_containing(conn, line_guid, PoolKind::Subnet, block.network())? else {
         return Ok(None);
     };
+    insert_block(conn, guid, pool.id, block, now, upgrade_id)?;
     let mask = block.netmask().to_string();
     let gateway = ipalloc::block_gateway(block).to_string();
-    for (addr, kind) in ipalloc::block_entries(block) {
-        insert_ip(
-            conn,
-            guid,
-            pool.id,
-            addr,
-            &mask,
-            &gateway,
-            kind,
-            false,
-            now,
-            Some(upgrade_id),
-        )?;
-    }
     Ok(Some((mask, gateway)))
 }
 
-/// Live addresses that two instances hold at once (should always be empty).
-pub fn double_held(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.prepare_cached("SELECT count(*) FROM (SELECT ip_int FROM ips WHERE status = 1 GROUP BY ip_int HAVING count(*) > 1)")?.query_row(
-        [],
-        |r| r.get(0),
-    )
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seed::Seed;
+    use crate::store::{self, Store};
+
+    const LINE: &str = "1665907446560259";
+
+    #[test]
+    fn a_failing_pool_search_is_an_error_not_exhaustion() {
+        let store = Store::open(None).unwrap_or_else(|e| panic!("open: {e}"));
+        let seed = Seed::default_set().unwrap_or_else(|e| panic!("seed: {e}"));
+        let zone = chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| panic!("zone"));
+        store
+            .write(|tx| store::load_seed(tx, &seed, 1_700_000_000, zone))
+            .unwrap_or_else(|e| panic!("load: {e}"));
+        let conn = store.lock();
+        // Every search works on the seed: a block, singles, a primary.
+        assert!(matches!(find_block(&conn, LINE, 8), Ok(Some(_))));
+        assert!(matches!(
+            find_singles(&conn, LINE, PoolKind::Single, 2),
+            Ok(Some(_))
+        ));
+        // Without the table `taken` reads, every search must fail loudly.
+        conn.execute_batch("DROP TABLE temp.ip_low")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(find_block(&conn, LINE, 8).is_err());
+        assert!(find_singles(&conn, LINE, PoolKind::Single, 2).is_err());
+        assert!(allocate_primary(&conn, LINE, "17", 1_700_000_000).is_err());
+    }
 }

@@ -1,6 +1,7 @@
 //! Pending transitions: stored rows (instance, kind, due time, originating
 //! taskid), so that they survive a restart with `--db`.
 
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{params, Connection, Row};
 
 /// What happens when a transition falls due. The names double as the
@@ -57,6 +58,22 @@ impl Kind {
     }
 }
 
+/// Stored by name. A name the engine does not know (a `--db` file from
+/// another version) reads as an error, never as some other kind.
+impl ToSql for Kind {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.as_str()))
+    }
+}
+
+impl FromSql for Kind {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let text = value.as_str()?;
+        Kind::parse(text)
+            .ok_or_else(|| FromSqlError::Other(format!("unknown transition kind {text:?}").into()))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transition {
     pub id: i64,
@@ -84,11 +101,10 @@ pub struct NewTransition<'a> {
 }
 
 fn from_row(r: &Row) -> rusqlite::Result<Transition> {
-    let kind: String = r.get(2)?;
     Ok(Transition {
         id: r.get(0)?,
         guid: r.get(1)?,
-        kind: Kind::parse(&kind).unwrap_or(Kind::Purged),
+        kind: r.get(2)?,
         due: r.get(3)?,
         taskid: r.get(4)?,
         action: r.get(5)?,
@@ -107,7 +123,7 @@ pub fn schedule(conn: &Connection, t: &NewTransition) -> rusqlite::Result<i64> {
     )?
     .execute(params![
         t.guid,
-        t.kind.as_str(),
+        t.kind,
         t.due,
         t.taskid,
         t.action,
@@ -170,7 +186,7 @@ pub fn remove(conn: &Connection, id: i64) -> rusqlite::Result<()> {
 pub fn cancel(conn: &Connection, guid: &str, kinds: &[Kind]) -> rusqlite::Result<()> {
     for kind in kinds {
         conn.prepare_cached("DELETE FROM transitions WHERE guid = ?1 AND kind = ?2")?
-            .execute(params![guid, kind.as_str()])?;
+            .execute(params![guid, kind])?;
     }
     Ok(())
 }
@@ -197,4 +213,27 @@ pub fn pending_of(conn: &Connection, guid: &str) -> rusqlite::Result<Vec<Transit
     ))?;
     let rows = stmt.query_map([guid], from_row)?;
     rows.collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_are_stored_by_name_and_an_unknown_name_is_an_error() {
+        let Ok(conn) = Connection::open_in_memory() else {
+            panic!("no in-memory database");
+        };
+        for kind in Kind::ALL {
+            let back: rusqlite::Result<(String, Kind)> =
+                conn.query_row("SELECT ?1, ?1", [kind], |r| Ok((r.get(0)?, r.get(1)?)));
+            assert_eq!(back.ok(), Some((kind.as_str().to_string(), kind)));
+        }
+        let unknown: rusqlite::Result<Kind> = conn.query_row("SELECT 'rebooted'", [], |r| r.get(0));
+        let message = unknown.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            message.contains("unknown transition kind \"rebooted\""),
+            "{message}"
+        );
+    }
 }

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use apayun_mock::config::ServeConfig;
+use apayun_mock::test_support::domain::state::State;
 use apayun_mock::test_support::engine::{Engine, Settings};
 use apayun_mock::test_support::seed::{PoolKind, Seed};
 use apayun_mock::test_support::store::instances::{self, Instance};
@@ -138,11 +139,11 @@ pub fn populate_db(db: &Path, seed_dir: &Path, n: usize) -> Result<Vec<String>, 
                     buy_time: now - 86_400,
                     start_time: now - 86_400,
                     end_time: now + 30 * 86_400,
-                    order_status: 1,
-                    run_status: 1,
-                    act_status: 0,
-                    push_status: 0,
-                    lock_status: 0,
+                    order_status: State::RUNNING.order_status,
+                    run_status: State::RUNNING.run_status,
+                    act_status: State::RUNNING.act_status,
+                    push_status: State::RUNNING.push_status,
+                    lock_status: State::RUNNING.lock_status,
                     install_mode: "1".into(),
                     deleted_at: None,
                 };
@@ -150,15 +151,17 @@ pub fn populate_db(db: &Path, seed_dir: &Path, n: usize) -> Result<Vec<String>, 
                 let addr = std::net::Ipv4Addr::from(base + i as u32);
                 network::insert_ip(
                     tx,
-                    &guid,
-                    pool.id,
-                    addr,
-                    &mask,
-                    &gateway,
-                    "ip",
-                    true,
-                    now - 86_400,
-                    None,
+                    &network::NewIp {
+                        instance_guid: &guid,
+                        pool_id: pool.id,
+                        addr,
+                        mask: &mask,
+                        gateway: &gateway,
+                        net_type: "ip",
+                        is_default: true,
+                        create_time: now - 86_400,
+                        upgrade_id: None,
+                    },
                 )?;
                 guids.push(guid);
             }

@@ -9,8 +9,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use apayun_mock::test_support::api::decode::decode_form;
 use apayun_mock::config::ServeConfig;
+use apayun_mock::test_support::api::decode::decode_form;
 use apayun_mock::test_support::engine::{Call, Engine, Settings};
 use apayun_mock::test_support::protocol::Limits;
 use apayun_mock::test_support::seed::Seed;

@@ -18,9 +18,9 @@
 //!
 //! - the body is decoded like `/api` does (`flags` bits 3–5 pick the
 //!   content type), then `Action::parse` runs for **every** `(module,
-//!   action)` of `ACTIONS` and for mismatched module names: it must answer
+//!   action)` of `ActionName::ALL` and for mismatched module names: it must answer
 //!   `Ok` or a `Refusal` with a reason, never panic;
-//! - a selector below 0xF0 then runs `ACTIONS[selector % len]` through
+//! - a selector below 0xF0 then runs `ActionName::ALL[selector % len]` through
 //!   `Engine::execute` on an in-memory engine (fast timings) restored to
 //!   the seed state before each input, so a crash input replays. Unless
 //!   flag bit 0 is set, the fuzzed fields are laid over a valid template of
@@ -39,9 +39,9 @@
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-use apayun_mock::test_support::actions::{Action, ACTIONS};
-use apayun_mock::test_support::api::decode::decode_body;
 use apayun_mock::config::ServeConfig;
+use apayun_mock::test_support::actions::{Action, ActionName};
+use apayun_mock::test_support::api::decode::decode_body;
 use apayun_mock::test_support::engine::{Call, Engine, Settings};
 use apayun_mock::test_support::protocol::{Limits, Params, Reason};
 use apayun_mock::test_support::seed::Seed;
@@ -312,8 +312,9 @@ pub fn action_parse_input(data: &[u8]) {
         let Ok(fuzzed) = fuzzed else {
             continue;
         };
-        for (module, action) in ACTIONS {
-            for m in [*module, "baremetal", "common", ""] {
+        for name in ActionName::ALL {
+            let action = name.wire();
+            for m in [name.module().wire(), "baremetal", "common", ""] {
                 if let Err(e) = Action::parse(m, action, &fuzzed) {
                     assert!(!e.reason.as_str().is_empty() && !e.message.is_empty());
                     assert_ne!(
@@ -325,7 +326,8 @@ pub fn action_parse_input(data: &[u8]) {
                 }
             }
         }
-        let (module, action) = ACTIONS[usize::from(*selector) % ACTIONS.len()];
+        let name = ActionName::ALL[usize::from(*selector) % ActionName::ALL.len()];
+        let (module, action) = (name.module().wire(), name.wire());
         let params = if flags & 1 == 1 {
             fuzzed
         } else {
