@@ -416,7 +416,7 @@ mod tests {
             Ok(Some(_))
         ));
         // Without the table `taken` reads, every search must fail loudly.
-        conn.execute_batch("DROP TABLE temp.ip_low")
+        conn.execute_batch("DROP TABLE ip_low")
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(find_block(&conn, LINE, 8).is_err());
         assert!(find_singles(&conn, LINE, PoolKind::Single, 2).is_err());
