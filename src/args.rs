@@ -89,7 +89,7 @@ pub struct ServeArgs {
     #[arg(long, env = "APAYUN_MOCK_JOURNAL_SIZE", default_value_t = 10_000)]
     pub journal_size: usize,
     /// Most namespaces (`/ns/{name}/…`) alive at once, `default` included.
-    /// A namespace costs about 400 KiB of memory (see docs/performance.md).
+    /// A namespace costs about 160 KiB of memory (see docs/performance.md).
     #[arg(long, env = "APAYUN_MOCK_MAX_NAMESPACES", default_value_t = DEFAULT_MAX_NAMESPACES)]
     pub max_namespaces: usize,
     /// Delete a namespace (never `default`) unused for this long, e.g.

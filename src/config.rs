@@ -44,7 +44,7 @@ pub struct ServeConfig {
     /// Entries kept in the request journal (oldest dropped first).
     pub journal_size: usize,
     /// Most namespaces (`/ns/{name}/…`) alive at once, `default` included.
-    /// A namespace costs about 400 KiB of memory (see docs/performance.md).
+    /// A namespace costs about 160 KiB of memory (see docs/performance.md).
     pub max_namespaces: usize,
     /// Delete a namespace (never `default`) unused for this long, e.g.
     /// `30m`, `24h`, `7d` or seconds; `0` keeps namespaces forever.
