@@ -4,7 +4,9 @@
 //! - `visible_counts`: a member's visible instances, for `sync_baremetal`
 //!   totals without `count(*)` over every row;
 //! - `ip_low`: per IP pool, an address below which nothing is free, so an
-//!   allocation reads only the live addresses above it.
+//!   allocation reads only the live addresses above it. Pools are only
+//!   ever written by a seed load, after a reset has emptied `ip_low` with
+//!   every other table, so only the release of an address moves a mark.
 //!
 //! Both are ordinary tables of the database, kept exact by triggers inside
 //! every transaction (a rollback rolls them back too). Being part of the
@@ -45,18 +47,6 @@ END;
 CREATE TRIGGER ip_low_delete AFTER DELETE ON ips WHEN OLD.status = 1
 BEGIN
     UPDATE ip_low SET low = min(low, OLD.ip_int) WHERE pool_id = OLD.pool_id;
-END;
-CREATE TRIGGER ip_low_pool_insert AFTER INSERT ON ip_pools
-BEGIN
-    DELETE FROM ip_low WHERE pool_id = NEW.id;
-END;
-CREATE TRIGGER ip_low_pool_update AFTER UPDATE ON ip_pools
-BEGIN
-    DELETE FROM ip_low WHERE pool_id = OLD.id OR pool_id = NEW.id;
-END;
-CREATE TRIGGER ip_low_pool_delete AFTER DELETE ON ip_pools
-BEGIN
-    DELETE FROM ip_low WHERE pool_id = OLD.id;
 END;
 "#;
 

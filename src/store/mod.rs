@@ -176,9 +176,10 @@ impl Store {
     /// A private in-memory database holding a copy of `image` (a whole
     /// database, as [`Store::image`] or [`Template`] made it).
     pub fn from_image(image: &[u8]) -> rusqlite::Result<Store> {
-        let mut conn = open_memory()?;
+        let mut conn = memdb_connection()?;
         conn.deserialize_read_exact(rusqlite::MAIN_DB, image, image.len(), false)?;
-        // The copy replaced the database the journal mode was set on.
+        // `memdb` serves only the database itself: the rollback journal
+        // stays in memory too, never a file in the working directory.
         conn.pragma_update(None, "journal_mode", "MEMORY")?;
         Store::configure(conn)
     }
@@ -342,11 +343,7 @@ impl Template {
                 *self.image.lock().unwrap_or_else(|p| p.into_inner()) = image.clone();
             }
             let store = Store::from_image(&image.bytes)?;
-            // SQLite reads the schema on a connection's first statement:
-            // here, not on the namespace's first call.
-            store
-                .lock()
-                .query_row("SELECT count(*) FROM meta", [], |_| Ok(()))?;
+            warm(&store.lock())?;
             self.ready().push((store, at));
         }
         Ok(())
@@ -366,6 +363,17 @@ impl Template {
     }
 }
 
+/// Runs, on a copy opened ahead, the reads every new engine makes first, so
+/// that SQLite has read the schema (on a connection's first statement) and
+/// the connection's statement cache holds them: the engine's start asks
+/// when it is next due, and a call's first read is mostly the catalog.
+fn warm(conn: &Connection) -> rusqlite::Result<()> {
+    tasks::next_wake(conn, &[])?;
+    tasks::any_due(conn, 0)?;
+    catalog::list(conn, catalog::Kind::Zone)?;
+    Ok(())
+}
+
 /// The page size of an in-memory database, in bytes.
 const MEMORY_PAGE_SIZE: i64 = 1024;
 
@@ -382,15 +390,7 @@ const MEMORY_PAGE_SIZE: i64 = 1024;
 /// `storage_full` and changes nothing. A private temporary file would have
 /// no cap but cost 20–50 % more per write (measured); `--db` has none either.
 fn open_memory() -> rusqlite::Result<Connection> {
-    use rusqlite::OpenFlags;
-    // No leading `/` in the name: the database is private to this connection.
-    let conn = Connection::open_with_flags(
-        "file:apayun-mock?vfs=memdb",
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_URI
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
+    let conn = memdb_connection()?;
     // Small pages: the seed spreads over some 35 tables and indexes that
     // each fill a page of their own whatever its size, so an idle
     // namespace's database is 60 KiB at 1 KiB a page rather than 160 KiB
@@ -401,6 +401,20 @@ fn open_memory() -> rusqlite::Result<Connection> {
     // memory too, never as a file in the working directory.
     conn.pragma_update(None, "journal_mode", "MEMORY")?;
     Ok(conn)
+}
+
+/// A connection to a new, empty private `memdb` database, as it comes
+/// (a copy of an image brings its own page size).
+fn memdb_connection() -> rusqlite::Result<Connection> {
+    use rusqlite::OpenFlags;
+    // No leading `/` in the name: the database is private to this connection.
+    Connection::open_with_flags(
+        "file:apayun-mock?vfs=memdb",
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
 }
 
 /// Applies the migrations a database lacks, each in its own transaction
@@ -666,8 +680,7 @@ mod tests {
                 .execute_batch(
                     "DROP TRIGGER visible_insert; DROP TRIGGER visible_delete;
                      DROP TRIGGER visible_update; DROP TRIGGER ip_low_release;
-                     DROP TRIGGER ip_low_delete; DROP TRIGGER ip_low_pool_insert;
-                     DROP TRIGGER ip_low_pool_update; DROP TRIGGER ip_low_pool_delete;
+                     DROP TRIGGER ip_low_delete;
                      DROP TABLE visible_counts; DROP TABLE ip_low;
                      PRAGMA user_version = 3;",
                 )
