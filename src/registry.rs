@@ -254,6 +254,12 @@ impl Registry {
             self.template.clone(),
         );
         let from_seed = image.is_none();
+        if from_seed {
+            if let Some(engine) = Engine::from_ready(&name, &settings, &seed, &template) {
+                self.refill();
+                return Ok(engine);
+            }
+        }
         let engine = tokio::task::spawn_blocking(move || match image {
             None => Engine::from_template(&name, settings, seed, &template),
             Some(bytes) => Engine::from_image(&name, settings, seed, &bytes),

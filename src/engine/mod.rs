@@ -258,6 +258,32 @@ impl Engine {
         ))
     }
 
+    /// A fresh engine from a seed copy opened ahead at this very second
+    /// ([`Template::take_ready`]): nothing to write to its database, so it
+    /// is made without SQLite work and needs no blocking thread. `None`
+    /// when no such copy waits.
+    pub fn from_ready(
+        name: &str,
+        settings: &Arc<Settings>,
+        seed: &Arc<Seed>,
+        template: &Template,
+    ) -> Option<Engine> {
+        let clock = Clock::new(settings.utc_offset);
+        if clock.state() != ClockState::default() {
+            return None;
+        }
+        let store = template.take_ready(clock.now())?;
+        let rng_seed = settings.rng_seed;
+        Some(Engine::assemble(
+            name,
+            store,
+            clock,
+            settings.clone(),
+            seed.clone(),
+            rng_seed,
+        ))
+    }
+
     /// An engine holding a copy of another one's database ([`Engine::image`]
     /// or [`Engine::snapshot_image`]): its instances, clock and pending
     /// transitions. Journal, faults, callbacks and snapshots start empty.

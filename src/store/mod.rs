@@ -296,6 +296,14 @@ impl Template {
         Ok(store)
     }
 
+    /// A copy opened ahead that is already anchored at `now`, as a fresh
+    /// clock's store: one that needs no write at all.
+    pub fn take_ready(&self, now: i64) -> Option<Store> {
+        let mut ready = self.ready();
+        let at = ready.iter().rposition(|(_, anchored)| *anchored == now)?;
+        Some(ready.swap_remove(at).0)
+    }
+
     /// Moves a copy anchored at `anchored` to `now` and saves `clock`, in
     /// one transaction when there is anything to write.
     fn settle(
@@ -752,6 +760,16 @@ mod tests {
                 .refill(&seed, || built + 3_600)
                 .unwrap_or_else(|e| panic!("{e}"));
             assert!(!template.wants_refill());
+            // Taken as it is only at the second it is anchored at.
+            assert!(template.take_ready(built + 3_601).is_none());
+            let taken = template
+                .take_ready(built + 3_600)
+                .unwrap_or_else(|| panic!("a ready copy"));
+            assert!(template.wants_refill());
+            drop(taken);
+            template
+                .refill(&seed, || built + 3_600)
+                .unwrap_or_else(|e| panic!("{e}"));
             let ahead = template
                 .open(&seed, now, clock)
                 .unwrap_or_else(|e| panic!("{e}"));
