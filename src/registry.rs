@@ -58,17 +58,6 @@ impl RegistryError {
             RegistryError::Open(_) => Reason::NamespaceUnavailable,
         }
     }
-
-    /// The HTTP status the edge answers with.
-    pub fn status(&self) -> u16 {
-        match self {
-            RegistryError::BadName(_) => 400,
-            RegistryError::Limit(_) => 429,
-            RegistryError::Exists(_) | RegistryError::Default => 409,
-            RegistryError::NotFound(_) | RegistryError::NoSnapshot { .. } => 404,
-            RegistryError::Open(_) => 503,
-        }
-    }
 }
 
 /// Whether a namespace name is acceptable in a URL and a log.

@@ -66,7 +66,7 @@ impl AdminError {
 
 impl From<RegistryError> for AdminError {
     fn from(e: RegistryError) -> AdminError {
-        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        let status = crate::api::registry_status(&e);
         AdminError::new(status, e.reason(), e.to_string())
     }
 }

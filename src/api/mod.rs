@@ -38,9 +38,20 @@ pub async fn default_api(State(registry): State<Arc<Registry>>, request: Request
 /// A namespace the registry refused, as the engine's envelope with the
 /// registry's reason and status (400 bad name, 429 cap, …).
 fn registry_refusal(err: RegistryError) -> ApiError {
-    let status = axum::http::StatusCode::from_u16(err.status())
-        .unwrap_or(axum::http::StatusCode::SERVICE_UNAVAILABLE);
+    let status = registry_status(&err);
     ApiError::new(err.reason(), err.to_string()).with_status(status)
+}
+
+/// The HTTP status the edge answers a registry refusal with.
+pub(crate) fn registry_status(err: &RegistryError) -> axum::http::StatusCode {
+    use axum::http::StatusCode;
+    match err {
+        RegistryError::BadName(_) => StatusCode::BAD_REQUEST,
+        RegistryError::Limit(_) => StatusCode::TOO_MANY_REQUESTS,
+        RegistryError::Exists(_) | RegistryError::Default => StatusCode::CONFLICT,
+        RegistryError::NotFound(_) | RegistryError::NoSnapshot { .. } => StatusCode::NOT_FOUND,
+        RegistryError::Open(_) => StatusCode::SERVICE_UNAVAILABLE,
+    }
 }
 
 /// Segment `index` of a URL path, percent-decoded with invalid UTF-8 shown

@@ -349,6 +349,9 @@ impl Engine {
     pub fn start(self: &Arc<Self>, timer: Timer) {
         self.callbacks.start();
         let _ = self.timer.set(timer);
+        // One cached read of the next due time, on the caller's thread (an
+        // async worker, for a namespace's first call): the engine is new,
+        // so nobody else waits for its connection.
         self.reschedule();
     }
 
