@@ -21,7 +21,6 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use apayun_mock::MockEngine;
-use md5::{Digest, Md5};
 use serde_json::{json, Value};
 
 const USERID: &str = "1";
@@ -83,32 +82,7 @@ fn normalise(body: &str, also: &[&str]) -> String {
 }
 
 fn sign(module: &str, action: &str) -> String {
-    let text = format!("{module}zkeys.api@2019{action}{USERID}{KEY}{TIME}");
-    hex::encode(Md5::digest(text.as_bytes()))
-}
-
-/// PHP `http_build_query` nesting of a JSON object of parameters.
-fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
-    match value {
-        Value::Object(map) => {
-            for (k, v) in map {
-                let key = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}[{k}]")
-                };
-                flatten(&key, v, out);
-            }
-        }
-        Value::Array(items) => {
-            for (i, v) in items.iter().enumerate() {
-                flatten(&format!("{prefix}[{i}]"), v, out);
-            }
-        }
-        Value::String(s) => out.push((prefix.to_string(), s.clone())),
-        Value::Null => out.push((prefix.to_string(), String::new())),
-        other => out.push((prefix.to_string(), other.to_string())),
-    }
+    apayun_mock::test_support::protocol::sign::sign(module, action, USERID, KEY, TIME)
 }
 
 struct Script {
@@ -170,7 +144,7 @@ impl Script {
             ("vtime".into(), VTIME.into()),
         ];
         let mut extra = Vec::new();
-        flatten("", &params, &mut extra);
+        apayun_mock::client::php_build_query("", &params, &mut extra);
         for (k, v) in extra {
             pairs.retain(|(pk, _)| *pk != k);
             pairs.push((k, v));

@@ -453,15 +453,7 @@ mod tests {
         let store = crate::store::Store::open(None).unwrap_or_else(|e| panic!("{e}"));
         let mut rng = StdRng::seed_from_u64(1);
         let zone = chrono::FixedOffset::east_opt(0).unwrap_or_else(|| panic!("zone"));
-        let timings = Timings {
-            provision: 0,
-            stop: 0,
-            start: 0,
-            restart: 0,
-            setpass: 0,
-            install: 0,
-            upgrade: 0,
-        };
+        let timings = Timings::INSTANT;
         let mut ctx = Ctx {
             userid: "1",
             action: "create",

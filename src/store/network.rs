@@ -236,13 +236,9 @@ pub fn find_singles(
     kind: PoolKind,
     n: u32,
 ) -> rusqlite::Result<Option<(Pool, Vec<Ipv4Addr>)>> {
-    for pool in pools(conn, line_guid, kind)? {
-        let taken = taken(conn, &pool)?;
-        if let Some(addrs) = ipalloc::alloc_singles(pool.net, n, &taken) {
-            return Ok(Some((pool, addrs)));
-        }
-    }
-    Ok(None)
+    first_fit(conn, line_guid, kind, |net, taken| {
+        ipalloc::alloc_singles(net, n, taken)
+    })
 }
 
 /// The lowest free aligned block of `size` addresses in the first of a
@@ -253,10 +249,23 @@ pub fn find_block(
     line_guid: &str,
     size: u32,
 ) -> rusqlite::Result<Option<(Pool, Ipv4Net)>> {
-    for pool in pools(conn, line_guid, PoolKind::Subnet)? {
+    first_fit(conn, line_guid, PoolKind::Subnet, |net, taken| {
+        ipalloc::alloc_block(net, size, taken)
+    })
+}
+
+/// The first of a line's pools of `kind` where `fit` finds room, in pool
+/// order, with what it found.
+fn first_fit<T>(
+    conn: &Connection,
+    line_guid: &str,
+    kind: PoolKind,
+    fit: impl Fn(Ipv4Net, &[Range]) -> Option<T>,
+) -> rusqlite::Result<Option<(Pool, T)>> {
+    for pool in pools(conn, line_guid, kind)? {
         let taken = taken(conn, &pool)?;
-        if let Some(block) = ipalloc::alloc_block(pool.net, size, &taken) {
-            return Ok(Some((pool, block)));
+        if let Some(found) = fit(pool.net, &taken) {
+            return Ok(Some((pool, found)));
         }
     }
     Ok(None)
