@@ -132,6 +132,8 @@ pub async fn handle(engine: Arc<Engine>, request: Request) -> Response {
     let (deliver, answer) = oneshot::channel();
     tokio::spawn(finish(engine, read, started, deliver));
     answer.await.unwrap_or_else(|_| {
+        // Only a panic in the task gets here; the lane catches the engine's own.
+        tracing::error!("an /api call ended without an answer");
         let err = ApiError::from(Refusal::internal("the call ended without an answer"));
         envelope::respond_error(&err, Format::Json)
     })
