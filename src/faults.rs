@@ -11,11 +11,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::actions::ActionName;
 
-/// What a fired rule does.
+/// What a fired rule does. `error`, `http` and `drop` take `applied`: when
+/// true the call runs first (its effects stay) and only its answer is
+/// replaced — the ghost order a billing system's retry code is written for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Effect {
-    /// A business error in the envelope; nothing changes.
+    /// A business error in the envelope; nothing changes unless `applied`.
     Error {
         #[serde(default = "default_code")]
         code: i64,
@@ -23,12 +25,17 @@ pub enum Effect {
         message: String,
         #[serde(default = "default_reason")]
         reason: String,
+        #[serde(default)]
+        applied: bool,
     },
-    /// An HTTP status with the given (possibly empty or garbage) body.
+    /// An HTTP status with the given (possibly empty or garbage) body;
+    /// nothing changes unless `applied`.
     Http {
         status: u16,
         #[serde(default)]
         body: String,
+        #[serde(default)]
+        applied: bool,
     },
     /// Waits, then the call proceeds: `ms`, or uniform in `min_ms..=max_ms`.
     Delay {
@@ -39,10 +46,29 @@ pub enum Effect {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         max_ms: Option<u64>,
     },
-    /// The connection is closed with no answer.
-    Drop,
+    /// The connection is closed with no answer; nothing changes unless
+    /// `applied`.
+    Drop {
+        #[serde(default)]
+        applied: bool,
+    },
     /// The call succeeds but its transitions wait until the rule is removed.
-    Stall,
+    /// Braces, not a unit variant: serde lets a unit variant of a tagged
+    /// enum ignore unknown fields, and `{"kind":"stall","applied":true}`
+    /// must be refused, not silently stall.
+    Stall {},
+}
+
+impl Effect {
+    /// Whether the call runs before its answer is replaced.
+    pub fn applied(&self) -> bool {
+        match self {
+            Effect::Error { applied, .. }
+            | Effect::Http { applied, .. }
+            | Effect::Drop { applied } => *applied,
+            Effect::Delay { .. } | Effect::Stall {} => false,
+        }
+    }
 }
 
 fn default_code() -> i64 {
@@ -212,7 +238,7 @@ impl Faults {
         self.lock()
             .rules
             .iter()
-            .filter(|r| r.spec.effect == Effect::Stall)
+            .filter(|r| r.spec.effect == Effect::Stall {})
             .map(|r| r.id)
             .collect()
     }
@@ -340,9 +366,31 @@ mod tests {
             Effect::Error {
                 code: 1,
                 message: "模拟故障".into(),
-                reason: "injected_fault".into()
+                reason: "injected_fault".into(),
+                applied: false,
             }
         );
+    }
+
+    #[test]
+    fn applied_is_an_option_of_error_http_and_drop_only() {
+        for kind in [r#""error""#, r#""http","status":503"#, r#""drop""#] {
+            let on = spec(&format!(r#"{{"effect":{{"kind":{kind},"applied":true}}}}"#));
+            let off = spec(&format!(r#"{{"effect":{{"kind":{kind}}}}}"#));
+            assert!(on.effect.applied(), "{kind}");
+            assert!(!off.effect.applied(), "{kind} defaults to not applied");
+        }
+        for effect in [
+            r#"{"kind":"delay","ms":5,"applied":true}"#,
+            r#"{"kind":"stall","applied":true}"#,
+            r#"{"kind":"stall","applied":false}"#,
+        ] {
+            let err = serde_json::from_str::<Spec>(&format!(r#"{{"effect":{effect}}}"#))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains("unknown field `applied`"), "{effect}: {err:?}");
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::helpers::{
 
 /// The keys of every journal entry (docs/contract.md, "Control API
 /// payloads"), in order.
-const ENTRY_KEYS: [&str; 13] = [
+const ENTRY_KEYS: [&str; 15] = [
     "id",
     "time",
     "action",
@@ -26,8 +26,10 @@ const ENTRY_KEYS: [&str; 13] = [
     "reason",
     "latency_ms",
     "fault",
+    "applied",
     "response",
     "effects",
+    "client_gone",
 ];
 
 /// Sends a raw body to a control call; returns the status, the
