@@ -65,6 +65,7 @@ final class ApayunMock
         'POST /_mock/call' => 'callAs',
         'GET /_mock/events' => 'events',
         'GET /_mock/ui' => 'dashboardUrl',
+        'GET /_mock/openapi.json' => 'openApi',
     ];
 
     private ?string $serverVersion = null;
@@ -556,6 +557,15 @@ final class ApayunMock
     public function dashboardUrl(): string
     {
         return "$this->baseUrl/_mock/ui" . ($this->namespace === null ? '' : '#ns=' . rawurlencode($this->namespace));
+    }
+
+    /**
+     * `GET /_mock/openapi.json`: the server's OpenAPI 3.1 document of the
+     * control API (servers from before it answer `unknown_control_call`).
+     */
+    public function openApi(): array
+    {
+        return $this->serverControl('GET', '/openapi.json');
     }
 
     // ---- plumbing -----------------------------------------------------------
