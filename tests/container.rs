@@ -195,7 +195,10 @@ fn health_answers_every_client_without_a_token() {
     let body = check("/_mock/health", &[], 200);
     assert_eq!(
         body,
-        format!(r#"{{"status":"ok","version":"{}"}}"#, env!("CARGO_PKG_VERSION"))
+        format!(
+            r#"{{"status":"ok","version":"{}"}}"#,
+            env!("CARGO_PKG_VERSION")
+        )
     );
     check("/_mock/health", &["Authorization: Bearer wrong"], 200);
     check("/ns/fresh/_mock/health", &[], 200);
