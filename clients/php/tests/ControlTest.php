@@ -212,6 +212,45 @@ final class ControlTest extends MockTestCase
         $this->assertStringContainsString('<html', strtolower($http['body']));
     }
 
+    public function testOpenApiIsTheServersDocumentWhereItHasOne(): void
+    {
+        try {
+            $doc = $this->apayun->openApi();
+        } catch (ApayunMockException $e) {
+            // A server from before the document: the control API's own 404.
+            $this->assertSame(['unknown_control_call', 404], [$e->reason(), $e->httpStatus()]);
+            return;
+        }
+        $this->assertStringStartsWith('3.1', (string) $doc['openapi']);
+        $this->assertNotEmpty($doc['paths']);
+    }
+
+    public function testHandlesAddressTheirNamespace(): void
+    {
+        $server = SharedServer::get();
+        $this->assertSame('default', $server->namespaceName());
+        $this->assertSame($server->baseUrl() . '/api', $server->apiUrl());
+        $this->assertSame($server->baseUrl(), $server->url());
+        $other = $server->namespace('handle-' . bin2hex(random_bytes(3)));
+        $this->assertSame($server->baseUrl() . '/ns/' . $other->namespaceName(), $other->url());
+        $this->assertSame($server->namespace('default')->url(), $server->url());
+        // Made on first use, and apart from this test's namespace.
+        $guid = $this->createInstance($other->client());
+        $this->assertSame(1, $this->api->call('sync_baremetal', ['guid' => $guid])->code);
+        $this->assertTrue($other->client()->call('sync_baremetal', ['guid' => $guid])->ok());
+        $other->deleteNamespace();
+        $this->assertSame($server->serverVersion(), $this->apayun->serverVersion());
+    }
+
+    public function testAClientTimeoutIsATransportError(): void
+    {
+        $this->apayun->addFault(\Apayun\Mock\Fault::on('getzones')->times(1)->delay(1000));
+        $answer = $this->api->withTimeout(0.2)->call('getzones');
+        $this->assertTrue($answer->dropped());
+        $this->assertStringContainsString('timed out', (string) $answer->transportError);
+        $this->assertOk($this->api->form()->call('getzones'));
+    }
+
     public function testNamespacesCreatePutForkListDelete(): void
     {
         $server = SharedServer::get();
