@@ -31,7 +31,12 @@ final class DemoFailure extends RuntimeException
 {
 }
 
-$server = isset($argv[1]) ? ApayunMock::attach($argv[1]) : ApayunMock::spawn();
+try {
+    $server = isset($argv[1]) ? ApayunMock::attach($argv[1]) : ApayunMock::spawn();
+} catch (ApayunMockException $e) {
+    fwrite(STDERR, "demo.php: {$e->getMessage()}\n");
+    exit(2);
+}
 // A namespace of its own: other instances on the server don't get in the
 // way, and the demo runs any number of times.
 $mock = $server->createNamespace('php-demo-' . bin2hex(random_bytes(3)));

@@ -46,6 +46,8 @@ final class GhostOrderTest extends MockTestCase
         $this->requireApplied();
         $this->addApplied(Fault::on('create')->times(1)->drop()->applied());
         $order = self::createParams();
+        $count = fn (): int => (int) $this->api->call('sync_baremetal', ['page' => 1, 'number' => 10])->data['total_number'];
+        $before = $count();   // the seed's example instance
 
         // The answer is lost: the caller cannot know the instance exists.
         $lost = $this->api->call('create', $order);
@@ -54,15 +56,15 @@ final class GhostOrderTest extends MockTestCase
         // It does: sync_baremetal lists it.
         $listed = $this->api->call('sync_baremetal', ['page' => 1, 'number' => 10]);
         $this->assertOk($listed);
-        $this->assertSame('1', $listed->data['total_number']);
-        $guid = $listed->data['baremetal'][0]['guid'];
+        $this->assertSame($before + 1, (int) $listed->data['total_number']);
+        $guid = $listed->data['baremetal'][0]['guid'];   // newest first
         $this->assertIsString($guid);
 
         // The retry with the same agent_order_no answers the same instance.
         $retry = $this->api->call('create', $order);
         $this->assertOk($retry);
         $this->assertSame($guid, $retry->data[0]['guid']);
-        $this->assertSame('1', $this->api->call('sync_baremetal', ['page' => 1, 'number' => 10])->data['total_number'], 'one instance, not two');
+        $this->assertSame($before + 1, $count(), 'one instance bought, not two');
 
         // The journal shows both calls, the first with its fault and effects.
         $calls = $this->assertApiCalled('create', ['agent_order_no' => $order['agent_order_no']], 2);
