@@ -115,7 +115,7 @@ pub async fn health(path: RawPathParams) -> Reply {
             ));
         }
     }
-    ok(json!({"status": "ok"}))
+    ok(json!({"status": "ok", "version": crate::server::VERSION}))
 }
 
 pub async fn reset(admin: Admin) -> Reply {
