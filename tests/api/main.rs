@@ -20,6 +20,7 @@ mod dashboard_api;
 mod degrade;
 mod examples;
 mod faults;
+mod install_checks;
 mod lifecycle;
 mod masking;
 mod multipart;
