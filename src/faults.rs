@@ -10,14 +10,21 @@ use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use crate::actions::ActionName;
+use crate::protocol::whole;
 
 /// What a fired rule does.
+///
+/// Every variant is a struct variant, even those without fields: serde's
+/// internally tagged enums ignore unknown fields of a unit variant despite
+/// `deny_unknown_fields` (`{"kind":"drop","times":1}` would be a drop rule
+/// that fires forever), while a struct variant refuses them. A field is
+/// added to one variant by one line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Effect {
     /// A business error in the envelope; nothing changes.
     Error {
-        #[serde(default = "default_code")]
+        #[serde(default = "default_code", deserialize_with = "whole::int")]
         code: i64,
         #[serde(default = "default_message")]
         message: String,
@@ -26,23 +33,36 @@ pub enum Effect {
     },
     /// An HTTP status with the given (possibly empty or garbage) body.
     Http {
+        #[serde(deserialize_with = "whole::int")]
         status: u16,
         #[serde(default)]
         body: String,
     },
     /// Waits, then the call proceeds: `ms`, or uniform in `min_ms..=max_ms`.
     Delay {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "whole::opt"
+        )]
         ms: Option<u64>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "whole::opt"
+        )]
         min_ms: Option<u64>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "whole::opt"
+        )]
         max_ms: Option<u64>,
     },
     /// The connection is closed with no answer.
-    Drop,
+    Drop {},
     /// The call succeeds but its transitions wait until the rule is removed.
-    Stall,
+    Stall {},
 }
 
 fn default_code() -> i64 {
@@ -64,10 +84,14 @@ pub struct Spec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// Matching calls let through before the rule starts firing.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::int")]
     pub after: u64,
     /// How many times it fires; absent = forever.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "whole::opt"
+    )]
     pub times: Option<u64>,
     /// Chance per matching call, 0..=1.
     #[serde(default = "default_probability")]
@@ -112,6 +136,14 @@ impl Spec {
                 min_ms: None,
                 max_ms: None,
             } => Err("delay needs ms, or min_ms and max_ms".into()),
+            // Both forms at once: which one the tester meant is a guess.
+            Effect::Delay {
+                ms: Some(_),
+                min_ms,
+                max_ms,
+            } if min_ms.is_some() || max_ms.is_some() => {
+                Err("delay takes ms, or min_ms and max_ms, not both".into())
+            }
             Effect::Delay {
                 ms: None,
                 min_ms,
@@ -212,7 +244,7 @@ impl Faults {
         self.lock()
             .rules
             .iter()
-            .filter(|r| r.spec.effect == Effect::Stall)
+            .filter(|r| r.spec.effect == Effect::Stall {})
             .map(|r| r.id)
             .collect()
     }
@@ -468,8 +500,60 @@ mod tests {
                 r#"{"effect":{"kind":"delay"}}"#,
                 "delay needs ms, or min_ms and max_ms",
             ),
+            (
+                r#"{"effect":{"kind":"delay","ms":5,"min_ms":1,"max_ms":9}}"#,
+                "delay takes ms, or min_ms and max_ms, not both",
+            ),
+            (
+                r#"{"effect":{"kind":"delay","ms":5,"max_ms":9}}"#,
+                "delay takes ms, or min_ms and max_ms, not both",
+            ),
         ] {
             assert_eq!(ok(bad), Err(why.to_string()), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_effect_refuses_a_field_it_does_not_have() {
+        for kind in ["error", "http", "delay", "drop", "stall"] {
+            let json = format!(r#"{{"effect":{{"kind":"{kind}","times":1}}}}"#);
+            let err = serde_json::from_str::<Spec>(&json)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains("unknown field `times`"), "{kind}: {err:?}");
+        }
+        // The rule's own `times` is fine, and the effect's shape is unchanged.
+        let drop = spec(r#"{"times":1,"effect":{"kind":"drop"}}"#);
+        assert_eq!(drop.effect, Effect::Drop {});
+        assert_eq!(
+            serde_json::to_value(&drop.effect).ok(),
+            Some(serde_json::json!({"kind": "drop"}))
+        );
+    }
+
+    #[test]
+    fn counters_and_amounts_take_whole_numbers_in_every_form() {
+        let s = spec(
+            r#"{"after":"2","times":3.0,"effect":{"kind":"delay","min_ms":"10","max_ms":20.0}}"#,
+        );
+        assert_eq!((s.after, s.times), (2, Some(3)));
+        assert_eq!(
+            s.effect,
+            Effect::Delay {
+                ms: None,
+                min_ms: Some(10),
+                max_ms: Some(20)
+            }
+        );
+        let http = spec(r#"{"effect":{"kind":"http","status":"503"}}"#);
+        assert!(matches!(http.effect, Effect::Http { status: 503, .. }));
+        for bad in [
+            r#"{"times":1.5,"effect":{"kind":"drop"}}"#,
+            r#"{"after":"x","effect":{"kind":"drop"}}"#,
+            r#"{"effect":{"kind":"error","code":true}}"#,
+        ] {
+            assert!(serde_json::from_str::<Spec>(bad).is_err(), "{bad}");
         }
     }
 

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
-use axum::extract::{Query, RawQuery};
+use axum::extract::RawQuery;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -20,7 +20,7 @@ use super::{Admin, AdminError};
 use crate::domain::catalog::{Doc, Line, Product, System};
 use crate::domain::state::{IpStatus, OrderStatus, Status};
 use crate::engine::Engine;
-use crate::protocol::Reason;
+use crate::protocol::{whole, Reason};
 use crate::store::instances::{self, Instance, ListFilter};
 use crate::store::{self, catalog, changes, network, tasks};
 
@@ -176,27 +176,16 @@ fn subnet_view(upgrade: Option<&changes::Upgrade>, entries: &[&network::IpRow]) 
 #[serde(deny_unknown_fields)]
 struct ListQuery {
     userid: Option<String>,
+    #[serde(default, deserialize_with = "whole::opt")]
     order_status: Option<i64>,
+    #[serde(default, deserialize_with = "whole::opt")]
     run_status: Option<i64>,
+    #[serde(default, deserialize_with = "whole::opt")]
     act_status: Option<i64>,
+    #[serde(default, deserialize_with = "whole::opt")]
     limit: Option<i64>,
+    #[serde(default, deserialize_with = "whole::opt")]
     offset: Option<i64>,
-}
-
-fn parse_query<T: serde::de::DeserializeOwned + Default>(
-    raw: Option<String>,
-) -> Result<T, AdminError> {
-    match raw.as_deref() {
-        None | Some("") => Ok(T::default()),
-        Some(text) => {
-            let uri = format!("/?{text}")
-                .parse()
-                .map_err(|_| AdminError::bad_request(Reason::BadQuery, "malformed query"))?;
-            Query::<T>::try_from_uri(&uri)
-                .map(|q| q.0)
-                .map_err(|e| AdminError::bad_request(Reason::BadQuery, e.body_text()))
-        }
-    }
 }
 
 async fn blocking<T: Send + 'static>(
@@ -212,7 +201,7 @@ async fn blocking<T: Send + 'static>(
 
 /// `GET /_mock/instances?userid=&order_status=&run_status=&act_status=&limit=&offset=`
 async fn list(admin: Admin, RawQuery(raw): RawQuery) -> Reply {
-    let q: ListQuery = parse_query(raw)?;
+    let q: ListQuery = super::input::query(raw.as_deref())?;
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) || q.offset.is_some_and(|o| o < 0) {
         return Err(AdminError::bad_request(

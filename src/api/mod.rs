@@ -262,9 +262,9 @@ async fn pipeline(
                 let raw = RawReply::Http { status, body };
                 return (format, Ok(Reply::Sent(Sent::Raw(raw))));
             }
-            Effect::Drop => return (format, Ok(Reply::Sent(Sent::Raw(RawReply::Drop)))),
+            Effect::Drop {} => return (format, Ok(Reply::Sent(Sent::Raw(RawReply::Drop)))),
             Effect::Delay { .. } => tokio::time::sleep(Duration::from_millis(delay_ms)).await,
-            Effect::Stall => stall = Some(rule),
+            Effect::Stall {} => stall = Some(rule),
         }
     }
     if format == Format::Json {

@@ -116,6 +116,7 @@ reasons! {
     // The control API only.
     AdminLoopbackOnly = "admin_loopback_only",
     AdminTokenRequired = "admin_token_required",
+    AmbiguousAuthorization = "ambiguous_authorization",
     UnknownControlCall = "unknown_control_call",
     BadJson = "bad_json",
     BadPath = "bad_path",

@@ -1132,7 +1132,7 @@ async fn bad_control_input_is_a_json_4xx_never_a_500() {
         (
             "POST",
             "/_mock/faults".into(),
-            r#"{"times":"2","effect":{"kind":"drop"}}"#,
+            r#"{"times":"2x","effect":{"kind":"drop"}}"#,
             400,
             "bad_json",
         ),
