@@ -24,7 +24,7 @@ use crate::protocol::whole;
 pub enum Effect {
     /// A business error in the envelope; nothing changes.
     Error {
-        #[serde(default = "default_code", deserialize_with = "whole::int")]
+        #[serde(default = "default_code", deserialize_with = "named::code")]
         code: i64,
         #[serde(default = "default_message")]
         message: String,
@@ -33,7 +33,7 @@ pub enum Effect {
     },
     /// An HTTP status with the given (possibly empty or garbage) body.
     Http {
-        #[serde(deserialize_with = "whole::int")]
+        #[serde(deserialize_with = "named::status")]
         status: u16,
         #[serde(default)]
         body: String,
@@ -43,19 +43,19 @@ pub enum Effect {
         #[serde(
             default,
             skip_serializing_if = "Option::is_none",
-            deserialize_with = "whole::opt"
+            deserialize_with = "named::ms"
         )]
         ms: Option<u64>,
         #[serde(
             default,
             skip_serializing_if = "Option::is_none",
-            deserialize_with = "whole::opt"
+            deserialize_with = "named::min_ms"
         )]
         min_ms: Option<u64>,
         #[serde(
             default,
             skip_serializing_if = "Option::is_none",
-            deserialize_with = "whole::opt"
+            deserialize_with = "named::max_ms"
         )]
         max_ms: Option<u64>,
     },
@@ -63,6 +63,29 @@ pub enum Effect {
     Drop {},
     /// The call succeeds but its transitions wait until the rule is removed.
     Stall {},
+}
+
+/// The effects' whole numbers, each naming its field (see
+/// [`whole::int_named`]).
+mod named {
+    use super::whole::{int_named, opt_named};
+    use serde::Deserializer;
+
+    pub fn code<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        int_named(d, "code")
+    }
+    pub fn status<'de, D: Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
+        int_named(d, "status")
+    }
+    pub fn ms<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        opt_named(d, "ms")
+    }
+    pub fn min_ms<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        opt_named(d, "min_ms")
+    }
+    pub fn max_ms<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        opt_named(d, "max_ms")
+    }
 }
 
 fn default_code() -> i64 {

@@ -48,18 +48,35 @@ pub fn opt<'de, D: Deserializer<'de>, T: Whole>(deserializer: D) -> Result<Optio
     deserializer.deserialize_any(OptVisitor::<T>(PhantomData))
 }
 
-/// What a refused value is told: the rule and the range.
-fn expected<T: Whole>() -> String {
-    format!(
-        "expected a whole number from {} to {} (30, 30.0 or \"30\")",
-        T::MIN,
-        T::MAX
-    )
+/// [`int`] for a field serde_path_to_error cannot name: inside an
+/// internally tagged enum (a fault effect) serde reads the fields from a
+/// buffer, out of the path's sight, so the error names `field` itself.
+pub fn int_named<'de, D: Deserializer<'de>, T: Whole>(
+    deserializer: D,
+    field: &str,
+) -> Result<T, D::Error> {
+    int(deserializer).map_err(|e| de::Error::custom(format!("{field}: {e}")))
 }
 
+/// [`opt`] with the field named, as [`int_named`].
+pub fn opt_named<'de, D: Deserializer<'de>, T: Whole>(
+    deserializer: D,
+    field: &str,
+) -> Result<Option<T>, D::Error> {
+    opt(deserializer).map_err(|e| de::Error::custom(format!("{field}: {e}")))
+}
+
+/// What a value must be (serde puts "expected" before it).
+const EXPECTED: &str = "a whole number (30, 30.0 or \"30\")";
+
 fn in_range<T: Whole, E: de::Error>(value: i128, shown: &dyn fmt::Display) -> Result<T, E> {
-    T::from_i128(value)
-        .ok_or_else(|| E::custom(format!("{shown} is out of range: {}", expected::<T>())))
+    T::from_i128(value).ok_or_else(|| {
+        E::custom(format!(
+            "{shown} is out of range: expected a whole number from {} to {}",
+            T::MIN,
+            T::MAX
+        ))
+    })
 }
 
 /// The digits of a string, as a number: `"30"`, `"-5"`, `" 7 "`.
@@ -78,7 +95,7 @@ impl<'de, T: Whole> Visitor<'de> for WholeVisitor<T> {
     type Value = T;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str(&expected::<T>())
+        f.write_str(EXPECTED)
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
@@ -94,14 +111,17 @@ impl<'de, T: Whole> Visitor<'de> for WholeVisitor<T> {
             // Exact: a whole float within 2^53 converts without loss.
             in_range(v as i128, &v)
         } else {
-            Err(E::custom(format!("got {v}: {}", expected::<T>())))
+            Err(E::custom(format!("got {v}, expected {}", EXPECTED)))
         }
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
         match digits(v) {
             Some(n) => in_range(n, &format!("{v:?}")),
-            None => Err(E::custom(format!("got {v:?}: {}", expected::<T>()))),
+            None => Err(E::custom(format!(
+                "got {v:?}, expected {}",
+                EXPECTED
+            ))),
         }
     }
 }
@@ -112,7 +132,7 @@ impl<'de, T: Whole> Visitor<'de> for OptVisitor<T> {
     type Value = Option<T>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "null or {}", expected::<T>())
+        write!(f, "null or {}", EXPECTED)
     }
 
     fn visit_unit<E: de::Error>(self) -> Result<Option<T>, E> {
@@ -196,9 +216,13 @@ mod tests {
             json!(9_007_199_254_740_994.0),
         ] {
             let err = read(json!({"n": bad})).err().unwrap_or_default();
+            assert!(err.contains("a whole number"), "{bad}: {err:?}");
+        }
+        for out_of_range in [json!(-1), json!(65536), json!("65536")] {
+            let err = read(json!({"n": out_of_range})).err().unwrap_or_default();
             assert!(
-                err.contains("whole number from 0 to 65535"),
-                "{bad}: {err:?}"
+                err.contains("out of range: expected a whole number from 0 to 65535"),
+                "{out_of_range}: {err:?}"
             );
         }
     }

@@ -16,6 +16,7 @@ mod clock_range;
 mod concurrency;
 mod contract;
 mod control;
+mod control_input;
 mod dashboard_api;
 mod degrade;
 mod examples;
