@@ -75,7 +75,7 @@ async fn call(admin: Admin, bytes: ControlBody) -> Result<Response, AdminError> 
         // A `drop` fault: a client would have seen the connection close.
         Err(_) => json!({
             "status": null,
-            "reason": "dropped",
+            "reason": crate::api::DROPPED_REASON,
             "answer": null,
             "transport_error": "the connection was closed without an answer (a drop fault)",
         }),

@@ -342,13 +342,16 @@ pub async fn delete_snapshot(admin: Admin) -> Reply {
     ok(json!({"deleted": name}))
 }
 
+/// The one forced field that is not a state code.
+const END_TIME: &str = "end_time";
+
 pub async fn force_state(admin: Admin, bytes: ControlBody) -> Reply {
     let patch: Map<String, Value> = body(&bytes)?;
     let guid = admin.path.get("guid").cloned().unwrap_or_default();
     let mut forced = ForcedState::default();
     for (key, value) in &patch {
         let text = scalar_text(value).unwrap_or_default();
-        if key == "end_time" {
+        if key == END_TIME {
             forced.end_time = Some(admin.engine.clock().parse(&text).ok_or_else(|| {
                 AdminError::bad_request(
                     Reason::BadValue,
@@ -360,7 +363,10 @@ pub async fn force_state(admin: Admin, bytes: ControlBody) -> Reply {
         let Some(allowed) = Forced::codes(key) else {
             return Err(AdminError::bad_request(
                 Reason::UnknownField,
-                format!("{key} cannot be forced; allowed: order_status, run_status, act_status, push_status, lock_status, end_time"),
+                format!(
+                    "{key} cannot be forced; allowed: {}, {END_TIME}",
+                    Forced::FIELDS.join(", ")
+                ),
             ));
         };
         let value = whole_value::<i64>(key, value)
@@ -491,4 +497,32 @@ pub async fn delete_namespace(
     };
     registry.remove(&target).await?;
     ok(json!({"deleted": target}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::reason::doc_table::{code_spans, rows};
+
+    #[test]
+    fn the_contract_lists_every_forced_field_with_the_values_it_takes() {
+        let table = rows(
+            include_str!("../../docs/contract.md"),
+            "### Forced state fields",
+        );
+        let fields: Vec<&str> = table.iter().map(|r| r[0].as_str()).collect();
+        let mut want = Forced::FIELDS.to_vec();
+        want.push(END_TIME);
+        assert_eq!(fields, want, "docs/contract.md, Forced state fields");
+        for row in &table[..Forced::FIELDS.len()] {
+            let mut documented: Vec<i64> = code_spans(&row[1])
+                .iter()
+                .filter_map(|c| c.parse().ok())
+                .collect();
+            documented.sort_unstable();
+            let mut codes = Forced::codes(&row[0]).unwrap_or_default();
+            codes.sort_unstable();
+            assert_eq!(documented, codes, "{}", row[0]);
+        }
+    }
 }

@@ -281,19 +281,31 @@ async fn pipeline(
     (format, result)
 }
 
+/// The journal `reason`s a fault makes in place of an answer, which are no
+/// [`Reason`]: as docs/contract.md ("Journal reasons") writes them.
+pub(crate) const FAULT_MADE_REASONS: [&str; 2] = ["http_<status>", "dropped"];
+
+/// The journal reason of a call a `drop` fault answered with nothing.
+pub(crate) const DROPPED_REASON: &str = "dropped";
+
+/// The journal reason of a call an `http` fault answered: `http_503`.
+fn http_fault_reason(status: u16) -> String {
+    format!("http_{status}")
+}
+
 fn record(engine: &Engine, seen: Seen, result: &Result<Sent, ApiError>, latency: Duration) {
     let text = |k: &str| seen.params.get(k).and_then(scalar_text).unwrap_or_default();
     let (code, reason, response, sign_input) = match result {
         Ok(Sent::Rendered(json)) => (0, None, json.clone(), None),
         Ok(Sent::Raw(RawReply::Http { status, body })) => (
             1,
-            Some(format!("http_{status}")),
+            Some(http_fault_reason(*status)),
             RawJson::from_value(&Value::String(body.clone())),
             None,
         ),
         Ok(Sent::Raw(RawReply::Drop)) => (
             1,
-            Some("dropped".to_string()),
+            Some(DROPPED_REASON.to_string()),
             RawJson::from_value(&Value::Null),
             None,
         ),
@@ -325,4 +337,28 @@ fn record(engine: &Engine, seen: Seen, result: &Result<Sent, ApiError>, latency:
         effects: seen.effects,
         sign_input,
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_contract_lists_every_journal_reason_a_fault_makes() {
+        let documented = crate::protocol::reason::doc_table::names(
+            include_str!("../../docs/contract.md"),
+            "### Journal reasons",
+        );
+        assert_eq!(documented, FAULT_MADE_REASONS, "docs/contract.md, Journal reasons");
+        // Each value the code writes is one the list names.
+        assert_eq!(
+            http_fault_reason(503),
+            FAULT_MADE_REASONS[0].replace("<status>", "503")
+        );
+        assert_eq!(DROPPED_REASON, FAULT_MADE_REASONS[1]);
+        // None is also a `Reason`, which the same column could not tell apart.
+        for made in FAULT_MADE_REASONS {
+            assert!(Reason::ALL.iter().all(|r| r.as_str() != made), "{made}");
+        }
+    }
 }

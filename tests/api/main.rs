@@ -10,6 +10,7 @@ mod helpers;
 mod auth;
 mod callback_order;
 mod callbacks;
+mod closed_lists;
 mod catalog;
 mod cli_call;
 mod clock_range;
