@@ -5,7 +5,9 @@ use rusqlite::Transaction;
 use serde_json::{json, Value};
 
 use super::{int_param, password_param, remember, replay, view, Ctx};
-use crate::domain::catalog::{check_custom_partition, check_system, Line, Product, System, SystemUse};
+use crate::domain::catalog::{
+    check_custom_partition, check_system, Line, Product, System, SystemUse,
+};
 use crate::domain::months::add_months;
 use crate::domain::state::State;
 use crate::protocol::{Params, Reason, Refusal};

@@ -57,7 +57,12 @@ impl Install {
         // The image checks of `create`, in its order, then the partition
         // (create, too, checks the image's limits before the size).
         let product = catalog::product(tx, &inst.product_guid)?.map(|(p, _)| p);
-        check_system(&system, SystemUse::Install, &inst.line_guid, product.as_ref())?;
+        check_system(
+            &system,
+            SystemUse::Install,
+            &inst.line_guid,
+            product.as_ref(),
+        )?;
         if let Some(product) = product.as_ref().filter(|_| self.system_partition_size > 0) {
             check_custom_partition(product, self.system_partition_size)?;
         }

@@ -286,7 +286,7 @@ async fn pipeline(
 pub(crate) const FAULT_MADE_REASONS: [&str; 2] = ["http_<status>", "dropped"];
 
 /// The journal reason of a call a `drop` fault answered with nothing.
-pub(crate) const DROPPED_REASON: &str = "dropped";
+pub(crate) const DROPPED_REASON: &str = FAULT_MADE_REASONS[1];
 
 /// The journal reason of a call an `http` fault answered: `http_503`.
 fn http_fault_reason(status: u16) -> String {
@@ -349,7 +349,10 @@ mod tests {
             include_str!("../../docs/contract.md"),
             "### Journal reasons",
         );
-        assert_eq!(documented, FAULT_MADE_REASONS, "docs/contract.md, Journal reasons");
+        assert_eq!(
+            documented, FAULT_MADE_REASONS,
+            "docs/contract.md, Journal reasons"
+        );
         // Each value the code writes is one the list names.
         assert_eq!(
             http_fault_reason(503),

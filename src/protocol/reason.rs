@@ -183,7 +183,11 @@ pub(crate) mod doc_table {
 
     /// The backticked values of a cell: `` `0`, `1` `` is `["0", "1"]`.
     pub(crate) fn code_spans(cell: &str) -> Vec<String> {
-        cell.split('`').skip(1).step_by(2).map(str::to_string).collect()
+        cell.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
     }
 
     #[test]

@@ -118,10 +118,7 @@ impl<'de, T: Whole> Visitor<'de> for WholeVisitor<T> {
     fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
         match digits(v) {
             Some(n) => in_range(n, &format!("{v:?}")),
-            None => Err(E::custom(format!(
-                "got {v:?}, expected {}",
-                EXPECTED
-            ))),
+            None => Err(E::custom(format!("got {v:?}, expected {}", EXPECTED))),
         }
     }
 }
@@ -185,7 +182,13 @@ mod tests {
 
     #[test]
     fn whole_numbers_in_every_form_php_sends_are_taken() {
-        for n in [json!(30), json!(30.0), json!("30"), json!(" 30 "), json!(3e1)] {
+        for n in [
+            json!(30),
+            json!(30.0),
+            json!("30"),
+            json!(" 30 "),
+            json!(3e1),
+        ] {
             assert_eq!(read(json!({"n": n})), Ok((30, None)), "{n}");
         }
         for m in [json!(-5), json!(-5.0), json!("-5")] {

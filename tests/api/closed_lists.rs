@@ -105,13 +105,18 @@ async fn a_refund_leaves_a_purged_transition_of_a_listed_kind() {
         .collect();
     let guid = app.create_running().await;
     app.ok("stop", json!({"guid": guid})).await;
-    let seen = |list: Vec<Value>| -> Vec<String> {
-        list.iter().map(|t| text(&t["kind"])).collect()
-    };
+    let seen =
+        |list: Vec<Value>| -> Vec<String> { list.iter().map(|t| text(&t["kind"])).collect() };
     let before = seen(pending(&app).await);
-    assert!(before.iter().all(|k| kinds.contains(k)), "{before:?} not in {kinds:?}");
-    app.ok("refund", json!({"module": "common", "guid": guid, "productType": "baremetal"}))
-        .await;
+    assert!(
+        before.iter().all(|k| kinds.contains(k)),
+        "{before:?} not in {kinds:?}"
+    );
+    app.ok(
+        "refund",
+        json!({"module": "common", "guid": guid, "productType": "baremetal"}),
+    )
+    .await;
     let after: Vec<String> = pending(&app)
         .await
         .into_iter()

@@ -74,7 +74,10 @@ async fn outcome(app: &TestApp, action: &str, params: Value) -> Option<String> {
     match answer.code() {
         0 => None,
         _ => Some(answer.reason.clone().unwrap_or_else(|| {
-            panic!("{action} {params} refused without a reason: {}", answer.text)
+            panic!(
+                "{action} {params} refused without a reason: {}",
+                answer.text
+            )
         })),
     }
 }
@@ -107,13 +110,21 @@ async fn install_refuses_an_image_as_create_does_in_the_same_order() {
         order["systemGuid"] = json!(system);
         order["system_partition_size"] = json!(size);
         let created = outcome(&app, "create", order).await;
-        assert_eq!(created.as_deref(), create, "create with {system}, size {size}");
+        assert_eq!(
+            created.as_deref(),
+            create,
+            "create with {system}, size {size}"
+        );
         let reinstall = json!({
             "guid": guid, "systemGuid": system, "loginPassword": "TmV3UGFzczEyMyE=",
             "system_partition_size": size, "installType": "replace", "install_mode": "1",
         });
         let installed = outcome(&app, "install", reinstall).await;
-        assert_eq!(installed.as_deref(), install, "install of {system}, size {size}");
+        assert_eq!(
+            installed.as_deref(),
+            install,
+            "install of {system}, size {size}"
+        );
         if installed.is_none() {
             // Let the reinstall finish so the next row finds the instance idle.
             app.advance(300).await;

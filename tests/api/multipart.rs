@@ -302,9 +302,18 @@ async fn a_nested_array_curl_could_not_send_is_refused_saying_how_to_flatten_it(
     let client = app.client();
     let mut pairs = client.signed_pairs("degrade", &json!({"guid": EXAMPLE_GUID}));
     pairs.push(("param".into(), "Array".into()));
-    let (status, reason, answer) =
-        post(&app, "/api", Some(&multipart_type()), multipart(&pairs, None)).await;
-    assert_eq!((status, reason.as_deref()), (200, Some("bad_param")), "{answer}");
+    let (status, reason, answer) = post(
+        &app,
+        "/api",
+        Some(&multipart_type()),
+        multipart(&pairs, None),
+    )
+    .await;
+    assert_eq!(
+        (status, reason.as_deref()),
+        (200, Some("bad_param")),
+        "{answer}"
+    );
     let message = answer["message"].as_str().unwrap_or_default();
     assert!(
         message.contains("Array") && message.contains("param[0][item]"),
@@ -314,7 +323,12 @@ async fn a_nested_array_curl_could_not_send_is_refused_saying_how_to_flatten_it(
     flat.push(("param[0][item]".into(), "bandwidth".into()));
     flat.push(("param[0][value]".into(), "5".into()));
     flat.push(("param[0][date]".into(), future_date()));
-    let (_, reason, answer) =
-        post(&app, "/api", Some(&multipart_type()), multipart(&flat, None)).await;
+    let (_, reason, answer) = post(
+        &app,
+        "/api",
+        Some(&multipart_type()),
+        multipart(&flat, None),
+    )
+    .await;
     assert_eq!((reason, &answer["code"]), (None, &json!(0)), "{answer}");
 }
