@@ -66,8 +66,30 @@ pub fn body<T: DeserializeOwned>(bytes: &ControlBody) -> Result<T, AdminError> {
 }
 
 fn from_object<T: DeserializeOwned>(map: Map<String, Value>) -> Result<T, AdminError> {
-    serde_path_to_error::deserialize(Value::Object(map))
-        .map_err(|e| AdminError::bad_request(Reason::BadJson, format!("invalid body: {e}")))
+    serde_path_to_error::deserialize(Value::Object(map)).map_err(|e| {
+        AdminError::bad_request(Reason::BadJson, format!("invalid body: {}", describe(&e)))
+    })
+}
+
+/// `effect.ms: …`: the path to the field, then what is wrong with it. An
+/// unknown field's path ends in the field itself, which the message names
+/// already: it is said once.
+fn describe(e: &serde_path_to_error::Error<serde_json::Error>) -> String {
+    let path = e.path().to_string();
+    let inner = e.inner().to_string();
+    let (parent, last) = match path.rsplit_once('.') {
+        Some((parent, last)) => (Some(parent), last),
+        None => (None, path.as_str()),
+    };
+    let path = if inner.contains(&format!("`{last}`")) {
+        parent
+    } else {
+        Some(path.as_str()).filter(|p| *p != ".")
+    };
+    match path {
+        Some(path) => format!("{path}: {inner}"),
+        None => inner,
+    }
 }
 
 fn json_kind(value: &Value) -> &'static str {
@@ -101,8 +123,9 @@ pub fn query<T: DeserializeOwned>(raw: Option<&str>) -> Result<T, AdminError> {
             ));
         }
     }
-    serde_path_to_error::deserialize(Value::Object(map))
-        .map_err(|e| AdminError::bad_request(Reason::BadQuery, format!("invalid query: {e}")))
+    serde_path_to_error::deserialize(Value::Object(map)).map_err(|e| {
+        AdminError::bad_request(Reason::BadQuery, format!("invalid query: {}", describe(&e)))
+    })
 }
 
 /// A whole number given as a loose JSON value (a forced state field), read
