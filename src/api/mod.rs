@@ -393,6 +393,18 @@ async fn fault(
     }
 }
 
+/// The journal `reason`s a fault makes in place of an answer, which are no
+/// [`Reason`]: as docs/contract.md ("Journal reasons") writes them.
+pub(crate) const FAULT_MADE_REASONS: [&str; 2] = ["http_<status>", "dropped"];
+
+/// The journal reason of a call a `drop` fault answered with nothing.
+pub(crate) const DROPPED_REASON: &str = FAULT_MADE_REASONS[1];
+
+/// The journal reason of a call an `http` fault answered: `http_503`.
+fn http_fault_reason(status: u16) -> String {
+    format!("http_{status}")
+}
+
 fn record(
     engine: &Engine,
     seen: Seen,
@@ -405,13 +417,13 @@ fn record(
         Ok(Sent::Rendered(json)) => (0, None, json.clone(), None),
         Ok(Sent::Raw(RawReply::Http { status, body })) => (
             1,
-            Some(format!("http_{status}")),
+            Some(http_fault_reason(*status)),
             RawJson::from_value(&Value::String(body.clone())),
             None,
         ),
         Ok(Sent::Raw(RawReply::Drop)) => (
             1,
-            Some("dropped".to_string()),
+            Some(DROPPED_REASON.to_string()),
             RawJson::from_value(&Value::Null),
             None,
         ),
@@ -445,4 +457,31 @@ fn record(
         client_gone,
         sign_input,
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_contract_lists_every_journal_reason_a_fault_makes() {
+        let documented = crate::protocol::reason::doc_table::names(
+            include_str!("../../docs/contract.md"),
+            "### Journal reasons",
+        );
+        assert_eq!(
+            documented, FAULT_MADE_REASONS,
+            "docs/contract.md, Journal reasons"
+        );
+        // Each value the code writes is one the list names.
+        assert_eq!(
+            http_fault_reason(503),
+            FAULT_MADE_REASONS[0].replace("<status>", "503")
+        );
+        assert_eq!(DROPPED_REASON, FAULT_MADE_REASONS[1]);
+        // None is also a `Reason`, which the same column could not tell apart.
+        for made in FAULT_MADE_REASONS {
+            assert!(Reason::ALL.iter().all(|r| r.as_str() != made), "{made}");
+        }
+    }
 }

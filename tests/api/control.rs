@@ -1185,7 +1185,7 @@ async fn bad_control_input_is_a_json_4xx_never_a_500() {
         (
             "POST",
             "/_mock/faults".into(),
-            r#"{"times":"2","effect":{"kind":"drop"}}"#,
+            r#"{"times":"2x","effect":{"kind":"drop"}}"#,
             400,
             "bad_json",
         ),
@@ -1355,7 +1355,7 @@ async fn bad_control_input_is_a_json_4xx_never_a_500() {
             405,
             "method_not_allowed",
         ),
-        ("POST", "/_mock/namespaces".into(), "[]", 400, "bad_json"),
+        ("POST", "/_mock/namespaces".into(), "[1]", 400, "bad_json"),
         (
             "POST",
             "/_mock/namespaces".into(),
