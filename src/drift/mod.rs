@@ -526,7 +526,7 @@ pub async fn cli(args: DriftArgs) -> ExitCode {
     };
     let mock = match mock_side.gather(limits).await {
         Ok(m) => m,
-        Err(e) => return fail(&mock_name, e),
+        Err(e) => return fail("drift", &mock_name, e),
     };
     let report = Report {
         engine: engine_name,
@@ -578,28 +578,30 @@ async fn engine_side(args: &DriftArgs, limits: Limits) -> Result<(String, Vec<Ex
     };
     match side.gather(limits).await {
         Ok(list) => Ok((name, list)),
-        Err(e) => Err(fail(&name, e)),
+        Err(e) => Err(fail("drift", &name, e)),
     }
 }
 
 /// Says why a side could not be asked, with the sign diagnostics the
 /// mock's own `sign_invalid` gives, and exits 2.
-pub(crate) fn fail(name: &str, error: GatherError) -> ExitCode {
+pub(crate) fn fail(command: &str, name: &str, error: GatherError) -> ExitCode {
     match error {
         GatherError::Unreachable(why) | GatherError::Failed(why) => {
-            eprintln!("apayun-mock: {why}");
+            eprintln!("apayun-mock {command}: {why}");
         }
         GatherError::Refused {
             message,
             reason,
             sign_input,
         } => {
-            eprintln!("apayun-mock: {name} refused the first call (getzones): {message}");
+            eprintln!("apayun-mock {command}: {name} refused the first call (getzones): {message}");
             if let Some(r) = reason {
                 eprintln!("X-Mock-Error: {r}");
             }
-            eprintln!("{}", sign::SIGN_INVALID_MESSAGE);
             eprintln!("X-Mock-Sign-Input: {sign_input}");
+            if message != sign::SIGN_INVALID_MESSAGE {
+                eprintln!("{}", sign::SIGN_INVALID_MESSAGE);
+            }
             eprintln!(
                 "(the key is shown as {}; `apayun-mock sign getzones --userid ID --key KEY --time T` \
                  prints the sign made from it)",

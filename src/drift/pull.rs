@@ -60,7 +60,7 @@ pub async fn cli(args: SeedPullArgs) -> ExitCode {
     };
     let catalog = match read_catalog(&side, args.max_pages).await {
         Ok(c) => c,
-        Err(e) => return fail(&name, e),
+        Err(e) => return fail("seed pull", &name, e),
     };
     let files = mirror(&catalog, &args.userid, args.stock, args.with_instances);
     if let Err(e) = write(&args.out, &files.files) {

@@ -99,7 +99,7 @@ impl Report {
             if a.findings.is_empty() {
                 continue;
             }
-            let head = ["", "path", "mock", "engine", "sample"];
+            let head = ["difference", "path", "mock", "engine", "sample"];
             let rows: Vec<[String; 5]> = a
                 .findings
                 .iter()
