@@ -358,15 +358,27 @@ engine cannot be reached or refuses the sign, or a recording cannot be read.";
 #[derive(Debug, Args)]
 pub struct DriftArgs {
     /// The engine's base URL, the part before `/api` (as for `call --url`).
-    #[arg(long, env = "APAYUN_MOCK_DRIFT_URL", required_unless_present = "recorded",
-          conflicts_with = "recorded")]
+    #[arg(
+        long,
+        env = "APAYUN_MOCK_DRIFT_URL",
+        required_unless_present = "recorded",
+        conflicts_with = "recorded"
+    )]
     pub url: Option<String>,
     /// Member id (`userid`) on the engine.
-    #[arg(long, env = "APAYUN_MOCK_DRIFT_USERID", required_unless_present = "recorded")]
+    #[arg(
+        long,
+        env = "APAYUN_MOCK_DRIFT_USERID",
+        required_unless_present = "recorded"
+    )]
     pub userid: Option<String>,
     /// API key of that member (it goes into the sign, never on the wire or in a report).
-    #[arg(long, env = "APAYUN_MOCK_DRIFT_KEY", required_unless_present = "recorded",
-          hide_env_values = true)]
+    #[arg(
+        long,
+        env = "APAYUN_MOCK_DRIFT_KEY",
+        required_unless_present = "recorded",
+        hide_env_values = true
+    )]
     pub key: Option<String>,
     /// Compare with the mock at this base URL instead of an in-process mock.
     #[arg(long)]

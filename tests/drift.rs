@@ -125,7 +125,11 @@ async fn stand_in_api(State(state): State<Arc<StandIn>>, body: String) -> axum::
     if action == "degrade_ip_list" {
         params.insert("dataType".into(), "xml".into());
     }
-    let answer = state.mock.call(&action, Value::Object(params)).await.unwrap();
+    let answer = state
+        .mock
+        .call(&action, Value::Object(params))
+        .await
+        .unwrap();
     if action == "degrade_ip_list" {
         let mut xml = answer.text.clone();
         if state.plant == Plant::Secrets {
@@ -158,7 +162,11 @@ async fn stand_in_api(State(state): State<Arc<StandIn>>, body: String) -> axum::
         }
         (Plant::Differences, "sync_baremetal", false) => {
             for i in data["baremetal"].as_array_mut().unwrap() {
-                assert_eq!(i["buy_remarks"], json!(""), "the mock's buy_remarks changed");
+                assert_eq!(
+                    i["buy_remarks"],
+                    json!(""),
+                    "the mock's buy_remarks changed"
+                );
                 i["buy_remarks"] = Value::Null;
             }
         }
@@ -206,7 +214,6 @@ async fn stand_in_api(State(state): State<Arc<StandIn>>, body: String) -> axum::
     }
     ([("content-type", "application/json")], v.to_string()).into_response()
 }
-
 
 /// A stand-in engine on a free port: the in-process mock's own answers
 /// with `plant` applied. Returns its base URL and its state.
@@ -266,7 +273,12 @@ async fn a_drifted_stand_in_is_reported_at_each_planted_difference_and_nothing_e
     ]))
     .await;
     let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}\n{}", text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
     let report = read_json(&json_file);
     assert_eq!(findings(&report), PLANTED, "{stdout}");
     assert_eq!(report["errors"], json!(4));
@@ -296,7 +308,12 @@ async fn a_drifted_stand_in_is_reported_at_each_planted_difference_and_nothing_e
         .collect();
     assert_eq!(
         failing,
-        ["getzones", "sync_line", "sync_baremetal (paged)", "degrade_ip_list"],
+        [
+            "getzones",
+            "sync_line",
+            "sync_baremetal (paged)",
+            "degrade_ip_list"
+        ],
         "{junit}"
     );
     task.abort();
@@ -357,9 +374,16 @@ async fn planted_secrets_reach_no_output_report_or_saved_file() {
     .await;
     task.abort();
     let stdout = text(&out.stdout);
-    assert!(out.status.code().is_some_and(|c| c < 2), "{stdout}\n{}", text(&out.stderr));
+    assert!(
+        out.status.code().is_some_and(|c| c < 2),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
     let signs = state.signs.lock().unwrap().clone();
-    assert!(signs.len() >= 8 && signs.iter().all(|s| s.len() == 32), "{signs:?}");
+    assert!(
+        signs.len() >= 8 && signs.iter().all(|s| s.len() == 32),
+        "{signs:?}"
+    );
     let mut outputs = vec![
         ("stdout".into(), stdout.clone()),
         ("stderr".into(), text(&out.stderr)),
@@ -377,7 +401,11 @@ async fn planted_secrets_reach_no_output_report_or_saved_file() {
     // The planted fields are there, redacted: the report still sees them.
     let report = read_json(&json_file);
     let found = findings(&report);
-    for path in ["data.baremetal.auth_name", "data.baremetal.sign", "data.baremetal.ipmi_user"] {
+    for path in [
+        "data.baremetal.auth_name",
+        "data.baremetal.sign",
+        "data.baremetal.ipmi_user",
+    ] {
         assert!(
             found.iter().any(|f| f.ends_with(path)),
             "{path} not reported: {found:?}"
@@ -406,10 +434,22 @@ fn exit_2_when_the_engine_cannot_be_reached() {
     let out = run(&["drift", "--url", &url, "--userid", "1", "--key", "k-123456"]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains(&format!("cannot reach the engine at {url}")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot reach the engine at {url}")),
+        "{stderr}"
+    );
     assert!(out.stdout.is_empty());
     let out = run(&[
-        "seed", "pull", "--url", &url, "--userid", "1", "--key", "k-123456", "--out", "/nonexistent",
+        "seed",
+        "pull",
+        "--url",
+        &url,
+        "--userid",
+        "1",
+        "--key",
+        "k-123456",
+        "--out",
+        "/nonexistent",
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 }
@@ -444,7 +484,10 @@ fn exit_2_with_the_sign_diagnostics_when_the_engine_refuses_the_sign() {
 fn help_says_it_only_reads() {
     let out = run(&["drift", "--help"]);
     let help = text(&out.stdout);
-    assert!(help.contains("read-only actions only, never a write"), "{help}");
+    assert!(
+        help.contains("read-only actions only, never a write"),
+        "{help}"
+    );
     let out = run(&["drift"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("--url"), "{}", text(&out.stderr));
@@ -488,7 +531,9 @@ fn the_documents_examples_differ_only_where_fidelity_md_explains() {
             .collect::<Vec<_>>()
             .join(" ");
     assert!(
-        fidelity.contains("The document's example body is a copy of getzones; the field table is followed"),
+        fidelity.contains(
+            "The document's example body is a copy of getzones; the field table is followed"
+        ),
         "docs/fidelity.md no longer explains the getsystems example"
     );
     // Every action of the recording was compared.
@@ -529,7 +574,11 @@ fn guids(url: &str) -> Vec<String> {
             args.push(e);
         }
         let answer = run(&args);
-        assert!(answer.status.success(), "{action}: {}", text(&answer.stderr));
+        assert!(
+            answer.status.success(),
+            "{action}: {}",
+            text(&answer.stderr)
+        );
         let v: Value = serde_json::from_slice(&answer.stdout).unwrap();
         let list = v.pointer(pointer).and_then(Value::as_array).unwrap();
         assert!(!list.is_empty(), "{action} lists nothing");
@@ -545,7 +594,10 @@ fn round_trip_pull_serve_drift() {
     let dir = tempfile::tempdir().unwrap();
     let changed = dir.path().join("changed");
     changed_seed(&changed);
-    let source = Server::start(&["--port", "0", "--seed-data", changed.to_str().unwrap()], &[]);
+    let source = Server::start(
+        &["--port", "0", "--seed-data", changed.to_str().unwrap()],
+        &[],
+    );
     let pulled = dir.path().join("pulled");
     let out = run(&[
         "seed",
@@ -562,7 +614,10 @@ fn round_trip_pull_serve_drift() {
     ]);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
-    assert!(stdout.contains("Serve it: apayun-mock serve --seed-data"), "{stdout}");
+    assert!(
+        stdout.contains("Serve it: apayun-mock serve --seed-data"),
+        "{stdout}"
+    );
     // The account's key is never written; the member gets the mock's.
     let users = read_json(&pulled.join("users.json"));
     assert_eq!(
@@ -574,7 +629,10 @@ fn round_trip_pull_serve_drift() {
     assert_ne!(instances[0]["login_password"], json!("QWE1MzUwMjkyNzkh"));
     assert_eq!(instances[0]["client_user_id"], json!("0"));
 
-    let mirror = Server::start(&["--port", "0", "--seed-data", pulled.to_str().unwrap()], &[]);
+    let mirror = Server::start(
+        &["--port", "0", "--seed-data", pulled.to_str().unwrap()],
+        &[],
+    );
     let source_guids = guids(&source.url);
     assert!(source_guids.contains(&"getzones 1999000000000001".to_string()));
     assert!(source_guids.contains(&"sync_product 1999000000000002".to_string()));
@@ -595,7 +653,12 @@ fn round_trip_pull_serve_drift() {
         report_file.to_str().unwrap(),
     ]);
     let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
     let report = read_json(&report_file);
     assert_eq!(report["errors"], json!(0), "{stdout}");
     assert_eq!(findings(&report), Vec::<String>::new(), "{stdout}");
@@ -644,7 +707,14 @@ fn a_pull_without_instances_gets_default_pools_and_serves() {
     assert_eq!(stock.as_array().unwrap().len(), 2 * from_stock);
     // The mirror sells: a create on it succeeds.
     let mirror = Server::start(
-        &["--port", "0", "--seed-data", pulled.to_str().unwrap(), "--timings", "fast"],
+        &[
+            "--port",
+            "0",
+            "--seed-data",
+            pulled.to_str().unwrap(),
+            "--timings",
+            "fast",
+        ],
         &[],
     );
     let out = run(&[
@@ -661,5 +731,10 @@ fn a_pull_without_instances_gets_default_pools_and_serves() {
         "num=1",
         "agent_order_no=round-trip-1",
     ]);
-    assert!(out.status.success(), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
 }

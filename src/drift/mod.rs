@@ -185,7 +185,7 @@ impl Side {
         }
         let pairs = self.client.signed_pairs(action.wire(), &params);
         let answer = self.client.post_form(&pairs).await.map_err(|e| {
-            let why = chain(&e);
+            let why = redact::scrub(&chain(&e), &self.secrets);
             if e.is_connect() || e.is_builder() {
                 GatherError::Unreachable(format!("cannot reach {}: {why}", self.name))
             } else {
@@ -260,7 +260,12 @@ impl Side {
     /// Every answer drift compares, in the order asked.
     pub async fn gather(&self, limits: Limits) -> Result<Vec<Exchange>, GatherError> {
         let mut out = Vec::new();
-        for probe in [Probe::Zones, Probe::Lines, Probe::Harddisks, Probe::Products] {
+        for probe in [
+            Probe::Zones,
+            Probe::Lines,
+            Probe::Harddisks,
+            Probe::Products,
+        ] {
             out.push(self.ask(probe, json!({})).await?);
         }
         for page in 1..=limits.max_pages.max(1) {
@@ -295,10 +300,7 @@ impl Side {
                         .collect()
                 })
                 .unwrap_or_default();
-            let pages = ex
-                .data()
-                .and_then(|d| d.get("total_page"))
-                .and_then(as_int);
+            let pages = ex.data().and_then(|d| d.get("total_page")).and_then(as_int);
             out.push(ex);
             let empty = items.is_empty();
             sample.extend(items);
@@ -309,7 +311,10 @@ impl Side {
         sample.truncate(limits.sample);
         for guid in &sample {
             out.push(self.ask(Probe::InstanceOne, json!({"guid": guid})).await?);
-            out.push(self.ask(Probe::DegradeIpList, json!({"guid": guid})).await?);
+            out.push(
+                self.ask(Probe::DegradeIpList, json!({"guid": guid}))
+                    .await?,
+            );
         }
         Ok(out)
     }
@@ -344,6 +349,19 @@ pub(crate) fn shown_url(url: &str) -> String {
         Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
         None => url.to_string(),
     }
+}
+
+/// What an engine side must never show: its key, and the user and
+/// password a URL may carry (`https://user:pass@host`).
+pub(crate) fn secrets_of(url: &str, key: &str) -> Vec<String> {
+    let mut out = vec![key.to_string()];
+    if let Some((_, rest)) = url.split_once("://") {
+        let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
+        if let Some(at) = authority.rfind('@') {
+            out.push(authority[..at].to_string());
+        }
+    }
+    out
 }
 
 /// Compares each probe's answers from the two sides.
@@ -411,10 +429,7 @@ fn compare_probe(probe: Probe, mock: &[Exchange], engine: &[Exchange]) -> Action
 fn envelope_findings(mock: &[Exchange], engine: &[Exchange]) -> Vec<Finding> {
     let mut out: Vec<Finding> = Vec::new();
     let mut push = |f: Finding| {
-        if !out
-            .iter()
-            .any(|o| o.path == f.path && o.engine == f.engine)
-        {
+        if !out.iter().any(|o| o.path == f.path && o.engine == f.engine) {
             out.push(f);
         }
     };
@@ -437,7 +452,12 @@ fn envelope_findings(mock: &[Exchange], engine: &[Exchange]) -> Vec<Finding> {
                     "text, not JSON"
                 };
                 let mut f = Finding::new(Kind::Envelope, "", "JSON".into(), what.into());
-                f.sample = Some(text.chars().take(48).collect());
+                // The XML declaration says nothing; what follows does.
+                let shown = match text.trim_start().strip_prefix("<?") {
+                    Some(rest) => rest.split_once("?>").map_or(rest, |(_, r)| r),
+                    None => text.as_str(),
+                };
+                f.sample = Some(shown.trim_start().chars().take(48).collect());
                 push(f);
             }
             Body::Json(v) => {
@@ -555,7 +575,10 @@ pub async fn cli(args: DriftArgs) -> ExitCode {
 }
 
 /// The engine's answers, live or recorded, and how the report names them.
-async fn engine_side(args: &DriftArgs, limits: Limits) -> Result<(String, Vec<Exchange>), ExitCode> {
+async fn engine_side(
+    args: &DriftArgs,
+    limits: Limits,
+) -> Result<(String, Vec<Exchange>), ExitCode> {
     if let Some(dir) = &args.recorded {
         return match record::load(dir) {
             Ok(list) => Ok((format!("the recording {}", dir.display()), list)),
@@ -574,7 +597,7 @@ async fn engine_side(args: &DriftArgs, limits: Limits) -> Result<(String, Vec<Ex
     let side = Side {
         name: name.clone(),
         client: Client::new(url, userid, key),
-        secrets: vec![key.clone()],
+        secrets: secrets_of(url, key),
     };
     match side.gather(limits).await {
         Ok(list) => Ok((name, list)),
@@ -626,11 +649,15 @@ mod tests {
 
     #[test]
     fn urls_lose_their_credentials() {
-        assert_eq!(shown_url("https://u:p@engine.example/"), "https://engine.example");
-        assert_eq!(shown_url("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
         assert_eq!(
-            shown_url("http://host/path@x"),
-            "http://host/path@x"
+            shown_url("https://u:p@engine.example/"),
+            "https://engine.example"
+        );
+        assert_eq!(shown_url("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
+        assert_eq!(shown_url("http://host/path@x"), "http://host/path@x");
+        assert_eq!(
+            secrets_of("https://u:p@engine.example/", "k"),
+            ["k".to_string(), "u:p".to_string()]
         );
     }
 }

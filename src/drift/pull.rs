@@ -27,7 +27,7 @@ use std::process::ExitCode;
 use ipnet::Ipv4Net;
 use serde_json::{json, Value};
 
-use super::{as_int, fail, shown_url, Exchange, GatherError, Probe, Side};
+use super::{as_int, fail, secrets_of, shown_url, Exchange, GatherError, Probe, Side};
 use crate::args::SeedPullArgs;
 use crate::client::Client;
 use crate::seed::Seed;
@@ -56,7 +56,7 @@ pub async fn cli(args: SeedPullArgs) -> ExitCode {
     let side = Side {
         name: name.clone(),
         client: Client::new(&args.url, &args.userid, &args.key),
-        secrets: vec![args.key.clone()],
+        secrets: secrets_of(&args.url, &args.key),
     };
     let catalog = match read_catalog(&side, args.max_pages).await {
         Ok(c) => c,
@@ -152,10 +152,7 @@ async fn read_catalog(side: &Side, max_pages: u32) -> Result<Catalog, GatherErro
         let items = list_of(&ex, "/data/baremetal")?;
         let empty = items.is_empty();
         instances.extend(items);
-        let pages = ex
-            .data()
-            .and_then(|d| d.get("total_page"))
-            .and_then(as_int);
+        let pages = ex.data().and_then(|d| d.get("total_page")).and_then(as_int);
         if empty || pages.is_none_or(|p| i64::from(page) >= p) {
             break;
         }
@@ -203,7 +200,12 @@ fn addresses(inst: &Value) -> Addresses {
         primary: None,
         blocks: Vec::new(),
     };
-    for entry in inst.get("ip").and_then(Value::as_array).into_iter().flatten() {
+    for entry in inst
+        .get("ip")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let Ok(ip) = text(entry, "ip").parse::<Ipv4Addr>() else {
             continue;
         };
@@ -233,7 +235,8 @@ struct Pool {
 
 impl Pool {
     fn json(&self) -> Value {
-        let mut v = json!({"line_guid": self.line, "kind": self.kind, "cidr": self.net.to_string()});
+        let mut v =
+            json!({"line_guid": self.line, "kind": self.kind, "cidr": self.net.to_string()});
         if let (Some(gw), Value::Object(m)) = (self.gateway, &mut v) {
             m.insert("gateway".into(), Value::String(gw.to_string()));
         }
@@ -287,7 +290,8 @@ fn pools(lines: &[Value], instances: &[(String, &Value)]) -> Vec<Pool> {
     let mut k: u8 = 0;
     for line in lines {
         let guid = text(line, "guid").to_string();
-        let has = |pools: &[Pool], kind: &str| pools.iter().any(|p| p.line == guid && p.kind == kind);
+        let has =
+            |pools: &[Pool], kind: &str| pools.iter().any(|p| p.line == guid && p.kind == kind);
         let missing: Vec<&'static str> = ["primary", "single", "subnet"]
             .into_iter()
             .filter(|kind| !has(&pools, kind))
@@ -396,7 +400,9 @@ fn mirror(catalog: &Catalog, userid: &str, stock_per_product: u32, with_instance
         for (i, (line, inst)) in placed.iter().enumerate() {
             let guid = text(inst, "guid");
             if !systems.contains(&text(inst, "system_guid")) {
-                notes.push(format!("instance {guid} skipped: its system is not in the catalog"));
+                notes.push(format!(
+                    "instance {guid} skipped: its system is not in the catalog"
+                ));
                 continue;
             }
             let addr = addresses(inst);
@@ -415,7 +421,12 @@ fn mirror(catalog: &Catalog, userid: &str, stock_per_product: u32, with_instance
                 continue;
             };
             let mut upgrades = Vec::new();
-            for u in inst.get("upgrade").and_then(Value::as_array).into_iter().flatten() {
+            for u in inst
+                .get("upgrade")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 if loose(u, "status") != "1" {
                     continue;
                 }
@@ -521,8 +532,14 @@ mod tests {
 
     #[test]
     fn months() {
-        assert_eq!(months_between("2021-08-17 16:57:43", "2021-09-17 16:57:43"), 1);
-        assert_eq!(months_between("2021-08-17 16:57:43", "2022-08-17 16:57:43"), 12);
+        assert_eq!(
+            months_between("2021-08-17 16:57:43", "2021-09-17 16:57:43"),
+            1
+        );
+        assert_eq!(
+            months_between("2021-08-17 16:57:43", "2022-08-17 16:57:43"),
+            12
+        );
         assert_eq!(months_between("bad", "2022-08-17"), 1);
     }
 

@@ -140,7 +140,9 @@ pub fn load(dir: &Path) -> Result<Vec<Exchange>, String> {
                 redact::redact(&mut v);
                 Body::Json(v)
             }
-            (None, Some(t)) if t.trim_start().starts_with('<') => Body::Text(redact::redact_xml(&t)),
+            (None, Some(t)) if t.trim_start().starts_with('<') => {
+                Body::Text(redact::redact_xml(&t))
+            }
             (None, Some(t)) => Body::Text(t),
             _ => {
                 return Err(format!(

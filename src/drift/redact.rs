@@ -200,7 +200,10 @@ mod tests {
                    <ipmi_user></ipmi_user><name>x</name></data></response>";
         let out = redact_xml(xml);
         assert!(!out.contains("s3cret"), "{out}");
-        assert!(out.contains("<login_password>***</login_password>"), "{out}");
+        assert!(
+            out.contains("<login_password>***</login_password>"),
+            "{out}"
+        );
         assert!(out.contains("<ipmi_user></ipmi_user>"), "{out}");
         assert!(out.contains("<name>x</name>"), "{out}");
         assert!(redact_xml("<a></b>").contains("not shown"));

@@ -46,11 +46,11 @@ fn plural(n: usize, word: &str) -> String {
 }
 
 fn counted(errors: usize, warnings: usize) -> String {
-    format!(
-        "{}, {}",
-        plural(errors, "error"),
-        plural(warnings, "warning")
-    )
+    match (errors, warnings) {
+        (e, 0) => plural(e, "error"),
+        (0, w) => plural(w, "warning"),
+        (e, w) => format!("{}, {}", plural(e, "error"), plural(w, "warning")),
+    }
 }
 
 /// The whole comparison.
@@ -69,7 +69,10 @@ impl Report {
     }
 
     pub fn warnings(&self) -> usize {
-        self.actions.iter().map(|a| a.count(Severity::Warning)).sum()
+        self.actions
+            .iter()
+            .map(|a| a.count(Severity::Warning))
+            .sum()
     }
 
     /// The table a person reads: one block per action, a row per finding
@@ -141,10 +144,11 @@ impl Report {
             out.push_str("No difference in shape.\n");
         } else {
             out.push_str(&format!(
-                "{}. Errors: a field the mock sends and the engine does not, another type, \
-                 another envelope. Warnings: a field or a value the mock does not know.\n\
-                 Is the mock wrong? Report it with the JSON report attached (--json FILE): \
-                 it holds shapes and redacted samples only.\n",
+                "{}.\n  error:   the engine lacks a field the mock sends, sends another type, \
+                 or another envelope\n  warning: the engine sends a field or a value the mock \
+                 does not know\n\
+                 Is the mock wrong? Report the drift with the JSON report attached \
+                 (--json FILE;\nit holds shapes and redacted samples only).\n",
                 counted(e, w)
             ));
         }

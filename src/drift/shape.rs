@@ -62,8 +62,10 @@ pub struct Facts {
     strings: usize,
     numeric_strings: usize,
     empty_strings: usize,
-    /// The first value seen that says something (not null, not empty).
+    /// The first value seen that says something (not null, not empty),
+    /// or the first value at all while there is none.
     sample: Option<Value>,
+    telling_sample: bool,
     /// Distinct scalar values as text (`"1"` and `1` are both `1`).
     values: BTreeSet<String>,
 }
@@ -86,7 +88,11 @@ impl Facts {
             Value::Object(o) => !o.is_empty(),
             _ => true,
         };
-        if self.sample.is_none() && telling {
+        // The first telling value; an empty one only until there is one.
+        if telling && !self.telling_sample {
+            self.sample = Some(value.clone());
+            self.telling_sample = true;
+        } else if self.sample.is_none() {
             self.sample = Some(value.clone());
         }
         let text = match value {
@@ -487,16 +493,13 @@ fn unknown_values(path: &str, e: &Facts) -> Option<Finding> {
     if unknown.is_empty() {
         return None;
     }
-    let sample = unknown.first().cloned();
-    Some(
-        Finding::new(
-            Kind::UnknownValue,
-            path,
-            format!("one of {}", set.values.join(", ")),
-            unknown.join(", "),
-        )
-        .with_sample(sample),
-    )
+    // The values are the engine column; a sample would repeat them.
+    Some(Finding::new(
+        Kind::UnknownValue,
+        path,
+        format!("one of {}", set.values.join(", ")),
+        unknown.join(", "),
+    ))
 }
 
 #[cfg(test)]
@@ -534,7 +537,9 @@ mod tests {
     fn same_shape_different_values() {
         check(
             &[json!({"code":0,"data":{"zones":[{"guid":"1","name":"a"}]}})],
-            &[json!({"code":0,"data":{"zones":[{"guid":"2","name":"深圳"},{"guid":"3","name":""}]}})],
+            &[
+                json!({"code":0,"data":{"zones":[{"guid":"2","name":"深圳"},{"guid":"3","name":""}]}}),
+            ],
             &[],
         );
     }
@@ -572,10 +577,18 @@ mod tests {
             &["error null vs \"\" code: null -> \"\""],
         );
         // A null the mock also sends somewhere is no difference.
-        check(&[json!({"a":null}), json!({"a":""})], &[json!({"a":null})], &[]);
+        check(
+            &[json!({"a":null}), json!({"a":""})],
+            &[json!({"a":null})],
+            &[],
+        );
         // A type only the mock shows is not reported: the engine's answers
         // are a sample.
-        check(&[json!({"a":null}), json!({"a":"x"})], &[json!({"a":"y"})], &[]);
+        check(
+            &[json!({"a":null}), json!({"a":"x"})],
+            &[json!({"a":"y"})],
+            &[],
+        );
     }
 
     #[test]
