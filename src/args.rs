@@ -381,16 +381,16 @@ pub struct DriftArgs {
     )]
     pub key: Option<String>,
     /// Compare with the mock at this base URL instead of an in-process mock.
-    #[arg(long)]
+    #[arg(long, value_name = "URL")]
     pub against: Option<String>,
     /// Member id on the `--against` mock.
     #[arg(long, default_value = "1")]
     pub against_userid: String,
     /// API key on the `--against` mock.
-    #[arg(long, default_value = "mock-api-key", hide_default_value = true)]
+    #[arg(long, default_value = "mock-api-key")]
     pub against_key: String,
     /// Seed data of the in-process mock (default: the compiled-in set).
-    #[arg(long, conflicts_with = "against")]
+    #[arg(long, value_name = "DIR", conflicts_with = "against")]
     pub seed_data: Option<PathBuf>,
     /// Compare with the engine answers saved in DIR by `--save`: no
     /// credentials, no network.

@@ -738,3 +738,40 @@ fn a_pull_without_instances_gets_default_pools_and_serves() {
         text(&out.stderr)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pulled_catalog_the_mock_cannot_hold_is_written_and_refused_by_seed_validation() {
+    let (url, _state, task) = stand_in(Plant::Differences).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("pulled");
+    let out = run_async(strings(&[
+        "seed",
+        "pull",
+        "--url",
+        &url,
+        "--userid",
+        "1",
+        "--key",
+        "any-key",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]))
+    .await;
+    task.abort();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    // The stand-in's zones carry `max_year` as a number, which the mock's
+    // catalog never holds: the validation names file, record and field.
+    assert!(
+        stderr.contains("the mock's seed validation refuses it"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("zones.json") && stderr.contains("max_year"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("`apayun-mock drift`"), "{stderr}");
+    // The files are there to look at, exactly as the engine sent them.
+    let zones = read_json(&out_dir.join("zones.json"));
+    assert_eq!(zones[0]["max_year"], json!(3));
+}

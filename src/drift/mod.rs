@@ -163,6 +163,10 @@ pub enum GatherError {
     Failed(String),
 }
 
+/// How long one answer may take: an engine that hangs fails the run
+/// (exit 2) rather than holding a CI job.
+const ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// One side: a signed client and the secrets its answers must not show.
 pub struct Side {
     pub name: String,
@@ -184,18 +188,28 @@ impl Side {
             )));
         }
         let pairs = self.client.signed_pairs(action.wire(), &params);
-        let answer = self.client.post_form(&pairs).await.map_err(|e| {
-            let why = redact::scrub(&chain(&e), &self.secrets);
-            if e.is_connect() || e.is_builder() {
-                GatherError::Unreachable(format!("cannot reach {}: {why}", self.name))
-            } else {
+        let answer = tokio::time::timeout(ANSWER_TIMEOUT, self.client.post_form(&pairs))
+            .await
+            .map_err(|_| {
                 GatherError::Failed(format!(
-                    "{} gave no answer to {}: {why}",
+                    "{} gave no answer to {} within {} s",
                     self.name,
-                    action.wire()
+                    action.wire(),
+                    ANSWER_TIMEOUT.as_secs()
                 ))
-            }
-        })?;
+            })?
+            .map_err(|e| {
+                let why = redact::scrub(&chain(&e), &self.secrets);
+                if e.is_connect() || e.is_builder() {
+                    GatherError::Unreachable(format!("cannot reach {}: {why}", self.name))
+                } else {
+                    GatherError::Failed(format!(
+                        "{} gave no answer to {}: {why}",
+                        self.name,
+                        action.wire()
+                    ))
+                }
+            })?;
         let text = redact::scrub(&answer.text, &self.secrets);
         let body = match serde_json::from_str::<Value>(&text) {
             Ok(mut v) => {

@@ -204,7 +204,6 @@ impl Report {
             let mut case = BytesStart::new("testcase");
             case.push_attribute(("classname", "drift"));
             case.push_attribute(("name", a.probe.title()));
-            let _ = w.write_event(Event::Start(case));
             let lines = |severity: Severity| -> Vec<String> {
                 a.findings
                     .iter()
@@ -213,6 +212,13 @@ impl Report {
                     .collect()
             };
             let errors = lines(Severity::Error);
+            let mut out = lines(Severity::Warning);
+            out.extend(a.notes.iter().cloned());
+            if errors.is_empty() && out.is_empty() {
+                let _ = w.write_event(Event::Empty(case));
+                continue;
+            }
+            let _ = w.write_event(Event::Start(case));
             if !errors.is_empty() {
                 let mut failure = BytesStart::new("failure");
                 let message = plural(errors.len(), "error");
@@ -222,8 +228,6 @@ impl Report {
                 let _ = w.write_event(Event::Text(BytesText::new(&errors.join("\n"))));
                 let _ = w.write_event(Event::End(BytesEnd::new("failure")));
             }
-            let mut out = lines(Severity::Warning);
-            out.extend(a.notes.iter().cloned());
             if !out.is_empty() {
                 let _ = w.write_event(Event::Start(BytesStart::new("system-out")));
                 let _ = w.write_event(Event::Text(BytesText::new(&out.join("\n"))));
