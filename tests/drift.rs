@@ -122,6 +122,10 @@ async fn stand_in_api(State(state): State<Arc<StandIn>>, body: String) -> axum::
         }
     }
     let single = params.contains_key("guid");
+    if action == "getsystems" && state.plant == Plant::Differences {
+        // Small pages, so that drift must read every one.
+        params.insert("page_length".into(), "3".into());
+    }
     if action == "degrade_ip_list" {
         params.insert("dataType".into(), "xml".into());
     }
@@ -283,6 +287,9 @@ async fn a_drifted_stand_in_is_reported_at_each_planted_difference_and_nothing_e
     assert_eq!(findings(&report), PLANTED, "{stdout}");
     assert_eq!(report["errors"], json!(4));
     assert_eq!(report["warnings"], json!(2));
+    // Every page of getsystems was read: the seed's 8 systems in pages of 3.
+    assert_eq!(report["actions"][4]["action"], json!("getsystems"));
+    assert_eq!(report["actions"][4]["answers"]["engine"], json!(3));
     // The table names each path with both sides and a sample.
     for line in [
         "data.zones[].max_year",
