@@ -235,15 +235,15 @@ struct Pool {
 
 impl Pool {
     fn json(&self) -> Value {
-        let mut v =
-            json!({"line_guid": self.line, "kind": self.kind, "cidr": self.net.to_string()});
-        if let (Some(gw), Value::Object(m)) = (self.gateway, &mut v) {
-            m.insert("gateway".into(), Value::String(gw.to_string()));
+        let mut map = serde_json::Map::new();
+        map.insert("line_guid".into(), json!(self.line));
+        map.insert("kind".into(), json!(self.kind));
+        map.insert("cidr".into(), json!(self.net.to_string()));
+        if let Some(gw) = self.gateway {
+            map.insert("gateway".into(), json!(gw.to_string()));
         }
-        if let Value::Object(m) = &mut v {
-            m.insert("reserved".into(), json!([]));
-        }
-        v
+        map.insert("reserved".into(), json!([]));
+        Value::Object(map)
     }
 }
 
@@ -363,6 +363,130 @@ fn block_of(value: &str) -> Option<Ipv4Net> {
     (net.network() == first).then_some(net)
 }
 
+/// The stock units made up so far, numbered from 1.
+#[derive(Default)]
+struct StockBook {
+    units: Vec<Value>,
+}
+
+impl StockBook {
+    /// Adds a unit and returns its id.
+    fn add(&mut self, product_guid: &str, cabinet_sn: String) -> String {
+        let id = (self.units.len() + 1).to_string();
+        self.units.push(json!({
+            "id": id,
+            "product_guid": product_guid,
+            "cabinet_sn": cabinet_sn,
+        }));
+        id
+    }
+}
+
+/// The seed's instances: each one whose system is in the catalog and whose
+/// primary address lies in a pool of its line, with a stock unit of its
+/// own. What cannot be carried over is said in `notes`.
+fn import_instances(
+    catalog: &Catalog,
+    placed: &[(String, &Value)],
+    pools: &[Pool],
+    userid: &str,
+    stock: &mut StockBook,
+    notes: &mut Vec<String>,
+) -> Vec<Value> {
+    let systems: Vec<&str> = catalog.systems.iter().map(|s| text(s, "guid")).collect();
+    let mut instances = Vec::new();
+    for (i, (line, inst)) in placed.iter().enumerate() {
+        let guid = text(inst, "guid");
+        if !systems.contains(&text(inst, "system_guid")) {
+            notes.push(format!(
+                "instance {guid} skipped: its system is not in the catalog"
+            ));
+            continue;
+        }
+        let in_pool = |kind: &str, net: Ipv4Net| {
+            pools
+                .iter()
+                .any(|p| p.line == *line && p.kind == kind && p.net.contains(&net))
+        };
+        let Some((primary, _)) = addresses(inst)
+            .primary
+            .filter(|(ip, _)| in_pool("primary", Ipv4Net::from(*ip)))
+        else {
+            notes.push(format!(
+                "instance {guid} skipped: no primary address in a pool of its line"
+            ));
+            continue;
+        };
+        let upgrades = import_upgrades(guid, inst, &|b| in_pool("subnet", b), notes);
+        let cabinet = match text(inst, "cabinet_sn") {
+            "" => format!("mirror-instance-{}", i + 1),
+            sn => sn.to_string(),
+        };
+        let stock_id = stock.add(text(inst, "product_guid"), cabinet);
+        instances.push(json!({
+            "id": inst.get("id").and_then(as_int).unwrap_or(i as i64 + 1),
+            "guid": guid,
+            "userid": userid,
+            "product_guid": text(inst, "product_guid"),
+            "system_guid": text(inst, "system_guid"),
+            "stock_id": stock_id,
+            // Redacted: the end customer's id is not copied.
+            "client_user_id": "0",
+            "login_password": PLACEHOLDER_PASSWORD,
+            "months": months_between(text(inst, "start_time"), text(inst, "end_time")),
+            "bandwidth": inst.get("bandwidth").and_then(as_int).unwrap_or(0),
+            "defense": inst.get("defense").and_then(as_int).unwrap_or(0),
+            "primary_ip": primary.to_string(),
+            "upgrades": upgrades,
+        }));
+    }
+    instances
+}
+
+/// An instance's active upgrade records as the seed holds them:
+/// bandwidth, defense, and IP upgrades that are a subnet block in a subnet
+/// pool of its line.
+fn import_upgrades(
+    guid: &str,
+    inst: &Value,
+    in_subnet_pool: &dyn Fn(Ipv4Net) -> bool,
+    notes: &mut Vec<String>,
+) -> Vec<Value> {
+    let mut upgrades = Vec::new();
+    for u in inst
+        .get("upgrade")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if loose(u, "status") != "1" {
+            continue;
+        }
+        let kind = text(u, "type");
+        let nums = u.get("nums").and_then(as_int).unwrap_or(0);
+        let order = loose(u, "order_no_api");
+        match kind {
+            "bandwidth" | "defense" => upgrades.push(json!({
+                "type": kind, "nums": nums, "order_no_api": order,
+            })),
+            "ipnum" => match block_of(text(u, "value")).filter(|b| in_subnet_pool(*b)) {
+                Some(block) => upgrades.push(json!({
+                    "type": kind, "nums": nums, "subnet": block.to_string(),
+                    "order_no_api": order,
+                })),
+                None => notes.push(format!(
+                    "instance {guid}: IP upgrade {:?} left out (the seed holds subnet blocks only)",
+                    text(u, "value")
+                )),
+            },
+            other => notes.push(format!(
+                "instance {guid}: upgrade of type {other:?} left out"
+            )),
+        }
+    }
+    upgrades
+}
+
 fn mirror(catalog: &Catalog, userid: &str, stock_per_product: u32, with_instances: bool) -> Mirror {
     let mut notes = Vec::new();
     let line_of_product = |guid: &str| {
@@ -379,109 +503,25 @@ fn mirror(catalog: &Catalog, userid: &str, stock_per_product: u32, with_instance
         .filter_map(|i| line_of_product(text(i, "product_guid")).map(|l| (l, i)))
         .collect();
     let pools = pools(&catalog.lines, &placed);
-    let mut stock: Vec<Value> = Vec::new();
-    let mut next_stock = 1u64;
+    let mut stock = StockBook::default();
     for product in &catalog.products {
         if loose(product, "stock_type") != "1" {
             continue;
         }
         for n in 1..=stock_per_product {
-            stock.push(json!({
-                "id": next_stock.to_string(),
-                "product_guid": text(product, "guid"),
-                "cabinet_sn": format!("mirror-{}-{n}", loose(product, "id")),
-            }));
-            next_stock += 1;
+            let cabinet = format!("mirror-{}-{n}", loose(product, "id"));
+            stock.add(text(product, "guid"), cabinet);
         }
     }
-    let mut instances = Vec::new();
-    if with_instances {
-        let systems: Vec<&str> = catalog.systems.iter().map(|s| text(s, "guid")).collect();
-        for (i, (line, inst)) in placed.iter().enumerate() {
-            let guid = text(inst, "guid");
-            if !systems.contains(&text(inst, "system_guid")) {
-                notes.push(format!(
-                    "instance {guid} skipped: its system is not in the catalog"
-                ));
-                continue;
-            }
-            let addr = addresses(inst);
-            let in_pool = |kind: &str, net: Ipv4Net| {
-                pools
-                    .iter()
-                    .any(|p| p.line == *line && p.kind == kind && p.net.contains(&net))
-            };
-            let Some((primary, _)) = addr
-                .primary
-                .filter(|(ip, _)| in_pool("primary", Ipv4Net::from(*ip)))
-            else {
-                notes.push(format!(
-                    "instance {guid} skipped: no primary address in a pool of its line"
-                ));
-                continue;
-            };
-            let mut upgrades = Vec::new();
-            for u in inst
-                .get("upgrade")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                if loose(u, "status") != "1" {
-                    continue;
-                }
-                let kind = text(u, "type");
-                let nums = u.get("nums").and_then(as_int).unwrap_or(0);
-                let order = loose(u, "order_no_api");
-                match kind {
-                    "bandwidth" | "defense" => upgrades.push(json!({
-                        "type": kind, "nums": nums, "order_no_api": order,
-                    })),
-                    "ipnum" => match block_of(text(u, "value")).filter(|b| in_pool("subnet", *b)) {
-                        Some(block) => upgrades.push(json!({
-                            "type": kind, "nums": nums, "subnet": block.to_string(),
-                            "order_no_api": order,
-                        })),
-                        None => notes.push(format!(
-                            "instance {guid}: IP upgrade {:?} left out (the seed holds subnet blocks only)",
-                            text(u, "value")
-                        )),
-                    },
-                    other => notes.push(format!(
-                        "instance {guid}: upgrade of type {other:?} left out"
-                    )),
-                }
-            }
-            let stock_id = next_stock.to_string();
-            next_stock += 1;
-            let cabinet = text(inst, "cabinet_sn");
-            stock.push(json!({
-                "id": stock_id,
-                "product_guid": text(inst, "product_guid"),
-                "cabinet_sn": if cabinet.is_empty() { format!("mirror-instance-{}", i + 1) } else { cabinet.to_string() },
-            }));
-            instances.push(json!({
-                "id": inst.get("id").and_then(as_int).unwrap_or(i as i64 + 1),
-                "guid": guid,
-                "userid": userid,
-                "product_guid": text(inst, "product_guid"),
-                "system_guid": text(inst, "system_guid"),
-                "stock_id": stock_id,
-                // Redacted: the end customer's id is not copied.
-                "client_user_id": "0",
-                "login_password": PLACEHOLDER_PASSWORD,
-                "months": months_between(text(inst, "start_time"), text(inst, "end_time")),
-                "bandwidth": inst.get("bandwidth").and_then(as_int).unwrap_or(0),
-                "defense": inst.get("defense").and_then(as_int).unwrap_or(0),
-                "primary_ip": primary.to_string(),
-                "upgrades": upgrades,
-            }));
-        }
-    }
+    let instances = if with_instances {
+        import_instances(catalog, &placed, &pools, userid, &mut stock, &mut notes)
+    } else {
+        Vec::new()
+    };
     let member = json!([{"userid": userid, "api_key": MEMBER_KEY, "callback_url": null}]);
     let timings: Value =
         serde_json::from_str(include_str!("../../seed-data/timings.json")).unwrap_or(json!({}));
-    let (n_stock, n_pools, n_instances) = (stock.len(), pools.len(), instances.len());
+    let (n_stock, n_pools, n_instances) = (stock.units.len(), pools.len(), instances.len());
     Mirror {
         files: vec![
             ("users.json", member),
@@ -490,7 +530,7 @@ fn mirror(catalog: &Catalog, userid: &str, stock_per_product: u32, with_instance
             ("systems.json", Value::Array(catalog.systems.clone())),
             ("harddisks.json", Value::Array(catalog.harddisks.clone())),
             ("products.json", Value::Array(catalog.products.clone())),
-            ("stock.json", Value::Array(stock)),
+            ("stock.json", Value::Array(stock.units)),
             (
                 "ip-pools.json",
                 Value::Array(pools.iter().map(Pool::json).collect()),
