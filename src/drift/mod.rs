@@ -524,43 +524,18 @@ pub async fn cli(args: DriftArgs) -> ExitCode {
             }
         }
     }
-    // The mock's side: in-process, or at --against.
-    let in_process;
-    let (mock_name, mock_client) = match &args.against {
-        Some(url) => (
-            format!("the mock at {}", shown_url(url)),
-            Client::new(url, &args.against_userid, &args.against_key),
-        ),
-        None => {
-            let mut builder = MockEngine::builder();
-            if let Some(dir) = &args.seed_data {
-                builder = builder.seed_data(dir);
-            }
-            in_process = match builder.start().await {
-                Ok(engine) => engine,
-                Err(e) => {
-                    eprintln!("apayun-mock drift: the in-process mock did not start: {e}");
-                    return ExitCode::from(2);
-                }
-            };
-            let seed = args.seed_data.as_ref().map_or_else(
-                || "default seed".to_string(),
-                |d| format!("seed {}", d.display()),
-            );
-            (
-                format!("the in-process mock ({seed})"),
-                in_process.client().clone(),
-            )
+    let mock_name;
+    let mock = {
+        // The in-process engine, if any, lives until the mock has answered.
+        let (side, _in_process) = match mock_side(&args).await {
+            Ok(m) => m,
+            Err(code) => return code,
+        };
+        mock_name = side.name.clone();
+        match side.gather(limits).await {
+            Ok(m) => m,
+            Err(e) => return fail("drift", &mock_name, e),
         }
-    };
-    let mock_side = Side {
-        name: mock_name.clone(),
-        client: mock_client,
-        secrets: Vec::new(),
-    };
-    let mock = match mock_side.gather(limits).await {
-        Ok(m) => m,
-        Err(e) => return fail("drift", &mock_name, e),
     };
     let report = Report {
         engine: engine_name,
@@ -568,15 +543,10 @@ pub async fn cli(args: DriftArgs) -> ExitCode {
         actions: compare(&mock, &engine),
     };
     print!("{}", report.table());
-    if let Some(file) = &args.json {
-        let text = serde_json::to_string_pretty(&report.json()).unwrap_or_default() + "\n";
+    let json = serde_json::to_string_pretty(&report.json()).unwrap_or_default() + "\n";
+    for (file, text) in [(&args.json, json), (&args.junit, report.junit())] {
+        let Some(file) = file else { continue };
         if let Err(e) = std::fs::write(file, text) {
-            eprintln!("apayun-mock drift: cannot write {}: {e}", file.display());
-            return ExitCode::from(2);
-        }
-    }
-    if let Some(file) = &args.junit {
-        if let Err(e) = std::fs::write(file, report.junit()) {
             eprintln!("apayun-mock drift: cannot write {}: {e}", file.display());
             return ExitCode::from(2);
         }
@@ -586,6 +556,37 @@ pub async fn cli(args: DriftArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// The mock's side: the one at `--against`, or an in-process engine
+/// (returned too, since dropping it stops it).
+async fn mock_side(args: &DriftArgs) -> Result<(Side, Option<MockEngine>), ExitCode> {
+    if let Some(url) = &args.against {
+        let side = Side {
+            name: format!("the mock at {}", shown_url(url)),
+            client: Client::new(url, &args.against_userid, &args.against_key),
+            secrets: Vec::new(),
+        };
+        return Ok((side, None));
+    }
+    let mut builder = MockEngine::builder();
+    if let Some(dir) = &args.seed_data {
+        builder = builder.seed_data(dir);
+    }
+    let engine = builder.start().await.map_err(|e| {
+        eprintln!("apayun-mock drift: the in-process mock did not start: {e}");
+        ExitCode::from(2)
+    })?;
+    let seed = args.seed_data.as_ref().map_or_else(
+        || "default seed".to_string(),
+        |d| format!("seed {}", d.display()),
+    );
+    let side = Side {
+        name: format!("the in-process mock ({seed})"),
+        client: engine.client().clone(),
+        secrets: Vec::new(),
+    };
+    Ok((side, Some(engine)))
 }
 
 /// The engine's answers, live or recorded, and how the report names them.
