@@ -226,114 +226,6 @@ impl HealthArgs {
     }
 }
 
-/// The spellings a boolean flag's environment variable accepts, as CI files
-/// write them; any case.
-pub const SWITCH_VALUES: &str = "1/0, true/false, yes/no or on/off";
-
-/// Reads a boolean: `1/0`, `true/false`, `yes/no`, `on/off`, in any case;
-/// empty is off, as a CI file's `VAR: ""` means "not set".
-pub fn parse_switch(text: &str) -> Option<bool> {
-    match text.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Some(true),
-        "0" | "false" | "no" | "off" | "" => Some(false),
-        _ => None,
-    }
-}
-
-/// The value parser of every boolean flag: a flag given on the command line
-/// is `true`; its environment variable may say `1`, `yes`, `off`, … and a
-/// bad spelling is refused with a message naming the variable.
-#[derive(Debug, Clone, Copy)]
-pub struct Switch;
-
-impl TypedValueParser for Switch {
-    type Value = bool;
-
-    fn parse_ref(
-        &self,
-        cmd: &clap::Command,
-        arg: Option<&clap::Arg>,
-        value: &OsStr,
-    ) -> Result<bool, clap::Error> {
-        let text = value.to_string_lossy();
-        parse_switch(&text).ok_or_else(|| {
-            let name = arg.map_or_else(
-                || "a flag".to_string(),
-                |a| {
-                    let flag = format!("--{}", a.get_long().unwrap_or_default());
-                    match a.get_env() {
-                        Some(env) => format!("{flag} ({})", env.to_string_lossy()),
-                        None => flag,
-                    }
-                },
-            );
-            clap::Error::raw(
-                clap::error::ErrorKind::ValueValidation,
-                format!("invalid value {text:?} for {name}: expected {SWITCH_VALUES} (any case)\n"),
-            )
-            .with_cmd(cmd)
-        })
-    }
-}
-
-/// Parses `+08:00`, `-05:30` or `Z` into seconds east of UTC.
-// Not chrono's `FixedOffset::from_str`: it takes `+0800` and `+23:00` and
-// refuses `Z` and `+8:00`, the other way round from what this flag has
-// always accepted.
-pub fn parse_utc_offset(text: &str) -> Result<i32, String> {
-    let text = text.trim();
-    if text == "Z" || text == "z" {
-        return Ok(0);
-    }
-    let bad = || format!("expected an offset like +08:00, got {text:?}");
-    let (sign, rest) = match text.as_bytes().first() {
-        Some(b'+') => (1, &text[1..]),
-        Some(b'-') => (-1, &text[1..]),
-        _ => return Err(bad()),
-    };
-    let (h, m) = rest.split_once(':').ok_or_else(bad)?;
-    let h: i32 = h.parse().map_err(|_| bad())?;
-    let m: i32 = m.parse().map_err(|_| bad())?;
-    if !(0..=14).contains(&h) || !(0..60).contains(&m) {
-        return Err(bad());
-    }
-    Ok(sign * (h * 3600 + m * 60))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{parse_switch, parse_utc_offset};
-
-    #[test]
-    fn switches() {
-        for yes in [
-            "1", "true", "TRUE", "True", "yes", "YES", "on", "On", " on ",
-        ] {
-            assert_eq!(parse_switch(yes), Some(true), "{yes:?}");
-        }
-        for no in ["0", "false", "FALSE", "no", "No", "off", "OFF", "", " "] {
-            assert_eq!(parse_switch(no), Some(false), "{no:?}");
-        }
-        for bad in ["2", "y", "enabled", "truthy", "-1"] {
-            assert_eq!(parse_switch(bad), None, "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn utc_offsets() {
-        assert_eq!(parse_utc_offset("+08:00"), Ok(28800));
-        assert_eq!(parse_utc_offset("-05:30"), Ok(-19800));
-        assert_eq!(parse_utc_offset("Z"), Ok(0));
-        assert!(parse_utc_offset("08:00").is_err());
-        assert!(parse_utc_offset("+25:00").is_err());
-        // Where chrono's offset parser would differ (see parse_utc_offset).
-        assert_eq!(parse_utc_offset("+8:00"), Ok(28800));
-        assert_eq!(parse_utc_offset("z"), Ok(0));
-        assert!(parse_utc_offset("+0800").is_err());
-        assert!(parse_utc_offset("+23:00").is_err());
-    }
-}
-
 /// `drift --help`'s description.
 const DRIFT_ABOUT: &str = "\
 Compare the shapes of a real engine's answers with the mock's: the key set
@@ -449,4 +341,112 @@ pub struct SeedPullArgs {
     /// Most pages read of `getsystems` and of `sync_baremetal`.
     #[arg(long, default_value_t = 20)]
     pub max_pages: u32,
+}
+
+/// The spellings a boolean flag's environment variable accepts, as CI files
+/// write them; any case.
+pub const SWITCH_VALUES: &str = "1/0, true/false, yes/no or on/off";
+
+/// Reads a boolean: `1/0`, `true/false`, `yes/no`, `on/off`, in any case;
+/// empty is off, as a CI file's `VAR: ""` means "not set".
+pub fn parse_switch(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" | "" => Some(false),
+        _ => None,
+    }
+}
+
+/// The value parser of every boolean flag: a flag given on the command line
+/// is `true`; its environment variable may say `1`, `yes`, `off`, … and a
+/// bad spelling is refused with a message naming the variable.
+#[derive(Debug, Clone, Copy)]
+pub struct Switch;
+
+impl TypedValueParser for Switch {
+    type Value = bool;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<bool, clap::Error> {
+        let text = value.to_string_lossy();
+        parse_switch(&text).ok_or_else(|| {
+            let name = arg.map_or_else(
+                || "a flag".to_string(),
+                |a| {
+                    let flag = format!("--{}", a.get_long().unwrap_or_default());
+                    match a.get_env() {
+                        Some(env) => format!("{flag} ({})", env.to_string_lossy()),
+                        None => flag,
+                    }
+                },
+            );
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid value {text:?} for {name}: expected {SWITCH_VALUES} (any case)\n"),
+            )
+            .with_cmd(cmd)
+        })
+    }
+}
+
+/// Parses `+08:00`, `-05:30` or `Z` into seconds east of UTC.
+// Not chrono's `FixedOffset::from_str`: it takes `+0800` and `+23:00` and
+// refuses `Z` and `+8:00`, the other way round from what this flag has
+// always accepted.
+pub fn parse_utc_offset(text: &str) -> Result<i32, String> {
+    let text = text.trim();
+    if text == "Z" || text == "z" {
+        return Ok(0);
+    }
+    let bad = || format!("expected an offset like +08:00, got {text:?}");
+    let (sign, rest) = match text.as_bytes().first() {
+        Some(b'+') => (1, &text[1..]),
+        Some(b'-') => (-1, &text[1..]),
+        _ => return Err(bad()),
+    };
+    let (h, m) = rest.split_once(':').ok_or_else(bad)?;
+    let h: i32 = h.parse().map_err(|_| bad())?;
+    let m: i32 = m.parse().map_err(|_| bad())?;
+    if !(0..=14).contains(&h) || !(0..60).contains(&m) {
+        return Err(bad());
+    }
+    Ok(sign * (h * 3600 + m * 60))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{parse_switch, parse_utc_offset};
+
+    #[test]
+    fn switches() {
+        for yes in [
+            "1", "true", "TRUE", "True", "yes", "YES", "on", "On", " on ",
+        ] {
+            assert_eq!(parse_switch(yes), Some(true), "{yes:?}");
+        }
+        for no in ["0", "false", "FALSE", "no", "No", "off", "OFF", "", " "] {
+            assert_eq!(parse_switch(no), Some(false), "{no:?}");
+        }
+        for bad in ["2", "y", "enabled", "truthy", "-1"] {
+            assert_eq!(parse_switch(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn utc_offsets() {
+        assert_eq!(parse_utc_offset("+08:00"), Ok(28800));
+        assert_eq!(parse_utc_offset("-05:30"), Ok(-19800));
+        assert_eq!(parse_utc_offset("Z"), Ok(0));
+        assert!(parse_utc_offset("08:00").is_err());
+        assert!(parse_utc_offset("+25:00").is_err());
+        // Where chrono's offset parser would differ (see parse_utc_offset).
+        assert_eq!(parse_utc_offset("+8:00"), Ok(28800));
+        assert_eq!(parse_utc_offset("z"), Ok(0));
+        assert!(parse_utc_offset("+0800").is_err());
+        assert!(parse_utc_offset("+23:00").is_err());
+    }
 }
