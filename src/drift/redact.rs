@@ -95,33 +95,31 @@ pub fn redact_xml(text: &str) -> String {
 fn redact_xml_events(text: &str) -> Option<String> {
     let mut reader = Reader::from_str(text);
     let mut writer = Writer::new(Vec::new());
-    // For each open element, whether its text is redacted (inherited).
-    let mut stack: Vec<bool> = Vec::new();
+    // For each open element: whether its text is redacted (inherited), and
+    // whether its one `***` is written (text arrives in pieces around
+    // entity references, and each piece is the secret's).
+    let mut stack: Vec<(bool, bool)> = Vec::new();
     loop {
         let event = reader.read_event().ok()?;
+        let redacted = stack.last().is_some_and(|(r, _)| *r);
         match event {
             Event::Eof => break,
             Event::Start(start) => {
                 let name = String::from_utf8_lossy(start.name().as_ref()).into_owned();
-                let inherited = stack.last().copied().unwrap_or(false);
-                stack.push(inherited || is_redacted(&name));
+                stack.push((redacted || is_redacted(&name), false));
                 writer.write_event(Event::Start(start)).ok()?;
             }
             Event::End(end) => {
                 stack.pop();
                 writer.write_event(Event::End(end)).ok()?;
             }
-            Event::Text(t) if stack.last().copied().unwrap_or(false) => {
-                if !t.is_empty() {
+            Event::Text(_) | Event::CData(_) | Event::GeneralRef(_) if redacted => {
+                if let Some(top) = stack.last_mut().filter(|(_, written)| !written) {
+                    top.1 = true;
                     writer
                         .write_event(Event::Text(BytesText::new(KEY_MASK)))
                         .ok()?;
                 }
-            }
-            Event::CData(_) if stack.last().copied().unwrap_or(false) => {
-                writer
-                    .write_event(Event::Text(BytesText::new(KEY_MASK)))
-                    .ok()?;
             }
             other => writer.write_event(other).ok()?,
         }
@@ -196,16 +194,23 @@ mod tests {
 
     #[test]
     fn xml_text_of_redacted_elements() {
-        let xml = "<?xml version=\"1.0\"?><response><data><login_password>s3cret</login_password>\
-                   <ipmi_user></ipmi_user><name>x</name></data></response>";
+        let xml = "<?xml version=\"1.0\"?><response><data><login_password>s3&amp;c&#114;et</login_password>\
+                   <ipmi_user></ipmi_user><auth_name><item>a1</item><item>b2</item></auth_name>\
+                   <name>x&amp;y</name></data></response>";
         let out = redact_xml(xml);
-        assert!(!out.contains("s3cret"), "{out}");
+        for part in ["s3", "&amp;c", "&#114;", "et<", "a1", "b2"] {
+            assert!(!out.contains(part), "{part} in {out}");
+        }
+        assert!(
+            out.contains("<auth_name><item>***</item><item>***</item></auth_name>"),
+            "{out}"
+        );
+        assert!(out.contains("<name>x&amp;y</name>"), "{out}");
         assert!(
             out.contains("<login_password>***</login_password>"),
             "{out}"
         );
         assert!(out.contains("<ipmi_user></ipmi_user>"), "{out}");
-        assert!(out.contains("<name>x</name>"), "{out}");
         assert!(redact_xml("<a></b>").contains("not shown"));
     }
 
