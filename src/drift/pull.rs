@@ -79,22 +79,29 @@ pub async fn cli(args: SeedPullArgs) -> ExitCode {
         return ExitCode::from(1);
     }
     println!(
-        "wrote {}: {} zones, {} lines, {} systems, {} hard disks, {} products, {} instances; \
-         made up {} stock units, {} IP pools and member {} (key {MEMBER_KEY}).\n\
+        "wrote {}: {}, {}, {}, {}, {}, {}; made up {}, {} and member {} (key {MEMBER_KEY}).\n\
          Serve it: apayun-mock serve --seed-data {}",
         args.out.display(),
-        catalog.zones.len(),
-        catalog.lines.len(),
-        catalog.systems.len(),
-        catalog.harddisks.len(),
-        catalog.products.len(),
-        files.instances,
-        files.stock,
-        files.pools,
+        count(catalog.zones.len(), "zone"),
+        count(catalog.lines.len(), "line"),
+        count(catalog.systems.len(), "system"),
+        count(catalog.harddisks.len(), "hard disk"),
+        count(catalog.products.len(), "product"),
+        count(files.instances, "instance"),
+        count(files.stock, "stock unit"),
+        count(files.pools, "IP pool"),
         args.userid,
         args.out.display()
     );
     ExitCode::SUCCESS
+}
+
+fn count(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
 
 /// The list at `pointer` in a successful answer, or why there is none.
