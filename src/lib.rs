@@ -39,6 +39,8 @@
 //! - [`client`]: a signed client, used by the CLI and tests.
 //! - `cli` (feature `cli`): the binary's `main` and its subcommands.
 //! - `scenario`: scenario files (YAML) and their runner, `scenario run`.
+//! - `drift` (feature `cli`): `drift`, the shape comparison of a real
+//!   engine's answers with the mock's, and `seed pull`, the catalog mirror.
 
 pub(crate) mod actions;
 pub(crate) mod admin;
@@ -53,6 +55,8 @@ pub mod client;
 pub(crate) mod clock;
 pub mod config;
 pub(crate) mod domain;
+#[cfg(feature = "cli")]
+pub(crate) mod drift;
 pub(crate) mod engine;
 pub(crate) mod events;
 pub(crate) mod faults;
