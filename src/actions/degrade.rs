@@ -9,12 +9,13 @@ use serde_json::{json, Map, Value};
 use super::Ctx;
 use crate::domain::catalog::Line;
 use crate::domain::state::{self, DegradeStatus, IpStatus, Op, UpgradeStatus};
+use crate::domain::transition::TransitionKind;
 use crate::domain::upgrade::{check_degrade, Degradable, Totals};
 use crate::domain::RuleError;
 use crate::protocol::{scalar_text, Params, Reason, Refusal};
 use crate::store::changes::{self, Degrade as DegradeRecord};
 use crate::store::instances::Instance;
-use crate::store::{catalog, network, tasks};
+use crate::store::{catalog, network};
 
 pub struct DegradeIpList {
     guid: String,
@@ -215,7 +216,7 @@ impl Degrade {
             ctx.schedule(
                 tx,
                 &inst.guid,
-                tasks::Kind::Degraded,
+                TransitionKind::Degraded,
                 apply_time,
                 Some(&guid),
             )?;

@@ -19,9 +19,11 @@ use rand::Rng;
 use rusqlite::Transaction;
 use serde_json::{json, Value};
 
+use crate::domain::state::Op;
+use crate::domain::transition::TransitionKind;
 use crate::protocol::{Params, Reason, Refusal};
 use crate::seed::Timings;
-use crate::store::{instances, tasks};
+use crate::store::{instances, transitions};
 
 /// The two upstream modules. `common` holds the actions shared with other
 /// products (here only `refund`).
@@ -204,7 +206,9 @@ impl Action {
             A::SyncBaremetal => {
                 Action::SyncBaremetal(sync_baremetal::SyncBaremetal::parse(params)?)
             }
-            A::Stop | A::Start | A::Restart => Action::Power(power::Power::parse(name, params)?),
+            A::Stop => Action::Power(power::Power::parse(Op::Stop, params)?),
+            A::Start => Action::Power(power::Power::parse(Op::Start, params)?),
+            A::Restart => Action::Power(power::Power::parse(Op::Restart, params)?),
             A::Setpass => Action::Setpass(setpass::Setpass::parse(params)?),
             A::Install => Action::Install(install::Install::parse(params)?),
             A::Renew => Action::Renew(renew::Renew::parse(params)?),
@@ -317,13 +321,13 @@ impl Ctx<'_> {
         &mut self,
         tx: &Transaction,
         guid: &str,
-        kind: tasks::Kind,
+        kind: TransitionKind,
         due: i64,
         reference: Option<&str>,
     ) -> Result<(), Refusal> {
-        tasks::schedule(
+        transitions::schedule(
             tx,
-            &tasks::NewTransition {
+            &transitions::NewTransition {
                 guid,
                 kind,
                 due,
@@ -337,6 +341,40 @@ impl Ctx<'_> {
         let due_text = self.fmt(due);
         self.effect(json!({"scheduled": kind.as_str(), "guid": guid, "due": due_text}));
         Ok(())
+    }
+
+    /// When a transition of `kind` scheduled now falls due, by the seed's
+    /// timings.
+    pub fn due(&self, kind: TransitionKind) -> Result<i64, Refusal> {
+        match self.timings.delay(kind) {
+            Some(delay) => Ok(self.now + delay),
+            None => Err(Refusal::internal(format!(
+                "{} falls due at a date, not after a delay",
+                kind.as_str()
+            ))),
+        }
+    }
+
+    /// Starts an asynchronous operation on `inst`: its busy `act_status`
+    /// now (saved with whatever else the caller changed), and the
+    /// transition that finishes it after the seed's delay.
+    pub fn begin(
+        &mut self,
+        tx: &Transaction,
+        inst: &mut instances::Instance,
+        op: Op,
+        reference: Option<&str>,
+    ) -> Result<(), Refusal> {
+        let Some(kind) = op.transition() else {
+            return Err(Refusal::internal(format!(
+                "{} completes at once",
+                op.name()
+            )));
+        };
+        let due = self.due(kind)?;
+        inst.act_status = op.busy();
+        self.save(tx, inst)?;
+        self.schedule(tx, &inst.guid, kind, due, reference)
     }
 
     /// The caller's instance, or the same "not found" for a GUID that never

@@ -23,13 +23,14 @@ use crate::actions::{self, Action, ActionName, Ctx};
 use crate::callbacks::{self, Callbacks};
 use crate::clock::{self, Clock, ClockState};
 use crate::config::{DbSync, ServeConfig};
+use crate::domain::transition::TransitionKind;
 use crate::events::{Events, Topic};
 use crate::faults::Faults;
 use crate::journal::Journal;
 use crate::protocol::{Limits, Params, Refusal};
 use crate::scheduler::{Timer, SLACK};
 use crate::seed::{Seed, Timings};
-use crate::store::{self, instances, tasks, Store, Template};
+use crate::store::{self, instances, transitions, Store, Template};
 
 /// Engine behaviour chosen at start-up.
 #[derive(Debug, Clone)]
@@ -92,7 +93,7 @@ enum Step {
     Applied,
     /// A transition changed an instance; the member's callback URL, if any.
     Changed(
-        Box<(tasks::Transition, instances::Instance)>,
+        Box<(transitions::Transition, instances::Instance)>,
         Option<String>,
     ),
 }
@@ -363,7 +364,7 @@ impl Engine {
             return;
         };
         let stalling = self.faults.stalling();
-        let next = tasks::next_wake(&self.store.lock(), &stalling);
+        let next = transitions::next_wake(&self.store.lock(), &stalling);
         timer.schedule(self.wake_at(next.ok().flatten()));
     }
 
@@ -436,7 +437,7 @@ impl Engine {
                 ctx.now = self.clock.now();
                 let value = action.apply(tx, &mut ctx)?;
                 // On a read error, let the runner look (it reports its own errors).
-                let next = tasks::next_wake(tx, &stalling);
+                let next = transitions::next_wake(tx, &stalling);
                 due = next
                     .as_ref()
                     .map_or(true, |n| n.is_some_and(|d| d <= self.clock.now()));
@@ -484,7 +485,7 @@ impl Engine {
         // Most calls find nothing due: a cached read says so without a write transaction.
         let idle = {
             let conn = self.store.lock();
-            tasks::any_due(&conn, self.horizon()).map(|due| !due)
+            transitions::any_due(&conn, self.horizon()).map(|due| !due)
         };
         if idle.unwrap_or(false) {
             self.reschedule();
@@ -495,7 +496,7 @@ impl Engine {
             let _step = self.step.lock().unwrap_or_else(|p| p.into_inner());
             let step = self.store.write(|tx| -> rusqlite::Result<Step> {
                 let now = self.horizon();
-                let Some(t) = tasks::next_due(tx, now, &stalling)? else {
+                let Some(t) = transitions::next_due(tx, now, &stalling)? else {
                     return Ok(Step::Idle);
                 };
                 let Some(inst) = crate::lifecycle::apply(tx, &t)? else {
@@ -527,7 +528,7 @@ impl Engine {
         applied
     }
 
-    fn notify(&self, url: String, t: &tasks::Transition, inst: &instances::Instance) {
+    fn notify(&self, url: String, t: &transitions::Transition, inst: &instances::Instance) {
         let key = self.api_key(&inst.userid).unwrap_or_default();
         let module = actions::module_of(&t.action);
         let time = clock::wall_seconds().to_string();
@@ -723,7 +724,7 @@ impl Engine {
     /// The pending transitions, soonest first.
     pub fn timeline(&self) -> Result<Value, String> {
         let conn = self.store.lock();
-        let list = tasks::pending(&conn).map_err(|e| e.to_string())?;
+        let list = transitions::pending(&conn).map_err(|e| e.to_string())?;
         Ok(json!({
             "pending": list.iter().map(|t| json!({
                 "guid": t.guid,
@@ -769,12 +770,12 @@ impl Engine {
             inst.set_state(state);
             if let Some(t) = forced.end_time {
                 inst.end_time = t;
-                tasks::cancel(tx, &inst.guid, &[tasks::Kind::Expired])?;
-                tasks::schedule(
+                transitions::cancel(tx, &inst.guid, &[TransitionKind::Expired])?;
+                transitions::schedule(
                     tx,
-                    &tasks::NewTransition {
+                    &transitions::NewTransition {
                         guid: &inst.guid,
-                        kind: tasks::Kind::Expired,
+                        kind: TransitionKind::Expired,
                         due: t,
                         taskid: None,
                         action: "create",
