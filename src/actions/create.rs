@@ -2,9 +2,10 @@
 //! primary IP per instance, all in the request's transaction.
 
 use rusqlite::Transaction;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::{int_param, password_param, remember, replay, view, Ctx};
+use crate::change::Change;
 use crate::domain::catalog::{
     check_custom_partition, check_system, Line, Product, System, SystemUse,
 };
@@ -245,7 +246,10 @@ impl Create {
             }
             .into());
         };
-        ctx.effect(json!({"created": guid, "stock_id": unit.map(|u| u.0)}));
+        ctx.record(Change::Created {
+            guid: guid.clone(),
+            stock_id: unit.map(|u| u.0),
+        });
         let due = ctx.due(TransitionKind::Provisioned)?;
         ctx.schedule(tx, &guid, TransitionKind::Provisioned, due, None)?;
         ctx.schedule(tx, &guid, TransitionKind::Expired, end_time, None)?;

@@ -7,6 +7,7 @@ use rusqlite::Transaction;
 use serde_json::{json, Map, Value};
 
 use super::Ctx;
+use crate::change::Change;
 use crate::domain::catalog::Line;
 use crate::domain::state::{self, DegradeStatus, IpStatus, Op, UpgradeStatus};
 use crate::domain::transition::TransitionKind;
@@ -212,7 +213,10 @@ impl Degrade {
             };
             changes::insert_degrade(tx, &record)?;
             // The journal finds a degrade by its own GUID too.
-            ctx.effect(json!({"degrade_created": guid, "item": it.item}));
+            ctx.record(Change::DegradeCreated {
+                guid: guid.clone(),
+                item: it.item.clone(),
+            });
             ctx.schedule(
                 tx,
                 &inst.guid,
@@ -388,7 +392,9 @@ impl DegradeCancel {
             ));
         }
         crate::lifecycle::cancel_degrade(tx, &record)?;
-        ctx.effect(json!({"degrade_cancelled": record.guid}));
+        ctx.record(Change::DegradeCancelled {
+            guid: record.guid.clone(),
+        });
         Ok(json!({}))
     }
 }

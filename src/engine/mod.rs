@@ -21,6 +21,7 @@ use serde_json::{json, Map, Value};
 
 use crate::actions::{self, Action, ActionName, Ctx};
 use crate::callbacks::{self, Callbacks};
+use crate::change::Change;
 use crate::clock::{self, Clock, ClockState};
 use crate::config::{DbSync, ServeConfig};
 use crate::domain::transition::TransitionKind;
@@ -102,7 +103,7 @@ enum Step {
 #[derive(Debug)]
 pub struct Outcome {
     pub result: Result<Value, Refusal>,
-    pub effects: Vec<Value>,
+    pub changes: Vec<Change>,
 }
 
 pub struct Engine {
@@ -394,7 +395,7 @@ impl Engine {
             Err(e) => {
                 return Outcome {
                     result: Err(e),
-                    effects: Vec::new(),
+                    changes: Vec::new(),
                 }
             }
         };
@@ -409,7 +410,7 @@ impl Engine {
             timings: self.settings.timings,
             rng: &mut rng,
             stall,
-            effects: Vec::new(),
+            changes: Vec::new(),
         };
         // A write also asks, in its own transaction, whether anything fell
         // due, so the usual "nothing" costs no second transaction.
@@ -445,7 +446,7 @@ impl Engine {
                 Ok::<_, Refusal>(value)
             })
         };
-        let effects = std::mem::take(&mut ctx.effects);
+        let changes = std::mem::take(&mut ctx.changes);
         drop(rng);
         if !read_only && result.is_ok() {
             self.events.notify(Topic::Instances);
@@ -456,7 +457,7 @@ impl Engine {
             // The write may have scheduled something sooner.
             timer.schedule(self.wake_at(next));
         }
-        Outcome { result, effects }
+        Outcome { result, changes }
     }
 
     /// Transitions due by this time run now: the clock's time, except at
