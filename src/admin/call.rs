@@ -4,7 +4,7 @@
 //! from the seed and runs the request through the very `/api` pipeline —
 //! decoding, authentication, faults, journal — as if a client had sent it.
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::http::{header, Method, Request};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -12,6 +12,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use super::handlers::ControlBody;
 use super::{Admin, AdminError};
 use crate::client::Client;
 use crate::protocol::Reason;
@@ -32,7 +33,8 @@ struct CallRequest {
 /// Largest answer body read back (the engine's own answers are far smaller).
 const MAX_ANSWER: usize = 16 * 1024 * 1024;
 
-async fn call(admin: Admin, bytes: Bytes) -> Result<Response, AdminError> {
+async fn call(admin: Admin, bytes: ControlBody) -> Result<Response, AdminError> {
+    let bytes = bytes.0;
     let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
         b"{}"
     } else {

@@ -6,20 +6,22 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequest, OriginalUri, Query, RawPathParams, RawQuery, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use super::journal_read::Shape;
 use super::{Admin, AdminError, Guarded};
 use crate::domain::state::Forced;
 use crate::engine::ForcedState;
 use crate::faults::Spec;
-use crate::journal::Filter;
+use crate::journal::{Filter, DEFAULT_PAGE};
 use crate::protocol::{scalar_text, Reason};
 use crate::registry::{Registry, RegistryError, DEFAULT_NAMESPACE};
+use crate::server::body::{read_body, show_duration, BodyError};
 
 type Reply = Result<Response, AdminError>;
 
@@ -31,20 +33,33 @@ fn ok(value: Value) -> Reply {
 /// this is axum's default, now answered in the control API's own JSON.
 pub const MAX_CONTROL_BODY: usize = 2 << 20;
 
-/// A control call's raw body, read under [`MAX_CONTROL_BODY`]. Too large a
-/// body is the control API's JSON 413, not axum's plain-text one.
-pub struct ControlBody(Bytes);
+/// A control call's raw body, read under [`MAX_CONTROL_BODY`] and the
+/// body time-out. Too large, late or broken, it is the control API's JSON
+/// error (413, 408, 400), not axum's plain-text one.
+pub struct ControlBody(pub(crate) Bytes);
 
 impl<S: Send + Sync> FromRequest<S> for ControlBody {
     type Rejection = AdminError;
 
     async fn from_request(request: Request, _state: &S) -> Result<Self, AdminError> {
-        match axum::body::to_bytes(request.into_body(), MAX_CONTROL_BODY).await {
+        match read_body(request, MAX_CONTROL_BODY).await {
             Ok(bytes) => Ok(ControlBody(bytes)),
-            Err(_) => Err(AdminError::new(
+            Err(BodyError::TooLarge { limit }) => Err(AdminError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 Reason::BodyTooLarge,
-                format!("a control body is at most {MAX_CONTROL_BODY} bytes"),
+                format!("a control body is at most {limit} bytes"),
+            )),
+            Err(BodyError::TimedOut { after }) => Err(AdminError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                Reason::BodyTimeout,
+                format!(
+                    "the body did not arrive within {} (--body-timeout)",
+                    show_duration(after)
+                ),
+            )),
+            Err(BodyError::Broken(why)) => Err(AdminError::bad_request(
+                Reason::BadRequest,
+                format!("the body's transfer is broken: {why}"),
             )),
         }
     }
@@ -293,6 +308,7 @@ pub struct RequestQuery {
     guid: Option<String>,
     code: Option<i64>,
     since: Option<u64>,
+    before: Option<u64>,
     limit: Option<usize>,
     format: Option<String>,
 }
@@ -314,23 +330,21 @@ pub async fn requests(admin: Admin, RawQuery(raw): RawQuery) -> Reply {
         guid: q.guid,
         code: q.code,
         since: q.since,
-        limit: q.limit,
+        before: q.before,
+        limit: None,
     };
-    let entries = admin.engine.journal().query(&filter);
-    if q.format.as_deref() == Some("jsonl") {
-        let mut text = String::new();
-        for e in &entries {
-            text.push_str(&serde_json::to_string(e).unwrap_or_default());
-            text.push('\n');
-        }
-        return Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], text).into_response());
-    }
-    let journal = &admin.engine.journal();
-    ok(json!({
-        "requests": entries,
-        "dropped": journal.dropped(),
-        "overflowed": journal.overflowed(),
-    }))
+    let shape = if q.format.as_deref() == Some("jsonl") {
+        Shape::JsonLines
+    } else {
+        Shape::Json
+    };
+    let limit = q.limit.unwrap_or(DEFAULT_PAGE);
+    Ok(super::journal_read::answer(
+        admin.engine.clone(),
+        filter,
+        limit,
+        shape,
+    ))
 }
 
 pub async fn clear_requests(admin: Admin) -> Reply {

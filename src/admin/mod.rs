@@ -9,6 +9,7 @@ mod call;
 mod events;
 mod guard;
 mod handlers;
+mod journal_read;
 mod views;
 
 use std::collections::HashMap;

@@ -24,6 +24,7 @@ use crate::faults::{Effect, Fired};
 use crate::journal::{RawJson, Record};
 use crate::protocol::{scalar_text, Reason};
 use crate::registry::{Registry, RegistryError};
+use crate::server::body::BodyError;
 use envelope::Format;
 use error::ApiError;
 
@@ -219,16 +220,9 @@ async fn pipeline(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let max_body = engine.settings().max_body;
-    let bytes = match axum::body::to_bytes(request.into_body(), max_body).await {
+    let bytes = match crate::server::body::read_body(request, max_body).await {
         Ok(b) => b,
-        Err(_) => {
-            let err = ApiError::new(
-                Reason::BodyTooLarge,
-                format!("请求体超过上限 {max_body} 字节"),
-            )
-            .with_status(StatusCode::PAYLOAD_TOO_LARGE);
-            return (Format::Json, Err(err));
-        }
+        Err(e) => return (Format::Json, Err(body_refusal(e))),
     };
     let params =
         match decode::decode_body(content_type.as_deref(), &bytes, engine.settings().limits) {
@@ -279,6 +273,28 @@ async fn pipeline(
     seen.effects = outcome.effects;
     let result = outcome.result.map(Reply::Data).map_err(ApiError::from);
     (format, result)
+}
+
+/// A body that could not be read, as the engine's envelope.
+fn body_refusal(e: BodyError) -> ApiError {
+    match e {
+        BodyError::TooLarge { limit } => {
+            ApiError::new(Reason::BodyTooLarge, format!("请求体超过上限 {limit} 字节"))
+                .with_status(StatusCode::PAYLOAD_TOO_LARGE)
+        }
+        BodyError::TimedOut { after } => ApiError::new(
+            Reason::BodyTimeout,
+            format!(
+                "请求体未在 {} 内到齐",
+                crate::server::body::show_duration(after)
+            ),
+        )
+        .with_status(StatusCode::REQUEST_TIMEOUT),
+        BodyError::Broken(why) => {
+            ApiError::new(Reason::BadRequest, format!("请求体的传输格式无效（{why}）"))
+                .with_status(StatusCode::BAD_REQUEST)
+        }
+    }
 }
 
 fn record(engine: &Engine, seen: Seen, result: &Result<Sent, ApiError>, latency: Duration) {
