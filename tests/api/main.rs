@@ -14,6 +14,7 @@ mod catalog;
 mod cli_call;
 mod clock_range;
 mod concurrency;
+mod connections;
 mod contract;
 mod control;
 mod dashboard_api;
