@@ -21,6 +21,7 @@ mod dashboard_api;
 mod degrade;
 mod examples;
 mod faults;
+mod journal_pages;
 mod lifecycle;
 mod masking;
 mod multipart;
