@@ -132,7 +132,7 @@ const EDGE: &[&str] = &[
     "src/admin/",
     "src/ui/",
     "src/scenario/",
-    "src/server.rs",
+    "src/server/",
     "src/client.rs",
     "src/cli.rs",
     "src/args.rs",
