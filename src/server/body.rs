@@ -57,7 +57,7 @@ async fn collect(body: Body, limit: usize) -> Result<Bytes, BodyError> {
     let mut first: Option<Bytes> = None;
     let mut joined = BytesMut::new();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| BodyError::Broken(e.to_string()))?;
+        let chunk = chunk.map_err(|e| BodyError::Broken(error_chain(&e)))?;
         let so_far = first.as_ref().map_or(0, Bytes::len) + joined.len();
         if so_far + chunk.len() > limit {
             return Err(BodyError::TooLarge { limit });
@@ -72,6 +72,22 @@ async fn collect(body: Body, limit: usize) -> Result<Bytes, BodyError> {
         }
     }
     Ok(first.unwrap_or_else(|| joined.freeze()))
+}
+
+/// An error and its causes, `a: b: c`: hyper's own text ("error reading a
+/// body from connection") says nothing of what was wrong with it.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// A duration as a refusal's message shows it (`10s`, `500ms`).

@@ -13,7 +13,6 @@ use crate::servers::{rss_kib, Server};
 /// The figures of one journal size, RSS in KiB.
 #[derive(Debug, Clone)]
 pub struct JournalFigures {
-    pub size: usize,
     pub fill_rps: f64,
     /// After filling, before the read.
     pub before: u64,
@@ -105,7 +104,6 @@ pub async fn measure(
         .map_err(|e| e.to_string())?;
     let cleared = rss_kib(server.pid).map_or(0, |r| r.0);
     Ok(JournalFigures {
-        size,
         fill_rps: stats.rps(),
         before,
         during: peak.load(Ordering::Relaxed).max(after),
