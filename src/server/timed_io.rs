@@ -311,6 +311,8 @@ impl AsyncRead for TimedIo {
         this.exchanges.waker.register(cx.waker());
         this.sync();
         if this.phase == Phase::Closed {
+            // A 408 still going out goes first; then the reads end.
+            std::task::ready!(this.poll_out(cx))?;
             return Poll::Ready(Ok(()));
         }
         let before = buf.filled().len();
