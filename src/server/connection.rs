@@ -61,7 +61,9 @@ pub async fn serve(
     limits: Limits,
     stop: impl Future<Output = ()>,
 ) {
-    let slots = limits.max_connections.map(|n| Arc::new(Semaphore::new(n)));
+    let slots = limits
+        .max_connections
+        .map(|n| Arc::new(Semaphore::new(n.min(Semaphore::MAX_PERMITS))));
     let (closing, closed) = watch::channel(());
     let mut stop = pin!(stop);
     let mut warned_full = false;

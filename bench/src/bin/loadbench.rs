@@ -869,7 +869,9 @@ async fn real_main() -> Result<(), String> {
     // Reading a full journal at each documented --journal-size.
     if ctx.want("journal") {
         for size in [10_000usize, 100_000] {
-            eprintln!("apayun-mock, --journal-size {size}: fill with sync_product, read it all, clear");
+            eprintln!(
+                "apayun-mock, --journal-size {size}: fill with sync_product, read it all, clear"
+            );
             let size_arg = size.to_string();
             let server = ctx.mock(&["--journal-size", &size_arg]).await?;
             let f = journal::measure(
