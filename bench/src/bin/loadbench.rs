@@ -893,10 +893,11 @@ async fn real_main() -> Result<(), String> {
             r.target = "<= +16 MiB".into();
             r.met = Some(mib(f.during.saturating_sub(f.before)) <= 16.0);
             r.note = format!(
-                "before {:.1}, after {:.1}, after DELETE {:.1} MiB; {} entries, {:.1} MiB in {:.2} s; fill {:.0} req/s",
+                "before {:.1}, after {:.1}, after DELETE {:.1}, refilled {:.1} MiB; {} entries, {:.1} MiB in {:.2} s; fill {:.0} req/s",
                 mib(f.before),
                 mib(f.after),
                 mib(f.cleared),
+                mib(f.refilled),
                 f.entries,
                 f.body_bytes as f64 / (1024.0 * 1024.0),
                 f.read.as_secs_f64(),

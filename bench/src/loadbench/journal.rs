@@ -22,6 +22,9 @@ pub struct JournalFigures {
     pub after: u64,
     /// After `DELETE /_mock/requests`.
     pub cleared: u64,
+    /// After filling the emptied journal again: what `DELETE` freed is
+    /// reused, whether or not the allocator gave it back to the system.
+    pub refilled: u64,
     pub body_bytes: u64,
     pub entries: u64,
     pub read: Duration,
@@ -42,7 +45,7 @@ pub async fn measure(
         max_requests: Some(size as u64),
         ..spec.clone()
     };
-    let stats = load::run(&spec, fill).await;
+    let stats = load::run(&spec, fill.clone()).await;
     if stats.errors > 0 {
         return Err(format!("{} errors while filling the journal", stats.errors));
     }
@@ -103,7 +106,13 @@ pub async fn measure(
         .await
         .map_err(|e| e.to_string())?;
     let cleared = rss_kib(server.pid).map_or(0, |r| r.0);
+    let again = load::run(&spec, fill).await;
+    if again.errors > 0 {
+        return Err(format!("{} errors while filling the journal again", again.errors));
+    }
+    let refilled = rss_kib(server.pid).map_or(0, |r| r.0);
     Ok(JournalFigures {
+        refilled,
         fill_rps: stats.rps(),
         before,
         during: peak.load(Ordering::Relaxed).max(after),
