@@ -680,6 +680,52 @@ mod tests {
     }
 
     #[test]
+    fn a_page_looks_at_a_bounded_stretch_and_says_where_to_go_on() {
+        let j = Journal::new(SCAN_BUDGET * 2, zone());
+        j.record(record("create", "x"));
+        for _ in 0..SCAN_BUDGET + 10 {
+            j.record(record("stop", "x"));
+        }
+        let creates = Filter {
+            action: Some("create".into()),
+            ..Filter::default()
+        };
+        // The one create is past the first stretch: the page is empty but
+        // names where the scan stopped; reading on finds it.
+        let first = j.page(&creates, None, 10);
+        assert!(first.entries.is_empty());
+        let resume = first.resume_before.unwrap_or_default();
+        assert_eq!(resume, (SCAN_BUDGET + 11 - SCAN_BUDGET + 1) as u64);
+        let second = j.page(&creates, Some(resume), 10);
+        assert_eq!(second.entries.iter().map(|e| e.id).collect::<Vec<_>>(), [1]);
+        assert_eq!(second.resume_before, None);
+        assert_eq!(j.query(&creates).len(), 1);
+        // A cursor and since= bound both ends.
+        let window = j.page(
+            &Filter {
+                since: Some(5),
+                ..Filter::default()
+            },
+            Some(9),
+            100,
+        );
+        assert_eq!(
+            window.entries.iter().map(|e| e.id).collect::<Vec<_>>(),
+            [8, 7, 6]
+        );
+        assert_eq!(window.resume_before, None);
+        let limited = j.query(&Filter {
+            limit: Some(3),
+            before: Some(100),
+            ..Filter::default()
+        });
+        assert_eq!(
+            limited.iter().map(|e| e.id).collect::<Vec<_>>(),
+            [99, 98, 97]
+        );
+    }
+
+    #[test]
     fn off_keeps_nothing() {
         let j = Journal::new(0, zone());
         j.record(record("create", "x"));

@@ -108,7 +108,10 @@ pub async fn measure(
     let cleared = rss_kib(server.pid).map_or(0, |r| r.0);
     let again = load::run(&spec, fill).await;
     if again.errors > 0 {
-        return Err(format!("{} errors while filling the journal again", again.errors));
+        return Err(format!(
+            "{} errors while filling the journal again",
+            again.errors
+        ));
     }
     let refilled = rss_kib(server.pid).map_or(0, |r| r.0);
     Ok(JournalFigures {
