@@ -1,7 +1,8 @@
 //! Connections over raw sockets: what the HTTP stack refuses before a route
 //! sees the request comes as an envelope with a reason (400, 408, 413, 414,
-//! 431); header, body and idle time-outs close slow and silent sockets;
-//! at the connection cap a normal client waits for a slot and is served.
+//! 431); header, body and idle time-outs close slow and silent sockets,
+//! and a client that stops reading its answer; at the connection cap a
+//! normal client waits for a slot and is served.
 //! Time-outs are wall-clock (the simulated clock has no say in sockets):
 //! the tests use short ones, and every read is bounded.
 
@@ -383,4 +384,38 @@ async fn at_the_cap_a_normal_client_waits_until_a_slow_socket_is_reaped() {
     let started = Instant::now();
     app.ok("getzones", json!({})).await;
     assert!(started.elapsed() < limit * 3, "{:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_its_answer_is_disconnected() {
+    let idle = Duration::from_millis(400);
+    let app = with_limits(Duration::from_secs(30), Duration::from_secs(30), idle, 0).await;
+    // An answer far larger than what the two sockets can buffer between
+    // them (a small receive window here; the server's send buffer grows to
+    // a few MiB at most): ~1,200 sync_product entries, ~7 MB.
+    for _ in 0..1200 {
+        app.ok("sync_product", json!({})).await;
+    }
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("small window");
+    let mut socket = socket.connect(addr(&app)).await.expect("connect");
+    socket
+        .write_all(b"GET /_mock/requests?limit=1200 HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("send");
+    // Not reading: the server's writes stall, and after the idle time-out
+    // it gives up on the connection. Reading afterwards finds what was
+    // buffered, then the end, short of the whole answer.
+    tokio::time::sleep(idle * 4).await;
+    let got = read_to_close(&mut socket).await;
+    assert!(
+        got.starts_with(b"HTTP/1.1 200"),
+        "{:?}",
+        &got[..got.len().min(200)]
+    );
+    assert!(
+        !got.ends_with(b"}\r\n0\r\n\r\n") && !got.ends_with(b"}"),
+        "the whole answer arrived: the stalled write was not cut off"
+    );
+    assert!(got.len() < 7_000_000, "{} bytes arrived", got.len());
 }
