@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{DbSync, ServeConfig, DEFAULT_MAX_NAMESPACES};
+use crate::config::{DbSync, ServeConfig, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_NAMESPACES};
 
 /// A faithful mock of the ZKEYS (阿帕云) engine's bare-metal reseller API.
 #[derive(Debug, Parser)]
@@ -102,6 +102,23 @@ pub struct ServeArgs {
     /// `30m`, `24h`, `7d` or seconds; `0` keeps namespaces forever.
     #[arg(long, env = "APAYUN_MOCK_NAMESPACE_IDLE_TTL", default_value = "24h", value_parser = parse_duration)]
     pub namespace_idle_ttl: std::time::Duration,
+    /// How long a request's line and headers may take to arrive (from a new
+    /// connection's accept, or a request's first byte), e.g. `10s`, `500ms`;
+    /// a late request that has begun gets 408 `header_timeout`. `0` waits forever.
+    #[arg(long, env = "APAYUN_MOCK_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_timeout: std::time::Duration,
+    /// How long a request's body may take to arrive once its headers are
+    /// in; a late body gets 408 `body_timeout`. `0` waits forever.
+    #[arg(long, env = "APAYUN_MOCK_BODY_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub body_timeout: std::time::Duration,
+    /// How long a kept-alive connection may wait for its next request (and
+    /// an answer for its client to read on) before it is closed. `0` waits forever.
+    #[arg(long, env = "APAYUN_MOCK_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    pub idle_timeout: std::time::Duration,
+    /// Most connections served at once; further ones wait in the listen
+    /// queue until one closes. `0` takes every connection.
+    #[arg(long, env = "APAYUN_MOCK_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
 }
 
 impl From<ServeArgs> for ServeConfig {
@@ -124,18 +141,23 @@ impl From<ServeArgs> for ServeConfig {
             journal_size: a.journal_size,
             max_namespaces: a.max_namespaces,
             namespace_idle_ttl: a.namespace_idle_ttl,
+            header_timeout: a.header_timeout,
+            body_timeout: a.body_timeout,
+            idle_timeout: a.idle_timeout,
+            max_connections: a.max_connections,
         }
     }
 }
 
-/// `--namespace-idle-ttl`: humantime's `30m`, `24h`, `1h 30m`, or plain seconds.
+/// `--namespace-idle-ttl` and the time-outs: humantime's `30m`, `24h`,
+/// `1h 30m`, `500ms`, or plain seconds.
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let text = text.trim();
     if let Ok(seconds) = text.parse::<u64>() {
         return Ok(std::time::Duration::from_secs(seconds));
     }
     humantime::parse_duration(text)
-        .map_err(|e| format!("{e}; expected e.g. 30m, 24h, 7d, or a number of seconds"))
+        .map_err(|e| format!("{e}; expected e.g. 500ms, 30s, 30m, 24h, 7d, or a number of seconds"))
 }
 
 /// Where and as whom a client talks to an engine.

@@ -189,3 +189,71 @@ mod tests {
         assert!(params_from_words(&["nokey".into()]).is_err());
     }
 }
+
+/// Reading every journal entry a query matches, page after page:
+/// `GET /_mock/requests` answers at most 100 entries unless told a
+/// `limit`, and names the next page's cursor in `next_before`. A query that
+/// names its own `limit` or `before` is read as the one page it asks for.
+#[derive(Debug, Clone)]
+pub(crate) struct JournalPages {
+    query: String,
+    paged: bool,
+    before: Option<u64>,
+    done: bool,
+}
+
+/// Entries asked for per page when reading them all.
+const JOURNAL_PAGE: usize = 1000;
+
+impl JournalPages {
+    pub(crate) fn new(query: &str) -> JournalPages {
+        let query = query.trim_start_matches('?').to_string();
+        let names = |key: &str| {
+            query
+                .split('&')
+                .any(|pair| pair.split('=').next() == Some(key))
+        };
+        JournalPages {
+            paged: !names("limit") && !names("before"),
+            query,
+            before: None,
+            done: false,
+        }
+    }
+
+    /// The path of the next page to ask for; `None` once all are read.
+    pub(crate) fn next_path(&self) -> Option<String> {
+        if self.done {
+            return None;
+        }
+        let mut query = self.query.clone();
+        let mut add = |pair: String| {
+            if !query.is_empty() {
+                query.push('&');
+            }
+            query.push_str(&pair);
+        };
+        if self.paged {
+            add(format!("limit={JOURNAL_PAGE}"));
+            if let Some(before) = self.before {
+                add(format!("before={before}"));
+            }
+        }
+        Some(if query.is_empty() {
+            "/_mock/requests".to_string()
+        } else {
+            format!("/_mock/requests?{query}")
+        })
+    }
+
+    /// Takes a page's answer: its entries, and where the next page starts.
+    pub(crate) fn take(&mut self, answer: &Value) -> Vec<Value> {
+        self.before = answer.get("next_before").and_then(Value::as_u64);
+        self.done = !self.paged || self.before.is_none();
+        answer
+            .get("requests")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    }
+}

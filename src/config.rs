@@ -49,7 +49,29 @@ pub struct ServeConfig {
     /// Delete a namespace (never `default`) unused for this long, e.g.
     /// `30m`, `24h`, `7d` or seconds; `0` keeps namespaces forever.
     pub namespace_idle_ttl: std::time::Duration,
+    /// How long a request's line and headers may take to arrive, counted
+    /// from a new connection's accept or a request's first byte; `0` waits
+    /// forever. A late request that has begun is answered 408.
+    pub header_timeout: std::time::Duration,
+    /// How long a request's body may take to arrive once its headers are
+    /// in; `0` waits forever. A late body is answered 408.
+    pub body_timeout: std::time::Duration,
+    /// How long a kept-alive connection may wait for its next request, and
+    /// an answer for its client to read on; `0` waits forever.
+    pub idle_timeout: std::time::Duration,
+    /// Most connections served at once; further ones wait in the listen
+    /// queue until one closes. `0` takes every connection.
+    pub max_connections: usize,
 }
+
+/// The default `--header-timeout`.
+pub const DEFAULT_HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// The default `--body-timeout`.
+pub const DEFAULT_BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// The default `--idle-timeout`.
+pub const DEFAULT_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+/// The default `--max-connections`.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
 /// The default `--max-namespaces`.
 pub const DEFAULT_MAX_NAMESPACES: usize = 10_000;
@@ -74,6 +96,10 @@ impl Default for ServeConfig {
             journal_size: 10_000,
             max_namespaces: DEFAULT_MAX_NAMESPACES,
             namespace_idle_ttl: std::time::Duration::from_secs(24 * 3600),
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }

@@ -140,6 +140,14 @@ fn touched_guids(named: Option<&str>, changes: &[Change]) -> Vec<String> {
     guids
 }
 
+/// Entries a `GET /_mock/requests` answers when it names no `limit`.
+pub const DEFAULT_PAGE: usize = 100;
+
+/// Most entries looked at under one hold of the ring's lock, so that a
+/// reader scanning a large journal for a few matches never holds up the
+/// writer (and the calls behind it) for long.
+const SCAN_BUDGET: usize = 4096;
+
 /// Which entries a reader wants.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
@@ -147,8 +155,21 @@ pub struct Filter {
     pub userid: Option<String>,
     pub guid: Option<String>,
     pub code: Option<i64>,
+    /// Only entries after this id.
     pub since: Option<u64>,
+    /// Only entries before this id (the cursor of the next, older page).
+    pub before: Option<u64>,
     pub limit: Option<usize>,
+}
+
+/// A piece of a read: matching entries, newest first, and where the scan
+/// stopped.
+#[derive(Debug)]
+pub struct Page {
+    pub entries: Vec<Entry>,
+    /// Go on with entries before this id; `None` when nothing older is left
+    /// to look at.
+    pub resume_before: Option<u64>,
 }
 
 impl Filter {
@@ -327,16 +348,59 @@ impl Journal {
         relock(&self.shared.ring)
     }
 
-    /// Matching entries, newest first.
+    /// Matching entries, newest first, all of them (or `filter.limit`):
+    /// for tests and tools; the control API reads [`Journal::page`] by page.
     pub fn query(&self, filter: &Filter) -> Vec<Entry> {
+        let mut wanted = filter.limit.unwrap_or(usize::MAX);
+        let mut before = filter.before;
+        let mut out = Vec::new();
+        while wanted > 0 {
+            let page = self.page(filter, before, wanted);
+            wanted -= page.entries.len();
+            out.extend(page.entries);
+            match page.resume_before {
+                Some(next) => before = Some(next),
+                None => break,
+            }
+        }
+        out
+    }
+
+    /// Up to `max` entries that match `filter` and come before `before`
+    /// (the newest when `None`; `filter.before` is not read), newest first.
+    /// One short hold of the ring's lock: at most `SCAN_BUDGET` entries are
+    /// looked at, so a page may come back short with `resume_before` set.
+    pub fn page(&self, filter: &Filter, before: Option<u64>, max: usize) -> Page {
         let ring = self.catch_up();
-        ring.entries
-            .iter()
-            .rev()
-            .filter(|e| filter.matches(e))
-            .take(filter.limit.unwrap_or(usize::MAX))
-            .cloned()
-            .collect()
+        // Ids rise along the ring, so the cursor is found by bisection.
+        let end = before.map_or(ring.entries.len(), |b| {
+            ring.entries.partition_point(|e| e.id < b)
+        });
+        let mut entries = Vec::new();
+        let mut at = end;
+        let mut looked = 0;
+        while at > 0 && entries.len() < max && looked < SCAN_BUDGET {
+            let Some(entry) = ring.entries.get(at - 1) else {
+                break;
+            };
+            if filter.since.is_some_and(|s| entry.id <= s) {
+                at = 0;
+                break;
+            }
+            at -= 1;
+            looked += 1;
+            if filter.matches(entry) {
+                entries.push(entry.clone());
+            }
+        }
+        let resume_before = match ring.entries.get(at) {
+            Some(next_newer) if at > 0 => Some(next_newer.id),
+            _ => None,
+        };
+        Page {
+            entries,
+            resume_before,
+        }
     }
 
     /// Empties the journal, including every record sent before the call,
@@ -689,6 +753,52 @@ mod tests {
         // Newest first: the engine refused the second, so it touched nothing.
         assert!(entries[0].guids.is_empty());
         assert_eq!(entries[1].guids, ["17a"]);
+    }
+
+    #[test]
+    fn a_page_looks_at_a_bounded_stretch_and_says_where_to_go_on() {
+        let j = Journal::new(SCAN_BUDGET * 2, zone());
+        j.record(record("create", "x"));
+        for _ in 0..SCAN_BUDGET + 10 {
+            j.record(record("stop", "x"));
+        }
+        let creates = Filter {
+            action: Some("create".into()),
+            ..Filter::default()
+        };
+        // The one create is past the first stretch: the page is empty but
+        // names where the scan stopped; reading on finds it.
+        let first = j.page(&creates, None, 10);
+        assert!(first.entries.is_empty());
+        let resume = first.resume_before.unwrap_or_default();
+        assert_eq!(resume, (SCAN_BUDGET + 11 - SCAN_BUDGET + 1) as u64);
+        let second = j.page(&creates, Some(resume), 10);
+        assert_eq!(second.entries.iter().map(|e| e.id).collect::<Vec<_>>(), [1]);
+        assert_eq!(second.resume_before, None);
+        assert_eq!(j.query(&creates).len(), 1);
+        // A cursor and since= bound both ends.
+        let window = j.page(
+            &Filter {
+                since: Some(5),
+                ..Filter::default()
+            },
+            Some(9),
+            100,
+        );
+        assert_eq!(
+            window.entries.iter().map(|e| e.id).collect::<Vec<_>>(),
+            [8, 7, 6]
+        );
+        assert_eq!(window.resume_before, None);
+        let limited = j.query(&Filter {
+            limit: Some(3),
+            before: Some(100),
+            ..Filter::default()
+        });
+        assert_eq!(
+            limited.iter().map(|e| e.id).collect::<Vec<_>>(),
+            [99, 98, 97]
+        );
     }
 
     #[test]

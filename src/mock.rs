@@ -231,17 +231,16 @@ impl MockEngine {
     }
 
     /// Journal entries, newest first; `query` like `action=create&limit=5`.
+    /// Without a `limit` (or `before`), every entry that matches: the
+    /// server's pages of 100 are followed to the end.
     pub async fn requests(&self, query: &str) -> Result<Vec<Value>, MockError> {
-        let path = if query.is_empty() {
-            "/_mock/requests".to_string()
-        } else {
-            format!("/_mock/requests?{query}")
-        };
-        let v = self.control_ok("GET", &path, None).await?;
-        Ok(v.get("requests")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default())
+        let mut pages = crate::client::JournalPages::new(query);
+        let mut entries = Vec::new();
+        while let Some(path) = pages.next_path() {
+            let v = self.control_ok("GET", &path, None).await?;
+            entries.extend(pages.take(&v));
+        }
+        Ok(entries)
     }
 
     pub async fn reset(&self) -> Result<(), MockError> {

@@ -133,7 +133,7 @@ const EDGE: &[&str] = &[
     "src/ui/",
     "src/scenario/",
     "src/drift/",
-    "src/server.rs",
+    "src/server/",
     "src/client.rs",
     "src/cli.rs",
     "src/args.rs",

@@ -5,18 +5,19 @@ use std::sync::Arc;
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{OriginalUri, RawPathParams, RawQuery, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::input::{body, query, whole_value, ControlBody};
+use super::journal_read::Shape;
 use super::{Admin, AdminError, Guarded};
 use crate::domain::state::Forced;
 use crate::engine::ForcedState;
 use crate::faults::Spec;
-use crate::journal::Filter;
+use crate::journal::{Filter, DEFAULT_PAGE};
 use crate::protocol::{scalar_text, whole, Reason};
 use crate::registry::{Registry, RegistryError, DEFAULT_NAMESPACE};
 
@@ -247,6 +248,8 @@ pub struct RequestQuery {
     #[serde(default, deserialize_with = "whole::opt")]
     since: Option<u64>,
     #[serde(default, deserialize_with = "whole::opt")]
+    before: Option<u64>,
+    #[serde(default, deserialize_with = "whole::opt")]
     limit: Option<usize>,
     format: Option<JournalFormat>,
 }
@@ -268,23 +271,21 @@ pub async fn requests(admin: Admin, RawQuery(raw): RawQuery) -> Reply {
         guid: q.guid,
         code: q.code,
         since: q.since,
-        limit: q.limit,
+        before: q.before,
+        limit: None,
     };
-    let entries = admin.engine.journal().query(&filter);
-    if q.format == Some(JournalFormat::Jsonl) {
-        let mut text = String::new();
-        for e in &entries {
-            text.push_str(&serde_json::to_string(e).unwrap_or_default());
-            text.push('\n');
-        }
-        return Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], text).into_response());
-    }
-    let journal = &admin.engine.journal();
-    ok(json!({
-        "requests": entries,
-        "dropped": journal.dropped(),
-        "overflowed": journal.overflowed(),
-    }))
+    let shape = if q.format == Some(JournalFormat::Jsonl) {
+        Shape::JsonLines
+    } else {
+        Shape::Json
+    };
+    let limit = q.limit.unwrap_or(DEFAULT_PAGE);
+    Ok(super::journal_read::answer(
+        admin.engine.clone(),
+        filter,
+        limit,
+        shape,
+    ))
 }
 
 pub async fn clear_requests(admin: Admin) -> Reply {

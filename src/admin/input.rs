@@ -14,25 +14,39 @@ use serde_json::{Map, Value};
 use super::AdminError;
 use crate::protocol::whole::{self, Whole};
 use crate::protocol::Reason;
+use crate::server::body::{read_body, show_duration, BodyError};
 
 /// The largest control body: every documented body is a few hundred bytes;
 /// this is axum's default, now answered in the control API's own JSON.
 pub const MAX_CONTROL_BODY: usize = 2 << 20;
 
-/// A control call's raw body, read under [`MAX_CONTROL_BODY`]. Too large a
-/// body is the control API's JSON 413, not axum's plain-text one.
+/// A control call's raw body, read under [`MAX_CONTROL_BODY`] and the
+/// body time-out. Too large, late or broken, it is the control API's JSON
+/// error (413, 408, 400), not axum's plain-text one.
 pub struct ControlBody(pub Bytes);
 
 impl<S: Send + Sync> FromRequest<S> for ControlBody {
     type Rejection = AdminError;
 
     async fn from_request(request: Request, _state: &S) -> Result<Self, AdminError> {
-        match axum::body::to_bytes(request.into_body(), MAX_CONTROL_BODY).await {
+        match read_body(request, MAX_CONTROL_BODY).await {
             Ok(bytes) => Ok(ControlBody(bytes)),
-            Err(_) => Err(AdminError::new(
+            Err(BodyError::TooLarge { limit }) => Err(AdminError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 Reason::BodyTooLarge,
-                format!("a control body is at most {MAX_CONTROL_BODY} bytes"),
+                format!("a control body is at most {limit} bytes"),
+            )),
+            Err(BodyError::TimedOut { after }) => Err(AdminError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                Reason::BodyTimeout,
+                format!(
+                    "the body did not arrive within {} (--body-timeout)",
+                    show_duration(after)
+                ),
+            )),
+            Err(BodyError::Broken(why)) => Err(AdminError::bad_request(
+                Reason::BadRequest,
+                format!("the body's transfer is broken: {why}"),
             )),
         }
     }

@@ -10,6 +10,7 @@ mod events;
 mod guard;
 mod handlers;
 mod input;
+mod journal_read;
 mod views;
 
 use std::collections::HashMap;

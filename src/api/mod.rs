@@ -27,6 +27,7 @@ use crate::faults::{Effect, Fired};
 use crate::journal::{Applied, CallRecord, RawJson};
 use crate::protocol::{scalar_text, Reason, Refusal};
 use crate::registry::{Registry, RegistryError};
+use crate::server::body::BodyError;
 use envelope::Format;
 use error::ApiError;
 
@@ -284,13 +285,9 @@ async fn read_request(engine: &Engine, request: Request) -> Result<ReadRequest, 
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let max_body = engine.settings().max_body;
-    match axum::body::to_bytes(request.into_body(), max_body).await {
+    match crate::server::body::read_body(request, max_body).await {
         Ok(body) => Ok(ReadRequest { content_type, body }),
-        Err(_) => Err(ApiError::new(
-            Reason::BodyTooLarge,
-            format!("请求体超过上限 {max_body} 字节"),
-        )
-        .with_status(StatusCode::PAYLOAD_TOO_LARGE)),
+        Err(e) => Err(body_refusal(e)),
     }
 }
 
@@ -390,6 +387,28 @@ async fn fault(
         Effect::Stall {} => {
             *stall = Some(rule);
             None
+        }
+    }
+}
+
+/// A body that could not be read, as the engine's envelope.
+fn body_refusal(e: BodyError) -> ApiError {
+    match e {
+        BodyError::TooLarge { limit } => {
+            ApiError::new(Reason::BodyTooLarge, format!("请求体超过上限 {limit} 字节"))
+                .with_status(StatusCode::PAYLOAD_TOO_LARGE)
+        }
+        BodyError::TimedOut { after } => ApiError::new(
+            Reason::BodyTimeout,
+            format!(
+                "请求体未在 {} 内到齐",
+                crate::server::body::show_duration(after)
+            ),
+        )
+        .with_status(StatusCode::REQUEST_TIMEOUT),
+        BodyError::Broken(why) => {
+            ApiError::new(Reason::BadRequest, format!("请求体的传输格式无效（{why}）"))
+                .with_status(StatusCode::BAD_REQUEST)
         }
     }
 }

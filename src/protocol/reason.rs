@@ -43,6 +43,13 @@ reasons! {
     BadBody = "bad_body",
     UnsupportedContentType = "unsupported_content_type",
     NotFound = "not_found",
+    // What the HTTP stack refuses before a route sees the request
+    // (server/timed_io.rs, server/body.rs).
+    BadRequest = "bad_request",
+    UriTooLong = "uri_too_long",
+    HeadersTooLarge = "headers_too_large",
+    HeaderTimeout = "header_timeout",
+    BodyTimeout = "body_timeout",
     InternalError = "internal_error",
     StorageFull = "storage_full",
     // Fields and authentication.

@@ -429,13 +429,19 @@ impl Session {
             StepKind::Fork(fork) => self.fork(fork).await?,
             StepKind::ExpectJournal(j) => {
                 let query = self.scope.interpolate_text(&j.query).map_err(one)?;
-                let path = if query.is_empty() {
-                    "/_mock/requests".to_string()
-                } else {
-                    format!("/_mock/requests?{}", query.trim_start_matches('?'))
-                };
-                let doc = self.control_ok("GET", &path, None).await?;
-                let entries = doc.get("requests").cloned().unwrap_or(Value::Null);
+                // Every matching entry, page after page, unless the query
+                // names its own `limit` or `before`.
+                let mut pages = crate::client::JournalPages::new(&query);
+                let mut all = Vec::new();
+                let mut doc = Value::Null;
+                while let Some(path) = pages.next_path() {
+                    doc = self.control_ok("GET", &path, None).await?;
+                    all.extend(pages.take(&doc));
+                }
+                let entries = Value::Array(all);
+                if let Value::Object(map) = &mut doc {
+                    map.insert("requests".to_string(), entries.clone());
+                }
                 let mut problems = Vec::new();
                 let n = entries.as_array().map_or(0, Vec::len);
                 if let Some(count) = j.count {

@@ -15,6 +15,8 @@
 mod data;
 #[path = "../loadbench/inproc.rs"]
 mod inproc;
+#[path = "../loadbench/journal.rs"]
+mod journal;
 #[path = "../loadbench/load.rs"]
 mod load;
 #[path = "../loadbench/namespaces.rs"]
@@ -62,7 +64,7 @@ struct Args {
     #[arg(long)]
     stock: Option<usize>,
     /// Sections to run (comma list of baseline, catalog, sync, create,
-    /// upgrade, mix, startup, rss, scale, inproc); default all of those.
+    /// upgrade, mix, startup, rss, journal, scale, inproc); default all of those.
     /// `namespaces` (what a namespace costs) runs only when named alone.
     #[arg(long)]
     only: Option<String>,
@@ -862,6 +864,47 @@ async fn real_main() -> Result<(), String> {
             journal["dropped"]
         );
         rows.push(r);
+    }
+
+    // Reading a full journal at each documented --journal-size.
+    if ctx.want("journal") {
+        for size in [10_000usize, 100_000] {
+            eprintln!(
+                "apayun-mock, --journal-size {size}: fill with sync_product, read it all, clear"
+            );
+            let size_arg = size.to_string();
+            let server = ctx.mock(&["--journal-size", &size_arg]).await?;
+            let f = journal::measure(
+                &server,
+                size,
+                &ctx.spec,
+                Arc::new(|_, _| api(signed("sync_product", &[]))),
+            )
+            .await;
+            server.stop().await;
+            let f = f?;
+            let mut r = Row::figure(
+                &format!("mock journal {size}: RSS reading all"),
+                mib(f.during),
+                "MiB",
+            );
+            r.baseline = format!("{:.1} MiB", mib(f.before));
+            r.ratio = Some(f.during as f64 / f.before.max(1) as f64);
+            r.target = "<= +16 MiB".into();
+            r.met = Some(mib(f.during.saturating_sub(f.before)) <= 16.0);
+            r.note = format!(
+                "before {:.1}, after {:.1}, after DELETE {:.1}, refilled {:.1} MiB; {} entries, {:.1} MiB in {:.2} s; fill {:.0} req/s",
+                mib(f.before),
+                mib(f.after),
+                mib(f.cleared),
+                mib(f.refilled),
+                f.entries,
+                f.body_bytes as f64 / (1024.0 * 1024.0),
+                f.read.as_secs_f64(),
+                f.fill_rps,
+            );
+            rows.push(r);
+        }
     }
 
     // sync_baremetal at 100 and at N instances (--db files populated

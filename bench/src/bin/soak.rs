@@ -612,8 +612,10 @@ impl JournalReader {
     }
 
     async fn drain(&mut self, http: &reqwest::Client, base: &str) -> Result<(), String> {
+        // Every entry after the watermark, not a page of the newest 100:
+        // the answer is streamed, so a large limit costs the server nothing.
         let url = format!(
-            "{base}/_mock/requests?since={}&format=jsonl",
+            "{base}/_mock/requests?since={}&limit=100000000&format=jsonl",
             self.watermark
         );
         let text = http

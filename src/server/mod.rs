@@ -1,5 +1,14 @@
 //! The HTTP server: the router, start-up and graceful shutdown. The
 //! namespaces it serves live in [`crate::registry`].
+//!
+//! - `connection`: the accept loop, the connection cap, hyper per connection.
+//! - `timed_io`: the socket as hyper sees it: idle and header time-outs,
+//!   hyper's own answers as envelopes.
+//! - `body`: reading a request body under its limit and time-out.
+
+pub mod body;
+mod connection;
+pub mod timed_io;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -96,21 +105,15 @@ pub async fn spawn(config: ServeConfig, seed: Seed) -> Result<Running, String> {
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let limits = connection::Limits::of(&config);
     let registry = registry(config, seed).await?;
-    let app = router(registry.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let app = router(registry.clone());
     let (tx, rx) = oneshot::channel::<()>();
     let closing = registry.closing.clone();
-    let task = tokio::spawn(async move {
-        let result = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-                closing.close();
-            })
-            .await;
-        if let Err(e) = result {
-            tracing::error!(error = %e, "server stopped");
-        }
-    });
+    let task = tokio::spawn(connection::serve(listener, app, limits, async move {
+        let _ = rx.await;
+        closing.close();
+    }));
     Ok(Running {
         addr,
         registry,
