@@ -3,7 +3,7 @@
 //! dropped first.
 //!
 //! Recording is off the request's critical path: the pipeline hands a
-//! [`Record`] (the decoded params moved, the rendered answer shared); the
+//! [`CallRecord`] (the decoded params moved, the rendered answer shared); the
 //! journal masks and formats it into an entry and `try_send`s that on a
 //! bounded channel; a writer task per journal files the entries in batches
 //! (numbering them, pushing out the oldest and freeing them). A
@@ -29,6 +29,7 @@ use serde_json::{Map, Value};
 use tokio::sync::mpsc::{self, error::TrySendError, Receiver, Sender};
 use tokio::sync::Notify;
 
+use crate::change::Change;
 use crate::protocol::mask::Masked;
 use crate::protocol::scalar_text;
 
@@ -59,7 +60,9 @@ pub struct Entry {
     /// which the fault's answer (`code`, `reason`, `response`) replaced.
     pub applied: Option<Applied>,
     pub response: RawJson,
-    pub effects: Vec<Value>,
+    /// What the call changed; `effects` on the wire.
+    #[serde(rename = "effects")]
+    pub changes: Vec<Change>,
     /// The client had left (time-out, reset, closed socket) before the
     /// answer was ready: the call ran to its end, nobody read the answer.
     pub client_gone: bool,
@@ -78,7 +81,7 @@ pub struct Applied {
 
 /// One call as the pipeline hands it over, nothing formatted yet.
 #[derive(Debug)]
-pub struct Record {
+pub struct CallRecord {
     /// Engine time of the call, unix seconds.
     pub at: i64,
     /// The decoded params, unmasked (masked by the writer).
@@ -89,22 +92,22 @@ pub struct Record {
     pub fault: Option<i64>,
     pub applied: Option<Applied>,
     pub response: RawJson,
-    pub effects: Vec<Value>,
+    pub changes: Vec<Change>,
     pub client_gone: bool,
     pub sign_input: Option<String>,
 }
 
-impl Record {
+impl CallRecord {
     /// The entry, masked and formatted; its id is given when it is filed.
     fn into_entry(self, zone: FixedOffset) -> Entry {
         let text = |k: &str| self.params.get(k).and_then(scalar_text);
         let named = text("guid").filter(|g| !g.is_empty());
-        // A refused call was rolled back: what its effects name never
+        // A refused call was rolled back: what its changes name never
         // existed. A call an applied fault let run stands or falls by the
         // engine's own code, not by the answer that replaced it.
         let committed = self.applied.as_ref().map_or(self.code, |a| a.code) == 0;
-        let effects: &[Value] = if committed { &self.effects } else { &[] };
-        let guids = touched_guids(named.as_deref(), effects);
+        let changes: &[Change] = if committed { &self.changes } else { &[] };
+        let guids = touched_guids(named.as_deref(), changes);
         Entry {
             id: 0,
             time: crate::clock::format_time(self.at, zone),
@@ -119,39 +122,19 @@ impl Record {
             fault: self.fault,
             applied: self.applied,
             response: self.response,
-            effects: self.effects,
+            changes: self.changes,
             client_gone: self.client_gone,
             sign_input: self.sign_input,
         }
     }
 }
 
-/// Effect keys whose value is a GUID the call created or touched.
-const GUID_EFFECT_KEYS: &[&str] = &["guid", "created", "degrade_created", "degrade_cancelled"];
-
-/// Effect keys whose value is a list of GUIDs: the instances a replayed
-/// call answered with.
-const GUID_LIST_EFFECT_KEYS: &[&str] = &["guids"];
-
-/// The GUID a call named, then every GUID its effects name, without repeats.
-fn touched_guids(named: Option<&str>, effects: &[Value]) -> Vec<String> {
+/// The GUID a call named, then every GUID its changes name, without repeats.
+fn touched_guids(named: Option<&str>, changes: &[Change]) -> Vec<String> {
     let mut guids: Vec<String> = named.map(str::to_string).into_iter().collect();
-    let mut add = |g: &str| {
+    for g in changes.iter().flat_map(Change::guids) {
         if !guids.iter().any(|known| known == g) {
             guids.push(g.to_string());
-        }
-    };
-    for effect in effects {
-        for key in GUID_EFFECT_KEYS {
-            if let Some(g) = effect.get(key).and_then(Value::as_str) {
-                add(g);
-            }
-        }
-        for key in GUID_LIST_EFFECT_KEYS {
-            let listed = effect.get(key).and_then(Value::as_array);
-            for g in listed.into_iter().flatten().filter_map(Value::as_str) {
-                add(g);
-            }
         }
     }
     guids
@@ -342,7 +325,7 @@ impl Journal {
     }
 
     /// Hands a call to the writer; never blocks.
-    pub fn record(&self, record: Record) {
+    pub fn record(&self, record: CallRecord) {
         // Formatted here, so the params are freed at once rather than held
         // in the channel; the id is given when the entry is filed.
         let entry = || record.into_entry(self.shared.zone);
@@ -561,19 +544,20 @@ pub fn masked_params_json(params: &Map<String, Value>) -> RawJson {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::state::{ActStatus, OrderStatus, RunStatus};
     use serde_json::json;
 
     fn zone() -> FixedOffset {
         FixedOffset::east_opt(8 * 3600).expect("zone")
     }
 
-    fn record(action: &str, password: &str) -> Record {
+    fn record(action: &str, password: &str) -> CallRecord {
         let mut params = Map::new();
         params.insert("action".into(), json!(action));
         params.insert("userid".into(), json!(1));
         params.insert("guid".into(), json!("g1"));
         params.insert("loginPassword".into(), json!(password));
-        Record {
+        CallRecord {
             at: 1_700_000_000,
             params,
             code: 0,
@@ -582,7 +566,7 @@ mod tests {
             fault: None,
             applied: None,
             response: json!({"code": 0}).into(),
-            effects: vec![],
+            changes: vec![],
             client_gone: false,
             sign_input: None,
         }
@@ -676,23 +660,43 @@ mod tests {
         assert_eq!(j.overflowed(), 0);
     }
 
+    fn created(guid: &str, stock_id: &str) -> Change {
+        Change::Created {
+            guid: guid.into(),
+            stock_id: Some(stock_id.into()),
+        }
+    }
+
+    fn scheduled(guid: &str) -> Change {
+        Change::Scheduled {
+            kind: crate::domain::transition::TransitionKind::Provisioned,
+            guid: guid.into(),
+            due: "…".into(),
+        }
+    }
+
     #[test]
     fn an_entry_lists_every_guid_its_call_named_created_or_touched() {
         let j = Journal::new(10, zone());
         let mut create = record("create", "x");
         create.params.remove("guid");
-        create.effects = vec![
-            json!({"created": "17a", "stock_id": 1}),
-            json!({"scheduled": "provisioned", "guid": "17a", "due": "…"}),
-            json!({"created": "17b", "stock_id": 2}),
-            json!({"scheduled": "provisioned", "guid": "17b", "due": "…"}),
+        create.changes = vec![
+            created("17a", "1"),
+            scheduled("17a"),
+            created("17b", "2"),
+            scheduled("17b"),
         ];
         j.record(create);
         let mut cancel = record("degrade_cancel", "x");
         cancel.params.insert("guid".into(), json!("17d"));
-        cancel.effects = vec![
-            json!({"degrade_cancelled": "17d"}),
-            json!({"guid": "17a", "order_status": 1}),
+        cancel.changes = vec![
+            Change::DegradeCancelled { guid: "17d".into() },
+            Change::State {
+                guid: "17a".into(),
+                order_status: OrderStatus::Active,
+                run_status: RunStatus::Running,
+                act_status: ActStatus::Idle,
+            },
         ];
         j.record(cancel);
         let entries = j.query(&Filter::default());
@@ -720,7 +724,10 @@ mod tests {
         let j = Journal::new(10, zone());
         let mut replay = record("create", "x");
         replay.params.remove("guid");
-        replay.effects = vec![json!({"replayed_agent_order_no": "A1", "guids": ["17a", "17b"]})];
+        replay.changes = vec![Change::Replayed {
+            replayed_agent_order_no: "A1".into(),
+            guids: vec!["17a".into(), "17b".into()],
+        }];
         j.record(replay);
         let e = &j.query(&Filter::default())[0];
         assert_eq!(e.guid.as_deref(), Some("17a"));
@@ -730,7 +737,7 @@ mod tests {
     #[test]
     fn an_applied_call_keeps_its_guids_under_the_answer_that_replaced_it() {
         let j = Journal::new(10, zone());
-        let created = vec![json!({"created": "17a", "stock_id": 1})];
+        let created = vec![created("17a", "1")];
         for engine_code in [0, 1] {
             let mut dropped = record("create", "x");
             dropped.params.remove("guid");
@@ -739,7 +746,7 @@ mod tests {
                 code: engine_code,
                 reason: None,
             });
-            dropped.effects = created.clone();
+            dropped.changes = created.clone();
             j.record(dropped);
         }
         let entries = j.query(&Filter::default());

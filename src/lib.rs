@@ -48,6 +48,7 @@ pub(crate) mod api;
 #[cfg(feature = "cli")]
 pub(crate) mod args;
 pub(crate) mod callbacks;
+pub(crate) mod change;
 #[cfg(feature = "cli")]
 #[doc(hidden)]
 pub mod cli;

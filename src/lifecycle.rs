@@ -3,12 +3,11 @@
 
 use rusqlite::Transaction;
 
-use crate::domain::state::{
-    self, ActStatus, DegradeStatus, Op, OrderStatus, RunStatus, UpgradeStatus,
-};
+use crate::domain::state::{self, ActStatus, DegradeStatus, OrderStatus, RunStatus, UpgradeStatus};
+use crate::domain::transition::TransitionKind;
 use crate::store::changes::{self, Degrade};
 use crate::store::instances::{self, Instance};
-use crate::store::tasks::{self, Kind, Transition};
+use crate::store::transitions::{self, Transition};
 use crate::store::{catalog, network};
 
 /// A deleted instance stays visible (with `order_status` -2) this long.
@@ -17,12 +16,12 @@ pub const PURGE_AFTER: i64 = 24 * 3600;
 /// Applies one due transition. Returns the instance afterwards when the
 /// transition changed it and should be notified.
 pub fn apply(tx: &Transaction, t: &Transition) -> rusqlite::Result<Option<Instance>> {
-    tasks::remove(tx, t.id)?;
+    transitions::remove(tx, t.id)?;
     let Some(mut inst) = instances::get(tx, &t.guid)? else {
         return Ok(None);
     };
     let changed = match t.kind {
-        Kind::Provisioned => {
+        TransitionKind::Provisioned => {
             if inst.order_status == OrderStatus::Provisioning {
                 inst.order_status = OrderStatus::Active;
                 inst.run_status = RunStatus::Running;
@@ -32,12 +31,13 @@ pub fn apply(tx: &Transaction, t: &Transition) -> rusqlite::Result<Option<Instan
                 false
             }
         }
-        Kind::Stopped => finish_act(&mut inst, Op::Stop),
-        Kind::Started => finish_act(&mut inst, Op::Start),
-        Kind::Restarted => finish_act(&mut inst, Op::Restart),
-        Kind::PasswordSet => finish_act(&mut inst, Op::Setpass),
-        Kind::Installed => {
-            let done = finish_act(&mut inst, Op::Install);
+        TransitionKind::Stopped
+        | TransitionKind::Started
+        | TransitionKind::Restarted
+        | TransitionKind::PasswordSet
+        | TransitionKind::Upgraded => finish_act(&mut inst, t.kind),
+        TransitionKind::Installed => {
+            let done = finish_act(&mut inst, t.kind);
             if let (true, Some(pending)) = (
                 done,
                 t.reference.as_deref().and_then(PendingInstall::decode),
@@ -46,8 +46,7 @@ pub fn apply(tx: &Transaction, t: &Transition) -> rusqlite::Result<Option<Instan
             }
             done
         }
-        Kind::Upgraded => finish_act(&mut inst, Op::Upgrade),
-        Kind::Degraded => match t
+        TransitionKind::Degraded => match t
             .reference
             .as_deref()
             .map(|g| changes::get_degrade(tx, g))
@@ -63,7 +62,7 @@ pub fn apply(tx: &Transaction, t: &Transition) -> rusqlite::Result<Option<Instan
             }
             _ => false,
         },
-        Kind::Expired => {
+        TransitionKind::Expired => {
             if matches!(
                 inst.order_status,
                 OrderStatus::Provisioning | OrderStatus::Active
@@ -75,22 +74,22 @@ pub fn apply(tx: &Transaction, t: &Transition) -> rusqlite::Result<Option<Instan
                 let delay = catalog::line(tx, &inst.line_guid)?
                     .map(|l| l.release_delay_seconds())
                     .unwrap_or(0);
-                follow_up(tx, t, Kind::Released, t.due + delay)?;
+                follow_up(tx, t, TransitionKind::Released, t.due + delay)?;
                 true
             } else {
                 false
             }
         }
-        Kind::Released => {
+        TransitionKind::Released => {
             if inst.order_status == OrderStatus::Expired {
                 delete(tx, &mut inst, t.due)?;
-                follow_up(tx, t, Kind::Purged, t.due + PURGE_AFTER)?;
+                follow_up(tx, t, TransitionKind::Purged, t.due + PURGE_AFTER)?;
                 true
             } else {
                 false
             }
         }
-        Kind::Purged => {
+        TransitionKind::Purged => {
             if inst.order_status == OrderStatus::Deleted {
                 instances::hide(tx, &inst.guid)?;
             }
@@ -135,10 +134,15 @@ impl PendingInstall {
 
 /// Schedules the transition that follows `t` on the same instance, keeping
 /// its originating task and action.
-fn follow_up(tx: &Transaction, t: &Transition, kind: Kind, due: i64) -> rusqlite::Result<i64> {
-    tasks::schedule(
+fn follow_up(
+    tx: &Transaction,
+    t: &Transition,
+    kind: TransitionKind,
+    due: i64,
+) -> rusqlite::Result<i64> {
+    transitions::schedule(
         tx,
-        &tasks::NewTransition {
+        &transitions::NewTransition {
             guid: &t.guid,
             kind,
             due,
@@ -151,10 +155,11 @@ fn follow_up(tx: &Transaction, t: &Transition, kind: Kind, due: i64) -> rusqlite
     )
 }
 
-/// Completes the operation `op` that the instance is busy with.
-fn finish_act(inst: &mut Instance, op: Op) -> bool {
+/// Completes the operation that the instance is busy with and that `kind`
+/// finishes.
+fn finish_act(inst: &mut Instance, kind: TransitionKind) -> bool {
     let mut state = inst.state();
-    let done = state::finish(op, &mut state);
+    let done = state::finish(kind, &mut state);
     inst.set_state(state);
     done
 }
@@ -172,7 +177,7 @@ pub fn delete(tx: &Transaction, inst: &mut Instance, now: i64) -> rusqlite::Resu
             changes::set_degrade_status(tx, &d.guid, DegradeStatus::Cancelled, None)?;
         }
     }
-    tasks::cancel(tx, &inst.guid, &Kind::ALL)?;
+    transitions::cancel(tx, &inst.guid, &TransitionKind::ALL)?;
     Ok(())
 }
 
@@ -226,5 +231,5 @@ pub fn cancel_degrade(tx: &Transaction, d: &Degrade) -> rusqlite::Result<()> {
         }
     }
     changes::set_degrade_status(tx, &d.guid, DegradeStatus::Cancelled, None)?;
-    tasks::cancel_reference(tx, &d.guid)
+    transitions::cancel_reference(tx, &d.guid)
 }

@@ -4,6 +4,7 @@
 //! Loading validates every record and every reference, and names the file,
 //! the record and the field of the first problem.
 
+use crate::domain::transition::TransitionKind;
 use std::collections::{BTreeMap, HashSet};
 use std::net::Ipv4Addr;
 use std::path::Path;
@@ -221,6 +222,23 @@ impl Timings {
         install: 0,
         upgrade: 0,
     };
+
+    /// How long after the request `kind` falls due. `None`: the kind falls
+    /// due at a date (the end time, the release after it, the purge after a
+    /// deletion, a degrade's date), not after a delay.
+    pub fn delay(&self, kind: TransitionKind) -> Option<i64> {
+        use TransitionKind as K;
+        match kind {
+            K::Provisioned => Some(self.provision),
+            K::Stopped => Some(self.stop),
+            K::Started => Some(self.start),
+            K::Restarted => Some(self.restart),
+            K::PasswordSet => Some(self.setpass),
+            K::Installed => Some(self.install),
+            K::Upgraded => Some(self.upgrade),
+            K::Degraded | K::Expired | K::Released | K::Purged => None,
+        }
+    }
 }
 
 /// An instance that exists when the engine starts (the document's example).
@@ -558,16 +576,11 @@ impl Seed {
             ));
         }
         for (name, t) in &self.timings {
-            let all = [
-                t.provision,
-                t.stop,
-                t.start,
-                t.restart,
-                t.setpass,
-                t.install,
-                t.upgrade,
-            ];
-            if all.iter().any(|d| *d < 0) {
+            if TransitionKind::ALL
+                .into_iter()
+                .filter_map(|k| t.delay(k))
+                .any(|d| d < 0)
+            {
                 return Err(err(
                     "timings.json",
                     name.clone(),

@@ -482,3 +482,24 @@ async fn an_unknown_placeholder_fails_with_its_message() {
         failure.problems
     );
 }
+
+#[tokio::test]
+async fn a_typo_in_a_late_fault_step_stops_the_file_before_its_first_step() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/scenarios-invalid/fault-typo.yaml");
+    let (report, out) = run_one(&path).await;
+    assert_eq!(report.steps_passed, 0, "{out}");
+    assert!(
+        out.contains("cannot load: step 3: fault: unknown field `efect`"),
+        "{out}"
+    );
+    assert!(!out.contains("PASS"), "no step ran: {out}");
+    // Spelt right, the same file runs every step: the refusal above is the
+    // typo's, not the file's.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
+    let fixed = write(&dir, "fixed.yaml", &text.replace("efect:", "effect:"));
+    let (report, out) = run_one(&fixed).await;
+    assert!(report.passed(), "{out}");
+    assert_eq!(report.steps_passed, 4, "{out}");
+}

@@ -2,17 +2,19 @@
 //! primary IP per instance, all in the request's transaction.
 
 use rusqlite::Transaction;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::{int_param, password_param, remember, replay, view, Ctx};
+use crate::change::Change;
 use crate::domain::catalog::{
     check_custom_partition, check_system, Line, Product, System, SystemUse,
 };
 use crate::domain::months::add_months;
 use crate::domain::state::State;
+use crate::domain::transition::TransitionKind;
 use crate::protocol::{Params, Reason, Refusal};
 use crate::store::instances::{self, Instance};
-use crate::store::{catalog, network, tasks};
+use crate::store::{catalog, network};
 
 pub struct Create {
     line_guid: String,
@@ -244,10 +246,13 @@ impl Create {
             }
             .into());
         };
-        ctx.effect(json!({"created": guid, "stock_id": unit.map(|u| u.0)}));
-        let due = ctx.now + ctx.timings.provision;
-        ctx.schedule(tx, &guid, tasks::Kind::Provisioned, due, None)?;
-        ctx.schedule(tx, &guid, tasks::Kind::Expired, end_time, None)?;
+        ctx.record(Change::Created {
+            guid: guid.clone(),
+            stock_id: unit.map(|u| u.0),
+        });
+        let due = ctx.due(TransitionKind::Provisioned)?;
+        ctx.schedule(tx, &guid, TransitionKind::Provisioned, due, None)?;
+        ctx.schedule(tx, &guid, TransitionKind::Expired, end_time, None)?;
         let inst = Instance { id, ..inst };
         let fmt = |t| ctx.fmt(t);
         // A new instance's only IP is the one just allocated.

@@ -7,14 +7,16 @@ use rusqlite::Transaction;
 use serde_json::{json, Map, Value};
 
 use super::Ctx;
+use crate::change::Change;
 use crate::domain::catalog::Line;
 use crate::domain::state::{self, DegradeStatus, IpStatus, Op, UpgradeStatus};
+use crate::domain::transition::TransitionKind;
 use crate::domain::upgrade::{check_degrade, Degradable, Totals};
 use crate::domain::RuleError;
 use crate::protocol::{scalar_text, Params, Reason, Refusal};
 use crate::store::changes::{self, Degrade as DegradeRecord};
 use crate::store::instances::Instance;
-use crate::store::{catalog, network, tasks};
+use crate::store::{catalog, network};
 
 pub struct DegradeIpList {
     guid: String,
@@ -211,11 +213,14 @@ impl Degrade {
             };
             changes::insert_degrade(tx, &record)?;
             // The journal finds a degrade by its own GUID too.
-            ctx.effect(json!({"degrade_created": guid, "item": it.item}));
+            ctx.record(Change::DegradeCreated {
+                guid: guid.clone(),
+                item: it.item.clone(),
+            });
             ctx.schedule(
                 tx,
                 &inst.guid,
-                tasks::Kind::Degraded,
+                TransitionKind::Degraded,
                 apply_time,
                 Some(&guid),
             )?;
@@ -387,7 +392,9 @@ impl DegradeCancel {
             ));
         }
         crate::lifecycle::cancel_degrade(tx, &record)?;
-        ctx.effect(json!({"degrade_cancelled": record.guid}));
+        ctx.record(Change::DegradeCancelled {
+            guid: record.guid.clone(),
+        });
         Ok(json!({}))
     }
 }

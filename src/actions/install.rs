@@ -9,7 +9,7 @@ use super::{int_param, password_param, Ctx};
 use crate::domain::catalog::{check_custom_partition, check_system, SystemUse};
 use crate::domain::state::{self, Op};
 use crate::protocol::{Params, Reason, Refusal};
-use crate::store::{catalog, tasks};
+use crate::store::catalog;
 
 pub struct Install {
     guid: String,
@@ -98,8 +98,6 @@ impl Install {
                 format!("{why}，installType 须为 {needed}"),
             ));
         }
-        inst.act_status = Op::Install.busy();
-        ctx.save(tx, &inst)?;
         // The new system takes over when the install completes.
         let pending = crate::lifecycle::PendingInstall {
             system_guid: system.guid.clone(),
@@ -109,13 +107,7 @@ impl Install {
             install_mode: self.install_mode,
         };
         let reference = pending.encode();
-        ctx.schedule(
-            tx,
-            &inst.guid,
-            tasks::Kind::Installed,
-            ctx.now + ctx.timings.install,
-            Some(&reference),
-        )?;
+        ctx.begin(tx, &mut inst, Op::Install, Some(&reference))?;
         Ok(json!({}))
     }
 }

@@ -17,11 +17,14 @@ pub mod view;
 use rand::rngs::StdRng;
 use rand::Rng;
 use rusqlite::Transaction;
-use serde_json::{json, Value};
+use serde_json::Value;
 
+use crate::change::Change;
+use crate::domain::state::Op;
+use crate::domain::transition::TransitionKind;
 use crate::protocol::{Params, Reason, Refusal};
 use crate::seed::Timings;
-use crate::store::{instances, tasks};
+use crate::store::{instances, transitions};
 
 /// The two upstream modules. `common` holds the actions shared with other
 /// products (here only `refund`).
@@ -204,7 +207,9 @@ impl Action {
             A::SyncBaremetal => {
                 Action::SyncBaremetal(sync_baremetal::SyncBaremetal::parse(params)?)
             }
-            A::Stop | A::Start | A::Restart => Action::Power(power::Power::parse(name, params)?),
+            A::Stop => Action::Power(power::Power::parse(Op::Stop, params)?),
+            A::Start => Action::Power(power::Power::parse(Op::Start, params)?),
+            A::Restart => Action::Power(power::Power::parse(Op::Restart, params)?),
             A::Setpass => Action::Setpass(setpass::Setpass::parse(params)?),
             A::Install => Action::Install(install::Install::parse(params)?),
             A::Renew => Action::Renew(renew::Renew::parse(params)?),
@@ -274,8 +279,8 @@ pub struct Ctx<'a> {
     pub rng: &'a mut StdRng,
     /// The fault rule that stalls the transitions this request schedules.
     pub stall: Option<i64>,
-    /// State changes and scheduled transitions, for the journal.
-    pub effects: Vec<Value>,
+    /// What the call changed, for the journal.
+    pub changes: Vec<Change>,
 }
 
 impl Ctx<'_> {
@@ -308,8 +313,8 @@ impl Ctx<'_> {
         )
     }
 
-    pub fn effect(&mut self, value: Value) {
-        self.effects.push(value);
+    pub fn record(&mut self, change: Change) {
+        self.changes.push(change);
     }
 
     /// Stores a transition of `guid` due `delay` seconds from now.
@@ -317,13 +322,13 @@ impl Ctx<'_> {
         &mut self,
         tx: &Transaction,
         guid: &str,
-        kind: tasks::Kind,
+        kind: TransitionKind,
         due: i64,
         reference: Option<&str>,
     ) -> Result<(), Refusal> {
-        tasks::schedule(
+        transitions::schedule(
             tx,
-            &tasks::NewTransition {
+            &transitions::NewTransition {
                 guid,
                 kind,
                 due,
@@ -334,9 +339,47 @@ impl Ctx<'_> {
                 stalled_by: self.stall,
             },
         )?;
-        let due_text = self.fmt(due);
-        self.effect(json!({"scheduled": kind.as_str(), "guid": guid, "due": due_text}));
+        let due = self.fmt(due);
+        self.record(Change::Scheduled {
+            kind,
+            guid: guid.to_string(),
+            due,
+        });
         Ok(())
+    }
+
+    /// When a transition of `kind` scheduled now falls due, by the seed's
+    /// timings.
+    pub fn due(&self, kind: TransitionKind) -> Result<i64, Refusal> {
+        match self.timings.delay(kind) {
+            Some(delay) => Ok(self.now + delay),
+            None => Err(Refusal::internal(format!(
+                "{} falls due at a date, not after a delay",
+                kind.as_str()
+            ))),
+        }
+    }
+
+    /// Starts an asynchronous operation on `inst`: its busy `act_status`
+    /// now (saved with whatever else the caller changed), and the
+    /// transition that finishes it after the seed's delay.
+    pub fn begin(
+        &mut self,
+        tx: &Transaction,
+        inst: &mut instances::Instance,
+        op: Op,
+        reference: Option<&str>,
+    ) -> Result<(), Refusal> {
+        let Some(kind) = op.transition() else {
+            return Err(Refusal::internal(format!(
+                "{} completes at once",
+                op.name()
+            )));
+        };
+        let due = self.due(kind)?;
+        inst.act_status = op.busy();
+        self.save(tx, inst)?;
+        self.schedule(tx, &inst.guid, kind, due, reference)
     }
 
     /// The caller's instance, or the same "not found" for a GUID that never
@@ -349,12 +392,12 @@ impl Ctx<'_> {
     /// Writes the instance back and records its state in the journal.
     pub fn save(&mut self, tx: &Transaction, inst: &instances::Instance) -> Result<(), Refusal> {
         instances::update(tx, inst)?;
-        self.effect(json!({
-            "guid": inst.guid,
-            "order_status": inst.order_status,
-            "run_status": inst.run_status,
-            "act_status": inst.act_status,
-        }));
+        self.record(Change::State {
+            guid: inst.guid.clone(),
+            order_status: inst.order_status,
+            run_status: inst.run_status,
+            act_status: inst.act_status,
+        });
         Ok(())
     }
 }
@@ -421,20 +464,19 @@ pub fn replay(
     })?;
     // The journal names what was replayed, so `?guid=` finds the retry of
     // a ghost order. Renew and upgrade name their instance in `guid`.
-    let guids = answered_guids(&data);
-    ctx.effect(if guids.is_empty() {
-        json!({"replayed_agent_order_no": agent_order_no})
-    } else {
-        json!({"replayed_agent_order_no": agent_order_no, "guids": guids})
+    ctx.record(Change::Replayed {
+        replayed_agent_order_no: agent_order_no.to_string(),
+        guids: answered_guids(&data),
     });
     Ok(Some(data))
 }
 
 /// The instances a stored answer names: `create` answers a list of them,
 /// each with its `guid`.
-fn answered_guids(data: &Value) -> Vec<Value> {
+fn answered_guids(data: &Value) -> Vec<String> {
     let entries = data.as_array().into_iter().flatten();
-    entries.filter_map(|e| e.get("guid")).cloned().collect()
+    let guids = entries.filter_map(|e| e.get("guid")?.as_str());
+    guids.map(str::to_string).collect()
 }
 
 pub fn remember(
@@ -459,6 +501,7 @@ pub fn remember(
 mod tests {
     use super::*;
     use rand::SeedableRng;
+    use serde_json::json;
 
     /// A stored answer that is not JSON is the mock's own fault: an
     /// internal refusal, never a success whose `data` is `null`.
@@ -477,7 +520,7 @@ mod tests {
             timings,
             rng: &mut rng,
             stall: None,
-            effects: Vec::new(),
+            changes: Vec::new(),
         };
         let (corrupt, good, list) = store
             .write(|tx| {
@@ -496,7 +539,7 @@ mod tests {
         // Only the answers that were replayed are in the journal's effects;
         // a list of instances (a create's answer) is named by its GUIDs.
         assert_eq!(
-            ctx.effects,
+            ctx.changes.iter().map(|c| json!(c)).collect::<Vec<_>>(),
             vec![
                 json!({"replayed_agent_order_no": "A2"}),
                 json!({"replayed_agent_order_no": "A3", "guids": ["g1", "g2"]}),

@@ -4,10 +4,9 @@
 use rusqlite::Transaction;
 use serde_json::{json, Value};
 
-use super::{ActionName, Ctx};
+use super::Ctx;
 use crate::domain::state::{self, Op};
 use crate::protocol::{Params, Refusal};
-use crate::store::tasks::Kind;
 
 pub struct Power {
     op: Op,
@@ -15,12 +14,7 @@ pub struct Power {
 }
 
 impl Power {
-    pub fn parse(action: ActionName, p: &Params) -> Result<Power, Refusal> {
-        let op = match action {
-            ActionName::Stop => Op::Stop,
-            ActionName::Start => Op::Start,
-            _ => Op::Restart,
-        };
+    pub fn parse(op: Op, p: &Params) -> Result<Power, Refusal> {
         Ok(Power {
             op,
             guid: p.required("guid")?,
@@ -30,14 +24,7 @@ impl Power {
     pub fn apply(self, tx: &Transaction, ctx: &mut Ctx) -> Result<Value, Refusal> {
         let mut inst = ctx.instance(tx, &self.guid)?;
         state::check(self.op, inst.state())?;
-        let (kind, delay) = match self.op {
-            Op::Stop => (Kind::Stopped, ctx.timings.stop),
-            Op::Start => (Kind::Started, ctx.timings.start),
-            _ => (Kind::Restarted, ctx.timings.restart),
-        };
-        inst.act_status = self.op.busy();
-        ctx.save(tx, &inst)?;
-        ctx.schedule(tx, &inst.guid, kind, ctx.now + delay, None)?;
+        ctx.begin(tx, &mut inst, self.op, None)?;
         Ok(json!({}))
     }
 }

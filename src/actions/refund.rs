@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use super::Ctx;
 use crate::domain::state::{self, Op, RunStatus};
+use crate::domain::transition::TransitionKind;
 use crate::lifecycle;
 use crate::protocol::{Params, Refusal};
 
@@ -40,7 +41,7 @@ impl Refund {
         ctx.schedule(
             tx,
             &inst.guid,
-            crate::store::tasks::Kind::Purged,
+            TransitionKind::Purged,
             ctx.now + lifecycle::PURGE_AFTER,
             None,
         )?;

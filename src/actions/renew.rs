@@ -7,8 +7,9 @@ use serde_json::{json, Value};
 use super::{int_param, remember, replay, Ctx};
 use crate::domain::months::add_months;
 use crate::domain::state::{self, Op, OrderStatus, RunStatus};
+use crate::domain::transition::TransitionKind;
 use crate::protocol::{Params, Reason, Refusal};
-use crate::store::{catalog, tasks};
+use crate::store::{catalog, transitions};
 
 pub struct Renew {
     guid: String,
@@ -61,11 +62,11 @@ impl Renew {
             if inst.run_status == RunStatus::Locked {
                 inst.run_status = RunStatus::Stopped;
             }
-            tasks::cancel(tx, &inst.guid, &[tasks::Kind::Released])?;
+            transitions::cancel(tx, &inst.guid, &[TransitionKind::Released])?;
         }
         ctx.save(tx, &inst)?;
-        tasks::cancel(tx, &inst.guid, &[tasks::Kind::Expired])?;
-        ctx.schedule(tx, &inst.guid, tasks::Kind::Expired, inst.end_time, None)?;
+        transitions::cancel(tx, &inst.guid, &[TransitionKind::Expired])?;
+        ctx.schedule(tx, &inst.guid, TransitionKind::Expired, inst.end_time, None)?;
         let data = json!({"end_time": ctx.fmt(inst.end_time)});
         remember(tx, ctx, &self.agent_order_no, &data)?;
         Ok(data)

@@ -6,7 +6,6 @@ use serde_json::{json, Value};
 use super::{password_param, Ctx};
 use crate::domain::state::{self, Op};
 use crate::protocol::{Params, Refusal};
-use crate::store::tasks::Kind;
 
 pub struct Setpass {
     guid: String,
@@ -24,16 +23,8 @@ impl Setpass {
     pub fn apply(self, tx: &Transaction, ctx: &mut Ctx) -> Result<Value, Refusal> {
         let mut inst = ctx.instance(tx, &self.guid)?;
         state::check(Op::Setpass, inst.state())?;
-        inst.act_status = Op::Setpass.busy();
         inst.login_password = self.login_password;
-        ctx.save(tx, &inst)?;
-        ctx.schedule(
-            tx,
-            &inst.guid,
-            Kind::PasswordSet,
-            ctx.now + ctx.timings.setpass,
-            None,
-        )?;
+        ctx.begin(tx, &mut inst, Op::Setpass, None)?;
         Ok(json!({}))
     }
 }

@@ -12,10 +12,10 @@ use crate::domain::upgrade::{check_ratio, check_upgrade, Increment, Totals};
 use crate::domain::RuleError;
 use crate::protocol::{Params, Refusal};
 use crate::seed::PoolKind;
+use crate::store::catalog;
 use crate::store::changes::{self, Upgrade as UpgradeRecord};
 use crate::store::instances::Instance;
 use crate::store::network::{self, IpRow, NewIp};
-use crate::store::{catalog, tasks};
 
 pub struct Upgrade {
     guid: String,
@@ -75,15 +75,7 @@ impl Upgrade {
         inst.bandwidth = after.bandwidth;
         inst.ipnum = after.ipnum;
         inst.defense = after.defense;
-        inst.act_status = Op::Upgrade.busy();
-        ctx.save(tx, &inst)?;
-        ctx.schedule(
-            tx,
-            &inst.guid,
-            tasks::Kind::Upgraded,
-            ctx.now + ctx.timings.upgrade,
-            None,
-        )?;
+        ctx.begin(tx, &mut inst, Op::Upgrade, None)?;
         let data = view::object([
             ("order_no_api", Value::from(order_no)),
             (

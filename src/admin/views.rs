@@ -22,7 +22,7 @@ use crate::domain::state::{IpStatus, OrderStatus, Status};
 use crate::engine::Engine;
 use crate::protocol::{whole, Reason};
 use crate::store::instances::{self, Instance, ListFilter};
-use crate::store::{self, catalog, changes, network, tasks};
+use crate::store::{self, catalog, changes, network, transitions};
 
 type Reply = Result<Response, AdminError>;
 
@@ -254,7 +254,7 @@ async fn detail(admin: Admin) -> Reply {
             .iter()
             .map(|(id, entries)| subnet_view(upgrades.iter().find(|u| u.id == *id), entries))
             .collect();
-        let pending: Vec<Value> = tasks::pending_of(&conn, &inst.guid)?
+        let pending: Vec<Value> = transitions::pending_of(&conn, &inst.guid)?
             .iter()
             .map(|t| {
                 json!({

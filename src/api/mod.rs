@@ -20,10 +20,11 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use tokio::sync::oneshot;
 
+use crate::change::Change;
 use crate::engine::cache::RenderCache;
 use crate::engine::{lane, Engine};
 use crate::faults::{Effect, Fired};
-use crate::journal::{Applied, RawJson, Record};
+use crate::journal::{Applied, CallRecord, RawJson};
 use crate::protocol::{scalar_text, Reason, Refusal};
 use crate::registry::{Registry, RegistryError};
 use crate::server::body::BodyError;
@@ -110,7 +111,7 @@ struct Seen {
     fault: Option<i64>,
     /// The engine's own outcome of a call an `applied` fault let run.
     applied: Option<Applied>,
-    effects: Vec<Value>,
+    changes: Vec<Change>,
     /// The catalog cache slot this answer fills: key and generation.
     cache_slot: Option<(String, u64)>,
 }
@@ -328,7 +329,7 @@ async fn pipeline(
         }
     }
     let outcome = lane::run(engine.clone(), call, stall).await;
-    seen.effects = outcome.effects;
+    seen.changes = outcome.changes;
     let result = outcome.result.map(Reply::Data).map_err(ApiError::from);
     match replacement {
         Some(answer) => {
@@ -463,7 +464,7 @@ fn record(
         latency_ms = format!("{latency_ms:.2}"),
         "api"
     );
-    engine.journal().record(Record {
+    engine.journal().record(CallRecord {
         at: engine.clock().now(),
         params: seen.params,
         code,
@@ -472,7 +473,7 @@ fn record(
         fault: seen.fault,
         applied: seen.applied,
         response,
-        effects: seen.effects,
+        changes: seen.changes,
         client_gone,
         sign_input,
     });

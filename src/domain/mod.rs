@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod ipalloc;
 pub mod months;
 pub mod state;
+pub mod transition;
 pub mod upgrade;
 
 use crate::protocol::{Reason, Refusal};

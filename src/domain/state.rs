@@ -1,6 +1,7 @@
 //! The instance state machine's gate: which operation is allowed in which
 //! state. Every refusal names the state field and value that forbids it.
 
+use super::transition::TransitionKind;
 use super::RuleError;
 
 /// What every state field's type offers: its words (its code is an
@@ -275,43 +276,49 @@ impl Op {
         }
     }
 
+    /// The transition that finishes the operation; `None` for the
+    /// operations that complete at once.
+    pub fn transition(self) -> Option<TransitionKind> {
+        use TransitionKind as K;
+        match self {
+            Op::Stop => Some(K::Stopped),
+            Op::Start => Some(K::Started),
+            Op::Restart => Some(K::Restarted),
+            Op::Setpass => Some(K::PasswordSet),
+            Op::Install => Some(K::Installed),
+            Op::Upgrade => Some(K::Upgraded),
+            Op::Degrade => Some(K::Degraded),
+            Op::Renew | Op::Refund | Op::DegradeCancel => None,
+        }
+    }
+
     /// The `act_status` an operation sets while it runs; `Idle` for the
     /// operations that complete at once.
     pub fn busy(self) -> ActStatus {
-        match self {
-            Op::Restart => ActStatus::Restarting,
-            Op::Install => ActStatus::Reinstalling,
-            Op::Setpass => ActStatus::SettingPassword,
-            Op::Upgrade => ActStatus::Upgrading,
-            Op::Start => ActStatus::Starting,
-            Op::Stop => ActStatus::Stopping,
-            Op::Renew | Op::Refund | Op::Degrade | Op::DegradeCancel => ActStatus::Idle,
-        }
+        self.transition()
+            .map_or(ActStatus::Idle, TransitionKind::busy)
     }
 
     /// The `run_status` an operation leaves when it completes (`None`:
     /// unchanged).
     pub fn run_status_after(self) -> Option<RunStatus> {
-        match self {
-            Op::Stop => Some(RunStatus::Stopped),
-            Op::Start | Op::Restart | Op::Install => Some(RunStatus::Running),
-            _ => None,
-        }
+        self.transition().and_then(TransitionKind::run_status_after)
     }
 }
 
-/// Completes a running operation: `act_status` back to idle and the
-/// operation's final `run_status`. Nothing happens (false) when the
-/// instance is no longer busy with `op` or was deleted meanwhile.
-pub fn finish(op: Op, state: &mut State) -> bool {
-    if op.busy() == ActStatus::Idle
-        || state.act_status != op.busy()
+/// Completes a running operation when its transition falls due:
+/// `act_status` back to idle and the operation's final `run_status`.
+/// Nothing happens (false) when the instance is no longer busy with it or
+/// was deleted meanwhile.
+pub fn finish(kind: TransitionKind, state: &mut State) -> bool {
+    if kind.busy() == ActStatus::Idle
+        || state.act_status != kind.busy()
         || state.order_status == OrderStatus::Deleted
     {
         return false;
     }
     state.act_status = ActStatus::Idle;
-    if let Some(run) = op.run_status_after() {
+    if let Some(run) = kind.run_status_after() {
         state.run_status = run;
     }
     true
@@ -327,7 +334,13 @@ pub fn check(op: Op, state: State) -> Result<(), RuleError> {
         Op::Renew => matches!(state.order_status, O::Active | O::Expired),
         Op::Refund => matches!(state.order_status, O::Provisioning | O::Active | O::Expired),
         Op::DegradeCancel => matches!(state.order_status, O::Active | O::Expired),
-        _ => state.order_status == O::Active,
+        Op::Stop
+        | Op::Start
+        | Op::Restart
+        | Op::Setpass
+        | Op::Install
+        | Op::Upgrade
+        | Op::Degrade => state.order_status == O::Active,
     };
     if !order_ok {
         return Err(RuleError::OrderStatus {
@@ -359,7 +372,7 @@ pub fn check(op: Op, state: State) -> Result<(), RuleError> {
         Op::Stop | Op::Restart => state.run_status == R::Running,
         Op::Start | Op::Setpass => state.run_status == R::Stopped,
         Op::Install => matches!(state.run_status, R::Running | R::Stopped),
-        _ => true,
+        Op::Upgrade | Op::Degrade | Op::Renew | Op::Refund | Op::DegradeCancel => true,
     };
     if !run_ok {
         return Err(RuleError::RunStatus {
@@ -541,13 +554,14 @@ mod tests {
     fn finishing_needs_the_same_operation_in_progress() {
         use OrderStatus as O;
         use RunStatus as R;
+        use TransitionKind as K;
         let mut stopping = st(O::Active, R::Running, ActStatus::Stopping);
-        assert!(!finish(Op::Start, &mut stopping));
-        assert!(finish(Op::Stop, &mut stopping));
+        assert!(!finish(K::Started, &mut stopping));
+        assert!(finish(K::Stopped, &mut stopping));
         assert_eq!(stopping, st(O::Active, R::Stopped, ActStatus::Idle));
-        assert!(!finish(Op::Stop, &mut stopping), "already idle");
+        assert!(!finish(K::Stopped, &mut stopping), "already idle");
         let mut deleted = st(O::Deleted, R::Running, ActStatus::Upgrading);
-        assert!(!finish(Op::Upgrade, &mut deleted));
+        assert!(!finish(K::Upgraded, &mut deleted));
         assert_eq!(deleted.act_status, ActStatus::Upgrading);
     }
 

@@ -49,7 +49,7 @@ impl Lane {
 fn failed(detail: &str) -> Outcome {
     Outcome {
         result: Err(Refusal::internal(detail)),
-        effects: Vec::new(),
+        changes: Vec::new(),
     }
 }
 

@@ -21,15 +21,17 @@ use serde_json::{json, Map, Value};
 
 use crate::actions::{self, Action, ActionName, Ctx};
 use crate::callbacks::{self, Callbacks};
+use crate::change::Change;
 use crate::clock::{self, Clock, ClockState};
 use crate::config::{DbSync, ServeConfig};
+use crate::domain::transition::TransitionKind;
 use crate::events::{Events, Topic};
 use crate::faults::Faults;
 use crate::journal::Journal;
 use crate::protocol::{Limits, Params, Refusal};
 use crate::scheduler::{Timer, SLACK};
 use crate::seed::{Seed, Timings};
-use crate::store::{self, instances, tasks, Store, Template};
+use crate::store::{self, instances, transitions, Store, Template};
 
 /// Engine behaviour chosen at start-up.
 #[derive(Debug, Clone)]
@@ -92,7 +94,7 @@ enum Step {
     Applied,
     /// A transition changed an instance; the member's callback URL, if any.
     Changed(
-        Box<(tasks::Transition, instances::Instance)>,
+        Box<(transitions::Transition, instances::Instance)>,
         Option<String>,
     ),
 }
@@ -101,7 +103,7 @@ enum Step {
 #[derive(Debug)]
 pub struct Outcome {
     pub result: Result<Value, Refusal>,
-    pub effects: Vec<Value>,
+    pub changes: Vec<Change>,
 }
 
 pub struct Engine {
@@ -363,7 +365,7 @@ impl Engine {
             return;
         };
         let stalling = self.faults.stalling();
-        let next = tasks::next_wake(&self.store.lock(), &stalling);
+        let next = transitions::next_wake(&self.store.lock(), &stalling);
         timer.schedule(self.wake_at(next.ok().flatten()));
     }
 
@@ -393,7 +395,7 @@ impl Engine {
             Err(e) => {
                 return Outcome {
                     result: Err(e),
-                    effects: Vec::new(),
+                    changes: Vec::new(),
                 }
             }
         };
@@ -408,7 +410,7 @@ impl Engine {
             timings: self.settings.timings,
             rng: &mut rng,
             stall,
-            effects: Vec::new(),
+            changes: Vec::new(),
         };
         // A write also asks, in its own transaction, whether anything fell
         // due, so the usual "nothing" costs no second transaction.
@@ -436,7 +438,7 @@ impl Engine {
                 ctx.now = self.clock.now();
                 let value = action.apply(tx, &mut ctx)?;
                 // On a read error, let the runner look (it reports its own errors).
-                let next = tasks::next_wake(tx, &stalling);
+                let next = transitions::next_wake(tx, &stalling);
                 due = next
                     .as_ref()
                     .map_or(true, |n| n.is_some_and(|d| d <= self.clock.now()));
@@ -444,7 +446,7 @@ impl Engine {
                 Ok::<_, Refusal>(value)
             })
         };
-        let effects = std::mem::take(&mut ctx.effects);
+        let changes = std::mem::take(&mut ctx.changes);
         drop(rng);
         if !read_only && result.is_ok() {
             self.events.notify(Topic::Instances);
@@ -455,7 +457,7 @@ impl Engine {
             // The write may have scheduled something sooner.
             timer.schedule(self.wake_at(next));
         }
-        Outcome { result, effects }
+        Outcome { result, changes }
     }
 
     /// Transitions due by this time run now: the clock's time, except at
@@ -484,7 +486,7 @@ impl Engine {
         // Most calls find nothing due: a cached read says so without a write transaction.
         let idle = {
             let conn = self.store.lock();
-            tasks::any_due(&conn, self.horizon()).map(|due| !due)
+            transitions::any_due(&conn, self.horizon()).map(|due| !due)
         };
         if idle.unwrap_or(false) {
             self.reschedule();
@@ -495,7 +497,7 @@ impl Engine {
             let _step = self.step.lock().unwrap_or_else(|p| p.into_inner());
             let step = self.store.write(|tx| -> rusqlite::Result<Step> {
                 let now = self.horizon();
-                let Some(t) = tasks::next_due(tx, now, &stalling)? else {
+                let Some(t) = transitions::next_due(tx, now, &stalling)? else {
                     return Ok(Step::Idle);
                 };
                 let Some(inst) = crate::lifecycle::apply(tx, &t)? else {
@@ -527,7 +529,7 @@ impl Engine {
         applied
     }
 
-    fn notify(&self, url: String, t: &tasks::Transition, inst: &instances::Instance) {
+    fn notify(&self, url: String, t: &transitions::Transition, inst: &instances::Instance) {
         let key = self.api_key(&inst.userid).unwrap_or_default();
         let module = actions::module_of(&t.action);
         let time = clock::wall_seconds().to_string();
@@ -723,7 +725,7 @@ impl Engine {
     /// The pending transitions, soonest first.
     pub fn timeline(&self) -> Result<Value, String> {
         let conn = self.store.lock();
-        let list = tasks::pending(&conn).map_err(|e| e.to_string())?;
+        let list = transitions::pending(&conn).map_err(|e| e.to_string())?;
         Ok(json!({
             "pending": list.iter().map(|t| json!({
                 "guid": t.guid,
@@ -769,12 +771,12 @@ impl Engine {
             inst.set_state(state);
             if let Some(t) = forced.end_time {
                 inst.end_time = t;
-                tasks::cancel(tx, &inst.guid, &[tasks::Kind::Expired])?;
-                tasks::schedule(
+                transitions::cancel(tx, &inst.guid, &[TransitionKind::Expired])?;
+                transitions::schedule(
                     tx,
-                    &tasks::NewTransition {
+                    &transitions::NewTransition {
                         guid: &inst.guid,
-                        kind: tasks::Kind::Expired,
+                        kind: TransitionKind::Expired,
                         due: t,
                         taskid: None,
                         action: "create",

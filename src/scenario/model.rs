@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::matcher::parse_path;
+use crate::faults::Spec;
 
 /// A whole scenario file.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,8 +59,8 @@ pub enum StepKind {
     Call(Box<Call>),
     Clock(ClockOp),
     /// A fault rule (docs/contract.md, "Control API payloads"), posted to
-    /// `/_mock/faults`.
-    Fault(Value),
+    /// `/_mock/faults`. Boxed: a rule is much larger than the other kinds.
+    Fault(Box<FaultStep>),
     ClearFaults,
     Snapshot(String),
     Restore(String),
@@ -69,6 +70,15 @@ pub enum StepKind {
     /// A new namespace copied from the current one (or one of its
     /// snapshots); the steps after it run in the new namespace.
     Fork(ForkStep),
+}
+
+/// A fault rule: as written, since it is posted after `${…}` interpolation
+/// like every other step's values, and as the control API reads it, parsed
+/// and checked when the file loads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultStep {
+    pub rule: Value,
+    pub spec: Spec,
 }
 
 /// `fork: {name: t1, snapshot: fixture}`; both fields optional.
@@ -355,136 +365,176 @@ fn parse_clock(value: &Value) -> Result<ClockOp, String> {
 }
 
 impl RawStep {
-    fn kinds(&self) -> Vec<&'static str> {
-        let mut kinds = Vec::new();
-        let present = [
-            ("call", self.call.is_some()),
-            ("clock", self.clock.is_some()),
-            ("fault", self.fault.is_some()),
-            ("clear_faults", self.clear_faults.is_some()),
-            ("snapshot", self.snapshot.is_some()),
-            ("restore", self.restore.is_some()),
-            ("reset", self.reset.is_some()),
-            ("control", self.control.is_some()),
-            ("expect_journal", self.expect_journal.is_some()),
-            ("fork", self.fork.is_some()),
-        ];
-        for (name, here) in present {
-            if here {
-                kinds.push(name);
-            }
-        }
-        kinds
-    }
-
     fn into_step(self) -> Result<Step, String> {
-        let kinds = self.kinds();
-        let kind_name = match kinds.as_slice() {
-            [one] => *one,
-            [] => {
+        let RawStep {
+            id,
+            description,
+            call,
+            params,
+            identity,
+            encoding,
+            expect,
+            capture,
+            clock,
+            fault,
+            clear_faults,
+            snapshot,
+            restore,
+            reset,
+            control,
+            expect_journal,
+            fork,
+        } = self;
+        let companions = [
+            ("params", params.is_some()),
+            ("as", identity.is_some()),
+            ("encoding", encoding.is_some()),
+            ("expect", expect.is_some()),
+        ];
+        // The one list of step kinds: each key given, with what it reads as.
+        // Every kind is parsed here, so that a typo in any step fails the
+        // file before its first step runs.
+        let given: Vec<(&'static str, Result<StepKind, String>)> = [
+            call.map(|action| {
+                (
+                    "call",
+                    call_step(action, params, identity, encoding, expect),
+                )
+            }),
+            clock.map(|v| ("clock", parse_clock(&v).map(StepKind::Clock))),
+            fault.map(|v| ("fault", fault_step(v))),
+            clear_faults.map(|on| {
+                (
+                    "clear_faults",
+                    switch(on, "clear_faults", StepKind::ClearFaults),
+                )
+            }),
+            snapshot.map(|name| ("snapshot", Ok(StepKind::Snapshot(name)))),
+            restore.map(|name| ("restore", Ok(StepKind::Restore(name)))),
+            reset.map(|on| ("reset", switch(on, "reset", StepKind::Reset))),
+            control.map(|c| ("control", control_step(c))),
+            expect_journal.map(|j| ("expect_journal", journal_step(j))),
+            fork.map(|f| ("fork", Ok(StepKind::Fork(f)))),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let (kind_name, kind) = match <[_; 1]>::try_from(given) {
+            Ok([one]) => one,
+            Err(given) if given.is_empty() => {
                 return Err(
                     "no step kind: give one of call, clock, fault, clear_faults, \
                      snapshot, restore, reset, control, expect_journal, fork"
                         .to_string(),
                 )
             }
-            many => return Err(format!("one kind per step, got {}", many.join(" and "))),
+            Err(many) => {
+                let names: Vec<&str> = many.iter().map(|(name, _)| *name).collect();
+                return Err(format!("one kind per step, got {}", names.join(" and ")));
+            }
         };
         if kind_name != "call" {
-            for (field, here) in [
-                ("params", self.params.is_some()),
-                ("as", self.identity.is_some()),
-                ("encoding", self.encoding.is_some()),
-                ("expect", self.expect.is_some()),
-            ] {
-                if here {
-                    return Err(format!("{field} only goes with call, not {kind_name}"));
-                }
+            if let Some((field, _)) = companions.iter().find(|(_, here)| *here) {
+                return Err(format!("{field} only goes with call, not {kind_name}"));
             }
         }
-        for (name, path) in &self.capture {
+        for (name, path) in &capture {
             if name.is_empty() || name.contains(['.', '[', ']', '$', '{', '}']) {
                 return Err(format!("capture name {name:?} must be a plain word"));
             }
             parse_path(path).map_err(|e| format!("capture {name}: {e}"))?;
         }
-        if let Some(id) = &self.id {
+        if let Some(id) = &id {
             if id.is_empty() || id.contains(['.', '[', ']', '$', '{', '}']) {
                 return Err(format!("id {id:?} must be a plain word"));
             }
         }
-        let off = |what: &str| format!("{what}: false does nothing; leave the step out");
-        let kind = match kind_name {
-            "call" => {
-                let action = self.call.unwrap_or_default();
-                let params = match self.params {
-                    None | Some(Value::Null) => Value::Object(Default::default()),
-                    Some(p @ Value::Object(_)) => p,
-                    Some(other) => return Err(format!("params must be a map, got {other}")),
-                };
-                let expect = self.expect.unwrap_or_default();
-                check_expect(&expect)?;
-                StepKind::Call(Box::new(Call {
-                    action,
-                    params,
-                    identity: self.identity,
-                    encoding: self.encoding.unwrap_or_default(),
-                    expect,
-                }))
-            }
-            "clock" => StepKind::Clock(parse_clock(&self.clock.unwrap_or_default())?),
-            "fault" => match self.fault {
-                Some(rule @ Value::Object(_)) => StepKind::Fault(rule),
-                other => return Err(format!("fault must be a rule map, got {other:?}")),
-            },
-            "clear_faults" if self.clear_faults == Some(true) => StepKind::ClearFaults,
-            "clear_faults" => return Err(off("clear_faults")),
-            "reset" if self.reset == Some(true) => StepKind::Reset,
-            "reset" => return Err(off("reset")),
-            "snapshot" => StepKind::Snapshot(self.snapshot.unwrap_or_default()),
-            "fork" => StepKind::Fork(self.fork.unwrap_or_default()),
-            "restore" => StepKind::Restore(self.restore.unwrap_or_default()),
-            "control" => {
-                let control = self.control.unwrap_or_else(|| Control {
-                    method: default_method(),
-                    path: String::new(),
-                    body: None,
-                    expect_status: None,
-                    expect: None,
-                    len: Vec::new(),
-                });
-                for (path, _) in &control.len {
-                    parse_path(path).map_err(|e| format!("control.len: {e}"))?;
-                }
-                if !control.path.starts_with('/') {
-                    return Err(format!(
-                        "control path must start with /, got {:?}",
-                        control.path
-                    ));
-                }
-                StepKind::Control(control)
-            }
-            _ => {
-                let journal = self.expect_journal.unwrap_or(JournalExpect {
-                    query: String::new(),
-                    count: None,
-                    entries: None,
-                });
-                if let Some(e) = &journal.entries {
-                    if !e.is_array() {
-                        return Err("expect_journal.entries must be a list".to_string());
-                    }
-                }
-                StepKind::ExpectJournal(journal)
-            }
-        };
         Ok(Step {
-            id: self.id,
-            description: self.description,
-            kind,
-            capture: self.capture,
+            id,
+            description,
+            kind: kind?,
+            capture,
         })
     }
+}
+
+/// `reset: true` and `clear_faults: true`; `false` is a mistake, not a no-op.
+fn switch(on: bool, key: &str, kind: StepKind) -> Result<StepKind, String> {
+    if on {
+        Ok(kind)
+    } else {
+        Err(format!("{key}: false does nothing; leave the step out"))
+    }
+}
+
+fn call_step(
+    action: String,
+    params: Option<Value>,
+    identity: Option<Identity>,
+    encoding: Option<Encoding>,
+    expect: Option<Expect>,
+) -> Result<StepKind, String> {
+    let params = match params {
+        None | Some(Value::Null) => Value::Object(Default::default()),
+        Some(p @ Value::Object(_)) => p,
+        Some(other) => return Err(format!("params must be a map, got {other}")),
+    };
+    let expect = expect.unwrap_or_default();
+    check_expect(&expect)?;
+    Ok(StepKind::Call(Box::new(Call {
+        action,
+        params,
+        identity,
+        encoding: encoding.unwrap_or_default(),
+        expect,
+    })))
+}
+
+/// The rule is read as the control API reads it (`faults::Spec`, with its
+/// own checks), so a misspelt field or effect fails the file at load.
+fn fault_step(rule: Value) -> Result<StepKind, String> {
+    if !rule.is_object() {
+        return Err(format!("fault must be a rule map, got Some({rule:?})"));
+    }
+    let spec: Spec = serde_path_to_error::deserialize(&rule).map_err(|e| {
+        let (path, inner) = (e.path().to_string(), e.inner().to_string());
+        // An unknown field's path ends in the field the message names.
+        let last = path.rsplit('.').next().unwrap_or_default();
+        let path = match path.rsplit_once('.') {
+            _ if path == "." => None,
+            Some((parent, _)) if inner.contains(&format!("`{last}`")) => Some(parent),
+            None if inner.contains(&format!("`{last}`")) => None,
+            _ => Some(path.as_str()),
+        };
+        match path {
+            Some(path) => format!("fault.{path}: {inner}"),
+            None => format!("fault: {inner}"),
+        }
+    })?;
+    spec.validate().map_err(|e| format!("fault: {e}"))?;
+    Ok(StepKind::Fault(Box::new(FaultStep { rule, spec })))
+}
+
+fn control_step(control: Control) -> Result<StepKind, String> {
+    for (path, _) in &control.len {
+        parse_path(path).map_err(|e| format!("control.len: {e}"))?;
+    }
+    if !control.path.starts_with('/') {
+        return Err(format!(
+            "control path must start with /, got {:?}",
+            control.path
+        ));
+    }
+    Ok(StepKind::Control(control))
+}
+
+fn journal_step(journal: JournalExpect) -> Result<StepKind, String> {
+    if let Some(e) = &journal.entries {
+        if !e.is_array() {
+            return Err("expect_journal.entries must be a list".to_string());
+        }
+    }
+    Ok(StepKind::ExpectJournal(journal))
 }
 
 fn check_expect(expect: &Expect) -> Result<(), String> {
@@ -546,6 +596,14 @@ mod tests {
 
     fn parse(yaml: &str) -> Result<Scenario, String> {
         Scenario::from_yaml(yaml)
+    }
+
+    /// A fault step as the file would give it.
+    fn fault(rule: Value) -> StepKind {
+        let Ok(spec) = serde_json::from_value(rule.clone()) else {
+            panic!("not a rule: {rule}");
+        };
+        StepKind::Fault(Box::new(FaultStep { rule, spec }))
     }
 
     fn one_step(step_yaml: &str) -> Result<Step, String> {
@@ -729,7 +787,7 @@ mod tests {
             ("clock: {resume: true}", StepKind::Clock(ClockOp::Resume)),
             (
                 "fault: {action: create, effect: {kind: drop}}",
-                StepKind::Fault(json!({"action": "create", "effect": {"kind": "drop"}})),
+                fault(json!({"action": "create", "effect": {"kind": "drop"}})),
             ),
             ("clear_faults: true", StepKind::ClearFaults),
             ("snapshot: before", StepKind::Snapshot("before".into())),
@@ -788,6 +846,23 @@ mod tests {
             ("control: {path: _mock/health}", "must start with /"),
             ("expect_journal: {entries: {code: 1}}", "must be a list"),
             ("call: x\nencoding: xml", "unknown variant"),
+            (
+                "fault: {action: create, efect: {kind: drop}}",
+                "fault: unknown field `efect`",
+            ),
+            (
+                "fault: {action: create, effect: {kind: dorp}}",
+                "unknown variant `dorp`",
+            ),
+            (
+                "fault: {action: creat, effect: {kind: drop}}",
+                "fault: unknown action \"creat\"",
+            ),
+            (
+                "fault: {times: x, effect: {kind: drop}}",
+                "fault.times: got \"x\", expected a whole number",
+            ),
+            ("fault: [1]", "fault must be a rule map"),
         ];
         for (yaml, want) in cases {
             match one_step(yaml) {

@@ -288,7 +288,7 @@ fn step_label(number: usize, step: &Step) -> String {
         StepKind::Clock(ClockOp::Set(t)) => format!("clock set {t}"),
         StepKind::Clock(ClockOp::Freeze) => "clock freeze".to_string(),
         StepKind::Clock(ClockOp::Resume) => "clock resume".to_string(),
-        StepKind::Fault(rule) => format!("fault {}", show(rule)),
+        StepKind::Fault(f) => format!("fault {}", show(&f.rule)),
         StepKind::ClearFaults => "clear faults".to_string(),
         StepKind::Snapshot(n) => format!("snapshot {n}"),
         StepKind::Restore(n) => format!("restore {n}"),
@@ -397,8 +397,8 @@ impl Session {
                 let now = doc.get("now").and_then(Value::as_str).unwrap_or("?");
                 (doc.clone(), format!(" (now {now})"))
             }
-            StepKind::Fault(rule) => {
-                let rule = self.scope.interpolate(rule).map_err(one)?;
+            StepKind::Fault(f) => {
+                let rule = self.scope.interpolate(&f.rule).map_err(one)?;
                 let doc = self.control_ok("POST", "/_mock/faults", Some(rule)).await?;
                 let id = doc.get("id").map(show).unwrap_or_default();
                 (doc, format!(" (rule {id})"))

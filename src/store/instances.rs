@@ -9,6 +9,7 @@ use crate::domain::state::{
     ActStatus, DegradeStatus, IpStatus, LockStatus, OrderStatus, PushStatus, RunStatus, State,
     UpgradeStatus,
 };
+use crate::domain::transition::TransitionKind;
 use crate::seed::SeedInstance;
 
 use super::{catalog, changes, network};
@@ -403,7 +404,7 @@ pub fn reanchor_seeded(
         )?
         .execute(params![s.guid, delta])?;
         conn.prepare_cached("UPDATE transitions SET due = ?2 WHERE guid = ?1 AND kind = ?3")?
-            .execute(params![s.guid, end, super::tasks::Kind::Expired])?;
+            .execute(params![s.guid, end, TransitionKind::Expired])?;
     }
     Ok(())
 }
@@ -478,11 +479,11 @@ pub fn insert_seeded(
     for u in &s.upgrades {
         changes::insert_seeded_upgrade(conn, &line_guid, &s.guid, u, start + 3600)?;
     }
-    super::tasks::schedule(
+    super::transitions::schedule(
         conn,
-        &super::tasks::NewTransition {
+        &super::transitions::NewTransition {
             guid: &s.guid,
-            kind: super::tasks::Kind::Expired,
+            kind: TransitionKind::Expired,
             due: end,
             taskid: None,
             action: "create",

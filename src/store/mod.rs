@@ -11,8 +11,8 @@ pub mod changes;
 pub mod derived;
 pub mod instances;
 pub mod network;
-pub mod tasks;
 pub mod test_support;
+pub mod transitions;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -96,7 +96,7 @@ const MIGRATIONS: &[&str] = &[
     );
     "#,
     // 2: an index for cancelling a degrade's transitions by reference
-    // (`tasks::cancel_reference` scanned every pending transition).
+    // (`transitions::cancel_reference` scanned every pending transition).
     "CREATE INDEX transitions_ref ON transitions (ref) WHERE ref IS NOT NULL;",
     // 3: fewer pages written per `create` (21 → 19 WAL frames): free stock
     // and upgrade IPs indexed only where those lookups look. (`orders` stays
@@ -376,8 +376,8 @@ impl Template {
 /// the connection's statement cache holds them: the engine's start asks
 /// when it is next due, and a call's first read is mostly the catalog.
 fn warm(conn: &Connection) -> rusqlite::Result<()> {
-    tasks::next_wake(conn, &[])?;
-    tasks::any_due(conn, 0)?;
+    transitions::next_wake(conn, &[])?;
+    transitions::any_due(conn, 0)?;
     catalog::list(conn, catalog::Kind::Zone)?;
     Ok(())
 }

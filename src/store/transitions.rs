@@ -4,72 +4,20 @@
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{params, Connection, Row};
 
-/// What happens when a transition falls due. The names double as the
-/// callback `event` of the transitions that notify.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Provisioned,
-    Stopped,
-    Started,
-    Restarted,
-    PasswordSet,
-    Installed,
-    Upgraded,
-    Degraded,
-    Expired,
-    Released,
-    /// A deleted instance disappears from sync 24 hours later.
-    Purged,
-}
-
-impl Kind {
-    pub const ALL: [Kind; 11] = [
-        Kind::Provisioned,
-        Kind::Stopped,
-        Kind::Started,
-        Kind::Restarted,
-        Kind::PasswordSet,
-        Kind::Installed,
-        Kind::Upgraded,
-        Kind::Degraded,
-        Kind::Expired,
-        Kind::Released,
-        Kind::Purged,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Provisioned => "provisioned",
-            Kind::Stopped => "stopped",
-            Kind::Started => "started",
-            Kind::Restarted => "restarted",
-            Kind::PasswordSet => "password_set",
-            Kind::Installed => "installed",
-            Kind::Upgraded => "upgraded",
-            Kind::Degraded => "degraded",
-            Kind::Expired => "expired",
-            Kind::Released => "released",
-            Kind::Purged => "purged",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.as_str() == text)
-    }
-}
+use crate::domain::transition::TransitionKind;
 
 /// Stored by name. A name the engine does not know (a `--db` file from
 /// another version) reads as an error, never as some other kind.
-impl ToSql for Kind {
+impl ToSql for TransitionKind {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
         Ok(ToSqlOutput::from(self.as_str()))
     }
 }
 
-impl FromSql for Kind {
+impl FromSql for TransitionKind {
     fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
         let text = value.as_str()?;
-        Kind::parse(text)
+        TransitionKind::parse(text)
             .ok_or_else(|| FromSqlError::Other(format!("unknown transition kind {text:?}").into()))
     }
 }
@@ -78,7 +26,7 @@ impl FromSql for Kind {
 pub struct Transition {
     pub id: i64,
     pub guid: String,
-    pub kind: Kind,
+    pub kind: TransitionKind,
     pub due: i64,
     pub taskid: Option<String>,
     pub action: String,
@@ -91,7 +39,7 @@ pub struct Transition {
 
 pub struct NewTransition<'a> {
     pub guid: &'a str,
-    pub kind: Kind,
+    pub kind: TransitionKind,
     pub due: i64,
     pub taskid: Option<&'a str>,
     pub action: &'a str,
@@ -183,7 +131,7 @@ pub fn remove(conn: &Connection, id: i64) -> rusqlite::Result<()> {
 }
 
 /// Drops pending transitions of an instance of the given kinds.
-pub fn cancel(conn: &Connection, guid: &str, kinds: &[Kind]) -> rusqlite::Result<()> {
+pub fn cancel(conn: &Connection, guid: &str, kinds: &[TransitionKind]) -> rusqlite::Result<()> {
     for kind in kinds {
         conn.prepare_cached("DELETE FROM transitions WHERE guid = ?1 AND kind = ?2")?
             .execute(params![guid, kind])?;
@@ -224,12 +172,13 @@ mod tests {
         let Ok(conn) = Connection::open_in_memory() else {
             panic!("no in-memory database");
         };
-        for kind in Kind::ALL {
-            let back: rusqlite::Result<(String, Kind)> =
+        for kind in TransitionKind::ALL {
+            let back: rusqlite::Result<(String, TransitionKind)> =
                 conn.query_row("SELECT ?1, ?1", [kind], |r| Ok((r.get(0)?, r.get(1)?)));
             assert_eq!(back.ok(), Some((kind.as_str().to_string(), kind)));
         }
-        let unknown: rusqlite::Result<Kind> = conn.query_row("SELECT 'rebooted'", [], |r| r.get(0));
+        let unknown: rusqlite::Result<TransitionKind> =
+            conn.query_row("SELECT 'rebooted'", [], |r| r.get(0));
         let message = unknown.err().map(|e| e.to_string()).unwrap_or_default();
         assert!(
             message.contains("unknown transition kind \"rebooted\""),
@@ -243,7 +192,7 @@ mod tests {
             include_str!("../../docs/contract.md"),
             "### Timeline kinds",
         );
-        let kinds: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+        let kinds: Vec<&str> = TransitionKind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(documented, kinds, "docs/contract.md, Timeline kinds");
     }
 }
