@@ -85,7 +85,7 @@ async fn call(args: CallArgs) -> ExitCode {
             eprintln!(
                 "apayun-mock call: cannot reach {}: {}",
                 args.client.url,
-                chain(&e)
+                crate::client::error_chain(&e)
             );
             return ExitCode::from(2);
         }
@@ -95,7 +95,7 @@ async fn call(args: CallArgs) -> ExitCode {
             eprintln!(
                 "apayun-mock call: {} closed the connection without an answer: {}",
                 args.client.url,
-                chain(&e)
+                crate::client::error_chain(&e)
             );
             return ExitCode::from(1);
         }
@@ -128,19 +128,6 @@ async fn call(args: CallArgs) -> ExitCode {
     } else {
         ExitCode::from(1)
     }
-}
-
-/// An error and its causes, `: `-joined: reqwest's own text ("error
-/// sending request") leaves out what actually happened.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// `apayun-mock sign ACTION`: prints the sign, the time and the canonical string.

@@ -164,6 +164,20 @@ pub(crate) fn params_from_words(words: &[String]) -> Result<Value, String> {
     Ok(Value::Object(params.0))
 }
 
+/// An error and its causes, `: `-joined: reqwest's own text ("error
+/// sending request") leaves out what actually happened.
+#[cfg(feature = "cli")]
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -199,7 +199,7 @@ impl Side {
                 ))
             })?
             .map_err(|e| {
-                let why = redact::scrub(&chain(&e), &self.secrets);
+                let why = redact::scrub(&crate::client::error_chain(&e), &self.secrets);
                 if e.is_connect() || e.is_builder() {
                     GatherError::Unreachable(format!("cannot reach {}: {why}", self.name))
                 } else {
@@ -338,18 +338,6 @@ impl Side {
 pub(crate) fn as_int(v: &Value) -> Option<i64> {
     v.as_i64()
         .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-}
-
-/// An error and its causes, `: `-joined.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// A URL without the user and password it may carry, for reports.
