@@ -54,7 +54,7 @@ fn binary(env: &str, candidates: &[&str]) -> PathBuf {
     }
     panic!(
         "{} not found (tried {candidates:?}); install Debian's chromium and chromium-driver \
-         (apt-get install chromium chromium-driver, as .ci/run does) or set {env}",
+         (scripts/test installs them) or set {env}",
         candidates[0]
     );
 }
