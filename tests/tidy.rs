@@ -134,6 +134,7 @@ const EDGE: &[&str] = &[
     "src/scenario/",
     "src/server.rs",
     "src/client.rs",
+    "src/control.rs",
     "src/cli.rs",
     "src/args.rs",
     "src/mock.rs",
@@ -145,7 +146,7 @@ const EDGE: &[&str] = &[
 
 /// The modules of the edge, as a lower file would name them.
 const EDGE_MODULES: &[&str] = &[
-    "api", "admin", "server", "client", "cli", "args", "mock", "scenario", "ui",
+    "api", "admin", "server", "client", "control", "cli", "args", "mock", "scenario", "ui",
 ];
 
 /// `text` without comments: a `//` at the start of a line or after a

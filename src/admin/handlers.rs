@@ -18,6 +18,7 @@ use crate::domain::state::Forced;
 use crate::engine::ForcedState;
 use crate::faults::Spec;
 use crate::journal::Filter;
+use crate::protocol::control::{Advance, CallbackUrl, NewNamespace, SetClock, SnapshotName};
 use crate::protocol::{scalar_text, Reason};
 use crate::registry::{Registry, RegistryError, DEFAULT_NAMESPACE};
 
@@ -133,12 +134,6 @@ pub async fn clock(admin: Admin) -> Reply {
 /// clock's milliseconds (`i64::MAX` seconds would panic the clock).
 const MAX_ADVANCE_SECONDS: i64 = 100 * 366 * 86_400;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Advance {
-    seconds: Value,
-}
-
 pub async fn clock_advance(admin: Admin, bytes: ControlBody) -> Reply {
     let req: Advance = body(&bytes)?;
     let seconds = match &req.seconds {
@@ -167,12 +162,6 @@ pub async fn clock_advance(admin: Admin, bytes: ControlBody) -> Reply {
             )
         })?;
     ok(admin.engine.clock_json())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SetClock {
-    now: String,
 }
 
 pub async fn clock_set(admin: Admin, bytes: ControlBody) -> Reply {
@@ -212,12 +201,6 @@ pub async fn timeline(admin: Admin) -> Reply {
 
 pub async fn callbacks(admin: Admin) -> Reply {
     ok(json!({"callbacks": admin.engine.callbacks().records()}))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CallbackUrl {
-    url: Option<String>,
 }
 
 pub async fn set_callback(admin: Admin, bytes: ControlBody) -> Reply {
@@ -338,12 +321,6 @@ pub async fn clear_requests(admin: Admin) -> Reply {
     ok(json!({"requests": []}))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SnapshotName {
-    name: String,
-}
-
 pub async fn take_snapshot(admin: Admin, bytes: ControlBody) -> Reply {
     let req: SnapshotName = body(&bytes)?;
     if !crate::registry::valid_namespace(&req.name) {
@@ -446,19 +423,6 @@ pub async fn namespaces(_g: Guarded, State(registry): State<Arc<Registry>>) -> R
         "max": registry.config.max_namespaces,
         "idle_ttl_seconds": registry.config.namespace_idle_ttl.as_secs(),
     }))
-}
-
-/// `POST /_mock/namespaces` and `PUT /_mock/namespaces/{name}`: a new
-/// namespace, fresh from the seed or a copy of another one's state or
-/// snapshot.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewNamespace {
-    name: Option<String>,
-    /// The namespace to copy (its current state, or its snapshot below).
-    from: Option<String>,
-    /// A snapshot of `from` (or of `default` when `from` is absent).
-    from_snapshot: Option<String>,
 }
 
 async fn make_namespace(registry: &Registry, name: Option<&str>, req: NewNamespace) -> Reply {

@@ -21,7 +21,6 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post, put};
 use axum::{Json, Router};
-use serde_json::json;
 
 use crate::engine::Engine;
 use crate::protocol::Reason;
@@ -75,7 +74,10 @@ impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
         let mut resp = (
             self.status,
-            Json(json!({"error": self.reason.as_str(), "message": self.message})),
+            Json(crate::protocol::control::ControlErrorBody {
+                error: self.reason.as_str().to_string(),
+                message: self.message,
+            }),
         )
             .into_response();
         if let Ok(v) = axum::http::HeaderValue::from_str(self.reason.as_str()) {
