@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::actions::ActionName;
 
 /// What a fired rule does.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Effect {
     /// A business error in the envelope; nothing changes.
@@ -26,6 +26,7 @@ pub enum Effect {
     },
     /// An HTTP status with the given (possibly empty or garbage) body.
     Http {
+        #[schema(minimum = 100, maximum = 599)]
         status: u16,
         #[serde(default)]
         body: String,
@@ -33,10 +34,13 @@ pub enum Effect {
     /// Waits, then the call proceeds: `ms`, or uniform in `min_ms..=max_ms`.
     Delay {
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(maximum = 60000, nullable = false)]
         ms: Option<u64>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(maximum = 60000, nullable = false)]
         min_ms: Option<u64>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(maximum = 60000, nullable = false)]
         max_ms: Option<u64>,
     },
     /// The connection is closed with no answer.
@@ -56,10 +60,12 @@ fn default_reason() -> String {
 }
 
 /// A rule as a tester posts it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Spec {
+    /// One of the engine's actions; absent or null: every action.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = action_schema)]
     pub action: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
@@ -71,12 +77,24 @@ pub struct Spec {
     pub times: Option<u64>,
     /// Chance per matching call, 0..=1.
     #[serde(default = "default_probability")]
+    #[schema(minimum = 0, maximum = 1)]
     pub probability: f64,
     pub effect: Effect,
 }
 
 fn default_probability() -> f64 {
     1.0
+}
+
+/// `action` in the OpenAPI document: a name of [`ActionName::ALL`], or null.
+fn action_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    let mut names: Vec<Option<&str>> = ActionName::ALL.iter().map(|a| Some(a.wire())).collect();
+    names.push(None);
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some(names))
+        .build()
 }
 
 impl Spec {
@@ -93,6 +111,10 @@ impl Spec {
                 ));
             }
         }
+        // Counts are JSON integers of 64 bits, signed, as the document says.
+        if self.after > i64::MAX as u64 || self.times.is_some_and(|t| t > i64::MAX as u64) {
+            return Err(format!("after and times must be at most {}", i64::MAX));
+        }
         // Code 0 is the success envelope: an error effect must not claim it.
         if let Effect::Error { code: 0, .. } = self.effect {
             return Err("an error effect needs a code other than 0 (0 means success)".into());
@@ -102,6 +124,14 @@ impl Spec {
                 "probability must be within 0..=1, got {}",
                 self.probability
             ));
+        }
+        if let Effect::Delay { ms, min_ms, max_ms } = &self.effect {
+            if [ms, min_ms, max_ms]
+                .iter()
+                .any(|v| v.is_some_and(|v| v > 60_000))
+            {
+                return Err("delay ms, min_ms and max_ms must be at most 60000".into());
+            }
         }
         match &self.effect {
             Effect::Http { status, .. } if !(100..=599).contains(status) => Err(format!(
@@ -128,7 +158,8 @@ impl Spec {
     }
 }
 
-/// A stored rule with its counters.
+/// A stored rule with its counters (its OpenAPI schema: `admin/openapi.rs`,
+/// the spec's fields plus these, as serde flattens them).
 #[derive(Debug, Clone, Serialize)]
 pub struct Rule {
     pub id: i64,

@@ -377,6 +377,46 @@ async fn the_page_loads_cleanly_and_shows_the_example_instance() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_takes_its_words_and_its_secret_rule_from_the_server() {
+    let engine = engine().await;
+    let url = engine.base_url();
+    with_browser(|page| async move {
+        page.open_dashboard(&url).await;
+        // The page masks exactly what the server masks (protocol/mask.rs).
+        let names = [
+            "apiKey", "api_key", "API-KEY", "key", "loginPassword", "new_passwd", "client_secret",
+            "bypass", "sign", "keys", "monkey", "guid", "passport",
+        ];
+        let script = format!("return {}.map(isSecret);", json!(names));
+        let page_says = page.js(&script).await;
+        let server_says: Vec<bool> = names
+            .iter()
+            .map(|n| apayun_mock::test_support::protocol::mask::is_secret(n))
+            .collect();
+        assert_eq!(page_says, json!(server_says), "{names:?}");
+        assert_eq!(page_says[0], json!(true), "apiKey is a secret");
+        assert_eq!(page_says[7], json!(false), "bypass is not");
+        // Every action is offered, in the server's order, and every state.
+        let actions = page
+            .js("return Array.from(document.querySelectorAll('#journal-action option:not([data-fixed])')).map(o => o.value);")
+            .await;
+        let want: Vec<&str> = apayun_mock::test_support::actions::ActionName::ALL
+            .iter()
+            .map(|a| a.wire())
+            .collect();
+        assert_eq!(actions, json!(want));
+        let states = page
+            .js("return Array.from(document.querySelectorAll('#filter-status optgroup option')).map(o => o.value + ' ' + o.textContent);")
+            .await;
+        let states: Vec<String> = serde_json::from_value(states).unwrap_or_default();
+        assert_eq!(states.len(), 4 + 3 + 7, "{states:?}");
+        assert!(states.contains(&"act_status=6 关机中 stopping".to_string()), "{states:?}");
+        page.assert_no_errors().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_create_sent_through_the_api_appears_within_two_seconds_without_reload() {
     let engine = engine().await;
     let url = engine.base_url();

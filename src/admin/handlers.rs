@@ -18,8 +18,10 @@ use crate::domain::state::Forced;
 use crate::engine::ForcedState;
 use crate::faults::Spec;
 use crate::journal::Filter;
-use crate::protocol::control::{Advance, CallbackUrl, NewNamespace, SetClock, SnapshotName};
-use crate::protocol::{scalar_text, Reason};
+use crate::protocol::control::{
+    read_seconds, Advance, CallbackUrl, NewNamespace, SetClock, SnapshotName, MAX_ADVANCE_SECONDS,
+};
+use crate::protocol::Reason;
 use crate::registry::{Registry, RegistryError, DEFAULT_NAMESPACE};
 
 type Reply = Result<Response, AdminError>;
@@ -64,6 +66,8 @@ fn body<T: DeserializeOwned>(bytes: &ControlBody) -> Result<T, AdminError> {
         .map_err(|e| AdminError::bad_request(Reason::BadJson, format!("invalid JSON body: {e}")))?;
     match value {
         Value::Object(map) => from_object(map),
+        // `null` is no body, as an empty one is.
+        Value::Null => from_object(Map::new()),
         other => Err(AdminError::bad_request(
             Reason::BadJson,
             format!(
@@ -130,22 +134,14 @@ pub async fn clock(admin: Admin) -> Reply {
     ok(admin.engine.clock_json())
 }
 
-/// A hundred years: far enough for any test, and far from overflowing the
-/// clock's milliseconds (`i64::MAX` seconds would panic the clock).
-const MAX_ADVANCE_SECONDS: i64 = 100 * 366 * 86_400;
-
 pub async fn clock_advance(admin: Admin, bytes: ControlBody) -> Reply {
     let req: Advance = body(&bytes)?;
-    let seconds = match &req.seconds {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse::<i64>().ok(),
-        _ => None,
-    }
-    .filter(|s| (0..=MAX_ADVANCE_SECONDS).contains(s))
-    .ok_or_else(|| {
+    let seconds = read_seconds(&req.seconds).ok_or_else(|| {
         AdminError::bad_request(
             Reason::BadSeconds,
-            format!("seconds must be a whole number from 0 to {MAX_ADVANCE_SECONDS}"),
+            format!(
+                "seconds must be a whole number from 0 to {MAX_ADVANCE_SECONDS} (as text, up to nine digits)"
+            ),
         )
     })?;
     blocking(&admin, move |e| e.advance(seconds))
@@ -196,7 +192,7 @@ pub async fn timeline(admin: Admin) -> Reply {
     let value = blocking(&admin, |e| e.timeline())
         .await?
         .map_err(AdminError::internal)?;
-    ok(value)
+    Ok(Json(value).into_response())
 }
 
 pub async fn callbacks(admin: Admin) -> Reply {
@@ -275,8 +271,8 @@ pub struct RequestQuery {
     userid: Option<String>,
     guid: Option<String>,
     code: Option<i64>,
-    since: Option<u64>,
-    limit: Option<usize>,
+    since: Option<i64>,
+    limit: Option<i64>,
     format: Option<String>,
 }
 
@@ -291,16 +287,37 @@ pub async fn requests(admin: Admin, RawQuery(raw): RawQuery) -> Reply {
         .map(|q| q.0)
         .map_err(|e| AdminError::bad_request(Reason::BadQuery, e.body_text()))?,
     };
+    // Signed 64-bit, as the document says (a larger number is refused, not wrapped).
+    let count = |name: &str, n: Option<i64>| -> Result<Option<u64>, AdminError> {
+        n.map(|n| {
+            u64::try_from(n).map_err(|_| {
+                AdminError::bad_request(Reason::BadQuery, format!("{name} must be 0 or more"))
+            })
+        })
+        .transpose()
+    };
+    let since = count("since", q.since)?;
+    let limit = count("limit", q.limit)?.map(|l| usize::try_from(l).unwrap_or(usize::MAX));
     let filter = Filter {
         action: q.action,
         userid: q.userid,
         guid: q.guid,
         code: q.code,
-        since: q.since,
-        limit: q.limit,
+        since,
+        limit,
     };
     let entries = admin.engine.journal().query(&filter);
-    if q.format.as_deref() == Some("jsonl") {
+    let jsonl = match q.format.as_deref() {
+        None | Some("json") => false,
+        Some("jsonl") => true,
+        Some(other) => {
+            return Err(AdminError::bad_request(
+                Reason::BadQuery,
+                format!("format must be json or jsonl, got {other:?}"),
+            ))
+        }
+    };
+    if jsonl {
         let mut text = String::new();
         for e in &entries {
             text.push_str(&serde_json::to_string(e).unwrap_or_default());
@@ -370,9 +387,9 @@ pub async fn force_state(admin: Admin, bytes: ControlBody) -> Reply {
     let guid = admin.path.get("guid").cloned().unwrap_or_default();
     let mut forced = ForcedState::default();
     for (key, value) in &patch {
-        let text = scalar_text(value).unwrap_or_default();
         if key == "end_time" {
-            forced.end_time = Some(admin.engine.clock().parse(&text).ok_or_else(|| {
+            let time = value.as_str().and_then(|t| admin.engine.clock().parse(t));
+            forced.end_time = Some(time.ok_or_else(|| {
                 AdminError::bad_request(
                     Reason::BadValue,
                     "end_time must be YYYY-MM-DD HH:MM:SS in the engine's zone, at most 9999-12-31 23:59:59",
@@ -386,17 +403,19 @@ pub async fn force_state(admin: Admin, bytes: ControlBody) -> Reply {
                 format!("{key} cannot be forced; allowed: order_status, run_status, act_status, push_status, lock_status, end_time"),
             ));
         };
-        let value = text
-            .trim()
-            .parse()
-            .ok()
-            .and_then(|v| Forced::new(key, v))
-            .ok_or_else(|| {
-                AdminError::bad_request(
-                    Reason::BadValue,
-                    format!("{key} must be one of {allowed:?}, got {value}"),
-                )
-            })?;
+        // A JSON integer, or the same integer as text: nothing else (a
+        // boolean or `" 1"` is not a state code).
+        let code = match value {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => s.parse::<i64>().ok().filter(|c| c.to_string() == *s),
+            _ => None,
+        };
+        let value = code.and_then(|v| Forced::new(key, v)).ok_or_else(|| {
+            AdminError::bad_request(
+                Reason::BadValue,
+                format!("{key} must be one of {allowed:?}, got {value}"),
+            )
+        })?;
         forced.states.push(value);
     }
     let g = guid.clone();

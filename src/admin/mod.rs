@@ -9,6 +9,7 @@ mod call;
 mod events;
 mod guard;
 mod handlers;
+pub(crate) mod openapi;
 mod views;
 
 use std::collections::HashMap;
@@ -183,6 +184,7 @@ fn engine_routes() -> Router<Arc<Registry>> {
     use handlers::*;
     Router::new()
         .route("/health", get(health))
+        .route("/openapi.json", get(openapi::serve))
         .route("/reset", post(reset))
         .route("/clock", get(clock))
         .route("/clock/advance", post(clock_advance))

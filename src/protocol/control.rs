@@ -4,8 +4,8 @@
 //! HTTP here; the paths and statuses are the edge's.
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use serde_json::Value;
+use utoipa::ToSchema;
 
 /// The simulated clock, as every clock call answers it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -32,11 +32,26 @@ pub struct ResetDone {
     pub clock: ClockView,
 }
 
+/// A time as the control API writes and reads it: `YYYY-MM-DD HH:MM:SS`, a
+/// real calendar date (blanks around it are ignored). The OpenAPI
+/// document carries this pattern, so a generated time is one the engine
+/// accepts.
+pub const TIME_PATTERN: &str = r"^\s*(?:[0-9]{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)-02-29) (?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\s*$";
+
+/// The most `POST /_mock/clock/advance` moves at once: a hundred years,
+/// far enough for any test and far from overflowing the clock.
+pub const MAX_ADVANCE_SECONDS: i64 = 100 * 366 * 86_400;
+
+/// `seconds` as text: up to nine digits, nothing else.
+pub const SECONDS_TEXT_PATTERN: &str = "^[0-9]{1,9}$";
+
 /// `POST /_mock/clock/advance`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Advance {
-    /// Whole seconds, 0 to a hundred years (a JSON number, or its text).
+    /// Whole seconds, 0 to a hundred years: a JSON integer, or up to nine
+    /// digits as text.
+    #[schema(schema_with = seconds_schema)]
     pub seconds: Value,
 }
 
@@ -45,6 +60,7 @@ pub struct Advance {
 #[serde(deny_unknown_fields)]
 pub struct SetClock {
     /// `YYYY-MM-DD HH:MM:SS` in the engine's zone, not before the clock's now.
+    #[schema(schema_with = time_schema)]
     pub now: String,
 }
 
@@ -56,8 +72,11 @@ pub struct PendingTransition {
     pub kind: String,
     /// `YYYY-MM-DD HH:MM:SS`.
     pub due: String,
-    /// Seconds from the clock's now until it is due (negative: overdue, stalled).
-    pub due_in_seconds: i64,
+    /// Seconds from the clock's now until it is due (negative: overdue,
+    /// stalled); in an instance's detail, not in the timeline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub due_in_seconds: Option<i64>,
     pub taskid: Option<String>,
     /// The id of the `stall` fault rule holding it back.
     pub stalled_by: Option<i64>,
@@ -73,8 +92,10 @@ pub struct Timeline {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CallbackUrl {
-    /// An `http(s)` URL; null or empty stops the member's callbacks.
+    /// An `http(s)` URL with a host name; null or empty stops the member's
+    /// callbacks.
     #[serde(default)]
+    #[schema(schema_with = callback_url_schema)]
     pub url: Option<String>,
 }
 
@@ -90,6 +111,7 @@ pub struct CallbackSet {
 #[serde(deny_unknown_fields)]
 pub struct SnapshotName {
     /// Letters, digits, `-`, `_`, `.`; at most 64.
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
     pub name: String,
 }
 
@@ -144,12 +166,29 @@ pub struct Requests {
 pub struct NewNamespace {
     /// The new namespace's name; without it the server picks one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
     pub name: Option<String>,
     /// The namespace to copy (its current state, or its snapshot below).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
     pub from: Option<String>,
     /// A snapshot of `from` (or of `default` when `from` is absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+    pub from_snapshot: Option<String>,
+}
+
+/// `PUT /_mock/namespaces/{name}`: the name is the path's.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NamespaceSource {
+    /// The namespace to copy (its current state, or its snapshot below).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+    pub from: Option<String>,
+    /// A snapshot of `from` (or of `default` when `from` is absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
     pub from_snapshot: Option<String>,
 }
 
@@ -165,6 +204,9 @@ pub struct NamespaceMade {
 #[serde(deny_unknown_fields)]
 pub struct CallRequest {
     pub userid: String,
+    /// An `/api` action name (one the engine does not know is its envelope
+    /// refusal, as `/api` answers it); not blank.
+    #[schema(pattern = r"\S")]
     pub action: String,
     #[serde(default)]
     pub params: serde_json::Map<String, Value>,
@@ -177,4 +219,104 @@ pub struct ControlErrorBody {
     pub error: String,
     /// What went wrong, for a person.
     pub message: String,
+}
+
+/// Reads `seconds` as [`Advance`] documents it; `None` for anything else.
+pub fn read_seconds(value: &Value) -> Option<i64> {
+    let n = match value {
+        Value::Number(n) => n
+            .as_i64()
+            // 30.0 is the integer 30 in JSON Schema, so here too.
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && f.abs() < 1e15)
+                    .map(|f| f as i64)
+            }),
+        Value::String(s) if (1..=9).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()) => {
+            s.parse().ok()
+        }
+        _ => None,
+    }?;
+    (0..=MAX_ADVANCE_SECONDS).contains(&n).then_some(n)
+}
+
+/// What `PUT /_mock/users/{userid}/callback` accepts as a URL: `http` or
+/// `https`, a host name (its last label starts with a letter), an optional
+/// port, then any printable ASCII.
+pub const CALLBACK_URL_PATTERN: &str =
+    r"^https?://(?:[A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*(?::[0-9]{1,4})?(?:[/?#][!-~]*)?$";
+
+fn callback_url_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(CALLBACK_URL_PATTERN)),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(0)),
+        )
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .build()
+        .into()
+}
+
+/// A string of [`TIME_PATTERN`].
+pub fn time_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(TIME_PATTERN))
+        .description(Some("YYYY-MM-DD HH:MM:SS in the engine's zone"))
+        .build()
+}
+
+fn seconds_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(0))
+                .maximum(Some(MAX_ADVANCE_SECONDS)),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(SECONDS_TEXT_PATTERN)),
+        )
+        .build()
+        .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn seconds_are_an_integer_or_up_to_nine_digits() {
+        for (value, want) in [
+            (json!(30), Some(30)),
+            (json!(30.0), Some(30)),
+            (json!("30"), Some(30)),
+            (json!("007"), Some(7)),
+            (json!("999999999"), Some(999_999_999)),
+            (json!(MAX_ADVANCE_SECONDS), Some(MAX_ADVANCE_SECONDS)),
+            (json!(MAX_ADVANCE_SECONDS + 1), None),
+            (json!(-1), None),
+            (json!(1.5), None),
+            (json!("1000000000"), None),
+            (json!(" 5"), None),
+            (json!("+5"), None),
+            (json!(""), None),
+            (json!(true), None),
+            (json!(null), None),
+        ] {
+            assert_eq!(read_seconds(&value), want, "{value}");
+        }
+    }
 }

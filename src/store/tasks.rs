@@ -56,6 +56,24 @@ impl Kind {
     pub fn parse(text: &str) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.as_str() == text)
     }
+
+    /// What the transition did, in the engine's words and in English (the
+    /// dashboard shows both; it has no copy of them).
+    pub fn words(self) -> (&'static str, &'static str) {
+        match self {
+            Kind::Provisioned => ("开通完成", "provisioned"),
+            Kind::Stopped => ("已关机", "stopped"),
+            Kind::Started => ("已开机", "started"),
+            Kind::Restarted => ("已重启", "restarted"),
+            Kind::PasswordSet => ("密码已重设", "password set"),
+            Kind::Installed => ("重装完成", "installed"),
+            Kind::Upgraded => ("升级完成", "upgraded"),
+            Kind::Degraded => ("降配生效", "degraded"),
+            Kind::Expired => ("已过期", "expired"),
+            Kind::Released => ("已释放", "released"),
+            Kind::Purged => ("已清除", "purged"),
+        }
+    }
 }
 
 /// Stored by name. A name the engine does not know (a `--db` file from
