@@ -32,6 +32,12 @@ pub enum Command {
     /// Exit 0 when a running engine's `/_mock/health` answers ok, 1 with a
     /// one-line reason otherwise (the container image's health check).
     Health(HealthArgs),
+    /// Compare the shapes of a real engine's answers with the mock's, using
+    /// read-only actions only (it never sends a write).
+    #[command(long_about = DRIFT_ABOUT)]
+    Drift(DriftArgs),
+    /// Seed data from a real engine: `seed pull` mirrors an account's catalog.
+    Seed(SeedArgs),
 }
 
 /// `serve`'s flags: the clap face of [`ServeConfig`].
@@ -218,6 +224,123 @@ impl HealthArgs {
             None => format!("http://127.0.0.1:{}", self.port),
         }
     }
+}
+
+/// `drift --help`'s description.
+const DRIFT_ABOUT: &str = "\
+Compare the shapes of a real engine's answers with the mock's: the key set
+of every object, the JSON type at each path (a numeric string against a
+number, null against \"\" are differences of their own), the elements of
+arrays merged, and values of the document's closed sets the mock does not
+know. A missing field, a changed type or an envelope difference is an
+error; an extra field or an unknown value is a warning.
+
+It sends read-only actions only, never a write: getzones, sync_line,
+sync_harddisk, sync_product, every page of getsystems, sync_baremetal
+(paged, then single for a sample of GUIDs) and degrade_ip_list for the same
+sample. Keys, signs, passwords, ipmi_* credentials, ssh_public_key, the end
+customer's auth_* fields and client_user_id are redacted before anything is
+printed or written.
+
+Exit code: 0 without errors (warnings allowed), 1 with errors, 2 when the
+engine cannot be reached or refuses the sign, or a recording cannot be read.";
+
+/// `apayun-mock drift`: where the engine is (or its recording), what to
+/// compare it with, and where the reports go.
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// The engine's base URL, the part before `/api` (as for `call --url`).
+    #[arg(
+        long,
+        env = "APAYUN_MOCK_DRIFT_URL",
+        required_unless_present = "recorded",
+        conflicts_with = "recorded"
+    )]
+    pub url: Option<String>,
+    /// Member id (`userid`) on the engine.
+    #[arg(
+        long,
+        env = "APAYUN_MOCK_DRIFT_USERID",
+        required_unless_present = "recorded"
+    )]
+    pub userid: Option<String>,
+    /// API key of that member (it goes into the sign, never on the wire or in a report).
+    #[arg(
+        long,
+        env = "APAYUN_MOCK_DRIFT_KEY",
+        required_unless_present = "recorded",
+        hide_env_values = true
+    )]
+    pub key: Option<String>,
+    /// Compare with the mock at this base URL instead of an in-process mock.
+    #[arg(long, value_name = "URL")]
+    pub against: Option<String>,
+    /// Member id on the `--against` mock.
+    #[arg(long, default_value = "1")]
+    pub against_userid: String,
+    /// API key on the `--against` mock.
+    #[arg(long, default_value = "mock-api-key")]
+    pub against_key: String,
+    /// Seed data of the in-process mock (default: the compiled-in set).
+    #[arg(long, value_name = "DIR", conflicts_with = "against")]
+    pub seed_data: Option<PathBuf>,
+    /// Compare with the engine answers saved in DIR by `--save`: no
+    /// credentials, no network.
+    #[arg(long, value_name = "DIR")]
+    pub recorded: Option<PathBuf>,
+    /// Save the engine's answers, redacted, in DIR (for `--recorded`).
+    #[arg(long, value_name = "DIR", conflicts_with = "recorded")]
+    pub save: Option<PathBuf>,
+    /// Write the report as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write the report as JUnit XML to FILE (one test case per action).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// How many instances get the single `sync_baremetal` and `degrade_ip_list`.
+    #[arg(long, default_value_t = 3)]
+    pub sample: usize,
+    /// Most pages read of `getsystems` and of `sync_baremetal`.
+    #[arg(long, default_value_t = 20)]
+    pub max_pages: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    #[command(subcommand)]
+    pub command: SeedCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SeedCommand {
+    /// Write a seed-data folder from an engine account's catalog (read-only
+    /// actions only); `serve --seed-data DIR` serves it.
+    Pull(SeedPullArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SeedPullArgs {
+    /// The engine's base URL, the part before `/api`.
+    #[arg(long, env = "APAYUN_MOCK_DRIFT_URL")]
+    pub url: String,
+    /// Member id (`userid`) on the engine; the seed's member gets it too.
+    #[arg(long, env = "APAYUN_MOCK_DRIFT_USERID")]
+    pub userid: String,
+    /// API key of that member (never written: the seed's member gets `mock-api-key`).
+    #[arg(long, env = "APAYUN_MOCK_DRIFT_KEY", hide_env_values = true)]
+    pub key: String,
+    /// The folder to write (created if needed; its seed files are replaced).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Also import the account's instances (redacted; passwords never).
+    #[arg(long)]
+    pub with_instances: bool,
+    /// Stock units made for each product sold from stock (`stock_type` 1).
+    #[arg(long, default_value_t = 10)]
+    pub stock: u32,
+    /// Most pages read of `getsystems` and of `sync_baremetal`.
+    #[arg(long, default_value_t = 20)]
+    pub max_pages: u32,
 }
 
 /// The spellings a boolean flag's environment variable accepts, as CI files

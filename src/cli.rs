@@ -2,7 +2,7 @@
 //! subcommand; and the `call`, `sign` and `health` subcommands — a quick way
 //! to talk to an engine by hand, to see what a sign is made of, and to probe
 //! a running engine where there is no curl (the container image's health
-//! check).
+//! check). `drift` and `seed pull` live in `drift/`.
 
 use std::process::ExitCode;
 
@@ -10,12 +10,12 @@ use clap::Parser;
 use serde_json::Value;
 
 use crate::actions::{module_of, Module};
-use crate::args::{CallArgs, Cli, Command, HealthArgs, SignArgs};
+use crate::args::{CallArgs, Cli, Command, HealthArgs, SeedCommand, SignArgs};
 use crate::client::{self, Client};
 use crate::control::{ControlClient, ControlError};
 use crate::protocol::control::Health;
 use crate::protocol::sign;
-use crate::{scenario, server};
+use crate::{drift, scenario, server};
 
 /// The binary's `main`: parses the command line and runs it.
 pub async fn main() -> ExitCode {
@@ -55,6 +55,10 @@ pub async fn main() -> ExitCode {
         Command::Sign(args) => sign(args),
         Command::Scenario(args) => scenario::cli(args).await,
         Command::Health(args) => health(args).await,
+        Command::Drift(args) => drift::cli(args).await,
+        Command::Seed(args) => match args.command {
+            SeedCommand::Pull(pull) => drift::pull::cli(pull).await,
+        },
     }
 }
 

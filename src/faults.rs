@@ -10,43 +10,110 @@ use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use crate::actions::ActionName;
+use crate::protocol::{control, whole};
 
-/// What a fired rule does.
+/// What a fired rule does. `error`, `http` and `drop` take `applied`: when
+/// true the call runs first (its effects stay) and only its answer is
+/// replaced — the ghost order a billing system's retry code is written for.
+///
+/// Every variant is a struct variant, even those without fields: serde's
+/// internally tagged enums ignore unknown fields of a unit variant despite
+/// `deny_unknown_fields` (`{"kind":"drop","times":1}` would be a drop rule
+/// that fires forever), while a struct variant refuses them. A field is
+/// added to one variant by one line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Effect {
-    /// A business error in the envelope; nothing changes.
+    /// A business error in the envelope; nothing changes unless `applied`.
     Error {
-        #[serde(default = "default_code")]
+        #[serde(default = "default_code", deserialize_with = "named::code")]
+        #[schema(schema_with = control::error_code_schema)]
         code: i64,
         #[serde(default = "default_message")]
         message: String,
         #[serde(default = "default_reason")]
         reason: String,
+        #[serde(default)]
+        applied: bool,
     },
-    /// An HTTP status with the given (possibly empty or garbage) body.
+    /// An HTTP status with the given (possibly empty or garbage) body;
+    /// nothing changes unless `applied`.
     Http {
-        #[schema(minimum = 100, maximum = 599)]
+        #[serde(deserialize_with = "named::status")]
+        #[schema(schema_with = control::status_schema)]
         status: u16,
         #[serde(default)]
         body: String,
+        #[serde(default)]
+        applied: bool,
     },
     /// Waits, then the call proceeds: `ms`, or uniform in `min_ms..=max_ms`.
     Delay {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[schema(maximum = 60000, nullable = false)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "named::ms"
+        )]
+        #[schema(schema_with = control::ms_schema)]
         ms: Option<u64>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[schema(maximum = 60000, nullable = false)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "named::min_ms"
+        )]
+        #[schema(schema_with = control::ms_schema)]
         min_ms: Option<u64>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[schema(maximum = 60000, nullable = false)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "named::max_ms"
+        )]
+        #[schema(schema_with = control::ms_schema)]
         max_ms: Option<u64>,
     },
-    /// The connection is closed with no answer.
-    Drop,
+    /// The connection is closed with no answer; nothing changes unless
+    /// `applied`.
+    Drop {
+        #[serde(default)]
+        applied: bool,
+    },
     /// The call succeeds but its transitions wait until the rule is removed.
-    Stall,
+    Stall {},
+}
+
+impl Effect {
+    /// Whether the call runs before its answer is replaced.
+    pub fn applied(&self) -> bool {
+        match self {
+            Effect::Error { applied, .. }
+            | Effect::Http { applied, .. }
+            | Effect::Drop { applied } => *applied,
+            Effect::Delay { .. } | Effect::Stall {} => false,
+        }
+    }
+}
+
+/// The effects' whole numbers, each naming its field (see
+/// [`whole::int_named`]).
+mod named {
+    use super::whole::{int_named, opt_named};
+    use serde::Deserializer;
+
+    pub fn code<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        int_named(d, "code")
+    }
+    pub fn status<'de, D: Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
+        int_named(d, "status")
+    }
+    pub fn ms<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        opt_named(d, "ms")
+    }
+    pub fn min_ms<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        opt_named(d, "min_ms")
+    }
+    pub fn max_ms<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        opt_named(d, "max_ms")
+    }
 }
 
 fn default_code() -> i64 {
@@ -70,10 +137,16 @@ pub struct Spec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// Matching calls let through before the rule starts firing.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::int")]
+    #[schema(schema_with = control::count_schema)]
     pub after: u64,
     /// How many times it fires; absent = forever.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "whole::opt"
+    )]
+    #[schema(schema_with = control::count_schema)]
     pub times: Option<u64>,
     /// Chance per matching call, 0..=1.
     #[serde(default = "default_probability")]
@@ -125,14 +198,6 @@ impl Spec {
                 self.probability
             ));
         }
-        if let Effect::Delay { ms, min_ms, max_ms } = &self.effect {
-            if [ms, min_ms, max_ms]
-                .iter()
-                .any(|v| v.is_some_and(|v| v > 60_000))
-            {
-                return Err("delay ms, min_ms and max_ms must be at most 60000".into());
-            }
-        }
         match &self.effect {
             Effect::Http { status, .. } if !(100..=599).contains(status) => Err(format!(
                 "status must be an HTTP status 100..=599, got {status}"
@@ -142,6 +207,14 @@ impl Spec {
                 min_ms: None,
                 max_ms: None,
             } => Err("delay needs ms, or min_ms and max_ms".into()),
+            // Both forms at once: which one the tester meant is a guess.
+            Effect::Delay {
+                ms: Some(_),
+                min_ms,
+                max_ms,
+            } if min_ms.is_some() || max_ms.is_some() => {
+                Err("delay takes ms, or min_ms and max_ms, not both".into())
+            }
             Effect::Delay {
                 ms: None,
                 min_ms,
@@ -158,8 +231,7 @@ impl Spec {
     }
 }
 
-/// A stored rule with its counters (its OpenAPI schema: `admin/openapi.rs`,
-/// the spec's fields plus these, as serde flattens them).
+/// A stored rule with its counters.
 #[derive(Debug, Clone, Serialize)]
 pub struct Rule {
     pub id: i64,
@@ -243,7 +315,7 @@ impl Faults {
         self.lock()
             .rules
             .iter()
-            .filter(|r| r.spec.effect == Effect::Stall)
+            .filter(|r| r.spec.effect == Effect::Stall {})
             .map(|r| r.id)
             .collect()
     }
@@ -371,9 +443,31 @@ mod tests {
             Effect::Error {
                 code: 1,
                 message: "模拟故障".into(),
-                reason: "injected_fault".into()
+                reason: "injected_fault".into(),
+                applied: false,
             }
         );
+    }
+
+    #[test]
+    fn applied_is_an_option_of_error_http_and_drop_only() {
+        for kind in [r#""error""#, r#""http","status":503"#, r#""drop""#] {
+            let on = spec(&format!(r#"{{"effect":{{"kind":{kind},"applied":true}}}}"#));
+            let off = spec(&format!(r#"{{"effect":{{"kind":{kind}}}}}"#));
+            assert!(on.effect.applied(), "{kind}");
+            assert!(!off.effect.applied(), "{kind} defaults to not applied");
+        }
+        for effect in [
+            r#"{"kind":"delay","ms":5,"applied":true}"#,
+            r#"{"kind":"stall","applied":true}"#,
+            r#"{"kind":"stall","applied":false}"#,
+        ] {
+            let err = serde_json::from_str::<Spec>(&format!(r#"{{"effect":{effect}}}"#))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains("unknown field `applied`"), "{effect}: {err:?}");
+        }
     }
 
     #[test]
@@ -499,8 +593,60 @@ mod tests {
                 r#"{"effect":{"kind":"delay"}}"#,
                 "delay needs ms, or min_ms and max_ms",
             ),
+            (
+                r#"{"effect":{"kind":"delay","ms":5,"min_ms":1,"max_ms":9}}"#,
+                "delay takes ms, or min_ms and max_ms, not both",
+            ),
+            (
+                r#"{"effect":{"kind":"delay","ms":5,"max_ms":9}}"#,
+                "delay takes ms, or min_ms and max_ms, not both",
+            ),
         ] {
             assert_eq!(ok(bad), Err(why.to_string()), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_effect_refuses_a_field_it_does_not_have() {
+        for kind in ["error", "http", "delay", "drop", "stall"] {
+            let json = format!(r#"{{"effect":{{"kind":"{kind}","times":1}}}}"#);
+            let err = serde_json::from_str::<Spec>(&json)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains("unknown field `times`"), "{kind}: {err:?}");
+        }
+        // The rule's own `times` is fine, and the effect's shape is unchanged.
+        let drop = spec(r#"{"times":1,"effect":{"kind":"drop"}}"#);
+        assert_eq!(drop.effect, Effect::Drop { applied: false });
+        assert_eq!(
+            serde_json::to_value(&drop.effect).ok(),
+            Some(serde_json::json!({"kind": "drop", "applied": false}))
+        );
+    }
+
+    #[test]
+    fn counters_and_amounts_take_whole_numbers_in_every_form() {
+        let s = spec(
+            r#"{"after":"2","times":3.0,"effect":{"kind":"delay","min_ms":"10","max_ms":20.0}}"#,
+        );
+        assert_eq!((s.after, s.times), (2, Some(3)));
+        assert_eq!(
+            s.effect,
+            Effect::Delay {
+                ms: None,
+                min_ms: Some(10),
+                max_ms: Some(20)
+            }
+        );
+        let http = spec(r#"{"effect":{"kind":"http","status":"503"}}"#);
+        assert!(matches!(http.effect, Effect::Http { status: 503, .. }));
+        for bad in [
+            r#"{"times":1.5,"effect":{"kind":"drop"}}"#,
+            r#"{"after":"x","effect":{"kind":"drop"}}"#,
+            r#"{"effect":{"kind":"error","code":true}}"#,
+        ] {
+            assert!(serde_json::from_str::<Spec>(bad).is_err(), "{bad}");
         }
     }
 

@@ -55,11 +55,25 @@ pub struct Entry {
     pub reason: Option<String>,
     pub latency_ms: f64,
     pub fault: Option<i64>,
+    /// For a call an `applied` fault let run: the engine's own outcome,
+    /// which the fault's answer (`code`, `reason`, `response`) replaced.
+    pub applied: Option<Applied>,
     pub response: RawJson,
     pub effects: Vec<Value>,
+    /// The client had left (time-out, reset, closed socket) before the
+    /// answer was ready: the call ran to its end, nobody read the answer.
+    pub client_gone: bool,
     /// The masked canonical string, on a bad sign.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sign_input: Option<String>,
+}
+
+/// The engine's own outcome of a call whose answer a fault replaced.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Applied {
+    /// 0: the call took effect; otherwise the engine refused it.
+    pub code: i64,
+    pub reason: Option<String>,
 }
 
 /// One call as the pipeline hands it over, nothing formatted yet.
@@ -73,8 +87,10 @@ pub struct Record {
     pub reason: Option<String>,
     pub latency_ms: f64,
     pub fault: Option<i64>,
+    pub applied: Option<Applied>,
     pub response: RawJson,
     pub effects: Vec<Value>,
+    pub client_gone: bool,
     pub sign_input: Option<String>,
 }
 
@@ -83,8 +99,11 @@ impl Record {
     fn into_entry(self, zone: FixedOffset) -> Entry {
         let text = |k: &str| self.params.get(k).and_then(scalar_text);
         let named = text("guid").filter(|g| !g.is_empty());
-        // A refused call was rolled back: what its effects name never existed.
-        let effects: &[Value] = if self.code == 0 { &self.effects } else { &[] };
+        // A refused call was rolled back: what its effects name never
+        // existed. A call an applied fault let run stands or falls by the
+        // engine's own code, not by the answer that replaced it.
+        let committed = self.applied.as_ref().map_or(self.code, |a| a.code) == 0;
+        let effects: &[Value] = if committed { &self.effects } else { &[] };
         let guids = touched_guids(named.as_deref(), effects);
         Entry {
             id: 0,
@@ -98,8 +117,10 @@ impl Record {
             reason: self.reason,
             latency_ms: self.latency_ms,
             fault: self.fault,
+            applied: self.applied,
             response: self.response,
             effects: self.effects,
+            client_gone: self.client_gone,
             sign_input: self.sign_input,
         }
     }
@@ -108,15 +129,28 @@ impl Record {
 /// Effect keys whose value is a GUID the call created or touched.
 const GUID_EFFECT_KEYS: &[&str] = &["guid", "created", "degrade_created", "degrade_cancelled"];
 
+/// Effect keys whose value is a list of GUIDs: the instances a replayed
+/// call answered with.
+const GUID_LIST_EFFECT_KEYS: &[&str] = &["guids"];
+
 /// The GUID a call named, then every GUID its effects name, without repeats.
 fn touched_guids(named: Option<&str>, effects: &[Value]) -> Vec<String> {
     let mut guids: Vec<String> = named.map(str::to_string).into_iter().collect();
+    let mut add = |g: &str| {
+        if !guids.iter().any(|known| known == g) {
+            guids.push(g.to_string());
+        }
+    };
     for effect in effects {
         for key in GUID_EFFECT_KEYS {
             if let Some(g) = effect.get(key).and_then(Value::as_str) {
-                if !guids.iter().any(|known| known == g) {
-                    guids.push(g.to_string());
-                }
+                add(g);
+            }
+        }
+        for key in GUID_LIST_EFFECT_KEYS {
+            let listed = effect.get(key).and_then(Value::as_array);
+            for g in listed.into_iter().flatten().filter_map(Value::as_str) {
+                add(g);
             }
         }
     }
@@ -482,8 +516,10 @@ mod tests {
             reason: None,
             latency_ms: 0.5,
             fault: None,
+            applied: None,
             response: json!({"code": 0}).into(),
             effects: vec![],
+            client_gone: false,
             sign_input: None,
         }
     }
@@ -613,6 +649,39 @@ mod tests {
         assert_eq!(find("17a"), ["degrade_cancel", "create"]);
         assert_eq!(find("17d"), ["degrade_cancel"]);
         assert!(find("17z").is_empty());
+    }
+
+    #[test]
+    fn a_replay_lists_the_guids_it_answered_with() {
+        let j = Journal::new(10, zone());
+        let mut replay = record("create", "x");
+        replay.params.remove("guid");
+        replay.effects = vec![json!({"replayed_agent_order_no": "A1", "guids": ["17a", "17b"]})];
+        j.record(replay);
+        let e = &j.query(&Filter::default())[0];
+        assert_eq!(e.guid.as_deref(), Some("17a"));
+        assert_eq!(e.guids, ["17a", "17b"]);
+    }
+
+    #[test]
+    fn an_applied_call_keeps_its_guids_under_the_answer_that_replaced_it() {
+        let j = Journal::new(10, zone());
+        let created = vec![json!({"created": "17a", "stock_id": 1})];
+        for engine_code in [0, 1] {
+            let mut dropped = record("create", "x");
+            dropped.params.remove("guid");
+            (dropped.code, dropped.reason) = (1, Some("dropped".into()));
+            dropped.applied = Some(Applied {
+                code: engine_code,
+                reason: None,
+            });
+            dropped.effects = created.clone();
+            j.record(dropped);
+        }
+        let entries = j.query(&Filter::default());
+        // Newest first: the engine refused the second, so it touched nothing.
+        assert!(entries[0].guids.is_empty());
+        assert_eq!(entries[1].guids, ["17a"]);
     }
 
     #[test]

@@ -41,6 +41,8 @@
 //!   (`MockEngine`, the scenario runner and the CLI use it).
 //! - `cli` (feature `cli`): the binary's `main` and its subcommands.
 //! - `scenario`: scenario files (YAML) and their runner, `scenario run`.
+//! - `drift` (feature `cli`): `drift`, the shape comparison of a real
+//!   engine's answers with the mock's, and `seed pull`, the catalog mirror.
 
 pub(crate) mod actions;
 pub(crate) mod admin;
@@ -56,6 +58,8 @@ pub(crate) mod clock;
 pub mod config;
 pub mod control;
 pub(crate) mod domain;
+#[cfg(feature = "cli")]
+pub(crate) mod drift;
 pub(crate) mod engine;
 pub(crate) mod events;
 pub(crate) mod faults;

@@ -36,7 +36,25 @@ pub fn router(registry: Arc<Registry>) -> Router {
         ))
         .merge(crate::ui::router())
         .fallback(crate::api::not_found)
+        .layer(axum::middleware::map_response(version_header))
         .with_state(registry)
+}
+
+/// The header every answer carries with the server's version, so a client
+/// library can check it meets its minimum on any call (stripe-mock's way).
+pub const VERSION_HEADER: &str = "x-apayun-mock-version";
+
+/// This build's version, as `VERSION_HEADER` and `/_mock/health` give it.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Adds [`VERSION_HEADER`] to every answer: `/api`, control calls, the
+/// dashboard and the fallback 404 alike.
+async fn version_header(mut resp: axum::response::Response) -> axum::response::Response {
+    resp.headers_mut().insert(
+        VERSION_HEADER,
+        axum::http::HeaderValue::from_static(VERSION),
+    );
+    resp
 }
 
 /// A server running in the background of this process.

@@ -74,7 +74,7 @@ fn serve_prints_its_address_first_and_answers() {
     assert_ne!(server.port(), 0);
     let (status, body) = http(&server.url, "GET", "/_mock/health", "");
     assert!(status.contains("200"), "{status}");
-    assert!(body.contains(r#"{"status":"ok"}"#), "{body}");
+    assert!(body.contains(r#"{"status":"ok","version":"#), "{body}");
     // /api answers with the engine's envelope.
     let (status, body) = http(&server.url, "POST", "/api", "module=baremetal");
     assert!(status.contains("200"), "{status}");

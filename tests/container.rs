@@ -193,7 +193,13 @@ fn health_answers_every_client_without_a_token() {
         body
     };
     let body = check("/_mock/health", &[], 200);
-    assert_eq!(body, r#"{"status":"ok"}"#);
+    assert_eq!(
+        body,
+        format!(
+            r#"{{"status":"ok","version":"{}"}}"#,
+            env!("CARGO_PKG_VERSION")
+        )
+    );
     check("/_mock/health", &["Authorization: Bearer wrong"], 200);
     check("/ns/fresh/_mock/health", &[], 200);
     let body = check("/ns/-bad/_mock/health", &[], 400);

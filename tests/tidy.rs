@@ -132,6 +132,7 @@ const EDGE: &[&str] = &[
     "src/admin/",
     "src/ui/",
     "src/scenario/",
+    "src/drift/",
     "src/server.rs",
     "src/client.rs",
     "src/control.rs",
@@ -147,6 +148,7 @@ const EDGE: &[&str] = &[
 /// The modules of the edge, as a lower file would name them.
 const EDGE_MODULES: &[&str] = &[
     "api", "admin", "server", "client", "control", "cli", "args", "mock", "scenario", "ui",
+    "drift",
 ];
 
 /// `text` without comments: a `//` at the start of a line or after a

@@ -5,7 +5,9 @@ use rusqlite::Transaction;
 use serde_json::{json, Value};
 
 use super::{int_param, password_param, remember, replay, view, Ctx};
-use crate::domain::catalog::{check_custom_partition, check_system_limits, Line, Product, System};
+use crate::domain::catalog::{
+    check_custom_partition, check_system, Line, Product, System, SystemUse,
+};
 use crate::domain::months::add_months;
 use crate::domain::state::State;
 use crate::protocol::{Params, Reason, Refusal};
@@ -117,29 +119,7 @@ impl Create {
                 format!("操作系统不存在：{}", self.system_guid),
             )
         })?;
-        if !system.support.iter().any(|s| s == "baremetal") {
-            return Err(Refusal::new(
-                Reason::SystemNotBaremetal,
-                format!(
-                    "操作系统 {} 不支持裸金属业务（support {}）",
-                    system.name,
-                    system.support.join(",")
-                ),
-            ));
-        }
-        if !system.lines.contains(&line.guid) {
-            return Err(Refusal::new(
-                Reason::SystemNotOnLine,
-                format!("操作系统 {} 不适用于线路 {}", system.name, line.guid),
-            ));
-        }
-        if !system.types.iter().any(|t| t == "create") {
-            return Err(Refusal::new(
-                Reason::SystemNotForCreate,
-                format!("操作系统 {} 仅支持重装，不能用于创建", system.name),
-            ));
-        }
-        check_system_limits(&product, &system)?;
+        check_system(&system, SystemUse::Create, &line.guid, Some(&product))?;
         Ok(Order {
             line,
             product,

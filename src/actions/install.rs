@@ -6,7 +6,7 @@ use rusqlite::Transaction;
 use serde_json::{json, Value};
 
 use super::{int_param, password_param, Ctx};
-use crate::domain::catalog::{check_custom_partition, check_system_limits};
+use crate::domain::catalog::{check_custom_partition, check_system, SystemUse};
 use crate::domain::state::{self, Op};
 use crate::protocol::{Params, Reason, Refusal};
 use crate::store::{catalog, tasks};
@@ -54,28 +54,17 @@ impl Install {
                 format!("操作系统不存在：{}", self.system_guid),
             )
         })?;
-        if !system.support.iter().any(|s| s == "baremetal")
-            || !system.lines.contains(&inst.line_guid)
-        {
-            return Err(Refusal::new(
-                Reason::SystemNotOnLine,
-                format!(
-                    "操作系统 {} 不适用于该业务的线路 {}",
-                    system.name, inst.line_guid
-                ),
-            ));
-        }
-        if !system.types.iter().any(|t| t == "install") {
-            return Err(Refusal::new(
-                Reason::SystemNotForInstall,
-                format!("操作系统 {} 不支持重装", system.name),
-            ));
-        }
-        if let Some((product, _)) = catalog::product(tx, &inst.product_guid)? {
-            if self.system_partition_size > 0 {
-                check_custom_partition(&product, self.system_partition_size)?;
-            }
-            check_system_limits(&product, &system)?;
+        // The image checks of `create`, in its order, then the partition
+        // (create, too, checks the image's limits before the size).
+        let product = catalog::product(tx, &inst.product_guid)?.map(|(p, _)| p);
+        check_system(
+            &system,
+            SystemUse::Install,
+            &inst.line_guid,
+            product.as_ref(),
+        )?;
+        if let Some(product) = product.as_ref().filter(|_| self.system_partition_size > 0) {
+            check_custom_partition(product, self.system_partition_size)?;
         }
         if self.system_partition_size < -1 {
             return Err(Refusal::bad_param(

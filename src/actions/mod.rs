@@ -419,8 +419,22 @@ pub fn replay(
             "stored answer of agent_order_no {agent_order_no} is not JSON: {e}"
         ))
     })?;
-    ctx.effect(json!({"replayed_agent_order_no": agent_order_no}));
+    // The journal names what was replayed, so `?guid=` finds the retry of
+    // a ghost order. Renew and upgrade name their instance in `guid`.
+    let guids = answered_guids(&data);
+    ctx.effect(if guids.is_empty() {
+        json!({"replayed_agent_order_no": agent_order_no})
+    } else {
+        json!({"replayed_agent_order_no": agent_order_no, "guids": guids})
+    });
     Ok(Some(data))
+}
+
+/// The instances a stored answer names: `create` answers a list of them,
+/// each with its `guid`.
+fn answered_guids(data: &Value) -> Vec<Value> {
+    let entries = data.as_array().into_iter().flatten();
+    entries.filter_map(|e| e.get("guid")).cloned().collect()
 }
 
 pub fn remember(
@@ -465,19 +479,29 @@ mod tests {
             stall: None,
             effects: Vec::new(),
         };
-        let (corrupt, good) = store
+        let (corrupt, good, list) = store
             .write(|tx| {
                 instances::save_order(tx, "1", "create", "A1", "{not json")?;
                 instances::save_order(tx, "1", "create", "A2", r#"{"guid":"g"}"#)?;
+                instances::save_order(tx, "1", "create", "A3", r#"[{"guid":"g1"},{"guid":"g2"}]"#)?;
                 let corrupt = replay(tx, &mut ctx, "A1");
                 let good = replay(tx, &mut ctx, "A2");
-                Ok::<_, rusqlite::Error>((corrupt, good))
+                let list = replay(tx, &mut ctx, "A3");
+                Ok::<_, rusqlite::Error>((corrupt, good, list))
             })
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(corrupt.map_err(|e| e.reason), Err(Reason::InternalError));
         assert_eq!(good, Ok(Some(json!({"guid": "g"}))));
-        // Only the answer that was replayed is in the journal's effects.
-        assert_eq!(ctx.effects, vec![json!({"replayed_agent_order_no": "A2"})]);
+        assert!(matches!(list, Ok(Some(_))));
+        // Only the answers that were replayed are in the journal's effects;
+        // a list of instances (a create's answer) is named by its GUIDs.
+        assert_eq!(
+            ctx.effects,
+            vec![
+                json!({"replayed_agent_order_no": "A2"}),
+                json!({"replayed_agent_order_no": "A3", "guids": ["g1", "g2"]}),
+            ]
+        );
     }
 
     #[test]

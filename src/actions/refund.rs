@@ -1,12 +1,12 @@
 //! `refund` (`module=common`, `productType=baremetal`): the instance is
-//! deleted at once; its stock unit and every IP go back to the pools and
-//! pending degrades are cancelled.
+//! deleted at once and powered off; its stock unit and every IP go back to
+//! the pools and pending degrades are cancelled.
 
 use rusqlite::Transaction;
 use serde_json::{json, Value};
 
 use super::Ctx;
-use crate::domain::state::{self, Op};
+use crate::domain::state::{self, Op, RunStatus};
 use crate::lifecycle;
 use crate::protocol::{Params, Refusal};
 
@@ -32,6 +32,10 @@ impl Refund {
         let mut inst = ctx.instance(tx, &self.guid)?;
         state::check(Op::Refund, inst.state())?;
         lifecycle::delete(tx, &mut inst, ctx.now)?;
+        // The machine goes back to the pool, so it is powered off: the
+        // engine's `run_status` for that is -1 (stopped). (An instance
+        // released after expiry keeps -2, the lock expiry gave it.)
+        inst.run_status = RunStatus::Stopped;
         ctx.save(tx, &inst)?;
         ctx.schedule(
             tx,

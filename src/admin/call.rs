@@ -4,13 +4,14 @@
 //! from the seed and runs the request through the very `/api` pipeline —
 //! decoding, authentication, faults, journal — as if a client had sent it.
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::http::{header, Method, Request};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+use super::input::{body, ControlBody};
 use super::{Admin, AdminError};
 use crate::client::Client;
 use crate::protocol::control::CallRequest;
@@ -23,14 +24,8 @@ pub fn routes() -> Router<std::sync::Arc<crate::registry::Registry>> {
 /// Largest answer body read back (the engine's own answers are far smaller).
 const MAX_ANSWER: usize = 16 * 1024 * 1024;
 
-async fn call(admin: Admin, bytes: Bytes) -> Result<Response, AdminError> {
-    let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
-        b"{}"
-    } else {
-        &bytes
-    };
-    let req: CallRequest = serde_json::from_slice(text)
-        .map_err(|e| AdminError::bad_request(Reason::BadJson, format!("invalid JSON body: {e}")))?;
+async fn call(admin: Admin, bytes: ControlBody) -> Result<Response, AdminError> {
+    let req: CallRequest = body(&bytes)?;
     if req.action.trim().is_empty() {
         return Err(AdminError::bad_request(
             Reason::BadAction,
@@ -71,7 +66,7 @@ async fn call(admin: Admin, bytes: Bytes) -> Result<Response, AdminError> {
         // A `drop` fault: a client would have seen the connection close.
         Err(_) => json!({
             "status": null,
-            "reason": "dropped",
+            "reason": crate::api::DROPPED_REASON,
             "answer": null,
             "transport_error": "the connection was closed without an answer (a drop fault)",
         }),

@@ -3,95 +3,28 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{FromRequest, OriginalUri, Query, RawPathParams, RawQuery, Request, State};
+use axum::extract::{OriginalUri, RawPathParams, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use super::input::{body, query, whole_value, ControlBody};
 use super::{Admin, AdminError, Guarded};
 use crate::domain::state::Forced;
 use crate::engine::ForcedState;
 use crate::faults::Spec;
 use crate::journal::Filter;
-use crate::protocol::control::{
-    read_seconds, Advance, CallbackUrl, NewNamespace, SetClock, SnapshotName, MAX_ADVANCE_SECONDS,
-};
-use crate::protocol::Reason;
+use crate::protocol::control::{Advance, SetClock, MAX_ADVANCE_SECONDS};
+use crate::protocol::{scalar_text, whole, Reason};
 use crate::registry::{Registry, RegistryError, DEFAULT_NAMESPACE};
 
 type Reply = Result<Response, AdminError>;
 
 fn ok(value: Value) -> Reply {
     Ok(Json(value).into_response())
-}
-
-/// The largest control body: every documented body is a few hundred bytes;
-/// this is axum's default, now answered in the control API's own JSON.
-pub const MAX_CONTROL_BODY: usize = 2 << 20;
-
-/// A control call's raw body, read under [`MAX_CONTROL_BODY`]. Too large a
-/// body is the control API's JSON 413, not axum's plain-text one.
-pub struct ControlBody(Bytes);
-
-impl<S: Send + Sync> FromRequest<S> for ControlBody {
-    type Rejection = AdminError;
-
-    async fn from_request(request: Request, _state: &S) -> Result<Self, AdminError> {
-        match axum::body::to_bytes(request.into_body(), MAX_CONTROL_BODY).await {
-            Ok(bytes) => Ok(ControlBody(bytes)),
-            Err(_) => Err(AdminError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                Reason::BodyTooLarge,
-                format!("a control body is at most {MAX_CONTROL_BODY} bytes"),
-            )),
-        }
-    }
-}
-
-/// Parses a JSON body; an empty body is `{}`. Only an object is a control
-/// body: serde would read `[86400]` as a struct's fields in order, so an
-/// array (or any other JSON value) is refused before the fields are read,
-/// and the structs refuse unknown fields, so a typo is named, not ignored.
-fn body<T: DeserializeOwned>(bytes: &ControlBody) -> Result<T, AdminError> {
-    let bytes = &bytes.0;
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return from_object(Map::new());
-    }
-    let value: Value = serde_json::from_slice(bytes)
-        .map_err(|e| AdminError::bad_request(Reason::BadJson, format!("invalid JSON body: {e}")))?;
-    match value {
-        Value::Object(map) => from_object(map),
-        // `null` is no body, as an empty one is.
-        Value::Null => from_object(Map::new()),
-        other => Err(AdminError::bad_request(
-            Reason::BadJson,
-            format!(
-                "the body must be a JSON object with the documented fields, got {}",
-                json_kind(&other)
-            ),
-        )),
-    }
-}
-
-fn from_object<T: DeserializeOwned>(map: Map<String, Value>) -> Result<T, AdminError> {
-    serde_json::from_value(Value::Object(map))
-        .map_err(|e| AdminError::bad_request(Reason::BadJson, format!("invalid body: {e}")))
-}
-
-fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// Runs engine work on a blocking thread.
@@ -108,7 +41,18 @@ async fn blocking<T: Send + 'static>(
 /// Open to every client, token or not: it reveals nothing, and a
 /// container's health check or a CI wait strategy must reach it. It creates
 /// no namespace.
-pub async fn health(path: RawPathParams) -> Reply {
+pub async fn health(
+    path: Result<RawPathParams, axum::extract::rejection::RawPathParamsRejection>,
+    OriginalUri(uri): OriginalUri,
+) -> Reply {
+    // `/ns/{ns}/_mock/health`: a name that is not UTF-8 is a bad name like
+    // any other, in JSON (segment 2), not axum's plain-text 400.
+    let Ok(path) = path else {
+        return Err(AdminError::from(crate::api::undecodable_namespace(
+            uri.path(),
+            2,
+        )));
+    };
     if let Some((_, ns)) = path.iter().find(|(key, _)| *key == "ns") {
         if !crate::registry::valid_namespace(ns) {
             return Err(AdminError::bad_request(
@@ -120,7 +64,7 @@ pub async fn health(path: RawPathParams) -> Reply {
             ));
         }
     }
-    ok(json!({"status": "ok"}))
+    ok(json!({"status": "ok", "version": crate::server::VERSION}))
 }
 
 pub async fn reset(admin: Admin) -> Reply {
@@ -134,16 +78,22 @@ pub async fn clock(admin: Admin) -> Reply {
     ok(admin.engine.clock_json())
 }
 
+
 pub async fn clock_advance(admin: Admin, bytes: ControlBody) -> Reply {
     let req: Advance = body(&bytes)?;
-    let seconds = read_seconds(&req.seconds).ok_or_else(|| {
-        AdminError::bad_request(
-            Reason::BadSeconds,
-            format!(
-                "seconds must be a whole number from 0 to {MAX_ADVANCE_SECONDS} (as text, up to nine digits)"
-            ),
-        )
-    })?;
+    let seconds = whole_value::<i64>("seconds", &req.seconds)
+        .ok()
+        .filter(|s| (0..=MAX_ADVANCE_SECONDS).contains(s))
+        .ok_or_else(|| {
+            AdminError::bad_request(
+                Reason::BadSeconds,
+                format!(
+                    "seconds must be a whole number from 0 to {MAX_ADVANCE_SECONDS} \
+                     (about 100 years; advance again for more), got {}",
+                    req.seconds
+                ),
+            )
+        })?;
     blocking(&admin, move |e| e.advance(seconds))
         .await?
         .map_err(|_| {
@@ -159,6 +109,7 @@ pub async fn clock_advance(admin: Admin, bytes: ControlBody) -> Reply {
         })?;
     ok(admin.engine.clock_json())
 }
+
 
 pub async fn clock_set(admin: Admin, bytes: ControlBody) -> Reply {
     let req: SetClock = body(&bytes)?;
@@ -199,6 +150,12 @@ pub async fn callbacks(admin: Admin) -> Reply {
     ok(json!({"callbacks": admin.engine.callbacks().records()}))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CallbackUrl {
+    url: Option<String>,
+}
+
 pub async fn set_callback(admin: Admin, bytes: ControlBody) -> Reply {
     let req: CallbackUrl = body(&bytes)?;
     let userid = admin.path.get("userid").cloned().unwrap_or_default();
@@ -224,7 +181,9 @@ pub async fn set_callback(admin: Admin, bytes: ControlBody) -> Reply {
             format!("no member with userid {userid}"),
         ));
     }
-    ok(json!({"userid": userid, "url": req.url}))
+    // The answer is what was stored: an empty URL is no URL.
+    let stored = req.url.filter(|u| !u.is_empty());
+    ok(json!({"userid": userid, "url": stored}))
 }
 
 pub async fn add_fault(admin: Admin, bytes: ControlBody) -> Reply {
@@ -270,54 +229,36 @@ pub struct RequestQuery {
     action: Option<String>,
     userid: Option<String>,
     guid: Option<String>,
+    #[serde(default, deserialize_with = "whole::opt")]
     code: Option<i64>,
-    since: Option<i64>,
-    limit: Option<i64>,
-    format: Option<String>,
+    #[serde(default, deserialize_with = "whole::opt")]
+    since: Option<u64>,
+    #[serde(default, deserialize_with = "whole::opt")]
+    limit: Option<usize>,
+    format: Option<JournalFormat>,
+}
+
+/// `format=`: the journal as one JSON document (the default) or as JSON
+/// lines. Any other word is refused like an unknown parameter.
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum JournalFormat {
+    Json,
+    Jsonl,
 }
 
 pub async fn requests(admin: Admin, RawQuery(raw): RawQuery) -> Reply {
-    let q: RequestQuery = match raw.as_deref() {
-        None | Some("") => RequestQuery::default(),
-        Some(text) => Query::<RequestQuery>::try_from_uri(
-            &format!("/?{text}")
-                .parse()
-                .map_err(|_| AdminError::bad_request(Reason::BadQuery, "malformed query"))?,
-        )
-        .map(|q| q.0)
-        .map_err(|e| AdminError::bad_request(Reason::BadQuery, e.body_text()))?,
-    };
-    // Signed 64-bit, as the document says (a larger number is refused, not wrapped).
-    let count = |name: &str, n: Option<i64>| -> Result<Option<u64>, AdminError> {
-        n.map(|n| {
-            u64::try_from(n).map_err(|_| {
-                AdminError::bad_request(Reason::BadQuery, format!("{name} must be 0 or more"))
-            })
-        })
-        .transpose()
-    };
-    let since = count("since", q.since)?;
-    let limit = count("limit", q.limit)?.map(|l| usize::try_from(l).unwrap_or(usize::MAX));
+    let q: RequestQuery = query(raw.as_deref())?;
     let filter = Filter {
         action: q.action,
         userid: q.userid,
         guid: q.guid,
         code: q.code,
-        since,
-        limit,
+        since: q.since,
+        limit: q.limit,
     };
     let entries = admin.engine.journal().query(&filter);
-    let jsonl = match q.format.as_deref() {
-        None | Some("json") => false,
-        Some("jsonl") => true,
-        Some(other) => {
-            return Err(AdminError::bad_request(
-                Reason::BadQuery,
-                format!("format must be json or jsonl, got {other:?}"),
-            ))
-        }
-    };
-    if jsonl {
+    if q.format == Some(JournalFormat::Jsonl) {
         let mut text = String::new();
         for e in &entries {
             text.push_str(&serde_json::to_string(e).unwrap_or_default());
@@ -336,6 +277,12 @@ pub async fn requests(admin: Admin, RawQuery(raw): RawQuery) -> Reply {
 pub async fn clear_requests(admin: Admin) -> Reply {
     admin.engine.journal().clear();
     ok(json!({"requests": []}))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SnapshotName {
+    name: String,
 }
 
 pub async fn take_snapshot(admin: Admin, bytes: ControlBody) -> Reply {
@@ -382,14 +329,17 @@ pub async fn delete_snapshot(admin: Admin) -> Reply {
     ok(json!({"deleted": name}))
 }
 
+/// The one forced field that is not a state code.
+const END_TIME: &str = "end_time";
+
 pub async fn force_state(admin: Admin, bytes: ControlBody) -> Reply {
     let patch: Map<String, Value> = body(&bytes)?;
     let guid = admin.path.get("guid").cloned().unwrap_or_default();
     let mut forced = ForcedState::default();
     for (key, value) in &patch {
-        if key == "end_time" {
-            let time = value.as_str().and_then(|t| admin.engine.clock().parse(t));
-            forced.end_time = Some(time.ok_or_else(|| {
+        let text = scalar_text(value).unwrap_or_default();
+        if key == END_TIME {
+            forced.end_time = Some(admin.engine.clock().parse(&text).ok_or_else(|| {
                 AdminError::bad_request(
                     Reason::BadValue,
                     "end_time must be YYYY-MM-DD HH:MM:SS in the engine's zone, at most 9999-12-31 23:59:59",
@@ -400,22 +350,21 @@ pub async fn force_state(admin: Admin, bytes: ControlBody) -> Reply {
         let Some(allowed) = Forced::codes(key) else {
             return Err(AdminError::bad_request(
                 Reason::UnknownField,
-                format!("{key} cannot be forced; allowed: order_status, run_status, act_status, push_status, lock_status, end_time"),
+                format!(
+                    "{key} cannot be forced; allowed: {}, {END_TIME}",
+                    Forced::FIELDS.join(", ")
+                ),
             ));
         };
-        // A JSON integer, or the same integer as text: nothing else (a
-        // boolean or `" 1"` is not a state code).
-        let code = match value {
-            Value::Number(n) => n.as_i64(),
-            Value::String(s) => s.parse::<i64>().ok().filter(|c| c.to_string() == *s),
-            _ => None,
-        };
-        let value = code.and_then(|v| Forced::new(key, v)).ok_or_else(|| {
-            AdminError::bad_request(
-                Reason::BadValue,
-                format!("{key} must be one of {allowed:?}, got {value}"),
-            )
-        })?;
+        let value = whole_value::<i64>(key, value)
+            .ok()
+            .and_then(|v| Forced::new(key, v))
+            .ok_or_else(|| {
+                AdminError::bad_request(
+                    Reason::BadValue,
+                    format!("{key} must be one of {allowed:?}, got {value}"),
+                )
+            })?;
         forced.states.push(value);
     }
     let g = guid.clone();
@@ -442,6 +391,19 @@ pub async fn namespaces(_g: Guarded, State(registry): State<Arc<Registry>>) -> R
         "max": registry.config.max_namespaces,
         "idle_ttl_seconds": registry.config.namespace_idle_ttl.as_secs(),
     }))
+}
+
+/// `POST /_mock/namespaces` and `PUT /_mock/namespaces/{name}`: a new
+/// namespace, fresh from the seed or a copy of another one's state or
+/// snapshot.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewNamespace {
+    name: Option<String>,
+    /// The namespace to copy (its current state, or its snapshot below).
+    from: Option<String>,
+    /// A snapshot of `from` (or of `default` when `from` is absent).
+    from_snapshot: Option<String>,
 }
 
 async fn make_namespace(registry: &Registry, name: Option<&str>, req: NewNamespace) -> Reply {
@@ -522,4 +484,32 @@ pub async fn delete_namespace(
     };
     registry.remove(&target).await?;
     ok(json!({"deleted": target}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::reason::doc_table::{code_spans, rows};
+
+    #[test]
+    fn the_contract_lists_every_forced_field_with_the_values_it_takes() {
+        let table = rows(
+            include_str!("../../docs/contract.md"),
+            "### Forced state fields",
+        );
+        let fields: Vec<&str> = table.iter().map(|r| r[0].as_str()).collect();
+        let mut want = Forced::FIELDS.to_vec();
+        want.push(END_TIME);
+        assert_eq!(fields, want, "docs/contract.md, Forced state fields");
+        for row in &table[..Forced::FIELDS.len()] {
+            let mut documented: Vec<i64> = code_spans(&row[1])
+                .iter()
+                .filter_map(|c| c.parse().ok())
+                .collect();
+            documented.sort_unstable();
+            let mut codes = Forced::codes(&row[0]).unwrap_or_default();
+            codes.sort_unstable();
+            assert_eq!(documented, codes, "{}", row[0]);
+        }
+    }
 }

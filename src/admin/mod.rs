@@ -9,6 +9,7 @@ mod call;
 mod events;
 mod guard;
 mod handlers;
+mod input;
 pub(crate) mod openapi;
 mod views;
 
@@ -104,6 +105,15 @@ pub(crate) fn check_guard(parts: &Parts, registry: &Registry) -> Result<(), Admi
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
+    // Authorization is not a list (RFC 9110 §11.6.2): with two, whichever
+    // one a guard reads, a proxy in front may have checked the other.
+    let given = parts.headers.get_all(header::AUTHORIZATION).iter().count();
+    if given > 1 {
+        return Err(AdminError::bad_request(
+            Reason::AmbiguousAuthorization,
+            format!("the request has {given} Authorization headers; send one"),
+        ));
+    }
     let auth = parts
         .headers
         .get(header::AUTHORIZATION)

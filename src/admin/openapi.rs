@@ -230,14 +230,14 @@ pub struct RequestsQuery {
     /// Entries answered with this envelope code.
     pub code: Option<i64>,
     /// Entries after journal id N.
-    #[param(minimum = 0)]
+    #[param(schema_with = count_schema)]
     pub since: Option<i64>,
     /// At most this many entries.
-    #[param(minimum = 0)]
+    #[param(schema_with = count_schema)]
     pub limit: Option<i64>,
     /// `jsonl`: one entry per line (`application/x-ndjson`); `json`, the
     /// default, the object below.
-    #[param(pattern = "^jsonl?$")]
+    #[param(pattern = "^(?:jsonl?)?$")]
     pub format: Option<String>,
 }
 
@@ -654,8 +654,11 @@ fn delay_needs_a_length(doc: &mut Value) {
         }
         if let (true, Some(object)) = (is_delay, variant.as_object_mut()) {
             object.insert(
-                "anyOf".to_string(),
-                serde_json::json!([{"required": ["ms"]}, {"required": ["min_ms", "max_ms"]}]),
+                "oneOf".to_string(),
+                serde_json::json!([
+                    {"required": ["ms"], "not": {"anyOf": [{"required": ["min_ms"]}, {"required": ["max_ms"]}]}},
+                    {"required": ["min_ms", "max_ms"], "not": {"required": ["ms"]}},
+                ]),
             );
         }
     }

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
-use axum::extract::{Query, RawQuery};
+use axum::extract::RawQuery;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -17,10 +17,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{Admin, AdminError};
-use crate::domain::catalog::{Doc, Line, Product, System};
+use crate::domain::catalog::{Doc, Product};
 use crate::domain::state::{IpStatus, OrderStatus, Status};
 use crate::engine::Engine;
-use crate::protocol::Reason;
+use crate::protocol::{whole, Reason};
 use crate::store::instances::{self, Instance, ListFilter};
 use crate::store::{self, catalog, changes, network, tasks};
 
@@ -176,27 +176,16 @@ fn subnet_view(upgrade: Option<&changes::Upgrade>, entries: &[&network::IpRow]) 
 #[serde(deny_unknown_fields)]
 struct ListQuery {
     userid: Option<String>,
+    #[serde(default, deserialize_with = "whole::opt")]
     order_status: Option<i64>,
+    #[serde(default, deserialize_with = "whole::opt")]
     run_status: Option<i64>,
+    #[serde(default, deserialize_with = "whole::opt")]
     act_status: Option<i64>,
+    #[serde(default, deserialize_with = "whole::opt")]
     limit: Option<i64>,
+    #[serde(default, deserialize_with = "whole::opt")]
     offset: Option<i64>,
-}
-
-fn parse_query<T: serde::de::DeserializeOwned + Default>(
-    raw: Option<String>,
-) -> Result<T, AdminError> {
-    match raw.as_deref() {
-        None | Some("") => Ok(T::default()),
-        Some(text) => {
-            let uri = format!("/?{text}")
-                .parse()
-                .map_err(|_| AdminError::bad_request(Reason::BadQuery, "malformed query"))?;
-            Query::<T>::try_from_uri(&uri)
-                .map(|q| q.0)
-                .map_err(|e| AdminError::bad_request(Reason::BadQuery, e.body_text()))
-        }
-    }
 }
 
 async fn blocking<T: Send + 'static>(
@@ -212,7 +201,7 @@ async fn blocking<T: Send + 'static>(
 
 /// `GET /_mock/instances?userid=&order_status=&run_status=&act_status=&limit=&offset=`
 async fn list(admin: Admin, RawQuery(raw): RawQuery) -> Reply {
-    let q: ListQuery = parse_query(raw)?;
+    let q: ListQuery = super::input::query(raw.as_deref())?;
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) || q.offset.is_some_and(|o| o < 0) {
         return Err(AdminError::bad_request(
@@ -288,80 +277,33 @@ async fn detail(admin: Admin) -> Reply {
     }
 }
 
-fn texts(doc: &Doc, fields: &[&str]) -> Value {
-    Value::Object(
-        fields
-            .iter()
-            .map(|f| (f.to_string(), doc.get(*f).cloned().unwrap_or(Value::Null)))
-            .collect(),
-    )
-}
-
-/// `GET /_mock/catalog`: zones, lines, products (with free stock) and OS
-/// images, in seed order, with the fields an order form needs.
+/// `GET /_mock/catalog`: zones, lines, products and OS images, in seed
+/// order, each record exactly as `getzones`, `sync_line`, `sync_product`
+/// and `getsystems` serve it (every rule field, in the engine's own types:
+/// numbers as strings, lists as comma strings), so an order form reads the
+/// rules as a client of the engine would. A product adds the mock's own
+/// `stock_total` and `stock_free` (numbers): the engine has no call for
+/// them.
 async fn catalog_view(admin: Admin) -> Reply {
     let answer = blocking(&admin, |engine| {
         let conn = engine.store().lock();
-        let zones: Vec<Value> = catalog::list(&conn, catalog::Kind::Zone)?
-            .iter()
-            .map(|d| texts(d, &["guid", "name"]))
-            .collect();
-        let lines: Vec<Value> = catalog::list(&conn, catalog::Kind::Line)?
-            .iter()
-            .map(|d| {
-                let line = Line::from_doc(d);
-                json!({
-                    "guid": line.guid,
-                    "name": d.get("name"),
-                    "zone_guid": line.zone_guid,
-                    "buy_status": line.buy_status.to_string(),
-                    "renew_status": line.renew_status.to_string(),
-                    "upgrade_status": line.upgrade_status.to_string(),
-                    "months": line.months,
-                    "ip_num_list": line.ip_num_list,
-                    "ip_upgrade_type": line.ip_upgrade_type,
-                    "bandwidth_max_size": line.bandwidth_max_size,
-                    "ip_bandwidth_rate": line.ip_bandwidth_rate,
-                })
-            })
-            .collect();
+        let records = |kind| -> rusqlite::Result<Vec<Value>> {
+            Ok(catalog::list(&conn, kind)?
+                .into_iter()
+                .map(Value::Object)
+                .collect())
+        };
+        let zones = records(catalog::Kind::Zone)?;
+        let lines = records(catalog::Kind::Line)?;
+        let systems = records(catalog::Kind::System)?;
         let mut products = Vec::new();
-        for d in catalog::list(&conn, catalog::Kind::Product)? {
-            let p = Product::from_doc(&d);
-            let (total, free) = instances::stock_counts(&conn, &p.guid)?;
-            products.push(json!({
-                "guid": p.guid,
-                "name": p.name,
-                "line_guid": p.line_guid,
-                "status": p.status.to_string(),
-                "cpu": d.get("cpu"),
-                "memory": d.get("memory"),
-                "cpu_value": p.cpu_value,
-                "memory_num": p.memory_num,
-                "bandwidth": p.bandwidth,
-                "ipnum": p.ipnum,
-                "defense": p.defense,
-                "stock_type": p.stock_type.to_string(),
-                "stock_total": total,
-                "stock_free": free,
-            }));
+        for mut doc in catalog::list(&conn, catalog::Kind::Product)? {
+            let guid = Product::from_doc(&doc).guid;
+            let (total, free) = instances::stock_counts(&conn, &guid)?;
+            doc.insert("stock_total".into(), json!(total));
+            doc.insert("stock_free".into(), json!(free));
+            products.push(Value::Object(doc));
         }
-        let systems: Vec<Value> = catalog::list(&conn, catalog::Kind::System)?
-            .iter()
-            .map(|d| {
-                let s = System::from_doc(d);
-                json!({
-                    "guid": s.guid,
-                    "name": s.name,
-                    "login_name": s.login_name,
-                    "type": s.types,
-                    "support": s.support,
-                    "lines": s.lines,
-                    "cpu_limit": s.cpu_limit,
-                    "ram_limit": s.ram_limit,
-                })
-            })
-            .collect();
         Ok(json!({"zones": zones, "lines": lines, "products": products, "systems": systems}))
     })
     .await?;

@@ -44,10 +44,7 @@ pub fn authenticate(engine: &Engine, params: &Params) -> Result<Call, ApiError> 
                 Reason::KeyMismatch,
                 format!("API 秘钥错误：签名使用的秘钥不属于会员 {userid}（它属于会员 {owner}）"),
             ),
-            None => ApiError::new(
-                Reason::SignInvalid,
-                "签名错误：sign 应为 md5(module + 'zkeys.api@2019' + action + userid + API秘钥 + time)",
-            ),
+            None => ApiError::new(Reason::SignInvalid, sign::SIGN_INVALID_MESSAGE),
         };
         err.sign_input = Some(sign::masked_canonical(&module, &action, &userid, &time));
         return Err(err);

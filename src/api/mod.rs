@@ -1,5 +1,6 @@
 //! `POST /api`: the request pipeline, top to bottom — method, body, decode,
-//! authenticate, fault, run, journal, respond. Only this module knows forms
+//! authenticate, fault, run, journal, respond. Once the body is read the
+//! rest runs as a task of its own: a client that leaves cancels nothing. Only this module knows forms
 //! and HTTP; what it shares with the layers below (params, the sign formula,
 //! reasons) is in `protocol/`.
 
@@ -17,12 +18,13 @@ use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
+use tokio::sync::oneshot;
 
 use crate::engine::cache::RenderCache;
 use crate::engine::{lane, Engine};
 use crate::faults::{Effect, Fired};
-use crate::journal::{RawJson, Record};
-use crate::protocol::{scalar_text, Reason};
+use crate::journal::{Applied, RawJson, Record};
+use crate::protocol::{scalar_text, Reason, Refusal};
 use crate::registry::{Registry, RegistryError};
 use envelope::Format;
 use error::ApiError;
@@ -105,18 +107,89 @@ pub async fn namespaced_api(
 struct Seen {
     params: serde_json::Map<String, Value>,
     fault: Option<i64>,
+    /// The engine's own outcome of a call an `applied` fault let run.
+    applied: Option<Applied>,
     effects: Vec<Value>,
     /// The catalog cache slot this answer fills: key and generation.
     cache_slot: Option<(String, u64)>,
 }
 
+/// A request whose body has been read: what the pipeline needs of it.
+struct ReadRequest {
+    content_type: Option<String>,
+    body: axum::body::Bytes,
+}
+
 pub async fn handle(engine: Arc<Engine>, request: Request) -> Response {
     let started = Instant::now();
+    // Until its body is read a request belongs to its connection: a client
+    // that leaves before then sent nothing, and nothing happens.
+    let read = read_request(&engine, request).await;
+    // From here on the call is the engine's. It runs as a task of its own,
+    // because axum drops the handler's future with the connection: a client
+    // that timed out during a `delay` (or the lane) would cancel a create
+    // half-way, which no PHP engine behind PHP-FPM does.
+    let (deliver, answer) = oneshot::channel();
+    tokio::spawn(finish(engine, read, started, deliver));
+    answer.await.unwrap_or_else(|_| {
+        // Only a panic in the task gets here; the lane catches the engine's own.
+        tracing::error!("an /api call ended without an answer");
+        let err = ApiError::from(Refusal::internal("the call ended without an answer"));
+        envelope::respond_error(&err, Format::Json)
+    })
+}
+
+/// Runs a read request to its end, journals it, and hands the answer to
+/// the connection if the client is still there.
+async fn finish(
+    engine: Arc<Engine>,
+    read: Result<ReadRequest, ApiError>,
+    started: Instant,
+    deliver: oneshot::Sender<Response>,
+) {
     let mut seen = Seen::default();
-    let (format, result) = pipeline(&engine, request, &mut seen).await;
+    let (format, result) = match read {
+        Ok(read) => pipeline(&engine, read, &mut seen).await,
+        Err(err) => (Format::Json, Err(err)),
+    };
     let latency = started.elapsed();
-    // A success is rendered once: the wire and the journal share the text.
-    let (response, result) = match result {
+    let (response, result) = render(&engine, &mut seen, format, result);
+    if seen.fault.is_some() {
+        engine.events().notify(crate::events::Topic::Faults);
+    }
+    // Journaled before the answer goes out, so whoever reads the journal
+    // after the answer arrived finds the call; whether the client is still
+    // there is therefore asked first.
+    let client_gone = deliver.is_closed();
+    if client_gone {
+        log_client_gone(&engine, &seen);
+    }
+    record(&engine, seen, &result, latency, client_gone);
+    engine.events().notify(crate::events::Topic::Journal);
+    // A failed send: the client left in the moment since; nobody reads it.
+    let _ = deliver.send(response);
+}
+
+/// The one line a call whose client left leaves in the log.
+fn log_client_gone(engine: &Engine, seen: &Seen) {
+    let text = |k: &str| seen.params.get(k).and_then(scalar_text).unwrap_or_default();
+    tracing::debug!(
+        namespace = %engine.name(),
+        action = %text("action"),
+        userid = %text("userid"),
+        "client left before the answer; the call ran to its end (journaled client_gone)"
+    );
+}
+
+/// The answer as it goes out, and as the journal keeps it. A success is
+/// rendered once: the wire and the journal share the text.
+fn render(
+    engine: &Engine,
+    seen: &mut Seen,
+    format: Format,
+    result: Result<Reply, ApiError>,
+) -> (Response, Result<Sent, ApiError>) {
+    match result {
         Ok(Reply::Data(data)) => {
             let envelope = envelope::success(data);
             let text = envelope::php_json(&envelope);
@@ -136,13 +209,7 @@ pub async fn handle(engine: Arc<Engine>, request: Request) -> Response {
         ),
         Ok(Reply::Sent(Sent::Raw(resp))) => (resp.clone_parts(), Ok(Sent::Raw(resp))),
         Err(err) => (envelope::respond_error(&err, format), Err(err)),
-    };
-    if seen.fault.is_some() {
-        engine.events().notify(crate::events::Topic::Faults);
     }
-    record(&engine, seen, &result, latency);
-    engine.events().notify(crate::events::Topic::Journal);
-    response
 }
 
 /// A successful answer, or one a fault dictates.
@@ -200,18 +267,15 @@ fn dropped_connection() -> Response {
     response
 }
 
-async fn pipeline(
-    engine: &Arc<Engine>,
-    request: Request,
-    seen: &mut Seen,
-) -> (Format, Result<Reply, ApiError>) {
+/// The method and the body: the part of a call that needs its connection.
+async fn read_request(engine: &Engine, request: Request) -> Result<ReadRequest, ApiError> {
     if request.method() != Method::POST {
         let err = ApiError::new(
             Reason::MethodNotAllowed,
             format!("请求方法 {} 不被支持：请使用 POST", request.method()),
         )
         .with_status(StatusCode::METHOD_NOT_ALLOWED);
-        return (Format::Json, Err(err));
+        return Err(err);
     }
     let content_type = request
         .headers()
@@ -219,22 +283,29 @@ async fn pipeline(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let max_body = engine.settings().max_body;
-    let bytes = match axum::body::to_bytes(request.into_body(), max_body).await {
-        Ok(b) => b,
-        Err(_) => {
-            let err = ApiError::new(
-                Reason::BodyTooLarge,
-                format!("请求体超过上限 {max_body} 字节"),
-            )
-            .with_status(StatusCode::PAYLOAD_TOO_LARGE);
-            return (Format::Json, Err(err));
-        }
+    match axum::body::to_bytes(request.into_body(), max_body).await {
+        Ok(body) => Ok(ReadRequest { content_type, body }),
+        Err(_) => Err(ApiError::new(
+            Reason::BodyTooLarge,
+            format!("请求体超过上限 {max_body} 字节"),
+        )
+        .with_status(StatusCode::PAYLOAD_TOO_LARGE)),
+    }
+}
+
+async fn pipeline(
+    engine: &Arc<Engine>,
+    read: ReadRequest,
+    seen: &mut Seen,
+) -> (Format, Result<Reply, ApiError>) {
+    let params = match decode::decode_body(
+        read.content_type.as_deref(),
+        &read.body,
+        engine.settings().limits,
+    ) {
+        Ok(p) => p,
+        Err(refusal) => return (Format::Json, Err(refusal.into())),
     };
-    let params =
-        match decode::decode_body(content_type.as_deref(), &bytes, engine.settings().limits) {
-            Ok(p) => p,
-            Err(refusal) => return (Format::Json, Err(refusal.into())),
-        };
     let format = Format::from_data_type(params.str("dataType").as_deref());
     let authenticated = auth::authenticate(engine, &params);
     seen.params = params.0;
@@ -243,31 +314,15 @@ async fn pipeline(
         Err(err) => return (format, Err(err)),
     };
     let mut stall = None;
-    if let Some(Fired {
-        rule,
-        effect,
-        delay_ms,
-    }) = engine.faults().check(&call.action, &call.userid)
-    {
-        seen.fault = Some(rule);
-        match effect {
-            Effect::Error {
-                code,
-                message,
-                reason,
-            } => {
-                return (format, Err(ApiError::injected(code, reason, message)));
-            }
-            Effect::Http { status, body } => {
-                let raw = RawReply::Http { status, body };
-                return (format, Ok(Reply::Sent(Sent::Raw(raw))));
-            }
-            Effect::Drop => return (format, Ok(Reply::Sent(Sent::Raw(RawReply::Drop)))),
-            Effect::Delay { .. } => tokio::time::sleep(Duration::from_millis(delay_ms)).await,
-            Effect::Stall => stall = Some(rule),
-        }
+    // The answer an `applied` fault puts in place of the engine's.
+    let mut replacement = None;
+    match fault(engine, &call, seen, &mut stall).await {
+        Some((answer, false)) => return (format, answer),
+        Some((answer, true)) => replacement = Some(answer),
+        None => {}
     }
-    if format == Format::Json {
+    // An applied call runs in the engine, never from the cache.
+    if format == Format::Json && replacement.is_none() {
         if let Some(key) = RenderCache::key(&call) {
             match engine.rendered().get(&key) {
                 Ok(answer) => return (format, Ok(Reply::Sent(Sent::Rendered(answer)))),
@@ -278,22 +333,97 @@ async fn pipeline(
     let outcome = lane::run(engine.clone(), call, stall).await;
     seen.effects = outcome.effects;
     let result = outcome.result.map(Reply::Data).map_err(ApiError::from);
-    (format, result)
+    match replacement {
+        Some(answer) => {
+            seen.applied = Some(match &result {
+                Ok(_) => Applied {
+                    code: 0,
+                    reason: None,
+                },
+                Err(err) => Applied {
+                    code: err.code,
+                    reason: Some(err.reason().to_string()),
+                },
+            });
+            (format, answer)
+        }
+        None => (format, result),
+    }
 }
 
-fn record(engine: &Engine, seen: Seen, result: &Result<Sent, ApiError>, latency: Duration) {
+/// Checks the fault rules: waits out a `delay`, marks a `stall`, and for
+/// the effects that answer in the engine's place returns their answer and
+/// whether the call is applied first.
+async fn fault(
+    engine: &Engine,
+    call: &crate::engine::Call,
+    seen: &mut Seen,
+    stall: &mut Option<i64>,
+) -> Option<(Result<Reply, ApiError>, bool)> {
+    let Fired {
+        rule,
+        effect,
+        delay_ms,
+    } = engine.faults().check(&call.action, &call.userid)?;
+    seen.fault = Some(rule);
+    match effect {
+        Effect::Error {
+            code,
+            message,
+            reason,
+            applied,
+        } => Some((Err(ApiError::injected(code, reason, message)), applied)),
+        Effect::Http {
+            status,
+            body,
+            applied,
+        } => {
+            let raw = RawReply::Http { status, body };
+            Some((Ok(Reply::Sent(Sent::Raw(raw))), applied))
+        }
+        Effect::Drop { applied } => Some((Ok(Reply::Sent(Sent::Raw(RawReply::Drop))), applied)),
+        Effect::Delay { .. } => {
+            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+            None
+        }
+        Effect::Stall {} => {
+            *stall = Some(rule);
+            None
+        }
+    }
+}
+
+/// The journal `reason`s a fault makes in place of an answer, which are no
+/// [`Reason`]: as docs/contract.md ("Journal reasons") writes them.
+pub(crate) const FAULT_MADE_REASONS: [&str; 2] = ["http_<status>", "dropped"];
+
+/// The journal reason of a call a `drop` fault answered with nothing.
+pub(crate) const DROPPED_REASON: &str = FAULT_MADE_REASONS[1];
+
+/// The journal reason of a call an `http` fault answered: `http_503`.
+fn http_fault_reason(status: u16) -> String {
+    format!("http_{status}")
+}
+
+fn record(
+    engine: &Engine,
+    seen: Seen,
+    result: &Result<Sent, ApiError>,
+    latency: Duration,
+    client_gone: bool,
+) {
     let text = |k: &str| seen.params.get(k).and_then(scalar_text).unwrap_or_default();
     let (code, reason, response, sign_input) = match result {
         Ok(Sent::Rendered(json)) => (0, None, json.clone(), None),
         Ok(Sent::Raw(RawReply::Http { status, body })) => (
             1,
-            Some(format!("http_{status}")),
+            Some(http_fault_reason(*status)),
             RawJson::from_value(&Value::String(body.clone())),
             None,
         ),
         Ok(Sent::Raw(RawReply::Drop)) => (
             1,
-            Some("dropped".to_string()),
+            Some(DROPPED_REASON.to_string()),
             RawJson::from_value(&Value::Null),
             None,
         ),
@@ -321,8 +451,37 @@ fn record(engine: &Engine, seen: Seen, result: &Result<Sent, ApiError>, latency:
         reason,
         latency_ms,
         fault: seen.fault,
+        applied: seen.applied,
         response,
         effects: seen.effects,
+        client_gone,
         sign_input,
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_contract_lists_every_journal_reason_a_fault_makes() {
+        let documented = crate::protocol::reason::doc_table::names(
+            include_str!("../../docs/contract.md"),
+            "### Journal reasons",
+        );
+        assert_eq!(
+            documented, FAULT_MADE_REASONS,
+            "docs/contract.md, Journal reasons"
+        );
+        // Each value the code writes is one the list names.
+        assert_eq!(
+            http_fault_reason(503),
+            FAULT_MADE_REASONS[0].replace("<status>", "503")
+        );
+        assert_eq!(DROPPED_REASON, FAULT_MADE_REASONS[1]);
+        // None is also a `Reason`, which the same column could not tell apart.
+        for made in FAULT_MADE_REASONS {
+            assert!(Reason::ALL.iter().all(|r| r.as_str() != made), "{made}");
+        }
+    }
 }

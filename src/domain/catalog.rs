@@ -176,6 +176,63 @@ impl System {
     }
 }
 
+/// What an OS image is asked for: a new order (`create`) or a reinstall
+/// (`install`). Its `type` field must list the word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SystemUse {
+    Create,
+    Install,
+}
+
+impl SystemUse {
+    /// The word the image's `type` lists.
+    pub fn word(self) -> &'static str {
+        match self {
+            SystemUse::Create => "create",
+            SystemUse::Install => "install",
+        }
+    }
+}
+
+/// The image checks `create` and `install` share, in one order, so both
+/// refuse the same image with the same reason: it supports bare metal, it
+/// is offered on the line, its `type` lists the use, and the product meets
+/// its CPU and memory limits. `product` is `None` only for an instance
+/// whose product left the catalog: there are no limits to compare then.
+pub fn check_system(
+    system: &System,
+    use_: SystemUse,
+    line_guid: &str,
+    product: Option<&Product>,
+) -> Result<(), RuleError> {
+    if !system.support.iter().any(|s| s == "baremetal") {
+        return Err(RuleError::SystemNotBaremetal {
+            system: system.name.clone(),
+            support: system.support.join(","),
+        });
+    }
+    if !system.lines.iter().any(|l| l == line_guid) {
+        return Err(RuleError::SystemNotOnLine {
+            system: system.name.clone(),
+            line: line_guid.to_string(),
+        });
+    }
+    if !system.types.iter().any(|t| t == use_.word()) {
+        return Err(match use_ {
+            SystemUse::Create => RuleError::SystemNotForCreate {
+                system: system.name.clone(),
+            },
+            SystemUse::Install => RuleError::SystemNotForInstall {
+                system: system.name.clone(),
+            },
+        });
+    }
+    match product {
+        Some(product) => check_system_limits(product, system),
+        None => Ok(()),
+    }
+}
+
 /// The product meets the OS image's minimum CPU cores and memory (0 = no limit).
 pub fn check_system_limits(product: &Product, system: &System) -> Result<(), RuleError> {
     if system.cpu_limit > 0 && product.cpu_value < system.cpu_limit {

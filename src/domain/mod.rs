@@ -78,6 +78,14 @@ pub enum RuleError {
     DegradeDatePast { date: String, now: String },
     #[error("降配执行时间 {date} 不能晚于业务到期时间 {end_time}")]
     DegradeDateAfterEnd { date: String, end_time: String },
+    #[error("操作系统 {system} 不支持裸金属业务（support {support}）")]
+    SystemNotBaremetal { system: String, support: String },
+    #[error("操作系统 {system} 不适用于线路 {line}")]
+    SystemNotOnLine { system: String, line: String },
+    #[error("操作系统 {system} 仅支持重装，不能用于创建")]
+    SystemNotForCreate { system: String },
+    #[error("操作系统 {system} 不支持重装")]
+    SystemNotForInstall { system: String },
     #[error("机型 CPU {cpu} 核低于操作系统 {system} 的最低要求 {limit} 核")]
     SystemCpuLimit {
         cpu: i64,
@@ -124,6 +132,10 @@ impl RuleError {
             RuleError::DegradeDatePast { .. } => Reason::DegradeDatePast,
             RuleError::DegradeDateAfterEnd { .. } => Reason::DegradeDateAfterEnd,
             RuleError::PoolExhausted { .. } => Reason::IpPoolExhausted,
+            RuleError::SystemNotBaremetal { .. } => Reason::SystemNotBaremetal,
+            RuleError::SystemNotOnLine { .. } => Reason::SystemNotOnLine,
+            RuleError::SystemNotForCreate { .. } => Reason::SystemNotForCreate,
+            RuleError::SystemNotForInstall { .. } => Reason::SystemNotForInstall,
             RuleError::SystemCpuLimit { .. } => Reason::SystemCpuLimit,
             RuleError::SystemRamLimit { .. } => Reason::SystemRamLimit,
             RuleError::PartitionUnsupported { .. } | RuleError::PartitionSize { .. } => {

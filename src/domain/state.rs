@@ -200,6 +200,15 @@ pub enum Forced {
 }
 
 impl Forced {
+    /// The state fields the control API can force, in the document's order.
+    pub const FIELDS: [&'static str; 5] = [
+        OrderStatus::FIELD,
+        RunStatus::FIELD,
+        ActStatus::FIELD,
+        PushStatus::FIELD,
+        LockStatus::FIELD,
+    ];
+
     /// The codes the document gives a state field (`None`: not a state field).
     pub fn codes(field: &str) -> Option<Vec<i64>> {
         match field {

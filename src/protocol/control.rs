@@ -42,15 +42,12 @@ pub const TIME_PATTERN: &str = r"^\s*(?:[0-9]{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]
 /// far enough for any test and far from overflowing the clock.
 pub const MAX_ADVANCE_SECONDS: i64 = 100 * 366 * 86_400;
 
-/// `seconds` as text: up to nine digits, nothing else.
-pub const SECONDS_TEXT_PATTERN: &str = "^[0-9]{1,9}$";
-
 /// `POST /_mock/clock/advance`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Advance {
-    /// Whole seconds, 0 to a hundred years: a JSON integer, or up to nine
-    /// digits as text.
+    /// Whole seconds, 0 to a hundred years (a whole number, or its digits
+    /// as text).
     #[schema(schema_with = seconds_schema)]
     pub seconds: Value,
 }
@@ -221,25 +218,6 @@ pub struct ControlErrorBody {
     pub message: String,
 }
 
-/// Reads `seconds` as [`Advance`] documents it; `None` for anything else.
-pub fn read_seconds(value: &Value) -> Option<i64> {
-    let n = match value {
-        Value::Number(n) => n
-            .as_i64()
-            // 30.0 is the integer 30 in JSON Schema, so here too.
-            .or_else(|| {
-                n.as_f64()
-                    .filter(|f| f.fract() == 0.0 && f.abs() < 1e15)
-                    .map(|f| f as i64)
-            }),
-        Value::String(s) if (1..=9).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()) => {
-            s.parse().ok()
-        }
-        _ => None,
-    }?;
-    (0..=MAX_ADVANCE_SECONDS).contains(&n).then_some(n)
-}
-
 /// What `PUT /_mock/users/{userid}/callback` accepts as a URL: `http` or
 /// `https`, a host name (its last label starts with a letter), an optional
 /// port, then any printable ASCII.
@@ -264,6 +242,63 @@ fn callback_url_schema() -> utoipa::openapi::schema::Schema {
         .into()
 }
 
+/// A whole number as the control API reads it (`protocol/whole.rs`): a
+/// JSON integer in `min..=max` (30.0 is one), or its digits as text
+/// (`text`, blanks around it allowed). Each field's range and text form
+/// are written once, here, for the OpenAPI document.
+fn whole_schema(min: i64, max: i64, text: &str) -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(min))
+                .maximum(Some(max)),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(format!(r"^\s*(?:{text})\s*$"))),
+        )
+        .build()
+        .into()
+}
+
+/// A count (`after`, `times`, `since`, `limit`): 0 or more.
+pub fn count_schema() -> utoipa::openapi::schema::Schema {
+    whole_schema(0, i64::MAX, "-0+|[0-9]{1,18}")
+}
+
+/// A fault's delay in milliseconds: at most a minute.
+pub fn ms_schema() -> utoipa::openapi::schema::Schema {
+    whole_schema(0, 60_000, "0*(?:[0-9]{1,4}|[1-5][0-9]{4}|60000)")
+}
+
+/// An `http` fault's status.
+pub fn status_schema() -> utoipa::openapi::schema::Schema {
+    whole_schema(100, 599, "0*[1-5][0-9]{2}")
+}
+
+/// An `error` fault's envelope code: anything but 0 (success).
+pub fn error_code_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(i64::MIN))
+                .maximum(Some(i64::MAX))
+                .description(Some("not 0")),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(r"^\s*-?0*[1-9][0-9]{0,17}\s*$")),
+        )
+        .build()
+        .into()
+}
+
 /// A string of [`TIME_PATTERN`].
 pub fn time_schema() -> utoipa::openapi::schema::Object {
     use utoipa::openapi::schema::{ObjectBuilder, Type};
@@ -275,48 +310,5 @@ pub fn time_schema() -> utoipa::openapi::schema::Object {
 }
 
 fn seconds_schema() -> utoipa::openapi::schema::Schema {
-    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
-    OneOfBuilder::new()
-        .item(
-            ObjectBuilder::new()
-                .schema_type(Type::Integer)
-                .minimum(Some(0))
-                .maximum(Some(MAX_ADVANCE_SECONDS)),
-        )
-        .item(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .pattern(Some(SECONDS_TEXT_PATTERN)),
-        )
-        .build()
-        .into()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn seconds_are_an_integer_or_up_to_nine_digits() {
-        for (value, want) in [
-            (json!(30), Some(30)),
-            (json!(30.0), Some(30)),
-            (json!("30"), Some(30)),
-            (json!("007"), Some(7)),
-            (json!("999999999"), Some(999_999_999)),
-            (json!(MAX_ADVANCE_SECONDS), Some(MAX_ADVANCE_SECONDS)),
-            (json!(MAX_ADVANCE_SECONDS + 1), None),
-            (json!(-1), None),
-            (json!(1.5), None),
-            (json!("1000000000"), None),
-            (json!(" 5"), None),
-            (json!("+5"), None),
-            (json!(""), None),
-            (json!(true), None),
-            (json!(null), None),
-        ] {
-            assert_eq!(read_seconds(&value), want, "{value}");
-        }
-    }
+    whole_schema(0, MAX_ADVANCE_SECONDS, "0*[0-9]{1,9}")
 }

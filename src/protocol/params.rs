@@ -49,6 +49,15 @@ impl Params {
         match self.0.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+            // What PHP's curl sends for a nested array in an array
+            // CURLOPT_POSTFIELDS (multipart): the word, with a notice.
+            Some(Value::String(s)) if s == "Array" => Err(Refusal::bad_param(
+                key,
+                format!(
+                    "收到字符串 \"Array\"：PHP 的 curl 不能以 multipart 发送嵌套数组，\
+                     请把 {key} 展开为 {key}[0][item]、{key}[0][value] 这样的字段名"
+                ),
+            )),
             Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
                 Ok(v @ (Value::Array(_) | Value::Object(_))) => Ok(Some(v)),
                 _ => Err(Refusal::bad_param(key, "应为数组或 JSON 数组字符串")),

@@ -116,6 +116,7 @@ reasons! {
     // The control API only.
     AdminLoopbackOnly = "admin_loopback_only",
     AdminTokenRequired = "admin_token_required",
+    AmbiguousAuthorization = "ambiguous_authorization",
     UnknownControlCall = "unknown_control_call",
     BadJson = "bad_json",
     BadPath = "bad_path",
@@ -138,6 +139,64 @@ reasons! {
 impl std::fmt::Display for Reason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Reading the tables of the docs, for the tests that check a closed list
+/// of the code against the list the docs give.
+#[cfg(test)]
+pub(crate) mod doc_table {
+    /// The rows of the first table under the heading line `heading`
+    /// (`"### Timeline kinds"`), as trimmed cells, without the header row
+    /// and the separator; the first cell loses its backticks.
+    pub(crate) fn rows(doc: &str, heading: &str) -> Vec<Vec<String>> {
+        let mut lines = doc.lines().skip_while(|l| l.trim() != heading).skip(1);
+        let table = lines
+            .by_ref()
+            .take_while(|l| !l.starts_with('#'))
+            .skip_while(|l| !l.trim_start().starts_with('|'))
+            .take_while(|l| l.trim_start().starts_with('|'));
+        table
+            .skip(2)
+            .map(|line| {
+                let mut cells: Vec<String> = line
+                    .trim()
+                    .trim_matches('|')
+                    .split('|')
+                    .map(|c| c.trim().to_string())
+                    .collect();
+                if let Some(first) = cells.first_mut() {
+                    *first = first.trim_matches('`').to_string();
+                }
+                cells
+            })
+            .collect()
+    }
+
+    /// The first column of [`rows`]: the names a list documents.
+    pub(crate) fn names(doc: &str, heading: &str) -> Vec<String> {
+        rows(doc, heading)
+            .into_iter()
+            .filter_map(|r| r.into_iter().next())
+            .collect()
+    }
+
+    /// The backticked values of a cell: `` `0`, `1` `` is `["0", "1"]`.
+    pub(crate) fn code_spans(cell: &str) -> Vec<String> {
+        cell.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn a_table_is_read_under_its_heading_only() {
+        let doc = "## A\n\n| x | y |\n| --- | --- |\n| `one` | `1`, `2` |\n\n### B\n\ntext\n\n| k | v |\n|---|---|\n| `two` | 2 |\n| three | 3 |\n\n## C\n| `no` | 0 |\n";
+        assert_eq!(names(doc, "## A"), ["one"]);
+        assert_eq!(names(doc, "### B"), ["two", "three"]);
+        assert_eq!(code_spans(&rows(doc, "## A")[0][1]), ["1", "2"]);
+        assert!(names(doc, "## Missing").is_empty());
     }
 }
 

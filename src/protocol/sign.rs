@@ -10,6 +10,11 @@ use super::mask::KEY_MASK;
 /// The fixed salt the upstream document puts between module and action.
 pub const SALT: &str = "zkeys.api@2019";
 
+/// What a `sign_invalid` refusal says, and what `drift` and `seed pull`
+/// say when an engine refuses their sign.
+pub const SIGN_INVALID_MESSAGE: &str =
+    "签名错误：sign 应为 md5(module + 'zkeys.api@2019' + action + userid + API秘钥 + time)";
+
 /// The string that is hashed.
 pub fn canonical(module: &str, action: &str, userid: &str, key: &str, time: &str) -> String {
     format!("{module}{SALT}{action}{userid}{key}{time}")

@@ -254,4 +254,14 @@ mod tests {
             "{message}"
         );
     }
+
+    #[test]
+    fn the_contract_lists_every_timeline_kind_and_nothing_else() {
+        let documented = crate::protocol::reason::doc_table::names(
+            include_str!("../../docs/contract.md"),
+            "### Timeline kinds",
+        );
+        let kinds: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(documented, kinds, "docs/contract.md, Timeline kinds");
+    }
 }

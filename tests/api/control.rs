@@ -14,7 +14,7 @@ use crate::helpers::{
 
 /// The keys of every journal entry (docs/contract.md, "Control API
 /// payloads"), in order.
-const ENTRY_KEYS: [&str; 13] = [
+const ENTRY_KEYS: [&str; 15] = [
     "id",
     "time",
     "action",
@@ -26,8 +26,10 @@ const ENTRY_KEYS: [&str; 13] = [
     "reason",
     "latency_ms",
     "fault",
+    "applied",
     "response",
     "effects",
+    "client_gone",
 ];
 
 /// Sends a raw body to a control call; returns the status, the
@@ -98,7 +100,58 @@ async fn health_answers_ok() {
         content_type.starts_with("application/json"),
         "{content_type}"
     );
-    assert_eq!(body, json!({"status": "ok"}));
+    assert_eq!(
+        body,
+        json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")})
+    );
+}
+
+/// Every answer names the server's version in `X-Apayun-Mock-Version`:
+/// `/api` (success and refusal), control calls and their errors, a
+/// namespace's calls, the dashboard and the fallback 404. A client library
+/// checks its minimum on whichever answer it sees first.
+#[tokio::test]
+async fn every_answer_carries_the_version_header() {
+    let app = TestApp::spawn().await;
+    let want = env!("CARGO_PKG_VERSION");
+    let cases: [(&str, &str, &str, u16); 9] = [
+        ("GET", "/_mock/health", "", 200),
+        ("GET", "/_mock/clock", "", 200),
+        ("POST", "/_mock/clock/advance", r#"{"seconds":"x"}"#, 400),
+        ("GET", "/_mock/no-such-call", "", 404),
+        ("GET", "/ns/versioned/_mock/clock", "", 200),
+        ("POST", "/api", "module=baremetal", 200),
+        ("GET", "/api", "", 405),
+        ("GET", "/no/such/path", "", 404),
+        ("GET", "/_mock/ui", "", 200),
+    ];
+    for (method, path, body, status) in cases {
+        let resp = app
+            .http
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).expect("method"),
+                format!("{}{path}", app.url()),
+            )
+            .header(
+                "content-type",
+                if path.ends_with("/api") {
+                    "application/x-www-form-urlencoded"
+                } else {
+                    "application/json"
+                },
+            )
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!(resp.status().as_u16(), status, "{method} {path}");
+        let got = resp
+            .headers()
+            .get("x-apayun-mock-version")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        assert_eq!(got.as_deref(), Some(want), "{method} {path}");
+    }
 }
 
 #[tokio::test]
@@ -1132,7 +1185,7 @@ async fn bad_control_input_is_a_json_4xx_never_a_500() {
         (
             "POST",
             "/_mock/faults".into(),
-            r#"{"times":"2","effect":{"kind":"drop"}}"#,
+            r#"{"times":"2x","effect":{"kind":"drop"}}"#,
             400,
             "bad_json",
         ),
@@ -1302,7 +1355,7 @@ async fn bad_control_input_is_a_json_4xx_never_a_500() {
             405,
             "method_not_allowed",
         ),
-        ("POST", "/_mock/namespaces".into(), "[]", 400, "bad_json"),
+        ("POST", "/_mock/namespaces".into(), "[1]", 400, "bad_json"),
         (
             "POST",
             "/_mock/namespaces".into(),

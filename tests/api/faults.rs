@@ -70,7 +70,7 @@ async fn a_rule_is_stored_with_its_id_and_defaults() {
             "after": 0,
             "times": 2,
             "probability": 1.0,
-            "effect": {"kind": "error", "code": 1, "message": "模拟故障", "reason": "injected_fault"},
+            "effect": {"kind": "error", "code": 1, "message": "模拟故障", "reason": "injected_fault", "applied": false},
             "matched": 0,
             "fired": 0,
         })

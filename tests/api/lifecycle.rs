@@ -876,7 +876,7 @@ async fn install_type_mode_and_system_rules() {
         (install(UBUNTU, "51201", "replace", "1"), "partition_size_invalid", &["51201", "51200"]),
         (install(UBUNTU, "0", "upgrade", "1"), "bad_param", &["installType"]),
         (install(UBUNTU, "-2", "replace", "1"), "bad_param", &["system_partition_size"]),
-        (install(CLOUD_ONLY, "0", "install", "1"), "system_not_on_line", &[LINE]),
+        (install(CLOUD_ONLY, "0", "install", "1"), "system_not_baremetal", &["support server"]),
         (install("1695196885229999", "0", "install", "1"), "system_not_found", &["1695196885229999"]),
         (bad_password, "password_not_base64", &["loginPassword"]),
     ];

@@ -292,3 +292,43 @@ async fn php_curl_with_an_array_postfields_is_understood() {
         .unwrap_or_default()[0];
     assert_eq!(getzones["params"].get("upload"), None, "{getzones}");
 }
+
+/// PHP's curl cannot send a nested array as multipart: it sends the word
+/// `Array` (with a notice). The refusal says to flatten `param` to bracket
+/// names, which the next call does (docs/fidelity.md, Content types).
+#[tokio::test]
+async fn a_nested_array_curl_could_not_send_is_refused_saying_how_to_flatten_it() {
+    let app = TestApp::spawn().await;
+    let client = app.client();
+    let mut pairs = client.signed_pairs("degrade", &json!({"guid": EXAMPLE_GUID}));
+    pairs.push(("param".into(), "Array".into()));
+    let (status, reason, answer) = post(
+        &app,
+        "/api",
+        Some(&multipart_type()),
+        multipart(&pairs, None),
+    )
+    .await;
+    assert_eq!(
+        (status, reason.as_deref()),
+        (200, Some("bad_param")),
+        "{answer}"
+    );
+    let message = answer["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("Array") && message.contains("param[0][item]"),
+        "{message}"
+    );
+    let mut flat = client.signed_pairs("degrade", &json!({"guid": EXAMPLE_GUID}));
+    flat.push(("param[0][item]".into(), "bandwidth".into()));
+    flat.push(("param[0][value]".into(), "5".into()));
+    flat.push(("param[0][date]".into(), future_date()));
+    let (_, reason, answer) = post(
+        &app,
+        "/api",
+        Some(&multipart_type()),
+        multipart(&flat, None),
+    )
+    .await;
+    assert_eq!((reason, &answer["code"]), (None, &json!(0)), "{answer}");
+}

@@ -459,13 +459,13 @@ function opButton(label, action, params, confirmText) {
 function detailOps(inst, line) {
   const guid = inst.guid;
   const months = h('select', { 'aria-label': '续费时长 Renew months', id: 'renew-months' },
-    ((line && line.months) || [1]).map((m) => h('option', { value: m }, `${m} 月 month${m > 1 ? 's' : ''}`)));
+    (line ? numbers(line.months) : [1]).map((m) => h('option', { value: m }, `${m} 月 month${m > 1 ? 's' : ''}`)));
   const bandwidth = h('input', { type: 'number', min: 0, value: 0, id: 'upgrade-bandwidth', 'aria-label': '带宽增量 Bandwidth +Mbps', class: 'narrow' });
   const ipnum = h('select', { id: 'upgrade-ipnum', 'aria-label': 'IP 增量 IPs' },
     h('option', { value: 0 }, '+0 IP'),
-    ((line && line.ip_num_list) || []).map((n) => h('option', { value: n }, `+${n} IP`)));
+    (line ? numbers(line.ip_num_list) : []).map((n) => h('option', { value: n }, `+${n} IP`)));
   const ipType = h('select', { id: 'upgrade-iptype', 'aria-label': 'IP 类型 IP type' },
-    ((line && line.ip_upgrade_type) || [1, 2]).map((t) => h('option', { value: t }, t === 2 ? '子网 subnet' : '单 IP single')));
+    (line ? numbers(line.ip_upgrade_type) : [1, 2]).map((t) => h('option', { value: t }, t === 2 ? '子网 subnet' : '单 IP single')));
   return h('div', { class: 'ops' },
     opButton('■ 关机 Stop', 'stop', () => ({ guid })),
     opButton('▶ 开机 Start', 'start', () => ({ guid })),
@@ -719,6 +719,11 @@ refreshers.snapshots = async () => {
 };
 
 // ---- catalog and order form ----
+// The catalog's records are the engine's own (sync_line, getsystems): lists
+// are comma strings (the document also writes a full-width comma) and
+// numbers are strings.
+function words(text) { return String(text || '').split(/[,，]/).map((w) => w.trim()).filter(Boolean); }
+function numbers(text) { return words(text).map(Number).filter(Number.isFinite); }
 
 function fillSelect(select, options, keep) {
   const before = select.value;
@@ -737,7 +742,7 @@ async function loadCatalog() {
   fillSelect($('fault-userid'), members(), true);
   const zoneName = (guid) => (catalog.zones.find((z) => z.guid === guid) || {}).name || guid;
   fillSelect($('order-line'), catalog.lines.map((l) => h('option', { value: l.guid, disabled: l.buy_status !== '1' },
-    `${zoneName(l.zone_guid)} · ${l.name}` + (l.buy_status !== '1' ? ' (停售 not for sale)' : ''))), true);
+    `${zoneName(l.line_guid)} · ${l.name}` + (l.buy_status !== '1' ? ' (停售 not for sale)' : ''))), true);
   if ($('order-line').selectedOptions[0] && $('order-line').selectedOptions[0].disabled) {
     const first = catalog.lines.find((l) => l.buy_status === '1');
     if (first) $('order-line').value = first.guid;
@@ -758,12 +763,13 @@ function fillOrderChoices() {
     if (first) $('order-product').value = first.guid;
   }
   const product = products.find((p) => p.guid === $('order-product').value);
-  const systems = c.systems.filter((s) => line && s.lines.includes(line.guid) && s.type.includes('create') && s.support.includes('baremetal'));
+  const systems = c.systems.filter((s) => line && s.lines.includes(line.guid) && words(s.type).includes('create') && words(s.support).includes('baremetal'));
   fillSelect($('order-system'), systems.map((s) => {
-    const tooSmall = product && ((s.cpu_limit > 0 && product.cpu_value < s.cpu_limit) || (s.ram_limit > 0 && product.memory_num < s.ram_limit));
+    const [cpu, ram] = [Number(s.cpu_limit), Number(s.ram_limit)];
+    const tooSmall = product && ((cpu > 0 && Number(product.cpu_value) < cpu) || (ram > 0 && Number(product.memory_num) < ram));
     return h('option', { value: s.guid, disabled: tooSmall }, s.name + (tooSmall ? ` (需 needs ${s.cpu_limit}C/${s.ram_limit}G)` : ''));
   }), true);
-  fillSelect($('order-months'), ((line && line.months) || []).map((m) => h('option', { value: m }, `${m} 月 month${m > 1 ? 's' : ''}`)), true);
+  fillSelect($('order-months'), (line ? numbers(line.months) : []).map((m) => h('option', { value: m }, `${m} 月 month${m > 1 ? 's' : ''}`)), true);
 }
 
 async function placeOrder(event) {
