@@ -146,7 +146,7 @@ pub struct Spec {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "whole::opt"
     )]
-    #[schema(schema_with = control::count_schema)]
+    #[schema(schema_with = control::optional_count_schema)]
     pub times: Option<u64>,
     /// Chance per matching call, 0..=1.
     #[serde(default = "default_probability")]
@@ -220,8 +220,10 @@ impl Spec {
                 min_ms,
                 max_ms,
             } => match (min_ms, max_ms) {
-                (Some(lo), Some(hi)) if lo <= hi && *hi <= 60_000 => Ok(()),
-                _ => Err("delay needs min_ms <= max_ms <= 60000".into()),
+                // The two bounds of a range, in either order (the OpenAPI
+                // document cannot say that one must be the smaller).
+                (Some(lo), Some(hi)) if *lo.max(hi) <= 60_000 => Ok(()),
+                _ => Err("delay needs min_ms and max_ms, each at most 60000".into()),
             },
             Effect::Delay { ms: Some(ms), .. } if *ms > 60_000 => {
                 Err("delay ms must be at most 60000".into())
@@ -349,7 +351,7 @@ impl Faults {
                     min_ms: Some(lo),
                     max_ms: Some(hi),
                     ..
-                } => rng.random_range(lo..=hi),
+                } => rng.random_range(lo.min(hi)..=lo.max(hi)),
                 _ => 0,
             };
             return Some(Fired {
@@ -583,11 +585,11 @@ mod tests {
             ),
             (
                 r#"{"effect":{"kind":"delay","min_ms":1,"max_ms":60001}}"#,
-                "delay needs min_ms <= max_ms <= 60000",
+                "delay needs min_ms and max_ms, each at most 60000",
             ),
             (
                 r#"{"effect":{"kind":"delay","min_ms":1}}"#,
-                "delay needs min_ms <= max_ms <= 60000",
+                "delay needs min_ms and max_ms, each at most 60000",
             ),
             (
                 r#"{"effect":{"kind":"delay"}}"#,
@@ -657,9 +659,10 @@ mod tests {
             .validate()
             .is_err());
         assert!(spec(r#"{"effect":{"kind":"delay"}}"#).validate().is_err());
+        // The bounds of a range in either order (docs/fidelity.md).
         assert!(spec(r#"{"effect":{"kind":"delay","min_ms":5,"max_ms":1}}"#)
             .validate()
-            .is_err());
+            .is_ok());
         assert!(spec(r#"{"effect":{"kind":"http","status":99}}"#)
             .validate()
             .is_err());

@@ -78,7 +78,6 @@ pub async fn clock(admin: Admin) -> Reply {
     ok(admin.engine.clock_json())
 }
 
-
 pub async fn clock_advance(admin: Admin, bytes: ControlBody) -> Reply {
     let req: Advance = body(&bytes)?;
     let seconds = whole_value::<i64>("seconds", &req.seconds)
@@ -109,7 +108,6 @@ pub async fn clock_advance(admin: Admin, bytes: ControlBody) -> Reply {
         })?;
     ok(admin.engine.clock_json())
 }
-
 
 pub async fn clock_set(admin: Admin, bytes: ControlBody) -> Reply {
     let req: SetClock = body(&bytes)?;
@@ -231,10 +229,11 @@ pub struct RequestQuery {
     guid: Option<String>,
     #[serde(default, deserialize_with = "whole::opt")]
     code: Option<i64>,
+    // Signed 64-bit, as the OpenAPI document says; negatives refused below.
     #[serde(default, deserialize_with = "whole::opt")]
-    since: Option<u64>,
+    since: Option<i64>,
     #[serde(default, deserialize_with = "whole::opt")]
-    limit: Option<usize>,
+    limit: Option<i64>,
     format: Option<JournalFormat>,
 }
 
@@ -249,13 +248,23 @@ pub enum JournalFormat {
 
 pub async fn requests(admin: Admin, RawQuery(raw): RawQuery) -> Reply {
     let q: RequestQuery = query(raw.as_deref())?;
+    let count = |name: &str, n: Option<i64>| -> Result<Option<u64>, AdminError> {
+        n.map(|n| {
+            u64::try_from(n).map_err(|_| {
+                AdminError::bad_request(Reason::BadQuery, format!("{name} must be 0 or more"))
+            })
+        })
+        .transpose()
+    };
+    let since = count("since", q.since)?;
+    let limit = count("limit", q.limit)?.map(|l| usize::try_from(l).unwrap_or(usize::MAX));
     let filter = Filter {
         action: q.action,
         userid: q.userid,
         guid: q.guid,
         code: q.code,
-        since: q.since,
-        limit: q.limit,
+        since,
+        limit,
     };
     let entries = admin.engine.journal().query(&filter);
     if q.format == Some(JournalFormat::Jsonl) {

@@ -228,12 +228,13 @@ pub struct RequestsQuery {
     /// Entries that named, created or touched this GUID.
     pub guid: Option<String>,
     /// Entries answered with this envelope code.
+    #[param(schema_with = query_int_schema)]
     pub code: Option<i64>,
     /// Entries after journal id N.
-    #[param(schema_with = count_schema)]
+    #[param(schema_with = query_count_schema)]
     pub since: Option<i64>,
     /// At most this many entries.
-    #[param(schema_with = count_schema)]
+    #[param(schema_with = query_count_schema)]
     pub limit: Option<i64>,
     /// `jsonl`: one entry per line (`application/x-ndjson`); `json`, the
     /// default, the object below.
@@ -246,13 +247,16 @@ pub struct RequestsQuery {
 #[into_params(parameter_in = Query)]
 pub struct InstancesQuery {
     pub userid: Option<String>,
+    #[param(schema_with = query_int_schema)]
     pub order_status: Option<i64>,
+    #[param(schema_with = query_int_schema)]
     pub run_status: Option<i64>,
+    #[param(schema_with = query_int_schema)]
     pub act_status: Option<i64>,
     /// 1 to 5000 (default 500).
-    #[param(minimum = 1, maximum = 5000)]
+    #[param(schema_with = query_limit_schema)]
     pub limit: Option<i64>,
-    #[param(minimum = 0)]
+    #[param(schema_with = query_count_schema)]
     pub offset: Option<i64>,
 }
 
@@ -633,8 +637,46 @@ pub fn document() -> &'static str {
         let mut doc = serde_json::to_value(ControlApi::openapi()).unwrap_or_default();
         camel_case_links(&mut doc);
         delay_needs_a_length(&mut doc);
+        empty_bodies(&mut doc);
         serde_json::to_string_pretty(&doc).unwrap_or_default()
     })
+}
+
+/// A body whose fields are all optional may also be absent, `null` or
+/// `[]` (what PHP's `json_encode([])` writes): `admin/input.rs` reads all
+/// three as `{}`.
+fn empty_bodies(doc: &mut Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for item in paths.values_mut().filter_map(Value::as_object_mut) {
+        for op in item.values_mut() {
+            let Some(schema) = op.pointer_mut("/requestBody/content/application~1json/schema")
+            else {
+                continue;
+            };
+            // utoipa writes an optional body as `oneOf: [null, $ref]`.
+            let reference = match schema.get("oneOf").and_then(Value::as_array) {
+                Some(items) => items.iter().find(|i| i.get("$ref").is_some()).cloned(),
+                None => schema.get("$ref").map(|_| schema.clone()),
+            };
+            let optional = [
+                "NewNamespace",
+                "NamespaceSource",
+                "CallbackUrl",
+                "ForceState",
+            ]
+            .iter()
+            .any(|name| schema.to_string().contains(&format!("/{name}\"")));
+            if let (true, Some(reference)) = (optional, reference) {
+                *schema = serde_json::json!({"oneOf": [
+                    reference,
+                    {"type": "array", "maxItems": 0},
+                    {"type": "null"},
+                ]});
+            }
+        }
+    }
 }
 
 /// A `delay` effect gives `ms`, or `min_ms` and `max_ms` (a rule serde's
@@ -655,9 +697,14 @@ fn delay_needs_a_length(doc: &mut Value) {
         if let (true, Some(object)) = (is_delay, variant.as_object_mut()) {
             object.insert(
                 "oneOf".to_string(),
+                // "Given" is present and not null (null reads as absent).
                 serde_json::json!([
-                    {"required": ["ms"], "not": {"anyOf": [{"required": ["min_ms"]}, {"required": ["max_ms"]}]}},
-                    {"required": ["min_ms", "max_ms"], "not": {"required": ["ms"]}},
+                    {"required": ["ms"], "properties": {
+                        "ms": {"not": {"type": "null"}},
+                        "min_ms": {"type": "null"}, "max_ms": {"type": "null"}}},
+                    {"required": ["min_ms", "max_ms"], "properties": {
+                        "min_ms": {"not": {"type": "null"}}, "max_ms": {"not": {"type": "null"}},
+                        "ms": {"type": "null"}}},
                 ]),
             );
         }

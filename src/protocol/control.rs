@@ -269,9 +269,64 @@ pub fn count_schema() -> utoipa::openapi::schema::Schema {
     whole_schema(0, i64::MAX, "-0+|[0-9]{1,18}")
 }
 
-/// A fault's delay in milliseconds: at most a minute.
+/// An optional count (`times`): null is not given.
+pub fn optional_count_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+    let mut schema = count_schema();
+    if let Schema::OneOf(one_of) = &mut schema {
+        one_of
+            .items
+            .push(ObjectBuilder::new().schema_type(Type::Null).into());
+    }
+    schema
+}
+
+/// A fault's delay in milliseconds: at most a minute (null: not given).
 pub fn ms_schema() -> utoipa::openapi::schema::Schema {
-    whole_schema(0, 60_000, "0*(?:[0-9]{1,4}|[1-5][0-9]{4}|60000)")
+    use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+    let mut schema = whole_schema(0, 60_000, "0*(?:[0-9]{1,4}|[1-5][0-9]{4}|60000)");
+    if let Schema::OneOf(one_of) = &mut schema {
+        one_of
+            .items
+            .push(ObjectBuilder::new().schema_type(Type::Null).into());
+    }
+    schema
+}
+
+/// A whole-number query parameter in `min..=max`; given empty, it is no
+/// filter (`admin/input.rs`).
+pub fn query_whole_schema(min: i64, max: i64) -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+    let text = match (min, max) {
+        (0, i64::MAX) => "-0+|[0-9]{1,18}".to_string(),
+        (1, 5000) => "0*(?:[1-9][0-9]{0,2}|[1-4][0-9]{3}|5000)".to_string(),
+        _ => "-?[0-9]{1,18}".to_string(),
+    };
+    let mut schema = whole_schema(min, max, &text);
+    if let Schema::OneOf(one_of) = &mut schema {
+        one_of.items.push(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(0))
+                .into(),
+        );
+    }
+    schema
+}
+
+/// A count in a query: 0 or more, or empty.
+pub fn query_count_schema() -> utoipa::openapi::schema::Schema {
+    query_whole_schema(0, i64::MAX)
+}
+
+/// Any whole number in a query (a code, a state), or empty.
+pub fn query_int_schema() -> utoipa::openapi::schema::Schema {
+    query_whole_schema(i64::MIN, i64::MAX)
+}
+
+/// A page size of `GET /_mock/instances`: 1 to 5000, or empty.
+pub fn query_limit_schema() -> utoipa::openapi::schema::Schema {
+    query_whole_schema(1, 5000)
 }
 
 /// An `http` fault's status.
