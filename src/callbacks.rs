@@ -13,18 +13,19 @@ use tokio::sync::mpsc;
 /// Most callback records kept.
 const LOG_CAPACITY: usize = 10_000;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Attempt {
     pub at: String,
     pub status: Option<u16>,
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Record {
     pub id: u64,
     pub url: String,
     pub event: String,
+    #[schema(value_type = Object)]
     pub params: Map<String, Value>,
     pub attempts: Vec<Attempt>,
     pub delivered: bool,

@@ -12,6 +12,8 @@ use serde_json::Value;
 use crate::actions::{module_of, Module};
 use crate::args::{CallArgs, Cli, Command, HealthArgs, SeedCommand, SignArgs};
 use crate::client::{self, Client};
+use crate::control::{ControlClient, ControlError};
+use crate::protocol::control::Health;
 use crate::protocol::sign;
 use crate::{drift, scenario, server};
 
@@ -165,8 +167,7 @@ const HEALTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 /// `apayun-mock health [--url URL]`: exits 0 when `/_mock/health` answers
 /// ok, 1 with a one-line reason on stderr otherwise.
 async fn health(args: HealthArgs) -> ExitCode {
-    let url = format!("{}/_mock/health", args.base_url());
-    match check_health(&url).await {
+    match check_health(&args.base_url()).await {
         Ok(()) => {
             println!("ok");
             ExitCode::SUCCESS
@@ -178,8 +179,8 @@ async fn health(args: HealthArgs) -> ExitCode {
     }
 }
 
-/// Why `url` is not a healthy engine, in one line.
-pub async fn check_health(url: &str) -> Result<(), String> {
+/// Why the engine at `base` is not healthy, in one line.
+pub async fn check_health(base: &str) -> Result<(), String> {
     // No proxy: the engine is usually on loopback, and a CI's HTTP_PROXY
     // would send the probe elsewhere.
     let http = reqwest::Client::builder()
@@ -187,28 +188,26 @@ pub async fn check_health(url: &str) -> Result<(), String> {
         .no_proxy()
         .build()
         .map_err(|e| one_line(&e))?;
-    let resp = http.get(url).send().await.map_err(|e| {
-        if e.is_timeout() {
-            format!("no answer from {url} within {} s", HEALTH_TIMEOUT.as_secs())
-        } else {
-            format!("cannot reach {url}: {}", one_line(&e))
-        }
-    })?;
-    let status = resp.status();
-    let body = resp
-        .text()
+    let control = ControlClient::with_http(base, http);
+    let url = format!("{}/_mock/health", control.base_url());
+    let answer = control
+        .raw("GET", "/_mock/health", None)
         .await
-        .map_err(|e| format!("{url}: cannot read the answer: {}", one_line(&e)))?;
-    let answer: Option<Value> = serde_json::from_str(&body).ok();
-    let ok = answer
-        .as_ref()
-        .and_then(|v| v.get("status"))
-        .and_then(Value::as_str)
-        == Some("ok");
-    if status.is_success() && ok {
+        .map_err(|e| match e {
+            ControlError::Http(e) if e.is_timeout() => {
+                format!("no answer from {url} within {} s", HEALTH_TIMEOUT.as_secs())
+            }
+            ControlError::Http(e) if e.is_body() || e.is_decode() => {
+                format!("{url}: cannot read the answer: {}", one_line(&e))
+            }
+            e => format!("cannot reach {url}: {}", one_line(&e)),
+        })?;
+    let ok = serde_json::from_str::<Health>(&answer.text).is_ok_and(|h| h.status == "ok");
+    if (200..300).contains(&answer.status) && ok {
         return Ok(());
     }
-    let mut shown: String = body
+    let mut shown: String = answer
+        .text
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
@@ -218,7 +217,7 @@ pub async fn check_health(url: &str) -> Result<(), String> {
     if shown.is_empty() {
         shown = "(empty body)".into();
     }
-    Err(format!("{url} answered HTTP {}: {shown}", status.as_u16()))
+    Err(format!("{url} answered HTTP {}: {shown}", answer.status))
 }
 
 /// The root cause of an error on one line: reqwest's wrappers repeat the

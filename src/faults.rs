@@ -10,7 +10,7 @@ use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use crate::actions::ActionName;
-use crate::protocol::whole;
+use crate::protocol::{control, whole};
 
 /// What a fired rule does. `error`, `http` and `drop` take `applied`: when
 /// true the call runs first (its effects stay) and only its answer is
@@ -21,12 +21,13 @@ use crate::protocol::whole;
 /// `deny_unknown_fields` (`{"kind":"drop","times":1}` would be a drop rule
 /// that fires forever), while a struct variant refuses them. A field is
 /// added to one variant by one line.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Effect {
     /// A business error in the envelope; nothing changes unless `applied`.
     Error {
         #[serde(default = "default_code", deserialize_with = "named::code")]
+        #[schema(schema_with = control::error_code_schema)]
         code: i64,
         #[serde(default = "default_message")]
         message: String,
@@ -39,6 +40,7 @@ pub enum Effect {
     /// nothing changes unless `applied`.
     Http {
         #[serde(deserialize_with = "named::status")]
+        #[schema(schema_with = control::status_schema)]
         status: u16,
         #[serde(default)]
         body: String,
@@ -52,18 +54,21 @@ pub enum Effect {
             skip_serializing_if = "Option::is_none",
             deserialize_with = "named::ms"
         )]
+        #[schema(schema_with = control::ms_schema)]
         ms: Option<u64>,
         #[serde(
             default,
             skip_serializing_if = "Option::is_none",
             deserialize_with = "named::min_ms"
         )]
+        #[schema(schema_with = control::ms_schema)]
         min_ms: Option<u64>,
         #[serde(
             default,
             skip_serializing_if = "Option::is_none",
             deserialize_with = "named::max_ms"
         )]
+        #[schema(schema_with = control::ms_schema)]
         max_ms: Option<u64>,
     },
     /// The connection is closed with no answer; nothing changes unless
@@ -122,15 +127,18 @@ fn default_reason() -> String {
 }
 
 /// A rule as a tester posts it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Spec {
+    /// One of the engine's actions; absent or null: every action.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = action_schema)]
     pub action: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// Matching calls let through before the rule starts firing.
     #[serde(default, deserialize_with = "whole::int")]
+    #[schema(schema_with = control::count_schema)]
     pub after: u64,
     /// How many times it fires; absent = forever.
     #[serde(
@@ -138,15 +146,28 @@ pub struct Spec {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "whole::opt"
     )]
+    #[schema(schema_with = control::optional_count_schema)]
     pub times: Option<u64>,
     /// Chance per matching call, 0..=1.
     #[serde(default = "default_probability")]
+    #[schema(minimum = 0, maximum = 1)]
     pub probability: f64,
     pub effect: Effect,
 }
 
 fn default_probability() -> f64 {
     1.0
+}
+
+/// `action` in the OpenAPI document: a name of [`ActionName::ALL`], or null.
+fn action_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    let mut names: Vec<Option<&str>> = ActionName::ALL.iter().map(|a| Some(a.wire())).collect();
+    names.push(None);
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some(names))
+        .build()
 }
 
 impl Spec {
@@ -162,6 +183,10 @@ impl Spec {
                     known.join(", ")
                 ));
             }
+        }
+        // Counts are JSON integers of 64 bits, signed, as the document says.
+        if self.after > i64::MAX as u64 || self.times.is_some_and(|t| t > i64::MAX as u64) {
+            return Err(format!("after and times must be at most {}", i64::MAX));
         }
         // Code 0 is the success envelope: an error effect must not claim it.
         if let Effect::Error { code: 0, .. } = self.effect {
@@ -195,8 +220,10 @@ impl Spec {
                 min_ms,
                 max_ms,
             } => match (min_ms, max_ms) {
-                (Some(lo), Some(hi)) if lo <= hi && *hi <= 60_000 => Ok(()),
-                _ => Err("delay needs min_ms <= max_ms <= 60000".into()),
+                // The two bounds of a range, in either order (the OpenAPI
+                // document cannot say that one must be the smaller).
+                (Some(lo), Some(hi)) if *lo.max(hi) <= 60_000 => Ok(()),
+                _ => Err("delay needs min_ms and max_ms, each at most 60000".into()),
             },
             Effect::Delay { ms: Some(ms), .. } if *ms > 60_000 => {
                 Err("delay ms must be at most 60000".into())
@@ -324,7 +351,7 @@ impl Faults {
                     min_ms: Some(lo),
                     max_ms: Some(hi),
                     ..
-                } => rng.random_range(lo..=hi),
+                } => rng.random_range(lo.min(hi)..=lo.max(hi)),
                 _ => 0,
             };
             return Some(Fired {
@@ -558,11 +585,11 @@ mod tests {
             ),
             (
                 r#"{"effect":{"kind":"delay","min_ms":1,"max_ms":60001}}"#,
-                "delay needs min_ms <= max_ms <= 60000",
+                "delay needs min_ms and max_ms, each at most 60000",
             ),
             (
                 r#"{"effect":{"kind":"delay","min_ms":1}}"#,
-                "delay needs min_ms <= max_ms <= 60000",
+                "delay needs min_ms and max_ms, each at most 60000",
             ),
             (
                 r#"{"effect":{"kind":"delay"}}"#,
@@ -632,9 +659,10 @@ mod tests {
             .validate()
             .is_err());
         assert!(spec(r#"{"effect":{"kind":"delay"}}"#).validate().is_err());
+        // The bounds of a range in either order (docs/fidelity.md).
         assert!(spec(r#"{"effect":{"kind":"delay","min_ms":5,"max_ms":1}}"#)
             .validate()
-            .is_err());
+            .is_ok());
         assert!(spec(r#"{"effect":{"kind":"http","status":99}}"#)
             .validate()
             .is_err());

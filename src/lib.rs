@@ -37,6 +37,8 @@
 //! - `ui`: the dashboard page at `/_mock/ui` (embedded assets).
 //! - [`mock`]: [`MockEngine`], the in-process engine for Rust test suites.
 //! - [`client`]: a signed client, used by the CLI and tests.
+//! - [`control`]: [`ControlClient`], the typed client of the control API
+//!   (`MockEngine`, the scenario runner and the CLI use it).
 //! - `cli` (feature `cli`): the binary's `main` and its subcommands.
 //! - `scenario`: scenario files (YAML) and their runner, `scenario run`.
 //! - `drift` (feature `cli`): `drift`, the shape comparison of a real
@@ -55,6 +57,7 @@ pub mod cli;
 pub mod client;
 pub(crate) mod clock;
 pub mod config;
+pub mod control;
 pub(crate) mod domain;
 #[cfg(feature = "cli")]
 pub(crate) mod drift;
@@ -77,4 +80,5 @@ pub(crate) mod ui;
 
 pub use client::{Answer, Client};
 pub use config::{DbSync, ServeConfig};
+pub use control::{ControlClient, ControlError};
 pub use mock::{Builder, Fork, MockEngine, MockError};

@@ -19,11 +19,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::client::{Answer, Client};
 use crate::config::ServeConfig;
+use crate::control::{ControlClient, ControlError};
 use crate::engine::Engine;
+use crate::protocol::control::{ClockView, NewNamespace};
 use crate::registry::DEFAULT_NAMESPACE;
 use crate::seed::Seed;
 use crate::server::{self, Running};
@@ -51,6 +53,17 @@ pub enum MockError {
     /// The control API answered 2xx without what the call expects.
     #[error("unexpected control API answer: {0}")]
     Unexpected(Value),
+}
+
+impl From<ControlError> for MockError {
+    fn from(e: ControlError) -> MockError {
+        match e {
+            ControlError::Http(e) => MockError::Http(e),
+            ControlError::Method(m) => MockError::Method(m),
+            ControlError::Refused { status, body } => MockError::Control { status, body },
+            ControlError::Unexpected { text, .. } => MockError::Unexpected(Value::String(text)),
+        }
+    }
 }
 
 /// Chooses how the in-process engine starts.
@@ -107,7 +120,7 @@ impl Builder {
 pub struct MockEngine {
     running: Running,
     client: Client,
-    http: reqwest::Client,
+    control: ControlClient,
 }
 
 impl MockEngine {
@@ -130,10 +143,14 @@ impl MockEngine {
             .await
             .map_err(MockError::Start)?;
         let client = Client::new(&running.base_url(), DEFAULT_USERID, DEFAULT_KEY);
+        let mut control = ControlClient::new(&running.base_url());
+        if let Some(token) = &running.registry.config.admin_token {
+            control = control.with_token(token);
+        }
         Ok(MockEngine {
             running,
             client,
-            http: reqwest::Client::new(),
+            control,
         })
     }
 
@@ -163,6 +180,11 @@ impl MockEngine {
         self.running.registry.existing(DEFAULT_NAMESPACE).await
     }
 
+    /// The typed client of this engine's control API (every call).
+    pub fn control_client(&self) -> &ControlClient {
+        &self.control
+    }
+
     /// Any control call: `method` `/_mock/…` with an optional JSON body.
     pub async fn control(
         &self,
@@ -170,102 +192,61 @@ impl MockEngine {
         path: &str,
         body: Option<Value>,
     ) -> Result<(u16, Value), MockError> {
-        let method = reqwest::Method::from_bytes(method.as_bytes())
-            .map_err(|_| MockError::Method(method.to_string()))?;
-        let mut req = self
-            .http
-            .request(method, format!("{}{}", self.base_url(), path));
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await?;
-        let status = resp.status().as_u16();
-        let text = resp.text().await?;
+        let answer = self.control.raw(method, path, body.as_ref()).await?;
+        let status = answer.status;
         Ok((
             status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            serde_json::from_str(&answer.text).unwrap_or(Value::String(answer.text)),
         ))
     }
 
-    async fn control_ok(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<Value>,
-    ) -> Result<Value, MockError> {
-        let (status, value) = self.control(method, path, body).await?;
-        if (200..300).contains(&status) {
-            Ok(value)
-        } else {
-            Err(MockError::Control {
-                status,
-                body: value,
-            })
-        }
-    }
-
     /// Moves the simulated clock forward; due transitions run before it returns.
-    pub async fn advance(&self, by: Duration) -> Result<Value, MockError> {
-        self.control_ok(
-            "POST",
-            "/_mock/clock/advance",
-            Some(json!({"seconds": by.as_secs()})),
-        )
-        .await
+    pub async fn advance(&self, by: Duration) -> Result<ClockView, MockError> {
+        Ok(self.control.advance(by.as_secs()).await?)
     }
 
-    pub async fn clock(&self) -> Result<Value, MockError> {
-        self.control_ok("GET", "/_mock/clock", None).await
+    pub async fn clock(&self) -> Result<ClockView, MockError> {
+        Ok(self.control.clock().await?)
     }
 
     /// Adds a fault rule (its JSON: docs/contract.md, "Control API payloads");
     /// returns it with its id.
     pub async fn add_fault(&self, rule: Value) -> Result<Value, MockError> {
-        self.control_ok("POST", "/_mock/faults", Some(rule)).await
+        Ok(self.control.add_fault(&rule).await?)
     }
 
     pub async fn clear_faults(&self) -> Result<(), MockError> {
-        self.control_ok("DELETE", "/_mock/faults", None)
-            .await
-            .map(|_| ())
+        self.control.clear_faults().await?;
+        Ok(())
     }
 
     /// Journal entries, newest first; `query` like `action=create&limit=5`.
     /// Without a `limit` (or `before`), every entry that matches: the
     /// server's pages of 100 are followed to the end.
     pub async fn requests(&self, query: &str) -> Result<Vec<Value>, MockError> {
-        let mut pages = crate::client::JournalPages::new(query);
-        let mut entries = Vec::new();
-        while let Some(path) = pages.next_path() {
-            let v = self.control_ok("GET", &path, None).await?;
-            entries.extend(pages.take(&v));
-        }
-        Ok(entries)
+        Ok(self.control.requests(query).await?.requests)
     }
 
     pub async fn reset(&self) -> Result<(), MockError> {
-        self.control_ok("POST", "/_mock/reset", None)
-            .await
-            .map(|_| ())
+        self.control.reset().await?;
+        Ok(())
     }
 
     pub async fn snapshot(&self, name: &str) -> Result<(), MockError> {
-        self.control_ok("POST", "/_mock/snapshots", Some(json!({"name": name})))
-            .await
-            .map(|_| ())
+        self.control.snapshot(name).await?;
+        Ok(())
     }
 
     pub async fn restore(&self, name: &str) -> Result<(), MockError> {
-        self.control_ok("POST", &format!("/_mock/snapshots/{name}/restore"), None)
-            .await
-            .map(|_| ())
+        self.control.restore(name).await?;
+        Ok(())
     }
 
     /// A signed client (default member) for the namespace `name`, made on
     /// its first call.
     pub fn namespace_client(&self, name: &str) -> Client {
         Client::new(
-            &format!("{}/ns/{name}", self.base_url()),
+            &format!("{}/ns/{}", self.base_url(), crate::control::segment(name)),
             DEFAULT_USERID,
             DEFAULT_KEY,
         )
@@ -292,30 +273,18 @@ impl MockEngine {
     /// # Ok(()) }
     /// ```
     pub async fn fork(&self, fork: Fork) -> Result<String, MockError> {
-        let mut body = serde_json::Map::new();
-        if let Some(name) = fork.name {
-            body.insert("name".into(), Value::String(name));
-        }
-        if let Some(from) = fork.from {
-            body.insert("from".into(), Value::String(from));
-        }
-        if let Some(snapshot) = fork.from_snapshot {
-            body.insert("from_snapshot".into(), Value::String(snapshot));
-        }
-        let made = self
-            .control_ok("POST", "/_mock/namespaces", Some(Value::Object(body)))
-            .await?;
-        match made.get("name").and_then(Value::as_str) {
-            Some(name) => Ok(name.to_string()),
-            None => Err(MockError::Unexpected(made)),
-        }
+        let new = NewNamespace {
+            name: fork.name,
+            from: fork.from,
+            from_snapshot: fork.from_snapshot,
+        };
+        Ok(self.control.create_namespace(&new).await?.name)
     }
 
     /// Deletes a namespace.
     pub async fn delete_namespace(&self, name: &str) -> Result<(), MockError> {
-        self.control_ok("DELETE", &format!("/_mock/namespaces/{name}"), None)
-            .await
-            .map(|_| ())
+        self.control.delete_namespace(name).await?;
+        Ok(())
     }
 
     /// Stops the server and waits for it.

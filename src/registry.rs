@@ -97,7 +97,7 @@ impl Slot {
 }
 
 /// A namespace as `GET /_mock/namespaces` lists it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct NamespaceInfo {
     pub name: String,
     /// Real time it was made, and last called, in the engine's zone.

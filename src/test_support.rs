@@ -36,7 +36,7 @@ pub mod protocol {
     pub use crate::protocol::{scalar_text, Limits, Params, Reason, Refusal};
 
     pub mod mask {
-        pub use crate::protocol::mask::Masked;
+        pub use crate::protocol::mask::{is_secret, Masked};
     }
 
     pub mod sign {

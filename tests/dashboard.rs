@@ -54,7 +54,7 @@ fn binary(env: &str, candidates: &[&str]) -> PathBuf {
     }
     panic!(
         "{} not found (tried {candidates:?}); install Debian's chromium and chromium-driver \
-         (apt-get install chromium chromium-driver, as .ci/run does) or set {env}",
+         (scripts/test installs them) or set {env}",
         candidates[0]
     );
 }
@@ -371,6 +371,46 @@ async fn the_page_loads_cleanly_and_shows_the_example_instance() {
         let body = body.as_str().unwrap_or_default();
         assert!(!body.contains("mock-api-key"), "a key is on the page");
         assert!(!body.contains("QWE1MzUwMjkyNzkh"), "a password is on the page");
+        page.assert_no_errors().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_takes_its_words_and_its_secret_rule_from_the_server() {
+    let engine = engine().await;
+    let url = engine.base_url();
+    with_browser(|page| async move {
+        page.open_dashboard(&url).await;
+        // The page masks exactly what the server masks (protocol/mask.rs).
+        let names = [
+            "apiKey", "api_key", "API-KEY", "key", "loginPassword", "new_passwd", "client_secret",
+            "bypass", "sign", "keys", "monkey", "guid", "passport",
+        ];
+        let script = format!("return {}.map(isSecret);", json!(names));
+        let page_says = page.js(&script).await;
+        let server_says: Vec<bool> = names
+            .iter()
+            .map(|n| apayun_mock::test_support::protocol::mask::is_secret(n))
+            .collect();
+        assert_eq!(page_says, json!(server_says), "{names:?}");
+        assert_eq!(page_says[0], json!(true), "apiKey is a secret");
+        assert_eq!(page_says[7], json!(false), "bypass is not");
+        // Every action is offered, in the server's order, and every state.
+        let actions = page
+            .js("return Array.from(document.querySelectorAll('#journal-action option')).map(o => o.value).filter(v => v);")
+            .await;
+        let want: Vec<&str> = apayun_mock::test_support::actions::ActionName::ALL
+            .iter()
+            .map(|a| a.wire())
+            .collect();
+        assert_eq!(actions, json!(want));
+        let states = page
+            .js("return Array.from(document.querySelectorAll('#filter-status optgroup option')).map(o => o.value + ' ' + o.textContent);")
+            .await;
+        let states: Vec<String> = serde_json::from_value(states).unwrap_or_default();
+        assert_eq!(states.len(), 4 + 3 + 7, "{states:?}");
+        assert!(states.contains(&"act_status=6 关机中 stopping".to_string()), "{states:?}");
         page.assert_no_errors().await;
     })
     .await;
@@ -1060,7 +1100,7 @@ async fn the_journal_filters_and_clears_and_the_clock_freezes_and_resumes() {
             UI_WAIT,
         )
         .await;
-        assert_eq!(engine.clock().await.unwrap_or_default()["frozen"], true);
+        assert_eq!(engine.clock().await.map(|c| c.frozen).ok(), Some(true));
         page.click("#clock-resume").await;
         page.wait_until(
             "the clock ticks again",
@@ -1068,7 +1108,7 @@ async fn the_journal_filters_and_clears_and_the_clock_freezes_and_resumes() {
             UI_WAIT,
         )
         .await;
-        assert_eq!(engine.clock().await.unwrap_or_default()["frozen"], false);
+        assert_eq!(engine.clock().await.map(|c| c.frozen).ok(), Some(false));
         page.assert_no_errors().await;
     })
     .await;

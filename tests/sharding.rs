@@ -104,7 +104,11 @@ fn start_nginx(dir: &Path, backends: &[u16]) -> (Reaped, u16) {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start nginx ({e}); install Debian's nginx package"));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start nginx ({e}); install Debian's nginx package (scripts/test does)"
+                )
+            });
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = child.try_wait() {

@@ -135,6 +135,7 @@ const EDGE: &[&str] = &[
     "src/drift/",
     "src/server/",
     "src/client.rs",
+    "src/control.rs",
     "src/cli.rs",
     "src/args.rs",
     "src/mock.rs",
@@ -146,7 +147,7 @@ const EDGE: &[&str] = &[
 
 /// The modules of the edge, as a lower file would name them.
 const EDGE_MODULES: &[&str] = &[
-    "api", "admin", "server", "client", "cli", "args", "mock", "scenario", "ui", "drift",
+    "api", "admin", "server", "client", "control", "cli", "args", "mock", "scenario", "ui", "drift",
 ];
 
 /// `text` without comments: a `//` at the start of a line or after a

@@ -9,25 +9,16 @@ use axum::http::{header, Method, Request};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::input::{body, ControlBody};
 use super::{Admin, AdminError};
 use crate::client::Client;
+use crate::protocol::control::CallRequest;
 use crate::protocol::Reason;
 
 pub fn routes() -> Router<std::sync::Arc<crate::registry::Registry>> {
     Router::new().route("/call", post(call))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CallRequest {
-    userid: String,
-    action: String,
-    #[serde(default)]
-    params: Map<String, Value>,
 }
 
 /// Largest answer body read back (the engine's own answers are far smaller).

@@ -18,6 +18,7 @@ use crate::domain::state::Forced;
 use crate::engine::ForcedState;
 use crate::faults::Spec;
 use crate::journal::{Filter, DEFAULT_PAGE};
+use crate::protocol::control::{Advance, SetClock, MAX_ADVANCE_SECONDS};
 use crate::protocol::{scalar_text, whole, Reason};
 use crate::registry::{Registry, RegistryError, DEFAULT_NAMESPACE};
 
@@ -78,16 +79,6 @@ pub async fn clock(admin: Admin) -> Reply {
     ok(admin.engine.clock_json())
 }
 
-/// A hundred years: far enough for any test, and far from overflowing the
-/// clock's milliseconds (`i64::MAX` seconds would panic the clock).
-const MAX_ADVANCE_SECONDS: i64 = 100 * 366 * 86_400;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Advance {
-    seconds: Value,
-}
-
 pub async fn clock_advance(admin: Admin, bytes: ControlBody) -> Reply {
     let req: Advance = body(&bytes)?;
     let seconds = whole_value::<i64>("seconds", &req.seconds)
@@ -117,12 +108,6 @@ pub async fn clock_advance(admin: Admin, bytes: ControlBody) -> Reply {
             )
         })?;
     ok(admin.engine.clock_json())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SetClock {
-    now: String,
 }
 
 pub async fn clock_set(admin: Admin, bytes: ControlBody) -> Reply {
@@ -157,7 +142,7 @@ pub async fn timeline(admin: Admin) -> Reply {
     let value = blocking(&admin, |e| e.timeline())
         .await?
         .map_err(AdminError::internal)?;
-    ok(value)
+    Ok(Json(value).into_response())
 }
 
 pub async fn callbacks(admin: Admin) -> Reply {
@@ -245,12 +230,13 @@ pub struct RequestQuery {
     guid: Option<String>,
     #[serde(default, deserialize_with = "whole::opt")]
     code: Option<i64>,
+    // Signed 64-bit, as the OpenAPI document says; negatives refused below.
     #[serde(default, deserialize_with = "whole::opt")]
-    since: Option<u64>,
+    since: Option<i64>,
     #[serde(default, deserialize_with = "whole::opt")]
-    before: Option<u64>,
+    before: Option<i64>,
     #[serde(default, deserialize_with = "whole::opt")]
-    limit: Option<usize>,
+    limit: Option<i64>,
     format: Option<JournalFormat>,
 }
 
@@ -265,13 +251,24 @@ pub enum JournalFormat {
 
 pub async fn requests(admin: Admin, RawQuery(raw): RawQuery) -> Reply {
     let q: RequestQuery = query(raw.as_deref())?;
+    let count = |name: &str, n: Option<i64>| -> Result<Option<u64>, AdminError> {
+        n.map(|n| {
+            u64::try_from(n).map_err(|_| {
+                AdminError::bad_request(Reason::BadQuery, format!("{name} must be 0 or more"))
+            })
+        })
+        .transpose()
+    };
+    let since = count("since", q.since)?;
+    let before = count("before", q.before)?;
+    let limit = count("limit", q.limit)?.map(|l| usize::try_from(l).unwrap_or(usize::MAX));
     let filter = Filter {
         action: q.action,
         userid: q.userid,
         guid: q.guid,
         code: q.code,
-        since: q.since,
-        before: q.before,
+        since,
+        before,
         limit: None,
     };
     let shape = if q.format == Some(JournalFormat::Jsonl) {
@@ -279,7 +276,7 @@ pub async fn requests(admin: Admin, RawQuery(raw): RawQuery) -> Reply {
     } else {
         Shape::Json
     };
-    let limit = q.limit.unwrap_or(DEFAULT_PAGE);
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
     Ok(super::journal_read::answer(
         admin.engine.clone(),
         filter,

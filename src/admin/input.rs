@@ -69,6 +69,8 @@ pub fn body<T: DeserializeOwned>(bytes: &ControlBody) -> Result<T, AdminError> {
         // PHP's json_encode([]) writes `[]`: an empty PHP array is as
         // likely a map as a list, so it is the empty object here.
         Value::Array(list) if list.is_empty() => from_object(Map::new()),
+        // `null` is no body, as an empty one is.
+        Value::Null => from_object(Map::new()),
         other => Err(AdminError::bad_request(
             Reason::BadJson,
             format!(

@@ -11,6 +11,7 @@ mod guard;
 mod handlers;
 mod input;
 mod journal_read;
+pub(crate) mod openapi;
 mod views;
 
 use std::collections::HashMap;
@@ -23,7 +24,6 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post, put};
 use axum::{Json, Router};
-use serde_json::json;
 
 use crate::engine::Engine;
 use crate::protocol::Reason;
@@ -77,7 +77,10 @@ impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
         let mut resp = (
             self.status,
-            Json(json!({"error": self.reason.as_str(), "message": self.message})),
+            Json(crate::protocol::control::ControlErrorBody {
+                error: self.reason.as_str().to_string(),
+                message: self.message,
+            }),
         )
             .into_response();
         if let Ok(v) = axum::http::HeaderValue::from_str(self.reason.as_str()) {
@@ -192,6 +195,7 @@ fn engine_routes() -> Router<Arc<Registry>> {
     use handlers::*;
     Router::new()
         .route("/health", get(health))
+        .route("/openapi.json", get(openapi::serve))
         .route("/reset", post(reset))
         .route("/clock", get(clock))
         .route("/clock/advance", post(clock_advance))

@@ -254,17 +254,9 @@ async fn detail(admin: Admin) -> Reply {
             .iter()
             .map(|(id, entries)| subnet_view(upgrades.iter().find(|u| u.id == *id), entries))
             .collect();
-        let pending: Vec<Value> = transitions::pending_of(&conn, &inst.guid)?
+        let pending: Vec<_> = transitions::pending_of(&conn, &inst.guid)?
             .iter()
-            .map(|t| {
-                json!({
-                    "kind": t.kind.as_str(),
-                    "due": fmt(t.due),
-                    "due_in_seconds": t.due - now,
-                    "taskid": t.taskid,
-                    "stalled_by": t.stalled_by,
-                })
-            })
+            .map(|t| engine.pending_view(t, true))
             .collect();
         let mut names = Names::default();
         Ok(Some(json!({

@@ -57,6 +57,25 @@ impl TransitionKind {
         TransitionKind::ALL.into_iter().find(|k| k.as_str() == text)
     }
 
+    /// What the transition did, in the engine's words and in English (the
+    /// dashboard shows both; it has no copy of them).
+    pub fn words(self) -> (&'static str, &'static str) {
+        use TransitionKind as K;
+        match self {
+            K::Provisioned => ("开通完成", "provisioned"),
+            K::Stopped => ("已关机", "stopped"),
+            K::Started => ("已开机", "started"),
+            K::Restarted => ("已重启", "restarted"),
+            K::PasswordSet => ("密码已重设", "password set"),
+            K::Installed => ("重装完成", "installed"),
+            K::Upgraded => ("升级完成", "upgraded"),
+            K::Degraded => ("降配生效", "degraded"),
+            K::Expired => ("已过期", "expired"),
+            K::Released => ("已释放", "released"),
+            K::Purged => ("已清除", "purged"),
+        }
+    }
+
     /// The `act_status` an instance shows until this transition falls due;
     /// `Idle` for the kinds that finish no running operation.
     pub fn busy(self) -> ActStatus {

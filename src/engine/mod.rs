@@ -28,6 +28,7 @@ use crate::domain::transition::TransitionKind;
 use crate::events::{Events, Topic};
 use crate::faults::Faults;
 use crate::journal::Journal;
+use crate::protocol::control::{PendingTransition, Timeline};
 use crate::protocol::{Limits, Params, Refusal};
 use crate::scheduler::{Timer, SLACK};
 use crate::seed::{Seed, Timings};
@@ -723,18 +724,26 @@ impl Engine {
     }
 
     /// The pending transitions, soonest first.
-    pub fn timeline(&self) -> Result<Value, String> {
+    pub fn timeline(&self) -> Result<Timeline, String> {
         let conn = self.store.lock();
         let list = transitions::pending(&conn).map_err(|e| e.to_string())?;
-        Ok(json!({
-            "pending": list.iter().map(|t| json!({
-                "guid": t.guid,
-                "kind": t.kind.as_str(),
-                "due": self.clock.format(t.due),
-                "taskid": t.taskid,
-                "stalled_by": t.stalled_by,
-            })).collect::<Vec<_>>()
-        }))
+        Ok(Timeline {
+            pending: list.iter().map(|t| self.pending_view(t, false)).collect(),
+        })
+    }
+
+    /// One pending transition as the control API shows it, everywhere
+    /// (the timeline, an instance's detail); with `countdown`, the seconds
+    /// until it is due.
+    pub fn pending_view(&self, t: &transitions::Transition, countdown: bool) -> PendingTransition {
+        PendingTransition {
+            guid: t.guid.clone(),
+            kind: t.kind.as_str().to_string(),
+            due: self.clock.format(t.due),
+            due_in_seconds: countdown.then(|| t.due - self.clock.now()),
+            taskid: t.taskid.clone(),
+            stalled_by: t.stalled_by,
+        }
     }
 
     pub fn set_callback(&self, userid: &str, url: Option<&str>) -> Result<bool, String> {

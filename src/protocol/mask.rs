@@ -10,21 +10,49 @@ use serde_json::{Map, Value};
 /// What a secret (a key, a password) is replaced with wherever it is shown.
 pub const KEY_MASK: &str = "***";
 
-/// Whether a field holds a secret, by its name, at any depth of the params:
+/// Which field names hold a secret: the one rule, as data, so that the
+/// dashboard applies it too (it is embedded in the page, `ui/`). A name is
+/// folded first (the `ignored` characters dropped, ASCII lowercased), then
+/// it is a secret when it contains one of `contains`, equals one of
+/// `equals` or ends with one of `ends_with`.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct SecretRule {
+    pub ignored: &'static str,
+    pub contains: &'static [&'static str],
+    pub equals: &'static [&'static str],
+    pub ends_with: &'static [&'static str],
+    /// What a secret is shown as.
+    pub mask: &'static str,
+}
+
 /// `loginPassword`, `login_password`, `newPassword`, `api_key`, `apiKey`,
-/// `key`, `secret`… (case, `_` and `-` ignored). `sign` is not one: it is a
-/// one-way hash, and showing it is how a client finds a signing mistake.
+/// `key`, `secret`… are secrets; `sign` is not: it is a one-way hash, and
+/// showing it is how a client finds a signing mistake.
+pub const SECRET_RULE: SecretRule = SecretRule {
+    ignored: "_-",
+    contains: &["password", "passwd", "secret"],
+    equals: &["key"],
+    ends_with: &["apikey"],
+    mask: KEY_MASK,
+};
+
+impl SecretRule {
+    pub fn matches(&self, name: &str) -> bool {
+        let folded: String = name
+            .chars()
+            .filter(|c| !self.ignored.contains(*c))
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        self.contains.iter().any(|w| folded.contains(w))
+            || self.equals.iter().any(|w| folded == *w)
+            || self.ends_with.iter().any(|w| folded.ends_with(w))
+    }
+}
+
+/// Whether a field holds a secret, by its name, at any depth of the params
+/// ([`SECRET_RULE`]).
 pub fn is_secret(name: &str) -> bool {
-    let folded: String = name
-        .chars()
-        .filter(|c| *c != '_' && *c != '-')
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    folded.contains("password")
-        || folded.contains("passwd")
-        || folded.contains("secret")
-        || folded == "key"
-        || folded.ends_with("apikey")
+    SECRET_RULE.matches(name)
 }
 
 /// Serialises params with every secret shown as `***`, at any depth,

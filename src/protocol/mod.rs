@@ -7,6 +7,7 @@
 //! Architecture invariant: this module imports nothing of the crate but
 //! the clock's range; every arrow points down to it.
 
+pub mod control;
 pub mod mask;
 pub mod params;
 pub mod reason;

@@ -7,7 +7,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde_json::{json, Map, Value};
 
 use super::matcher::{lookup_str, show, subset, ArrayMode, Mismatch};
@@ -16,7 +15,9 @@ use super::model::{
 };
 use super::vars::Scope;
 use crate::client::Client;
+use crate::control::{segment, ControlClient, ControlError};
 use crate::mock::MockEngine;
+use crate::protocol::control::NewNamespace;
 
 /// Where scenarios run.
 #[derive(Debug, Clone, Default)]
@@ -420,10 +421,7 @@ impl Session {
             }
             StepKind::Restore(name) => {
                 let name = self.scope.interpolate_text(name).map_err(one)?;
-                let path = format!(
-                    "/_mock/snapshots/{}/restore",
-                    utf8_percent_encode(&name, NON_ALPHANUMERIC)
-                );
+                let path = format!("/_mock/snapshots/{}/restore", segment(&name));
                 (self.control_ok("POST", &path, None).await?, String::new())
             }
             StepKind::Fork(fork) => self.fork(fork).await?,
@@ -472,38 +470,39 @@ impl Session {
     async fn fork(&mut self, fork: &ForkStep) -> Result<(Value, String), Vec<String>> {
         let one = |e: String| vec![e];
         // The session's base is the server root or `root/ns/NAME`.
-        let (root, current) = match self.base.rsplit_once("/ns/") {
-            Some((root, name)) if !name.is_empty() && !name.contains('/') => {
-                (root.to_string(), name.to_string())
+        let control = self.control_client();
+        let current = match self.base.rsplit_once("/ns/") {
+            Some((_, name)) if !name.is_empty() && !name.contains('/') => {
+                percent_encoding::percent_decode_str(name)
+                    .decode_utf8_lossy()
+                    .into_owned()
             }
-            _ => (self.base.clone(), "default".to_string()),
+            _ => "default".to_string(),
         };
-        let mut body = Map::new();
+        let mut new = NewNamespace {
+            from: Some(current),
+            ..NewNamespace::default()
+        };
         if let Some(name) = &fork.name {
-            let name = self.scope.interpolate_text(name).map_err(one)?;
-            body.insert("name".into(), Value::String(name));
+            new.name = Some(self.scope.interpolate_text(name).map_err(one)?);
         }
-        body.insert("from".into(), Value::String(current));
         if let Some(snap) = &fork.snapshot {
-            let snap = self.scope.interpolate_text(snap).map_err(one)?;
-            body.insert("from_snapshot".into(), Value::String(snap));
+            new.from_snapshot = Some(self.scope.interpolate_text(snap).map_err(one)?);
         }
-        let resp = self
-            .http
-            .post(format!("{root}/_mock/namespaces"))
-            .json(&Value::Object(body))
-            .send()
-            .await
-            .map_err(|e| vec![format!("POST /_mock/namespaces: {e}")])?;
-        let status = resp.status().as_u16();
-        let doc: Value = resp.json().await.unwrap_or(Value::Null);
-        let Some(name) = doc.get("name").and_then(Value::as_str).map(str::to_string) else {
-            return Err(vec![format!(
-                "POST /_mock/namespaces answered {status}: {doc}"
-            )]);
-        };
-        self.base = format!("{root}/ns/{name}");
-        Ok((doc, format!(" (now in namespace {name})")))
+        let made = control.create_namespace(&new).await.map_err(|e| match e {
+            ControlError::Refused { status, body } => {
+                vec![format!("POST /_mock/namespaces answered {status}: {body}")]
+            }
+            other => vec![format!("POST /_mock/namespaces: {other}")],
+        })?;
+        self.base = control.namespace(&made.name).base_url().to_string();
+        let doc = serde_json::to_value(&made).unwrap_or(Value::Null);
+        Ok((doc, format!(" (now in namespace {})", made.name)))
+    }
+
+    /// The control API of the session's current namespace.
+    fn control_client(&self) -> ControlClient {
+        ControlClient::with_http(&self.base, self.http.clone())
     }
 
     /// Records the step's answer under its `id` and runs its captures.
@@ -717,15 +716,21 @@ impl Session {
         path: &str,
         body: Option<Value>,
     ) -> Result<Reply, String> {
-        let method = reqwest::Method::from_bytes(method.to_ascii_uppercase().as_bytes())
-            .map_err(|_| format!("not an HTTP method: {method:?}"))?;
-        let mut request = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(b) = body {
-            request = request.json(&b);
-        }
-        send(request)
+        let started = Instant::now();
+        let answer = self
+            .control_client()
+            .raw(method, path, body.as_ref())
             .await
-            .map_err(|e| format!("transport error: {e}"))
+            .map_err(|e| match e {
+                ControlError::Method(_) => format!("not an HTTP method: {method:?}"),
+                other => format!("transport error: {other}"),
+            })?;
+        Ok(Reply {
+            status: answer.status,
+            reason: answer.reason,
+            text: answer.text,
+            latency: started.elapsed(),
+        })
     }
 
     /// A control call that must answer 2xx; returns its JSON.

@@ -10,7 +10,9 @@
 //! served to anyone — it contains no data — and asks for the token before
 //! any call.
 
-use std::sync::Arc;
+mod vocabulary;
+
+use std::sync::{Arc, OnceLock};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -103,8 +105,14 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
     response
 }
 
+/// The page, with the server's vocabulary embedded (rendered once).
+fn page() -> &'static str {
+    static PAGE: OnceLock<String> = OnceLock::new();
+    PAGE.get_or_init(|| vocabulary::embed(INDEX_HTML))
+}
+
 async fn index(_access: PageAccess) -> Response {
-    asset("text/html; charset=utf-8", INDEX_HTML)
+    asset("text/html; charset=utf-8", page())
 }
 
 async fn app_js(_access: PageAccess) -> Response {

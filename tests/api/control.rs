@@ -1171,7 +1171,7 @@ async fn bad_control_input_is_a_json_4xx_never_a_500() {
         (
             "POST",
             "/_mock/faults".into(),
-            r#"{"effect":{"kind":"delay","min_ms":9,"max_ms":1}}"#,
+            r#"{"effect":{"kind":"delay","min_ms":9,"max_ms":60001}}"#,
             400,
             "bad_fault",
         ),

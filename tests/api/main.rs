@@ -30,6 +30,7 @@ mod lifecycle;
 mod masking;
 mod multipart;
 mod namespaces;
+mod openapi;
 mod persistence;
 mod races;
 mod transport;

@@ -29,14 +29,7 @@ fn pending_kinds(engine: &Engine) -> Vec<String> {
     let timeline = engine
         .timeline()
         .unwrap_or_else(|e| panic!("timeline: {e}"));
-    timeline["pending"]
-        .as_array()
-        .map(|list| {
-            list.iter()
-                .map(|t| t["kind"].as_str().unwrap_or_default().to_string())
-                .collect()
-        })
-        .unwrap_or_default()
+    timeline.pending.into_iter().map(|t| t.kind).collect()
 }
 
 fn stop_example(engine: &Engine) {

@@ -87,13 +87,23 @@ function parseDuration(text) {
   return end === compact.length && end > 0 ? total : NaN;
 }
 
-/** Passwords and keys never reach the screen, whatever an answer holds. */
-const SECRET_KEY = /pass|^key$|api_key|secret/i;
+/**
+ * The server's words and rules (actions, states, transitions, the secret
+ * rule), embedded in the page by the server: the page keeps no copy.
+ */
+const VOCAB = JSON.parse(document.getElementById('vocabulary').textContent);
+
+/** Passwords and keys never reach the screen, whatever an answer holds: the server's one rule (protocol/mask.rs). */
+function isSecret(name) {
+  const rule = VOCAB.secret;
+  const folded = Array.from(String(name)).filter((c) => !rule.ignored.includes(c)).join('').replace(/[A-Z]/g, (c) => c.toLowerCase());
+  return rule.contains.some((w) => folded.includes(w)) || rule.equals.includes(folded) || rule.ends_with.some((w) => folded.endsWith(w));
+}
 function masked(value) {
   if (Array.isArray(value)) return value.map(masked);
   if (value && typeof value === 'object') {
     const out = {};
-    for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEY.test(k) && v !== null && v !== '' ? '***' : masked(v);
+    for (const [k, v] of Object.entries(value)) out[k] = isSecret(k) && v !== null && v !== '' ? VOCAB.secret.mask : masked(v);
     return out;
   }
   return value;
@@ -285,26 +295,28 @@ async function listen() {
 }
 
 // ---- status badges: colour, icon and words ----
-const ORDER_LOOK = { '0': ['st-wait', '◔'], '1': ['st-ok', '✔'], '3': ['st-bad', '⚠'], '-2': ['st-off', '✕'] };
-const RUN_LOOK = { '1': ['st-ok', '▶'], '-1': ['st-off', '■'], '-2': ['st-bad', '⊘'] };
+// A state's tone comes from the server; the page only draws it.
+const TONE_ICONS = {
+  order_status: { wait: '◔', ok: '✔', bad: '⚠', off: '✕' },
+  run_status: { ok: '▶', off: '■', bad: '⊘' },
+  act_status: { off: '–', busy: '⟳' },
+};
+function stateOf(field, value) {
+  return (VOCAB.states[field] || []).find((s) => s.code === String(value));
+}
 function badge(field, value, label) {
-  let look;
-  if (field === 'order_status') look = ORDER_LOOK[value];
-  else if (field === 'run_status') look = RUN_LOOK[value];
-  else look = value === '0' ? ['st-off', '–'] : ['st-busy', '⟳'];
-  const [cls, icon] = look || ['st-off', '?'];
+  const state = stateOf(field, value);
+  const cls = state ? 'st-' + state.tone : 'st-off';
+  const icon = (state && (TONE_ICONS[field] || {})[state.tone]) || '?';
   const zh = label ? label.zh : value, en = label ? label.en : '';
   return h('span', { class: 'st ' + cls, title: `${field} = ${value}`, dataset: { field, value } },
     h('span', { 'aria-hidden': 'true' }, icon), ' ' + zh + ' ', h('small', {}, en));
 }
 
-const KIND_WORDS = {
-  provisioned: ['开通完成', 'provisioned'], stopped: ['已关机', 'stopped'], started: ['已开机', 'started'],
-  restarted: ['已重启', 'restarted'], password_set: ['密码已重设', 'password set'], installed: ['重装完成', 'installed'],
-  upgraded: ['升级完成', 'upgraded'], degraded: ['降配生效', 'degraded'], expired: ['已过期', 'expired'],
-  released: ['已释放', 'released'], purged: ['已清除', 'purged'],
+const kindWords = (kind) => {
+  const words = VOCAB.transitions[kind];
+  return words ? `${words.zh} ${words.en}` : kind + ' ';
 };
-const kindWords = (kind) => (KIND_WORDS[kind] || [kind, '']).join(' ');
 
 // ---- clock ----
 function setClock(clock) {
@@ -712,8 +724,6 @@ refreshers.snapshots = async () => {
 // numbers are strings.
 function words(text) { return String(text || '').split(/[,，]/).map((w) => w.trim()).filter(Boolean); }
 function numbers(text) { return words(text).map(Number).filter(Number.isFinite); }
-const ACTIONS = ['getzones', 'sync_line', 'getsystems', 'sync_harddisk', 'sync_product', 'create', 'sync_baremetal', 'upgrade',
-  'degrade_ip_list', 'degrade', 'degrade_cancel', 'stop', 'start', 'restart', 'renew', 'setpass', 'install', 'refund'];
 
 function fillSelect(select, options, keep) {
   const before = select.value;
@@ -857,9 +867,13 @@ async function start() {
 
 // ---- wiring ----
 function wire() {
-  for (const action of ACTIONS) {
+  for (const action of VOCAB.actions) {
     $('fault-action').append(h('option', { value: action }, action));
     $('journal-action').append(h('option', { value: action }, action));
+  }
+  for (const group of document.querySelectorAll('#filter-status optgroup[data-field]')) {
+    const field = group.dataset.field;
+    group.append(...VOCAB.states[field].map((s) => h('option', { value: `${field}=${s.code}` }, `${s.zh} ${s.en}`)));
   }
   for (const sel of ['filter-member', 'fault-userid', 'fault-action', 'journal-action', 'journal-code']) {
     for (const o of $(sel).options) o.dataset.fixed = '1';
