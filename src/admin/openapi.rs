@@ -233,7 +233,11 @@ pub struct RequestsQuery {
     /// Entries after journal id N.
     #[param(schema_with = query_count_schema)]
     pub since: Option<i64>,
-    /// At most this many entries.
+    /// Entries before journal id N: the cursor, `next_before` of the page
+    /// before.
+    #[param(schema_with = query_count_schema)]
+    pub before: Option<i64>,
+    /// At most this many entries (default 100, a page).
     #[param(schema_with = query_count_schema)]
     pub limit: Option<i64>,
     /// `jsonl`: one entry per line (`application/x-ndjson`); `json`, the
