@@ -33,7 +33,7 @@ pub mod api {
 }
 
 pub mod protocol {
-    pub use crate::protocol::{scalar_text, Limits, Params, Reason, Refusal};
+    pub use crate::protocol::{scalar_text, Limits, Params, Reason, Refusal, COMMON_FIELDS};
 
     pub mod mask {
         pub use crate::protocol::mask::{is_secret, Masked};

@@ -91,19 +91,6 @@ struct StandIn {
     signs: Mutex<Vec<String>>,
 }
 
-/// The engine's common parameters, which the stand-in does not forward
-/// (it signs again as the mock's member).
-const COMMON: [&str; 8] = [
-    "module",
-    "action",
-    "userid",
-    "time",
-    "sign",
-    "version",
-    "system_type",
-    "vtime",
-];
-
 async fn stand_in_api(State(state): State<Arc<StandIn>>, body: String) -> axum::response::Response {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap();
     let field = |name: &str| {
@@ -117,7 +104,7 @@ async fn stand_in_api(State(state): State<Arc<StandIn>>, body: String) -> axum::
     let action = field("action");
     let mut params = Map::new();
     for (k, v) in &pairs {
-        if !COMMON.contains(&k.as_str()) {
+        if !apayun_mock::test_support::protocol::COMMON_FIELDS.contains(&k.as_str()) {
             params.insert(k.clone(), Value::String(v.clone()));
         }
     }

@@ -501,31 +501,34 @@ fn put_namespace() {}
         (status = 409, description = "`default_namespace`: reset it instead", body = ControlErrorBody)))]
 fn delete_namespace() {}
 
+/// The dashboard's files answer 403 as its guard does.
+const UI_GUARDED: &str = "`admin_loopback_only`: without a token or `--admin-open`, loopback clients only (with a token the page is served to every client and asks for it)";
+
 #[utoipa::path(get, path = "/_mock/ui", operation_id = "dashboard", tag = "dashboard",
     security(()),
     responses(
-        (status = 403, description = "`admin_loopback_only`: without a token or `--admin-open`, loopback clients only (with a token the page is served to every client and asks for it)", body = ControlErrorBody),
+        (status = 403, description = UI_GUARDED, body = ControlErrorBody),
        (status = 200, description = "The dashboard page", content_type = "text/html", body = String)))]
 fn ui() {}
 
 #[utoipa::path(get, path = "/_mock/ui/", operation_id = "dashboard_slash", tag = "dashboard",
     security(()),
     responses(
-        (status = 403, description = "`admin_loopback_only`: without a token or `--admin-open`, loopback clients only (with a token the page is served to every client and asks for it)", body = ControlErrorBody),
+        (status = 403, description = UI_GUARDED, body = ControlErrorBody),
        (status = 200, description = "The dashboard page", content_type = "text/html", body = String)))]
 fn ui_slash() {}
 
 #[utoipa::path(get, path = "/_mock/ui/app.js", operation_id = "dashboard_script", tag = "dashboard",
     security(()),
     responses(
-        (status = 403, description = "`admin_loopback_only`: without a token or `--admin-open`, loopback clients only (with a token the page is served to every client and asks for it)", body = ControlErrorBody),
+        (status = 403, description = UI_GUARDED, body = ControlErrorBody),
        (status = 200, description = "The dashboard's script", content_type = "text/javascript", body = String)))]
 fn ui_js() {}
 
 #[utoipa::path(get, path = "/_mock/ui/style.css", operation_id = "dashboard_style", tag = "dashboard",
     security(()),
     responses(
-        (status = 403, description = "`admin_loopback_only`: without a token or `--admin-open`, loopback clients only (with a token the page is served to every client and asks for it)", body = ControlErrorBody),
+        (status = 403, description = UI_GUARDED, body = ControlErrorBody),
        (status = 200, description = "The dashboard's style sheet", content_type = "text/css", body = String)))]
 fn ui_css() {}
 

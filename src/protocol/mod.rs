@@ -15,6 +15,6 @@ pub mod refusal;
 pub mod sign;
 pub mod whole;
 
-pub use params::{scalar_text, Limits, Params};
+pub use params::{scalar_text, Limits, Params, COMMON_FIELDS};
 pub use reason::Reason;
 pub use refusal::Refusal;

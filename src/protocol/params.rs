@@ -81,3 +81,15 @@ pub fn scalar_text(value: &Value) -> Option<String> {
         _ => None,
     }
 }
+
+/// The common fields a signed call carries besides its own parameters.
+pub const COMMON_FIELDS: [&str; 8] = [
+    "module",
+    "action",
+    "userid",
+    "time",
+    "sign",
+    "version",
+    "system_type",
+    "vtime",
+];

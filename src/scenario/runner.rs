@@ -342,18 +342,6 @@ impl Reply {
     }
 }
 
-/// The common fields a signed call carries besides its own parameters.
-const COMMON: [&str; 8] = [
-    "module",
-    "action",
-    "userid",
-    "time",
-    "sign",
-    "version",
-    "system_type",
-    "vtime",
-];
-
 struct Session {
     base: String,
     http: reqwest::Client,
@@ -799,7 +787,7 @@ async fn send(request: reqwest::RequestBuilder) -> Result<Reply, reqwest::Error>
 fn json_body(pairs: &[(String, String)], params: &Value) -> Value {
     let mut body = Map::new();
     for (k, v) in pairs {
-        if COMMON.contains(&k.as_str()) {
+        if crate::protocol::COMMON_FIELDS.contains(&k.as_str()) {
             body.insert(k.clone(), Value::String(v.clone()));
         }
     }

@@ -9,7 +9,7 @@ use apayun_mock::MockEngine;
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    clock, control_ok, fmt, keys, parse_time, text, Receiver, TestApp, EXAMPLE_GUID,
+    clock, control_ok, control_raw, fmt, keys, parse_time, text, Receiver, TestApp, EXAMPLE_GUID,
 };
 
 /// The keys of every journal entry (docs/contract.md, "Control API
@@ -31,30 +31,6 @@ const ENTRY_KEYS: [&str; 15] = [
     "effects",
     "client_gone",
 ];
-
-/// Sends a raw body to a control call; returns the status, the
-/// `Content-Type` and the body as JSON (or as a string when it is not JSON).
-async fn raw(app: &TestApp, method: &str, path: &str, body: &str) -> (u16, String, Value) {
-    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-    let resp = app
-        .http
-        .request(method, format!("{}{path}", app.url()))
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{path}: {e}"));
-    let status = resp.status().as_u16();
-    let content_type = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let text = resp.text().await.expect("body");
-    let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    (status, content_type, value)
-}
 
 /// Asserts a control-API error: the status and `{"error":reason,"message":…}`.
 fn check_error(what: &str, status: u16, body: &Value, want_status: u16, want_reason: &str) {
@@ -94,7 +70,7 @@ async fn listed_guids(app: &TestApp) -> Vec<String> {
 #[tokio::test]
 async fn health_answers_ok() {
     let app = TestApp::spawn().await;
-    let (status, content_type, body) = raw(&app, "GET", "/_mock/health", "").await;
+    let (status, content_type, body) = control_raw(&app, "GET", "/_mock/health", "").await;
     assert_eq!(status, 200);
     assert!(
         content_type.starts_with("application/json"),
@@ -1365,7 +1341,7 @@ async fn bad_control_input_is_a_json_4xx_never_a_500() {
         ),
     ];
     for (method, path, body, want_status, want_reason) in cases {
-        let (status, content_type, answer) = raw(&app, method, &path, body).await;
+        let (status, content_type, answer) = control_raw(&app, method, &path, body).await;
         let what = format!("{method} {path} {body}");
         assert!(
             content_type.starts_with("application/json"),

@@ -13,21 +13,8 @@ use crate::helpers::*;
 /// Sends `body` as JSON to a control call; returns the status and the
 /// answer as JSON (a string when it is not JSON).
 async fn send(app: &TestApp, method: &str, path: &str, body: &str) -> (u16, Value) {
-    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-    let resp = app
-        .http
-        .request(method, format!("{}{path}", app.url()))
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{path}: {e}"));
-    let status = resp.status().as_u16();
-    let text = resp.text().await.expect("body");
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
+    let (status, _, value) = control_raw(app, method, path, body).await;
+    (status, value)
 }
 
 /// A control error: the status, the reason, and a message naming `words`.

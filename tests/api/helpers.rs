@@ -445,3 +445,32 @@ async fn receive(State(inbox): State<Arc<Inbox>>, headers: HeaderMap, body: Byte
         .unwrap_or(200);
     StatusCode::from_u16(status).unwrap_or(StatusCode::OK)
 }
+
+/// Sends a raw body to a control call; returns the status, the
+/// `Content-Type` and the body as JSON (or as a string when it is not JSON).
+pub async fn control_raw(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> (u16, String, Value) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+    let resp = app
+        .http
+        .request(method, format!("{}{path}", app.url()))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{path}: {e}"));
+    let status = resp.status().as_u16();
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let text = resp.text().await.expect("body");
+    let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, content_type, value)
+}
