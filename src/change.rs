@@ -55,7 +55,56 @@ pub enum Change {
     },
 }
 
+/// One kind of change as the dashboard tells it apart: the wire key that
+/// only this kind has, and the sign drawn before it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ChangeKey {
+    pub key: &'static str,
+    pub sign: &'static str,
+}
+
+/// Every kind of change, in the order of [`Change`]'s variants.
+pub const CHANGE_KEYS: [ChangeKey; 6] = [
+    ChangeKey {
+        key: "created",
+        sign: "+",
+    },
+    ChangeKey {
+        key: "scheduled",
+        sign: "→",
+    },
+    ChangeKey {
+        key: "order_status",
+        sign: "=",
+    },
+    ChangeKey {
+        key: "degrade_created",
+        sign: "+",
+    },
+    ChangeKey {
+        key: "degrade_cancelled",
+        sign: "-",
+    },
+    ChangeKey {
+        key: "replayed_agent_order_no",
+        sign: "↺",
+    },
+];
+
 impl Change {
+    /// The key that tells this kind of change apart on the wire.
+    pub fn key(&self) -> ChangeKey {
+        let index = match self {
+            Change::Created { .. } => 0,
+            Change::Scheduled { .. } => 1,
+            Change::State { .. } => 2,
+            Change::DegradeCreated { .. } => 3,
+            Change::DegradeCancelled { .. } => 4,
+            Change::Replayed { .. } => 5,
+        };
+        CHANGE_KEYS[index]
+    }
+
     /// The GUIDs the change names: instances and degrade records.
     pub fn guids(&self) -> Vec<&str> {
         match self {
@@ -143,6 +192,47 @@ mod tests {
                 serde_json::to_string(&wire).ok(),
                 "{change:?}"
             );
+        }
+    }
+
+    #[test]
+    fn each_kind_is_told_apart_by_its_own_key() {
+        let state = Change::State {
+            guid: "17a".into(),
+            order_status: OrderStatus::Active,
+            run_status: RunStatus::Running,
+            act_status: ActStatus::Idle,
+        };
+        let samples = [
+            Change::Created {
+                guid: "17a".into(),
+                stock_id: None,
+            },
+            Change::Scheduled {
+                kind: TransitionKind::ALL[0],
+                guid: "17a".into(),
+                due: "2026-12-04 10:00:00".into(),
+            },
+            state,
+            Change::DegradeCreated {
+                guid: "17d".into(),
+                item: "ip".into(),
+            },
+            Change::DegradeCancelled { guid: "17d".into() },
+            Change::Replayed {
+                replayed_agent_order_no: "A1".into(),
+                guids: vec![],
+            },
+        ];
+        for (change, expected) in samples.iter().zip(CHANGE_KEYS) {
+            assert_eq!(change.key(), expected, "{change:?}");
+            let wire = serde_json::to_value(change).unwrap_or_default();
+            let found: Vec<&str> = CHANGE_KEYS
+                .iter()
+                .map(|k| k.key)
+                .filter(|k| wire.get(k).is_some())
+                .collect();
+            assert_eq!(found, [expected.key], "{wire}");
         }
     }
 }

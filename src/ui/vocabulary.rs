@@ -1,12 +1,13 @@
 //! The words and rules the dashboard shows, from the server's own tables,
 //! embedded in the page as a JSON block (`<script type="application/json"
 //! id="vocabulary">`): the action list, every state code with its words and
-//! tone, the transition words, and the secret rule. The page keeps no copy
-//! of any of them.
+//! tone, the transition words, the secret rule, and the key that tells
+//! each kind of journal change apart. The page keeps no copy of any of them.
 
 use serde_json::{json, Map, Value};
 
 use crate::actions::ActionName;
+use crate::change::CHANGE_KEYS;
 use crate::domain::state::{ActStatus, OrderStatus, RunStatus};
 use crate::domain::transition::TransitionKind;
 use crate::protocol::mask::SECRET_RULE;
@@ -62,6 +63,7 @@ pub fn vocabulary() -> Value {
         },
         "transitions": transitions,
         "secret": SECRET_RULE,
+        "changes": CHANGE_KEYS,
     })
 }
 
@@ -90,6 +92,7 @@ mod tests {
         assert_eq!(v["states"]["run_status"].as_array().map(Vec::len), Some(3));
         assert_eq!(v["transitions"]["provisioned"]["zh"], "开通完成");
         assert_eq!(v["secret"]["equals"], json!(["key"]));
+        assert_eq!(v["changes"][0], json!({"key": "created", "sign": "+"}));
         let page = embed("<head><!-- vocabulary --></head>");
         assert!(page.contains("id=\"vocabulary\">{\"actions\""), "{page}");
         assert!(!embed("<!-- vocabulary -->").contains("</script><"));

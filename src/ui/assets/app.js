@@ -577,14 +577,16 @@ function resultText(e) {
     : h('span', { class: 'st st-bad' }, h('span', { 'aria-hidden': 'true' }, '✕'), ` ${e.code} ${e.reason || ''}`);
 }
 
+/** One journal change: the server's vocabulary names the key that tells
+ * its kind apart; that key's value comes first, then the other fields. */
 function effectText(effect) {
   if (!effect || typeof effect !== 'object') return String(effect);
-  if (effect.scheduled) return `→ ${effect.scheduled} ${effect.guid || ''} @ ${String(effect.due || '').slice(5)}`;
-  if (effect.created) return `＋ created ${effect.created}`;
-  if (effect.guid && effect.order_status !== undefined) {
-    return `= ${effect.guid} order ${effect.order_status} run ${effect.run_status} act ${effect.act_status}`;
-  }
-  return Object.entries(effect).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`).join(' ');
+  const text = (v) => (typeof v === 'object' ? JSON.stringify(v) : String(v));
+  const kind = VOCAB.changes.find((c) => Object.prototype.hasOwnProperty.call(effect, c.key));
+  const rest = Object.entries(effect)
+    .filter(([k, v]) => (!kind || k !== kind.key) && v !== null)
+    .map(([k, v]) => `${k}=${text(v)}`);
+  return kind ? [`${kind.sign} ${kind.key} ${text(effect[kind.key])}`, ...rest].join(' ') : rest.join(' ');
 }
 
 /** At most three effects in the row; the expanded row shows them all. */
