@@ -1113,3 +1113,38 @@ async fn the_journal_filters_and_clears_and_the_clock_freezes_and_resumes() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fault_form_adds_an_applied_rule_for_a_ghost_order() {
+    let engine = engine().await;
+    let url = engine.base_url();
+    with_browser(|page| async move {
+        page.open_dashboard(&url).await;
+        page.select("#fault-kind", "delay").await;
+        page.wait_until(
+            "a delay takes no applied box",
+            "document.getElementById('fault-applied-label').hidden",
+            UI_WAIT,
+        )
+        .await;
+        page.select("#fault-action", "getzones").await;
+        page.select("#fault-kind", "http").await;
+        page.click("#fault-applied").await;
+        page.click("#fault-form button[type=submit]").await;
+        page.wait_until(
+            "the fault is listed as applied",
+            "document.getElementById('faults-list').innerText.includes('http 503 · 照做 applied')",
+            UI_WAIT,
+        )
+        .await;
+        let (status, faults) = engine
+            .control("GET", "/_mock/faults", None)
+            .await
+            .unwrap_or_else(|e| panic!("GET /_mock/faults: {e}"));
+        assert_eq!(status, 200, "{faults}");
+        assert_eq!(faults["faults"][0]["effect"]["applied"], true, "{faults}");
+        assert_eq!(faults["faults"][0]["effect"]["status"], 503, "{faults}");
+        page.assert_no_errors().await;
+    })
+    .await;
+}

@@ -673,11 +673,12 @@ function fillCallbackUrl() {
 
 // ---- faults ----
 function effectSummary(effect) {
+  const ghost = effect.applied ? ' · 照做 applied' : '';
   switch (effect.kind) {
-    case 'error': return `error code ${effect.code} ${effect.reason} “${effect.message}”`;
-    case 'http': return `http ${effect.status}`;
+    case 'error': return `error code ${effect.code} ${effect.reason} “${effect.message}”${ghost}`;
+    case 'http': return `http ${effect.status}${ghost}`;
     case 'delay': return effect.ms !== undefined ? `delay ${effect.ms} ms` : `delay ${effect.min_ms}–${effect.max_ms} ms`;
-    default: return effect.kind;
+    default: return `${effect.kind}${ghost}`;
   }
 }
 
@@ -690,6 +691,9 @@ refreshers.faults = async () => {
       h('span', { class: 'sub' }, `after ${f.after} · times ${f.times ?? '∞'} · p ${f.probability} · 命中 fired ${f.fired} / matched ${f.matched}`)),
     h('span', { class: 'actions' }, h('button', { type: 'button', class: 'danger-ghost', 'aria-label': `删除故障 Delete fault ${f.id}`, onclick: (e) => busy(e.currentTarget, () => ctl('DELETE', '/faults/' + f.id)) }, '删除 Delete')))));
 };
+
+/** The effects that take `applied` (the server refuses it on the others). */
+const APPLIES = ['error', 'http', 'drop'];
 
 function faultSpec() {
   const spec = { after: Number($('fault-after').value || 0), probability: Number($('fault-probability').value || 1) };
@@ -704,6 +708,7 @@ function faultSpec() {
     if ($('fault-min').value || $('fault-max').value) Object.assign(effect, { min_ms: Number($('fault-min').value), max_ms: Number($('fault-max').value) });
     else effect.ms = Number($('fault-ms').value);
   }
+  if (APPLIES.includes(kind) && $('fault-applied').checked) effect.applied = true;
   spec.effect = effect;
   return spec;
 }
@@ -924,6 +929,7 @@ function wire() {
 
   $('fault-kind').addEventListener('change', () => {
     for (const fs of document.querySelectorAll('fieldset.effect')) fs.hidden = fs.dataset.kind !== $('fault-kind').value;
+    $('fault-applied-label').hidden = !APPLIES.includes($('fault-kind').value);
   });
   $('fault-form').addEventListener('submit', (e) => {
     e.preventDefault();
