@@ -17,13 +17,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use apayun_mock::client::Client;
+use apayun_mock::test_support::fixtures::{required_create_params, LINE, PRODUCT};
 use apayun_mock::test_support::store::network::double_held;
 use rusqlite::{Connection, OpenFlags};
 use serde_json::{json, Value};
-
-const LINE: &str = "1665907446560259";
-const PRODUCT: &str = "1665907642748705";
-const SYSTEM: &str = "1633652801461868";
 
 /// The default seed with 3000 more stock units of the example product, a
 /// primary pool large enough for them (seed data only: nothing is sent
@@ -120,12 +117,6 @@ fn serve(db: &Path, seed: &Path) -> Server {
     Server { child, base }
 }
 
-fn create_params(no: &str) -> Value {
-    json!({"lineGuid": LINE, "productGuid": PRODUCT, "systemGuid": SYSTEM,
-        "loginName": "root", "loginPassword": "QWE1MzUwMjkyNzkh", "months": "1",
-        "num": "1", "agent_order_no": no})
-}
-
 /// Invariants read straight from the file, as another process would.
 fn check_file(db: &Path) -> (i64, i64) {
     let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)
@@ -196,7 +187,8 @@ async fn load_then_kill(db: &Path, seed: &Path, round: usize, target: usize) -> 
                     }
                     let no = format!("crash-{round}-{w}-{n}");
                     // After the kill every call fails: that ends the loop.
-                    let Ok(answer) = client.call("create", create_params(&no)).await else {
+                    let Ok(answer) = client.call("create", required_create_params(&no)).await
+                    else {
                         break;
                     };
                     if answer.code() == 0 {
@@ -305,7 +297,7 @@ async fn sigkill_mid_load_loses_nothing_acknowledged() {
     // Idempotency survived too: a repeated order answers with the same instance.
     let (no, guid, _) = &acked[acked.len() / 2];
     let again = client
-        .call("create", create_params(no))
+        .call("create", required_create_params(no))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(again.data()[0]["guid"], json!(guid), "{}", again.text);
@@ -337,7 +329,7 @@ async fn sigkill_mid_load_loses_nothing_acknowledged() {
     );
     // New writes still work on the recovered file.
     let fresh = client
-        .call("create", create_params("crash-after-restart"))
+        .call("create", required_create_params("crash-after-restart"))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(fresh.code(), 0, "{}", fresh.text);

@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use apayun_mock::test_support::fixtures::create_params_with;
 use apayun_mock::test_support::scenario::{run_file, run_paths, Options, ScenarioReport, Summary};
 
 fn shipped() -> Vec<PathBuf> {
@@ -351,12 +352,10 @@ async fn a_fork_copies_the_namespace_of_the_url() {
     let made = src
         .call(
             "create",
-            serde_json::json!({
-                "lineGuid": "1665907446560259", "productGuid": "1665907642748705",
-                "systemGuid": "1633652801461868", "loginName": "root",
-                "loginPassword": "QWE1MzUwMjkyNzkh", "months": "1", "num": "1",
-                "system_partition_size": "-1", "agent_order_no": "fork-url-1"
-            }),
+            create_params_with(
+                "fork-url-1",
+                serde_json::json!({"buyRemarks": null, "clientOrderNo": null, "clientUserId": null}),
+            ),
         )
         .await
         .unwrap_or_else(|e| panic!("{e}"));

@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use apayun_mock::client::Client;
 use apayun_mock::test_support::admin::admin_allowed;
+use apayun_mock::test_support::fixtures::required_create_params;
 use apayun_mock::test_support::protocol::sign::{sign, sign_matches};
 use serde_json::{json, Value};
 
@@ -249,13 +250,7 @@ async fn api_keys_never_reach_logs_journal_or_callbacks() {
     let wrong_key = Client::new(&base, "1", KEY_2); // user 2's key for user 1
     let bad_key = Client::new(&base, "1", "not-the-key");
     let created = user1
-        .call(
-            "create",
-            json!({"lineGuid": "1665907446560259", "productGuid": "1665907642748705",
-                "systemGuid": "1633652801461868", "loginName": "root",
-                "loginPassword": "QWE1MzUwMjkyNzkh", "months": "1", "num": "1",
-                "agent_order_no": "security-1"}),
-        )
+        .call("create", required_create_params("security-1"))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(created.code(), 0, "{}", created.text);

@@ -382,7 +382,7 @@ async fn the_journal_forgets_its_losses_when_emptied() {
 #[tokio::test]
 async fn the_journal_finds_a_call_by_every_guid_it_created_or_touched() {
     let app = TestApp::spawn().await;
-    let created = app.ok("create", TestApp::create_params(2)).await;
+    let created = app.ok("create", TestApp::create_request(2)).await;
     let guids: Vec<String> = created
         .as_array()
         .map(|list| {

@@ -251,7 +251,7 @@ async fn advancing_runs_what_fell_due() {
     let app = TestApp::spawn().await;
     // Frozen, so that real time passing cannot make the provisioning due.
     control_ok(&app, "POST", "/_mock/clock/freeze", None).await;
-    let guid = app.ok("create", TestApp::create_params(1)).await[0]["guid"]
+    let guid = app.ok("create", TestApp::create_request(1)).await[0]["guid"]
         .as_str()
         .expect("guid")
         .to_string();
@@ -292,7 +292,7 @@ async fn a_frozen_clock_stands_still_and_resume_ticks_again() {
 async fn timeline_lists_pending_transitions_soonest_first() {
     let app = TestApp::spawn().await;
     control_ok(&app, "POST", "/_mock/clock/freeze", None).await;
-    let mut params = TestApp::create_params(1);
+    let mut params = TestApp::create_request(1);
     params["taskid"] = json!("task-77");
     let data = app.ok("create", params).await;
     let guid = data[0]["guid"].as_str().expect("guid").to_string();
@@ -353,7 +353,7 @@ async fn callback_url_and_callback_log_shape() {
         json!({"callbacks": []})
     );
 
-    let mut params = TestApp::create_params(1);
+    let mut params = TestApp::create_request(1);
     params["taskid"] = json!("cb-task");
     let guid = app.ok("create", params).await[0]["guid"]
         .as_str()
@@ -432,7 +432,7 @@ async fn callback_url_and_callback_log_shape() {
 async fn journal_entries_are_newest_first_and_masked() {
     let app = TestApp::spawn().await;
     app.ok("getzones", json!({})).await;
-    let data = app.ok("create", TestApp::create_params(1)).await;
+    let data = app.ok("create", TestApp::create_request(1)).await;
     let guid = data[0]["guid"].as_str().expect("guid").to_string();
 
     let entries = journal(&app, "").await;
@@ -543,7 +543,7 @@ async fn journal_filters() {
 async fn journal_exports_jsonl_and_clears() {
     let app = TestApp::spawn().await;
     app.ok("getzones", json!({})).await;
-    app.ok("create", TestApp::create_params(2)).await;
+    app.ok("create", TestApp::create_request(2)).await;
     app.ok("sync_line", json!({})).await;
 
     for query in ["", "action=create"] {
@@ -679,7 +679,7 @@ async fn snapshot_restore_round_trips_every_view() {
     for frozen in [false, true] {
         let app = TestApp::spawn().await;
         let running = app.create_running().await;
-        app.ok("create", TestApp::create_params(1)).await; // still provisioning
+        app.ok("create", TestApp::create_request(1)).await; // still provisioning
         if frozen {
             control_ok(&app, "POST", "/_mock/clock/freeze", None).await;
         }
@@ -696,7 +696,7 @@ async fn snapshot_restore_round_trips_every_view() {
         assert_eq!(taken.1["name"], "base");
 
         // Mutate: a new instance, a stop, an hour of simulated time.
-        let extra = app.ok("create", TestApp::create_params(1)).await[0]["guid"]
+        let extra = app.ok("create", TestApp::create_request(1)).await[0]["guid"]
             .as_str()
             .expect("guid")
             .to_string();

@@ -3,6 +3,7 @@
 //! the document's example answer: keys, order, JSON types and the values
 //! the seed makes predictable.
 
+use apayun_mock::test_support::fixtures;
 use serde_json::{json, Value};
 
 use crate::helpers::{
@@ -388,20 +389,8 @@ async fn create() {
     let data = example(
         &app,
         "create",
-        json!({
-            "lineGuid": "1665907446560259",
-            "productGuid": "1665907642748705",
-            "systemGuid": "1633652801461868",
-            "loginName": "root",
-            "loginPassword": "QWE1MzUwMjkyNzkh",
-            "buyRemarks": "",
-            "months": "1",
-            "clientOrderNo": "18369",
-            "clientUserId": "1100123",
-            "num": "1",
-            "system_partition_size": "-1",
-            "agent_order_no": "590682534662098123",
-        }),
+        // The document's example request, field for field.
+        fixtures::create_params("590682534662098123"),
     )
     .await;
     let list = data.as_array().cloned().unwrap_or_default();

@@ -75,7 +75,7 @@ async fn a_rule_is_stored_with_its_id_and_defaults() {
             "fired": 0,
         })
     );
-    let answer = app.call("create", TestApp::create_params(1)).await;
+    let answer = app.call("create", TestApp::create_request(1)).await;
     assert_eq!(answer.code(), 1);
     assert_eq!(answer.reason.as_deref(), Some("injected_fault"));
     assert_eq!(answer.json()["message"], "模拟故障");
@@ -100,7 +100,7 @@ async fn error_answers_in_the_envelope_and_changes_nothing() {
     .await;
 
     // Ten of the eleven free units of the product, refused by the fault.
-    let answer = app.call("create", TestApp::create_params(10)).await;
+    let answer = app.call("create", TestApp::create_request(10)).await;
     assert_eq!(answer.status, 200);
     assert_eq!(answer.reason.as_deref(), Some("out_of_stock"));
     assert_eq!(
@@ -119,10 +119,10 @@ async fn error_answers_in_the_envelope_and_changes_nothing() {
         .control("DELETE", &format!("/_mock/faults/{rule}"), None)
         .await;
     assert_eq!(status, 200);
-    let made = app.ok("create", TestApp::create_params(10)).await;
+    let made = app.ok("create", TestApp::create_request(10)).await;
     assert_eq!(made.as_array().map(Vec::len), Some(10));
-    app.ok("create", TestApp::create_params(1)).await;
-    app.fails("create", TestApp::create_params(1), "out_of_stock")
+    app.ok("create", TestApp::create_request(1)).await;
+    app.fails("create", TestApp::create_request(1), "out_of_stock")
         .await;
 }
 
@@ -143,7 +143,7 @@ async fn http_answers_with_the_status_and_body_given() {
             json!({"action": "create", "effect": {"kind": "http", "status": status, "body": body}}),
         )
         .await;
-        let answer = app.call("create", TestApp::create_params(1)).await;
+        let answer = app.call("create", TestApp::create_request(1)).await;
         assert_eq!(answer.status, status, "{body}");
         assert_eq!(answer.text, body);
         assert_eq!(answer.json(), Value::Null, "not an envelope: {body}");
@@ -176,7 +176,7 @@ async fn delay_waits_then_the_call_proceeds() {
         let rule = add_fault(&app, json!({"action": "create", "effect": effect})).await;
         for _ in 0..2 {
             let started = Instant::now();
-            let data = app.ok("create", TestApp::create_params(1)).await;
+            let data = app.ok("create", TestApp::create_request(1)).await;
             let elapsed = started.elapsed();
             assert!(
                 elapsed >= Duration::from_millis(least as u64),
@@ -236,7 +236,7 @@ async fn drop_closes_the_connection_without_an_answer() {
     // The signed client: the request fails, there is no answer to read.
     let err = app
         .client()
-        .call("create", TestApp::create_params(1))
+        .call("create", TestApp::create_request(1))
         .await
         .expect_err("a dropped connection must not give an answer");
     assert!(err.is_request(), "{err:?}");
@@ -250,7 +250,7 @@ async fn drop_closes_the_connection_without_an_answer() {
     // status line ever arrives.
     let pairs = app
         .client()
-        .signed_pairs("create", &TestApp::create_params(1));
+        .signed_pairs("create", &TestApp::create_request(1));
     let sent = app
         .http
         .post(format!("{}/api", app.url()))
@@ -305,7 +305,7 @@ async fn stall_holds_the_transition_until_the_rule_is_removed() {
         json!({"action": "create", "effect": {"kind": "stall"}}),
     )
     .await;
-    let data = app.ok("create", TestApp::create_params(1)).await;
+    let data = app.ok("create", TestApp::create_request(1)).await;
     let guid = data[0]["guid"].as_str().expect("guid").to_string();
     assert_eq!(newest_entry(&app).await["fault"], rule);
 

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use apayun_mock::client::{Answer, Client};
+use apayun_mock::test_support::fixtures;
 use apayun_mock::MockEngine;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -18,11 +19,9 @@ use axum::Router;
 use chrono::NaiveDateTime;
 use serde_json::{json, Value};
 
-pub const LINE: &str = "1665907446560259";
-pub const PRODUCT: &str = "1665907642748705";
-pub const SYSTEM: &str = "1633652801461868";
-/// The instance of the document's examples, seeded for userid 1.
-pub const EXAMPLE_GUID: &str = "1708330228791024";
+/// The seed's example GUIDs the test files name most (the others are in
+/// `apayun_mock::test_support::fixtures` itself).
+pub use apayun_mock::test_support::fixtures::{EXAMPLE_GUID, LINE, PRODUCT, SYSTEM};
 
 pub struct TestApp {
     pub engine: MockEngine,
@@ -133,27 +132,15 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("advance: {e}"));
     }
 
-    /// The default create request of the document, with a fresh agent order number.
-    pub fn create_params(num: u32) -> Value {
-        json!({
-            "lineGuid": LINE,
-            "productGuid": PRODUCT,
-            "systemGuid": SYSTEM,
-            "loginName": "root",
-            "loginPassword": "QWE1MzUwMjkyNzkh",
-            "buyRemarks": "",
-            "months": "1",
-            "clientOrderNo": "18369",
-            "clientUserId": "1100123",
-            "num": num.to_string(),
-            "system_partition_size": "-1",
-            "agent_order_no": format!("{}", rand_order()),
-        })
+    /// The document's create request ([`fixtures::create_params`]) for
+    /// `num` instances, with a fresh agent order number.
+    pub fn create_request(num: u32) -> Value {
+        fixtures::create_params_with(&rand_order().to_string(), json!({"num": num.to_string()}))
     }
 
     /// Creates one instance and waits (on the clock) until it is provisioned.
     pub async fn create_running(&self) -> String {
-        let data = self.ok("create", TestApp::create_params(1)).await;
+        let data = self.ok("create", TestApp::create_request(1)).await;
         let guid = data[0]["guid"].as_str().unwrap_or_default().to_string();
         self.advance(60).await;
         assert_eq!(self.instance(&guid).await["order_status"], "1");

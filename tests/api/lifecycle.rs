@@ -3,6 +3,10 @@
 //! whole lives from create to release, refund, install rules, calendar-month
 //! arithmetic and the clock and timeline control calls.
 
+use apayun_mock::test_support::fixtures::{
+    LINE_CLOSED, LINE_HK, LINE_NM, PRODUCT_ATOM, PRODUCT_CLOSED_LINE, PRODUCT_HK, PRODUCT_NM_GOLD,
+    PRODUCT_OFF, UBUNTU,
+};
 use apayun_mock::test_support::store::instances::stock_counts;
 use serde_json::{json, Value};
 
@@ -11,8 +15,6 @@ use crate::helpers::{
     EXAMPLE_GUID, LINE, PRODUCT, SYSTEM,
 };
 
-/// Linux class like CentOS; create and install; lines 259, 301 and 302.
-const UBUNTU: &str = "1695196885222201";
 /// Linux class, install only.
 const ROCKY: &str = "1695196885222203";
 /// Windows class; `cpu_limit` 4, `ram_limit` 8; create and install.
@@ -21,19 +23,6 @@ const WINDOWS: &str = "1695196885222301";
 const CLOUD_ONLY: &str = "1695196885222303";
 /// Only on line 1665907446560259.
 const OLD_CENTOS: &str = "1695196885222115";
-
-/// Hong Kong line and its product.
-const LINE_HK: &str = "1665907446560301";
-const PRODUCT_HK: &str = "1665907642748802";
-/// Inner Mongolia line: the Atom product (2 cores, 4G, no partitions, 3 units).
-const LINE_NM: &str = "1665907446560302";
-const PRODUCT_NM_GOLD: &str = "1665907642748803";
-const PRODUCT_ATOM: &str = "1665907642748804";
-/// A line with `buy_status` 0 and its product.
-const LINE_CLOSED: &str = "1665907446560303";
-const PRODUCT_CLOSED_LINE: &str = "1665907642748806";
-/// A disabled product on the example line.
-const PRODUCT_OFF: &str = "1665907642748805";
 
 /// base64 of `NewPass123!`.
 const PASSWORD2: &str = "TmV3UGFzczEyMyE=";
@@ -52,7 +41,7 @@ const EVERY_PRODUCT: &[&str] = &[
 
 /// The document's create request with some fields replaced.
 fn create_with(overrides: Value) -> Value {
-    let mut params = TestApp::create_params(1);
+    let mut params = TestApp::create_request(1);
     if let (Some(p), Some(o)) = (params.as_object_mut(), overrides.as_object()) {
         for (k, v) in o {
             p.insert(k.clone(), v.clone());
@@ -181,7 +170,7 @@ async fn create_refuses_each_rule_with_its_own_reason_and_allocates_nothing() {
     );
 
     // The next good create gets the lowest free unit and address, untouched.
-    let data = app.ok("create", TestApp::create_params(1)).await;
+    let data = app.ok("create", TestApp::create_request(1)).await;
     assert_eq!(data[0]["stock_id"], "57");
     assert_eq!(data[0]["cabinet_sn"], "zhzy_571-1");
     assert_eq!(ip_list(&data[0]), ["192.168.12.49"]);
@@ -260,7 +249,7 @@ async fn create_refuses_a_system_whose_memory_limit_the_product_misses() {
 async fn create_three_gives_distinct_units_and_addresses_then_provisions() {
     let app = TestApp::spawn().await;
     freeze(&app).await;
-    let data = app.ok("create", TestApp::create_params(3)).await;
+    let data = app.ok("create", TestApp::create_request(3)).await;
     let list = data.as_array().cloned().unwrap_or_default();
     assert_eq!(list.len(), 3, "{data}");
     let field = |k: &str| list.iter().map(|i| text(&i[k])).collect::<Vec<_>>();
@@ -310,7 +299,7 @@ async fn create_three_gives_distinct_units_and_addresses_then_provisions() {
 #[tokio::test]
 async fn repeated_agent_order_no_replays_and_allocates_nothing() {
     let app = TestApp::spawn().await;
-    let params = TestApp::create_params(2);
+    let params = TestApp::create_request(2);
     let first = app.ok("create", params.clone()).await;
     let stock = free_stock(&app).await;
     let timeline = pending(&app).await;
@@ -321,7 +310,7 @@ async fn repeated_agent_order_no_replays_and_allocates_nothing() {
     let list = app.ok("sync_baremetal", json!({})).await;
     assert_eq!(list["total_number"], "3", "example + 2: {list}");
     // The next order takes the next unit, not one the replay might have held.
-    let next = app.ok("create", TestApp::create_params(1)).await;
+    let next = app.ok("create", TestApp::create_request(1)).await;
     assert_eq!(next[0]["stock_id"], "59");
     // The number is per member: user 2 with the same number gets its own order.
     let other = app
@@ -565,12 +554,12 @@ async fn sync_list_is_newest_first_only_the_callers_and_paged() {
     let app = TestApp::spawn().await;
     let mut mine = vec![EXAMPLE_GUID.to_string()];
     for _ in 0..3 {
-        let data = app.ok("create", TestApp::create_params(1)).await;
+        let data = app.ok("create", TestApp::create_request(1)).await;
         mine.push(text(&data[0]["guid"]));
     }
     let theirs = app
         .user2()
-        .call("create", TestApp::create_params(1))
+        .call("create", TestApp::create_request(1))
         .await
         .expect("user 2 create");
     assert_eq!(theirs.code(), 0, "{}", theirs.text);
@@ -631,7 +620,7 @@ async fn sync_list_is_newest_first_only_the_callers_and_paged() {
 async fn a_whole_life_from_create_through_expiry_and_renewal() {
     let app = TestApp::spawn().await;
     freeze(&app).await;
-    let mut params = TestApp::create_params(1);
+    let mut params = TestApp::create_request(1);
     params["taskid"] = json!("life-a");
     let data = app.ok("create", params).await;
     let guid = text(&data[0]["guid"]);
@@ -728,7 +717,7 @@ async fn a_whole_life_from_create_through_expiry_and_renewal() {
 async fn an_expired_instance_is_released_and_its_unit_and_ip_go_to_the_next_create() {
     let app = TestApp::spawn().await;
     freeze(&app).await;
-    let data = app.ok("create", TestApp::create_params(1)).await;
+    let data = app.ok("create", TestApp::create_request(1)).await;
     let guid = text(&data[0]["guid"]);
     let stock_id = text(&data[0]["stock_id"]);
     let ip = ip_list(&data[0]);
@@ -772,7 +761,7 @@ async fn an_expired_instance_is_released_and_its_unit_and_ip_go_to_the_next_crea
     }
 
     // The freed unit and address are handed out again.
-    let next = app.ok("create", TestApp::create_params(1)).await;
+    let next = app.ok("create", TestApp::create_request(1)).await;
     assert_eq!(text(&next[0]["stock_id"]), stock_id);
     assert_eq!(ip_list(&next[0]), ip);
 
@@ -792,10 +781,10 @@ async fn an_expired_instance_is_released_and_its_unit_and_ip_go_to_the_next_crea
 async fn refund_works_while_provisioning_running_or_expired_and_only_once() {
     let app = TestApp::spawn().await;
     freeze(&app).await;
-    let running = text(&app.ok("create", TestApp::create_params(1)).await[0]["guid"]);
-    let expired = text(&app.ok("create", TestApp::create_params(1)).await[0]["guid"]);
+    let running = text(&app.ok("create", TestApp::create_request(1)).await[0]["guid"]);
+    let expired = text(&app.ok("create", TestApp::create_request(1)).await[0]["guid"]);
     app.advance(30).await;
-    let provisioning = text(&app.ok("create", TestApp::create_params(1)).await[0]["guid"]);
+    let provisioning = text(&app.ok("create", TestApp::create_request(1)).await[0]["guid"]);
     // An end_time of now expires it at once.
     patch(&app, &expired, json!({"end_time": fmt(now(&app).await)})).await;
     for (guid, order) in [(&provisioning, "0"), (&running, "1"), (&expired, "3")] {
@@ -836,7 +825,7 @@ async fn refund_works_while_provisioning_running_or_expired_and_only_once() {
     )
     .await;
     // Units and addresses come back in order.
-    let data = app.ok("create", TestApp::create_params(3)).await;
+    let data = app.ok("create", TestApp::create_request(3)).await;
     let units: Vec<String> = data
         .as_array()
         .map(|a| a.iter().map(|i| text(&i["stock_id"])).collect())
@@ -1127,7 +1116,7 @@ async fn timeline_lists_pending_transitions_soonest_first_with_taskid() {
     let app = TestApp::spawn().await;
     freeze(&app).await;
     let t0 = fmt(now(&app).await);
-    let mut params = TestApp::create_params(1);
+    let mut params = TestApp::create_request(1);
     params["taskid"] = json!("9001");
     let data = app.ok("create", params).await;
     let guid = text(&data[0]["guid"]);

@@ -33,7 +33,7 @@ async fn a_pending_provisioning_survives_a_restart() {
     let first = start_on(&db).await;
     let (status, _) = first.control("POST", "/_mock/clock/freeze", None).await;
     assert_eq!(status, 200);
-    let mut params = TestApp::create_params(1);
+    let mut params = TestApp::create_request(1);
     params["taskid"] = json!("persist-1");
     let created = first.ok("create", params.clone()).await;
     let guid = created[0]["guid"].as_str().unwrap_or_default().to_string();
@@ -79,7 +79,7 @@ async fn a_pending_provisioning_survives_a_restart() {
         (json!("1"), json!("1"))
     );
     // Stock and addresses held before the restart are not handed out again.
-    let next = second.ok("create", TestApp::create_params(1)).await;
+    let next = second.ok("create", TestApp::create_request(1)).await;
     assert_ne!(next[0]["stock_id"], created[0]["stock_id"]);
     assert_ne!(next[0]["ip"][0]["ip"], created[0]["ip"][0]["ip"]);
     assert_eq!(next[0]["stock_id"], "58");

@@ -11,12 +11,14 @@ use serde_json::{json, Value};
 
 use crate::helpers::{fmt, freeze, keys, now, patch, text, TestApp, EXAMPLE_GUID, LINE};
 
-/// Line with `upgrade_status`, `defense_status` and `reservation_degrade_status` 0.
-pub const CLOSED_LINE: &str = "1665907446560301";
-pub const CLOSED_PRODUCT: &str = "1665907642748802";
-/// Line with `ip_bandwidth_rate` 0, subnets only, `ip_num_list` 4,8,16,32, step 10.
-pub const SUBNET_LINE: &str = "1665907446560302";
-pub const SUBNET_PRODUCT: &str = "1665907642748803";
+/// The line with `upgrade_status`, `defense_status` and
+/// `reservation_degrade_status` 0, and its product; the line with
+/// `ip_bandwidth_rate` 0, subnets only, `ip_num_list` 4,8,16,32, step 10,
+/// and a product of it.
+pub use apayun_mock::test_support::fixtures::{
+    LINE_HK as CLOSED_LINE, LINE_NM as SUBNET_LINE, PRODUCT_HK as CLOSED_PRODUCT,
+    PRODUCT_NM_GOLD as SUBNET_PRODUCT,
+};
 /// The seeded upgrade of the example instance.
 pub const EXAMPLE_BLOCK: &str = "114.114.8.16-23";
 /// Simulated seconds an upgrade takes with the default timings.
@@ -37,7 +39,7 @@ pub fn ip(text: &str) -> u32 {
 
 /// Creates one instance on `line` with `product` and lets it provision.
 pub async fn create_running_on(app: &TestApp, line: &str, product: &str) -> String {
-    let mut params = TestApp::create_params(1);
+    let mut params = TestApp::create_request(1);
     params["lineGuid"] = json!(line);
     params["productGuid"] = json!(product);
     let data = app.ok("create", params).await;
@@ -687,7 +689,7 @@ async fn state_gating_refuses_and_allocates_nothing() {
     ] {
         let guid = match gate {
             Gate::Provisioning => {
-                let data = app.ok("create", TestApp::create_params(1)).await;
+                let data = app.ok("create", TestApp::create_request(1)).await;
                 text(&data[0]["guid"])
             }
             _ => app.create_running().await,
@@ -784,7 +786,7 @@ async fn exhausted_pools_refuse_and_allocate_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_upgrades_never_share_an_address() {
     let app = TestApp::spawn().await;
-    let created = app.ok("create", TestApp::create_params(8)).await;
+    let created = app.ok("create", TestApp::create_request(8)).await;
     let guids: Vec<String> = created
         .as_array()
         .into_iter()
