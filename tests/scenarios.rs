@@ -7,10 +7,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use apayun_mock::test_support::fixtures::create_params_with;
 use apayun_mock::test_support::scenario::{run_file, run_paths, Options, ScenarioReport, Summary};
+
+mod common;
 
 fn shipped() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
@@ -218,12 +219,10 @@ async fn an_engine_that_cannot_start_fails_the_scenario() {
 }
 
 fn cli(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_apayun-mock"))
+    common::command()
         .arg("scenario")
         .arg("run")
         .args(args)
-        .env("RUST_LOG", "warn")
-        .env_remove("APAYUN_MOCK_SCENARIO_URL")
         .output()
         .unwrap_or_else(|e| panic!("cannot run the binary: {e}"))
 }

@@ -26,6 +26,8 @@ use apayun_mock::test_support::fixtures::required_create_params;
 use apayun_mock::test_support::protocol::sign::{sign, sign_matches};
 use serde_json::{json, Value};
 
+mod common;
+
 const KEY_1: &str = "mock-api-key";
 const KEY_2: &str = "mock-api-key-2";
 /// An address that exists only inside the test's own network namespace.
@@ -135,9 +137,11 @@ fn control_api_refuses_non_loopback_clients_without_the_token() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let out = Command::new("unshare")
+    let mut cmd = Command::new("unshare");
+    common::clear_settings(&mut cmd);
+    let out = cmd
         .args(["--net", "bash", "-c", NETNS_SCRIPT])
-        .env("BIN", env!("CARGO_BIN_EXE_apayun-mock"))
+        .env("BIN", common::BIN)
         .env("NS_ADDR", NS_ADDR)
         .env("TOKEN", TOKEN)
         .env("TMP", tmp.path())
@@ -208,7 +212,7 @@ async fn callback_sink() -> (String, Arc<Mutex<Vec<String>>>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_keys_never_reach_logs_journal_or_callbacks() {
     // The most talkative log level, stderr captured.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_apayun-mock"))
+    let mut child = common::command()
         .args(["serve", "--port", "0", "--timings", "fast"])
         .env("RUST_LOG", "trace")
         .stdin(Stdio::null())
