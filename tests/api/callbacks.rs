@@ -11,9 +11,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::helpers::{
-    fmt, freeze, md5_hex, now, text, wall_seconds, Receiver, TestApp, EXAMPLE_GUID,
-};
+use crate::helpers::{fmt, md5_hex, text, wall_seconds, Receiver, TestApp, EXAMPLE_GUID};
 
 /// The longest a test waits for deliveries (default policy: 5 attempts,
 /// 200 ms doubling, so about 3 s in the worst case).
@@ -77,7 +75,7 @@ async fn a_provisioned_notice_is_signed_and_carries_the_taskid() {
     let (status, body) = set_callback(&app, "1", json!(receiver.url)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body, json!({"userid": "1", "url": receiver.url}));
-    freeze(&app).await;
+    app.freeze().await;
     let mut params = TestApp::create_request(1);
     params["taskid"] = json!("12");
     let data = app.ok("create", params).await;
@@ -151,7 +149,7 @@ async fn every_completed_transition_notifies_with_its_event_and_action() {
     let app = TestApp::spawn().await;
     let receiver = Receiver::start(&[]).await;
     set_callback(&app, "1", json!(receiver.url)).await;
-    freeze(&app).await;
+    app.freeze().await;
     let mut params = TestApp::create_request(1);
     params["taskid"] = json!("t-create");
     let guid = app.ok("create", params).await[0]["guid"]
@@ -297,8 +295,8 @@ async fn a_degrade_notifies_degraded_when_it_applies() {
     let app = TestApp::spawn().await;
     let receiver = Receiver::start(&[]).await;
     set_callback(&app, "1", json!(receiver.url)).await;
-    freeze(&app).await;
-    let date = fmt(now(&app).await + chrono::Duration::days(2));
+    app.freeze().await;
+    let date = fmt(app.now().await + chrono::Duration::days(2));
     let mut params = json!({
         "guid": EXAMPLE_GUID,
         "param": [{"item": "bandwidth", "value": 1, "date": date}],

@@ -8,9 +8,8 @@ use apayun_mock::client::Client;
 use apayun_mock::MockEngine;
 use serde_json::{json, Value};
 
-use crate::helpers::{
-    clock, control_ok, control_raw, fmt, keys, parse_time, text, Receiver, TestApp, EXAMPLE_GUID,
-};
+use crate::common::raw::Raw;
+use crate::helpers::{fmt, keys, parse_time, text, Receiver, TestApp, EXAMPLE_GUID};
 
 /// The keys of every journal entry (docs/contract.md, "Control API
 /// payloads"), in order.
@@ -49,7 +48,7 @@ async fn journal(app: &TestApp, query: &str) -> Vec<Value> {
     } else {
         format!("/_mock/requests?{query}")
     };
-    control_ok(app, "GET", &path, None).await["requests"]
+    app.control_ok("GET", &path, None).await["requests"]
         .as_array()
         .cloned()
         .unwrap_or_default()
@@ -70,7 +69,12 @@ async fn listed_guids(app: &TestApp) -> Vec<String> {
 #[tokio::test]
 async fn health_answers_ok() {
     let app = TestApp::spawn().await;
-    let (status, content_type, body) = control_raw(&app, "GET", "/_mock/health", "").await;
+    let Raw {
+        status,
+        content_type,
+        body,
+        ..
+    } = app.control_raw("GET", "/_mock/health", "").await;
     assert_eq!(status, 200);
     assert!(
         content_type.starts_with("application/json"),
@@ -134,8 +138,8 @@ async fn every_answer_carries_the_version_header() {
 async fn reset_goes_back_to_the_seed() {
     let app = TestApp::spawn().await;
     let seeded = listed_guids(&app).await;
-    let seeded_timeline: Vec<(Value, Value)> = control_ok(&app, "GET", "/_mock/timeline", None)
-        .await["pending"]
+    let seeded_timeline: Vec<(Value, Value)> = app.control_ok("GET", "/_mock/timeline", None).await
+        ["pending"]
         .as_array()
         .cloned()
         .unwrap_or_default()
@@ -145,9 +149,8 @@ async fn reset_goes_back_to_the_seed() {
 
     let guid = app.create_running().await;
     app.advance(7200).await;
-    control_ok(&app, "POST", "/_mock/clock/freeze", None).await;
-    control_ok(
-        &app,
+    app.control_ok("POST", "/_mock/clock/freeze", None).await;
+    app.control_ok(
         "POST",
         "/_mock/faults",
         Some(json!({"action": "stop", "effect": {"kind": "drop"}})),
@@ -155,7 +158,7 @@ async fn reset_goes_back_to_the_seed() {
     .await;
     assert!(!journal(&app, "").await.is_empty());
 
-    let answer = control_ok(&app, "POST", "/_mock/reset", None).await;
+    let answer = app.control_ok("POST", "/_mock/reset", None).await;
     assert_eq!(answer["status"], "reset");
     assert_eq!(answer["clock"]["offset_seconds"], 0, "{answer}");
     assert_eq!(answer["clock"]["frozen"], false, "{answer}");
@@ -163,13 +166,13 @@ async fn reset_goes_back_to_the_seed() {
     // Read the tester state before any /api call writes to the journal again.
     assert_eq!(journal(&app, "").await, Vec::<Value>::new());
     assert_eq!(
-        control_ok(&app, "GET", "/_mock/faults", None).await,
+        app.control_ok("GET", "/_mock/faults", None).await,
         json!({"faults": []})
     );
-    let now = clock(&app).await;
+    let now = app.clock().await;
     assert_eq!(now["offset_seconds"], 0, "{now}");
     assert_eq!(now["frozen"], false, "{now}");
-    let timeline: Vec<(Value, Value)> = control_ok(&app, "GET", "/_mock/timeline", None).await
+    let timeline: Vec<(Value, Value)> = app.control_ok("GET", "/_mock/timeline", None).await
         ["pending"]
         .as_array()
         .cloned()
@@ -189,55 +192,51 @@ async fn reset_goes_back_to_the_seed() {
 #[tokio::test]
 async fn clock_get_advance_and_set() {
     let app = TestApp::spawn().await;
-    let start = clock(&app).await;
+    let start = app.clock().await;
     assert_eq!(keys(&start), ["now", "offset_seconds", "frozen"]);
     assert_eq!(start["offset_seconds"], 0);
     assert_eq!(start["frozen"], false);
     parse_time(&text(&start["now"]));
 
     // Freeze first, so that every expected `now` is exact.
-    let frozen = control_ok(&app, "POST", "/_mock/clock/freeze", None).await;
+    let frozen = app.control_ok("POST", "/_mock/clock/freeze", None).await;
     assert_eq!(frozen["frozen"], true);
     let t0 = parse_time(&text(&frozen["now"]));
 
-    let advanced = control_ok(
-        &app,
-        "POST",
-        "/_mock/clock/advance",
-        Some(json!({"seconds": 3600})),
-    )
-    .await;
+    let advanced = app
+        .control_ok(
+            "POST",
+            "/_mock/clock/advance",
+            Some(json!({"seconds": 3600})),
+        )
+        .await;
     assert_eq!(advanced["now"], fmt(t0 + chrono::Duration::seconds(3600)));
     assert_eq!(advanced["frozen"], true);
     // A numeric string is accepted too.
-    let advanced = control_ok(
-        &app,
-        "POST",
-        "/_mock/clock/advance",
-        Some(json!({"seconds": "60"})),
-    )
-    .await;
+    let advanced = app
+        .control_ok(
+            "POST",
+            "/_mock/clock/advance",
+            Some(json!({"seconds": "60"})),
+        )
+        .await;
     assert_eq!(advanced["now"], fmt(t0 + chrono::Duration::seconds(3660)));
 
     let target = fmt(t0 + chrono::Duration::days(2));
-    let set = control_ok(
-        &app,
-        "POST",
-        "/_mock/clock/set",
-        Some(json!({"now": target})),
-    )
-    .await;
+    let set = app
+        .control_ok("POST", "/_mock/clock/set", Some(json!({"now": target})))
+        .await;
     assert_eq!(set["now"], target);
-    assert_eq!(clock(&app).await["now"], target);
+    assert_eq!(app.clock().await["now"], target);
 
     let (status, body) = app
         .control("POST", "/_mock/clock/set", Some(json!({"now": fmt(t0)})))
         .await;
     check_error("set backwards", status, &body, 409, "clock_backwards");
-    assert_eq!(clock(&app).await["now"], target);
+    assert_eq!(app.clock().await["now"], target);
 
     // Resumed, the clock keeps the offset it reached (two days ahead).
-    let resumed = control_ok(&app, "POST", "/_mock/clock/resume", None).await;
+    let resumed = app.control_ok("POST", "/_mock/clock/resume", None).await;
     assert_eq!(resumed["frozen"], false);
     let offset = resumed["offset_seconds"].as_i64().expect("offset");
     assert!(
@@ -250,7 +249,7 @@ async fn clock_get_advance_and_set() {
 async fn advancing_runs_what_fell_due() {
     let app = TestApp::spawn().await;
     // Frozen, so that real time passing cannot make the provisioning due.
-    control_ok(&app, "POST", "/_mock/clock/freeze", None).await;
+    app.control_ok("POST", "/_mock/clock/freeze", None).await;
     let guid = app.ok("create", TestApp::create_request(1)).await[0]["guid"]
         .as_str()
         .expect("guid")
@@ -265,22 +264,22 @@ async fn advancing_runs_what_fell_due() {
 #[tokio::test]
 async fn a_frozen_clock_stands_still_and_resume_ticks_again() {
     let app = TestApp::spawn().await;
-    let frozen = control_ok(&app, "POST", "/_mock/clock/freeze", None).await;
+    let frozen = app.control_ok("POST", "/_mock/clock/freeze", None).await;
     // Freezing twice changes nothing.
     assert_eq!(
-        control_ok(&app, "POST", "/_mock/clock/freeze", None).await["now"],
+        app.control_ok("POST", "/_mock/clock/freeze", None).await["now"],
         frozen["now"]
     );
     // The one place a real sleep is right: the clock's own ticking is the subject.
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let still = clock(&app).await;
+    let still = app.clock().await;
     assert_eq!(still["now"], frozen["now"], "a frozen clock ticked");
     assert_eq!(still["frozen"], true);
 
-    let resumed = control_ok(&app, "POST", "/_mock/clock/resume", None).await;
+    let resumed = app.control_ok("POST", "/_mock/clock/resume", None).await;
     assert_eq!(resumed["frozen"], false);
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let later = clock(&app).await;
+    let later = app.clock().await;
     let ticked = parse_time(&text(&later["now"])) - parse_time(&text(&resumed["now"]));
     assert!(
         ticked >= chrono::Duration::seconds(1),
@@ -291,7 +290,7 @@ async fn a_frozen_clock_stands_still_and_resume_ticks_again() {
 #[tokio::test]
 async fn timeline_lists_pending_transitions_soonest_first() {
     let app = TestApp::spawn().await;
-    control_ok(&app, "POST", "/_mock/clock/freeze", None).await;
+    app.control_ok("POST", "/_mock/clock/freeze", None).await;
     let mut params = TestApp::create_request(1);
     params["taskid"] = json!("task-77");
     let data = app.ok("create", params).await;
@@ -299,7 +298,7 @@ async fn timeline_lists_pending_transitions_soonest_first() {
     let end_time = data[0]["end_time"].clone();
     let start = parse_time(&text(&data[0]["start_time"]));
 
-    let timeline = control_ok(&app, "GET", "/_mock/timeline", None).await;
+    let timeline = app.control_ok("GET", "/_mock/timeline", None).await;
     assert_eq!(keys(&timeline), ["pending"]);
     let pending = timeline["pending"].as_array().expect("pending").clone();
     let dues: Vec<_> = pending
@@ -324,7 +323,7 @@ async fn timeline_lists_pending_transitions_soonest_first() {
     assert_eq!(mine[1]["due"], end_time);
 
     app.advance(60).await;
-    let after = control_ok(&app, "GET", "/_mock/timeline", None).await;
+    let after = app.control_ok("GET", "/_mock/timeline", None).await;
     let kinds: Vec<&Value> = after["pending"]
         .as_array()
         .expect("pending")
@@ -340,16 +339,12 @@ async fn callback_url_and_callback_log_shape() {
     let app = TestApp::spawn().await;
     let receiver = Receiver::start(&[]).await;
     let url = receiver.url.clone();
-    let set = control_ok(
-        &app,
-        "PUT",
-        "/_mock/users/1/callback",
-        Some(json!({"url": url})),
-    )
-    .await;
+    let set = app
+        .control_ok("PUT", "/_mock/users/1/callback", Some(json!({"url": url})))
+        .await;
     assert_eq!(set, json!({"userid": "1", "url": url}));
     assert_eq!(
-        control_ok(&app, "GET", "/_mock/callbacks", None).await,
+        app.control_ok("GET", "/_mock/callbacks", None).await,
         json!({"callbacks": []})
     );
 
@@ -368,7 +363,7 @@ async fn callback_url_and_callback_log_shape() {
     // The attempt is logged once the receiver's answer is read.
     let mut log = Value::Null;
     for _ in 0..200 {
-        log = control_ok(&app, "GET", "/_mock/callbacks", None).await;
+        log = app.control_ok("GET", "/_mock/callbacks", None).await;
         if log["callbacks"][0]["delivered"] == true {
             break;
         }
@@ -414,17 +409,13 @@ async fn callback_url_and_callback_log_shape() {
     );
 
     // Clearing the URL stops further notices.
-    let cleared = control_ok(
-        &app,
-        "PUT",
-        "/_mock/users/1/callback",
-        Some(json!({"url": null})),
-    )
-    .await;
+    let cleared = app
+        .control_ok("PUT", "/_mock/users/1/callback", Some(json!({"url": null})))
+        .await;
     assert_eq!(cleared, json!({"userid": "1", "url": null}));
     app.ok("stop", json!({"guid": guid})).await;
     app.advance(60).await;
-    let log = control_ok(&app, "GET", "/_mock/callbacks", None).await;
+    let log = app.control_ok("GET", "/_mock/callbacks", None).await;
     assert_eq!(log["callbacks"].as_array().map(Vec::len), Some(1), "{log}");
 }
 
@@ -571,7 +562,7 @@ async fn journal_exports_jsonl_and_clears() {
         assert_eq!(lines, listed, "?{query}");
     }
 
-    let cleared = control_ok(&app, "DELETE", "/_mock/requests", None).await;
+    let cleared = app.control_ok("DELETE", "/_mock/requests", None).await;
     assert_eq!(cleared, json!({"requests": []}));
     assert_eq!(journal(&app, "").await, Vec::<Value>::new());
     let resp = app
@@ -668,7 +659,7 @@ async fn state_views(app: &TestApp, guids: &[String]) -> Value {
         singles.push(app.instance(guid).await);
         degrades.push(app.ok("degrade_ip_list", json!({"guid": guid})).await);
     }
-    let timeline = control_ok(app, "GET", "/_mock/timeline", None).await;
+    let timeline = app.control_ok("GET", "/_mock/timeline", None).await;
     json!({"list": list, "singles": singles, "degrade_ip_list": degrades, "timeline": timeline})
 }
 
@@ -681,12 +672,12 @@ async fn snapshot_restore_round_trips_every_view() {
         let running = app.create_running().await;
         app.ok("create", TestApp::create_request(1)).await; // still provisioning
         if frozen {
-            control_ok(&app, "POST", "/_mock/clock/freeze", None).await;
+            app.control_ok("POST", "/_mock/clock/freeze", None).await;
         }
         let guids = listed_guids(&app).await;
         assert_eq!(guids.len(), 3);
         let before = state_views(&app, &guids).await;
-        let clock_before = clock(&app).await;
+        let clock_before = app.clock().await;
 
         let taken = app
             .control("POST", "/_mock/snapshots", Some(json!({"name": "base"})))
@@ -705,7 +696,9 @@ async fn snapshot_restore_round_trips_every_view() {
         app.advance(3600).await;
         assert_ne!(state_views(&app, &guids).await, before);
 
-        let restored = control_ok(&app, "POST", "/_mock/snapshots/base/restore", None).await;
+        let restored = app
+            .control_ok("POST", "/_mock/snapshots/base/restore", None)
+            .await;
         assert_eq!(restored["restored"], "base");
         let after = state_views(&app, &guids).await;
         assert_eq!(
@@ -716,7 +709,7 @@ async fn snapshot_restore_round_trips_every_view() {
         app.fails("sync_baremetal", json!({"guid": extra}), "not_found")
             .await;
 
-        let clock_after = clock(&app).await;
+        let clock_after = app.clock().await;
         assert_eq!(clock_after["frozen"], clock_before["frozen"]);
         if frozen {
             assert_eq!(clock_after["now"], clock_before["now"]);
@@ -733,7 +726,7 @@ async fn snapshot_restore_round_trips_every_view() {
             );
         }
 
-        let listed = control_ok(&app, "GET", "/_mock/snapshots", None).await;
+        let listed = app.control_ok("GET", "/_mock/snapshots", None).await;
         assert_eq!(keys(&listed), ["snapshots"]);
         assert_eq!(listed["snapshots"], json!([taken.1]));
     }
@@ -743,7 +736,7 @@ async fn snapshot_restore_round_trips_every_view() {
 async fn snapshots_list_delete_and_unknown_names() {
     let app = TestApp::spawn().await;
     assert_eq!(
-        control_ok(&app, "GET", "/_mock/snapshots", None).await,
+        app.control_ok("GET", "/_mock/snapshots", None).await,
         json!({"snapshots": []})
     );
     for name in ["b-2", "a_1"] {
@@ -752,7 +745,7 @@ async fn snapshots_list_delete_and_unknown_names() {
             .await;
         assert_eq!(status, 201);
     }
-    let listed = control_ok(&app, "GET", "/_mock/snapshots", None).await;
+    let listed = app.control_ok("GET", "/_mock/snapshots", None).await;
     let names: Vec<&Value> = listed["snapshots"]
         .as_array()
         .expect("snapshots")
@@ -767,7 +760,7 @@ async fn snapshots_list_delete_and_unknown_names() {
     check_error("restore unknown", status, &body, 404, "unknown_snapshot");
 
     assert_eq!(
-        control_ok(&app, "DELETE", "/_mock/snapshots/a_1", None).await,
+        app.control_ok("DELETE", "/_mock/snapshots/a_1", None).await,
         json!({"deleted": "a_1"})
     );
     let (status, body) = app
@@ -778,8 +771,9 @@ async fn snapshots_list_delete_and_unknown_names() {
     check_error("delete twice", status, &body, 404, "unknown_snapshot");
 
     // Snapshots survive a reset.
-    control_ok(&app, "POST", "/_mock/reset", None).await;
-    control_ok(&app, "POST", "/_mock/snapshots/b-2/restore", None).await;
+    app.control_ok("POST", "/_mock/reset", None).await;
+    app.control_ok("POST", "/_mock/snapshots/b-2/restore", None)
+        .await;
 }
 
 #[tokio::test]
@@ -856,8 +850,8 @@ async fn patch_forces_each_state_field() {
         ),
     ];
     for (patch, shown, (action, params), refusal) in cases {
-        control_ok(&app, "POST", "/_mock/reset", None).await;
-        let answer = control_ok(&app, "PATCH", &path, Some(patch.clone())).await;
+        app.control_ok("POST", "/_mock/reset", None).await;
+        let answer = app.control_ok("PATCH", &path, Some(patch.clone())).await;
         let view = app.instance(EXAMPLE_GUID).await;
         for (field, value) in shown {
             assert_eq!(answer["baremetal"][field], value, "{patch}: {field}");
@@ -934,19 +928,19 @@ async fn patch_rejects_bad_values_and_changes_nothing() {
 async fn patch_end_time_moves_the_expiry() {
     let app = TestApp::spawn().await;
     let guid = app.create_running().await;
-    control_ok(&app, "POST", "/_mock/clock/freeze", None).await;
-    let now = parse_time(&text(&clock(&app).await["now"]));
+    app.control_ok("POST", "/_mock/clock/freeze", None).await;
+    let now = parse_time(&text(&app.clock().await["now"]));
     let end = fmt(now + chrono::Duration::hours(1));
 
-    let answer = control_ok(
-        &app,
-        "PATCH",
-        &format!("/_mock/baremetal/{guid}"),
-        Some(json!({"end_time": end})),
-    )
-    .await;
+    let answer = app
+        .control_ok(
+            "PATCH",
+            &format!("/_mock/baremetal/{guid}"),
+            Some(json!({"end_time": end})),
+        )
+        .await;
     assert_eq!(answer["baremetal"]["end_time"], end);
-    let expiries: Vec<Value> = control_ok(&app, "GET", "/_mock/timeline", None).await["pending"]
+    let expiries: Vec<Value> = app.control_ok("GET", "/_mock/timeline", None).await["pending"]
         .as_array()
         .expect("pending")
         .iter()
@@ -1341,7 +1335,12 @@ async fn bad_control_input_is_a_json_4xx_never_a_500() {
         ),
     ];
     for (method, path, body, want_status, want_reason) in cases {
-        let (status, content_type, answer) = control_raw(&app, method, &path, body).await;
+        let Raw {
+            status,
+            content_type,
+            body: answer,
+            ..
+        } = app.control_raw(method, &path, body).await;
         let what = format!("{method} {path} {body}");
         assert!(
             content_type.starts_with("application/json"),
@@ -1350,13 +1349,13 @@ async fn bad_control_input_is_a_json_4xx_never_a_500() {
         check_error(&what, status, &answer, want_status, want_reason);
     }
     // None of that moved the clock or left a rule behind.
-    let now = clock(&app).await;
+    let now = app.clock().await;
     assert!(
         now["offset_seconds"].as_i64().is_some_and(|o| o.abs() <= 1),
         "{now}"
     );
     assert_eq!(
-        control_ok(&app, "GET", "/_mock/faults", None).await,
+        app.control_ok("GET", "/_mock/faults", None).await,
         json!({"faults": []})
     );
     app.ok("getzones", json!({})).await;
@@ -1429,7 +1428,7 @@ async fn the_journal_reports_its_ring_and_channel_losses() {
         app.ok("getzones", json!({})).await;
     }
     // Read at once: every answered call is filed, the ring kept the newest two.
-    let all = control_ok(&app, "GET", "/_mock/requests", None).await;
+    let all = app.control_ok("GET", "/_mock/requests", None).await;
     let ids: Vec<i64> = all["requests"]
         .as_array()
         .map(|a| a.iter().filter_map(|e| e["id"].as_i64()).collect())

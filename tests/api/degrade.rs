@@ -6,7 +6,7 @@
 use chrono::Duration;
 use serde_json::{json, Map, Value};
 
-use crate::helpers::{fmt, freeze, keys, now, parse_time, patch, text, TestApp, EXAMPLE_GUID};
+use crate::helpers::{fmt, keys, parse_time, text, TestApp, EXAMPLE_GUID};
 use crate::upgrade::{
     block, create_running_on, ip_status, label, upgrade, upgrade_params, upgrade_values,
     CLOSED_LINE, CLOSED_PRODUCT, EXAMPLE_BLOCK, SUBNET_LINE, SUBNET_PRODUCT,
@@ -116,7 +116,7 @@ async fn degrade_ip_list_shows_active_upgrade_ranges_without_a_pending_degrade()
     );
 
     // Booked: gone from the list; cancelled: back.
-    let date = fmt(now(&app).await + Duration::days(2));
+    let date = fmt(app.now().await + Duration::days(2));
     let booked = degrade(
         &app,
         EXAMPLE_GUID,
@@ -138,7 +138,7 @@ async fn degrade_ip_list_shows_active_upgrade_ranges_without_a_pending_degrade()
     );
 
     // Applied: gone for good, its address released.
-    let date = fmt(now(&app).await + Duration::hours(1));
+    let date = fmt(app.now().await + Duration::hours(1));
     degrade(
         &app,
         EXAMPLE_GUID,
@@ -177,8 +177,8 @@ enum Encoding {
 #[tokio::test]
 async fn param_encodings_give_the_same_degrade() {
     let app = TestApp::spawn().await;
-    freeze(&app).await;
-    let date = fmt(now(&app).await + Duration::days(2));
+    app.freeze().await;
+    let date = fmt(app.now().await + Duration::days(2));
     // The document's request, with a date in the future.
     let param = json!([
         {"item": "bandwidth", "value": 1, "date": date, "old_value": 6, "new_value": "5"},
@@ -309,7 +309,7 @@ async fn every_degrade_rule_is_refused_with_its_reason() {
     assert_eq!(totals(&before), t("10", "17", "10"));
     let primary = text(&before["ip"][0]["ip"]);
     let end_time = text(&before["end_time"]);
-    let date = fmt(now(&app).await + Duration::days(1));
+    let date = fmt(app.now().await + Duration::days(1));
     let after_end = fmt(parse_time(&end_time) + Duration::seconds(1));
     let bw = |v: Value| json!([{"item": "bandwidth", "value": v, "date": date}]);
     let ips = |v: Value| json!([{"item": "ip", "value": v, "date": date}]);
@@ -441,7 +441,7 @@ async fn every_degrade_rule_is_refused_with_its_reason() {
 #[tokio::test]
 async fn degrade_is_gated_by_state_and_the_line() {
     let app = TestApp::spawn().await;
-    let date = fmt(now(&app).await + Duration::days(1));
+    let date = fmt(app.now().await + Duration::days(1));
     let param = json!([{"item": "bandwidth", "value": 1, "date": date}]);
 
     let closed = create_running_on(&app, CLOSED_LINE, CLOSED_PRODUCT).await;
@@ -466,7 +466,7 @@ async fn degrade_is_gated_by_state_and_the_line() {
         .await;
     assert!(m.contains("act_status 4"), "{m}");
     app.advance(20).await;
-    patch(&app, EXAMPLE_GUID, json!({"push_status": 1})).await;
+    app.patch(EXAMPLE_GUID, json!({"push_status": 1})).await;
     let m = app
         .fails(
             "degrade",
@@ -475,12 +475,8 @@ async fn degrade_is_gated_by_state_and_the_line() {
         )
         .await;
     assert!(m.contains("push_status 1"), "{m}");
-    patch(
-        &app,
-        EXAMPLE_GUID,
-        json!({"push_status": 0, "order_status": 3}),
-    )
-    .await;
+    app.patch(EXAMPLE_GUID, json!({"push_status": 0, "order_status": 3}))
+        .await;
     let m = app
         .fails(
             "degrade",
@@ -505,8 +501,8 @@ async fn degrade_is_gated_by_state_and_the_line() {
 #[tokio::test]
 async fn records_show_in_sync_baremetal_and_a_missing_date_defaults() {
     let app = TestApp::spawn().await;
-    freeze(&app).await;
-    let now0 = now(&app).await;
+    app.freeze().await;
+    let now0 = app.now().await;
     // The example instance (line 1665907446560259: 15 days), no date; then an
     // empty date, which counts as missing.
     let out = degrade(
@@ -554,7 +550,7 @@ async fn records_show_in_sync_baremetal_and_a_missing_date_defaults() {
     // one-month instance.
     let b = create_running_on(&app, SUBNET_LINE, SUBNET_PRODUCT).await;
     upgrade(&app, &b, 10, 0, 1, 0).await;
-    let now1 = now(&app).await;
+    let now1 = app.now().await;
     let end = parse_time(&text(&app.instance(&b).await["end_time"]));
     let out = degrade(&app, &b, json!([{"item": "bandwidth", "value": 10}])).await;
     let r = record(&app.instance(&b).await, &guid_of(&out, "bandwidth"));
@@ -567,8 +563,8 @@ async fn records_show_in_sync_baremetal_and_a_missing_date_defaults() {
 #[tokio::test]
 async fn a_degrade_applies_at_its_apply_time() {
     let app = TestApp::spawn().await;
-    freeze(&app).await;
-    let date = fmt(now(&app).await + Duration::days(2));
+    app.freeze().await;
+    let date = fmt(app.now().await + Duration::days(2));
     let out = degrade(
         &app,
         EXAMPLE_GUID,
@@ -629,7 +625,7 @@ async fn degrade_cancel_takes_only_a_pending_degrade_of_that_instance() {
     let app = TestApp::spawn().await;
     let b = app.create_running().await;
     upgrade(&app, &b, 5, 0, 1, 0).await;
-    let date = fmt(now(&app).await + Duration::days(1));
+    let date = fmt(app.now().await + Duration::days(1));
     let a_out = degrade(
         &app,
         EXAMPLE_GUID,
@@ -707,7 +703,7 @@ async fn degrade_cancel_takes_only_a_pending_degrade_of_that_instance() {
         .await;
     assert!(m.contains("status 1"), "{m}");
     // The cancelled 5M can be degraded again.
-    let date = fmt(now(&app).await + Duration::days(1));
+    let date = fmt(app.now().await + Duration::days(1));
     degrade(
         &app,
         EXAMPLE_GUID,
@@ -731,7 +727,7 @@ async fn whole_flow_upgrade_degrade_cancel_apply_reuse() {
         json!([{"ip": range, "mask": "255.255.255.248", "gateway": "114.114.8.25"}])
     );
 
-    let date = fmt(now(&app).await + Duration::days(3));
+    let date = fmt(app.now().await + Duration::days(3));
     let out = degrade(
         &app,
         &a,
@@ -782,7 +778,7 @@ async fn whole_flow_upgrade_degrade_cancel_apply_reuse() {
 #[tokio::test]
 async fn a_refunded_instance_offers_nothing_to_degrade_and_frees_its_blocks() {
     let app = TestApp::spawn().await;
-    let date = fmt(now(&app).await + Duration::days(1));
+    let date = fmt(app.now().await + Duration::days(1));
     let out = degrade(
         &app,
         EXAMPLE_GUID,

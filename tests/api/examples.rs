@@ -7,7 +7,7 @@ use apayun_mock::test_support::fixtures;
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    check_shape, fmt, keys, now, parse_example as parse, plus_months, text, TestApp, EXAMPLE_GUID,
+    check_shape, fmt, keys, parse_example as parse, plus_months, text, TestApp, EXAMPLE_GUID,
 };
 
 /// The document's create answer, `data[0]`, verbatim.
@@ -685,7 +685,7 @@ fn degrade_body(date: &str) -> Value {
 
 /// A date a week from the simulated now.
 async fn next_week(app: &TestApp) -> String {
-    fmt(now(app).await + chrono::Duration::days(7))
+    fmt(app.now().await + chrono::Duration::days(7))
 }
 
 async fn post_degrade(app: &TestApp, date: &str) -> Value {

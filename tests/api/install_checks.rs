@@ -85,7 +85,7 @@ async fn outcome(app: &TestApp, action: &str, params: Value) -> Option<String> {
 #[tokio::test]
 async fn install_refuses_an_image_as_create_does_in_the_same_order() {
     let (_dir, app) = app_with_images().await;
-    freeze(&app).await;
+    app.freeze().await;
     // Create orders on the example line and product; install runs on an
     // instance of that line and product.
     let guid = app.create_running().await;
@@ -135,7 +135,7 @@ async fn install_refuses_an_image_as_create_does_in_the_same_order() {
 #[tokio::test]
 async fn create_and_install_name_the_image_and_the_line_in_the_same_words() {
     let (_dir, app) = app_with_images().await;
-    freeze(&app).await;
+    app.freeze().await;
     let guid = app.create_running().await;
     let mut order = TestApp::create_request(1);
     order["systemGuid"] = json!(NOT_ON_LINE_NOR_FOR_ANY_USE);

@@ -7,7 +7,7 @@ use std::path::Path;
 use apayun_mock::MockEngine;
 use serde_json::{json, Value};
 
-use crate::helpers::{clock, pending, plus_seconds, TestApp, EXAMPLE_GUID};
+use crate::helpers::{plus_seconds, TestApp, EXAMPLE_GUID};
 
 async fn start_on(db: &Path) -> TestApp {
     TestApp::with(MockEngine::builder().rng_seed(42).db(db)).await
@@ -15,7 +15,7 @@ async fn start_on(db: &Path) -> TestApp {
 
 /// The pending transitions as (guid, kind, due, taskid).
 async fn transitions(app: &TestApp) -> Vec<(String, String, String, Value)> {
-    pending(app)
+    app.pending()
         .await
         .iter()
         .map(|t| {
@@ -92,14 +92,14 @@ async fn the_clock_offset_survives_a_restart() {
 
     let first = start_on(&db).await;
     first.advance(3 * 86_400).await;
-    let offset = clock(&first).await["offset_seconds"]
+    let offset = first.clock().await["offset_seconds"]
         .as_i64()
         .unwrap_or_default();
     assert!((259_199..=259_200).contains(&offset), "{offset}");
     first.engine.stop().await;
 
     let second = start_on(&db).await;
-    let c = clock(&second).await;
+    let c = second.clock().await;
     assert_eq!(c["frozen"], false);
     let offset = c["offset_seconds"].as_i64().unwrap_or_default();
     assert!((259_199..=259_200).contains(&offset), "{c}");
@@ -125,7 +125,7 @@ async fn a_frozen_clock_stays_frozen_at_the_same_time_after_a_restart() {
     first.engine.stop().await;
 
     let second = start_on(&db).await;
-    let c = clock(&second).await;
+    let c = second.clock().await;
     assert_eq!((c["now"].clone(), c["frozen"].clone()), (end, json!(true)));
     assert_eq!(second.instance(EXAMPLE_GUID).await["order_status"], "3");
     // Its release (retention_days 1) is still scheduled and still runs.

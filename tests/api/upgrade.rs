@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use apayun_mock::MockEngine;
 use serde_json::{json, Value};
 
-use crate::helpers::{fmt, freeze, keys, now, patch, text, TestApp, EXAMPLE_GUID, LINE};
+use crate::helpers::{fmt, keys, text, TestApp, EXAMPLE_GUID, LINE};
 
 /// The line with `upgrade_status`, `defense_status` and
 /// `reservation_degrade_status` 0, and its product; the line with
@@ -180,7 +180,7 @@ pub fn line<'a>(lines: &'a mut [Value], guid: &str) -> &'a mut Value {
 #[tokio::test]
 async fn document_example_upgrade_on_the_example_instance() {
     let app = TestApp::spawn().await;
-    freeze(&app).await;
+    app.freeze().await;
     // The document's request, verbatim but for the agent order number's uniqueness.
     let request = json!({
         "guid": EXAMPLE_GUID,
@@ -338,7 +338,7 @@ async fn fresh_instance_gets_the_next_block_and_single_ips_by_run() {
     let b = app.create_running().await;
     let b_single = upgrade(&app, &b, 0, 1, 1, 0).await;
     assert_eq!(b_single["ip"][0]["ip"], "114.114.12.3");
-    let date = fmt(now(&app).await + chrono::Duration::hours(1));
+    let date = fmt(app.now().await + chrono::Duration::hours(1));
     app.ok(
         "degrade",
         json!({"guid": a, "param": [{"item": "ip", "value": ["114.114.12.2"], "date": date}]}),
@@ -700,16 +700,16 @@ async fn state_gating_refuses_and_allocates_nothing() {
                 app.ok("upgrade", upgrade_params(&guid, 1, 0, 1, 0)).await;
             }
             Gate::Pushing => {
-                patch(&app, &guid, json!({"push_status": 1})).await;
+                app.patch(&guid, json!({"push_status": 1})).await;
             }
             Gate::Expired => {
-                let end = fmt(now(&app).await + chrono::Duration::seconds(60));
-                patch(&app, &guid, json!({"end_time": end})).await;
+                let end = fmt(app.now().await + chrono::Duration::seconds(60));
+                app.patch(&guid, json!({"end_time": end})).await;
                 app.advance(120).await;
                 assert_eq!(app.instance(&guid).await["order_status"], "3");
             }
             Gate::Locked => {
-                patch(&app, &guid, json!({"lock_status": 1})).await;
+                app.patch(&guid, json!({"lock_status": 1})).await;
             }
         }
         let before = app.instance(&guid).await;
@@ -757,7 +757,7 @@ async fn exhausted_pools_refuse_and_allocate_nothing() {
     );
 
     // Once A's block is degraded, B's upgrade finds room.
-    let date = fmt(now(&app).await + chrono::Duration::hours(1));
+    let date = fmt(app.now().await + chrono::Duration::hours(1));
     app.ok(
         "degrade",
         json!({"guid": a, "param": [{"item": "ip", "value": ["110.16.24.0-31"], "date": date}]}),

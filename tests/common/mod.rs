@@ -1,8 +1,12 @@
 //! The `apayun-mock` binary as a child process, shared by the test files
 //! that run it: a command with no `APAYUN_MOCK_*` setting leaking in, and a
-//! `serve` process that reports its URL and is killed when dropped.
+//! `serve` process that reports its URL and is killed when dropped; and
+//! [`raw::Raw`], one HTTP answer read whole, for the files that look past
+//! the client.
 
 #![allow(dead_code)]
+
+pub mod raw;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, ExitStatus, Stdio};
