@@ -8,8 +8,8 @@ use serde_json::{json, Map, Value};
 
 use crate::helpers::{fmt, keys, parse_time, text, TestApp, EXAMPLE_GUID};
 use crate::upgrade::{
-    block, create_running_on, ip_status, label, upgrade, upgrade_params, upgrade_values,
-    CLOSED_LINE, CLOSED_PRODUCT, EXAMPLE_BLOCK, SUBNET_LINE, SUBNET_PRODUCT,
+    block, ip_status, label, upgrade_params, upgrade_values, CLOSED_LINE, CLOSED_PRODUCT,
+    EXAMPLE_BLOCK, SUBNET_LINE, SUBNET_PRODUCT,
 };
 
 const DEGRADE_KEYS: [&str; 12] = [
@@ -100,8 +100,8 @@ async fn degrade_ip_list_shows_active_upgrade_ranges_without_a_pending_degrade()
     );
     assert_eq!(keys(&list[0]), ["ip", "mask", "gateway"]);
 
-    upgrade(&app, EXAMPLE_GUID, 0, 8, 2, 0).await;
-    let single = upgrade(&app, EXAMPLE_GUID, 0, 1, 1, 0).await;
+    app.upgrade(EXAMPLE_GUID, 0, 8, 2, 0).await;
+    let single = app.upgrade(EXAMPLE_GUID, 0, 1, 1, 0).await;
     assert_eq!(single["ip"][0]["ip"], "114.114.12.2");
     let list = app
         .ok("degrade_ip_list", json!({"guid": EXAMPLE_GUID}))
@@ -303,7 +303,7 @@ async fn param_encodings_give_the_same_degrade() {
 async fn every_degrade_rule_is_refused_with_its_reason() {
     let app = TestApp::spawn().await;
     let a = app.create_running().await;
-    let up = upgrade(&app, &a, 5, 16, 2, 5).await;
+    let up = app.upgrade(&a, 5, 16, 2, 5).await;
     assert_eq!(label(block(&up)), "114.114.8.32-47");
     let before = app.instance(&a).await;
     assert_eq!(totals(&before), t("10", "17", "10"));
@@ -444,7 +444,7 @@ async fn degrade_is_gated_by_state_and_the_line() {
     let date = fmt(app.now().await + Duration::days(1));
     let param = json!([{"item": "bandwidth", "value": 1, "date": date}]);
 
-    let closed = create_running_on(&app, CLOSED_LINE, CLOSED_PRODUCT).await;
+    let closed = app.create_running_on(CLOSED_LINE, CLOSED_PRODUCT).await;
     let m = app
         .fails(
             "degrade",
@@ -548,8 +548,8 @@ async fn records_show_in_sync_baremetal_and_a_missing_date_defaults() {
 
     // Line 1665907446560302 allows 30 days, but never past the end of a
     // one-month instance.
-    let b = create_running_on(&app, SUBNET_LINE, SUBNET_PRODUCT).await;
-    upgrade(&app, &b, 10, 0, 1, 0).await;
+    let b = app.create_running_on(SUBNET_LINE, SUBNET_PRODUCT).await;
+    app.upgrade(&b, 10, 0, 1, 0).await;
     let now1 = app.now().await;
     let end = parse_time(&text(&app.instance(&b).await["end_time"]));
     let out = degrade(&app, &b, json!([{"item": "bandwidth", "value": 10}])).await;
@@ -616,7 +616,7 @@ async fn a_degrade_applies_at_its_apply_time() {
 
     // The block is free again for another instance.
     let other = app.create_running().await;
-    let up = upgrade(&app, &other, 0, 8, 2, 0).await;
+    let up = app.upgrade(&other, 0, 8, 2, 0).await;
     assert_eq!(label(block(&up)), EXAMPLE_BLOCK);
 }
 
@@ -624,7 +624,7 @@ async fn a_degrade_applies_at_its_apply_time() {
 async fn degrade_cancel_takes_only_a_pending_degrade_of_that_instance() {
     let app = TestApp::spawn().await;
     let b = app.create_running().await;
-    upgrade(&app, &b, 5, 0, 1, 0).await;
+    app.upgrade(&b, 5, 0, 1, 0).await;
     let date = fmt(app.now().await + Duration::days(1));
     let a_out = degrade(
         &app,
@@ -717,7 +717,7 @@ async fn degrade_cancel_takes_only_a_pending_degrade_of_that_instance() {
 async fn whole_flow_upgrade_degrade_cancel_apply_reuse() {
     let app = TestApp::spawn().await;
     let a = app.create_running().await;
-    let up = upgrade(&app, &a, 5, 8, 2, 5).await;
+    let up = app.upgrade(&a, 5, 8, 2, 5).await;
     let range = label(block(&up));
     assert_eq!(range, "114.114.8.24-31");
     assert_eq!(totals(&app.instance(&a).await), t("10", "9", "10"));
@@ -749,7 +749,7 @@ async fn whole_flow_upgrade_degrade_cancel_apply_reuse() {
     .await;
     // Before the date, the block is still held: another instance gets the next one.
     let b = app.create_running().await;
-    let b_up = upgrade(&app, &b, 0, 8, 2, 0).await;
+    let b_up = app.upgrade(&b, 0, 8, 2, 0).await;
     assert_eq!(label(block(&b_up)), "114.114.8.32-39");
 
     app.advance(3 * 86_400 + 60).await;
@@ -770,7 +770,7 @@ async fn whole_flow_upgrade_degrade_cancel_apply_reuse() {
 
     // The freed block goes to the next instance that asks.
     let c = app.create_running().await;
-    let c_up = upgrade(&app, &c, 0, 8, 2, 0).await;
+    let c_up = app.upgrade(&c, 0, 8, 2, 0).await;
     assert_eq!(label(block(&c_up)), range);
     app.assert_no_address_held_twice().await;
 }
@@ -804,6 +804,6 @@ async fn a_refunded_instance_offers_nothing_to_degrade_and_frees_its_blocks() {
     .await;
     app.advance(2 * 86_400).await;
     let fresh = app.create_running().await;
-    let up = upgrade(&app, &fresh, 0, 8, 2, 0).await;
+    let up = app.upgrade(&fresh, 0, 8, 2, 0).await;
     assert_eq!(label(block(&up)), EXAMPLE_BLOCK);
 }

@@ -142,8 +142,17 @@ impl TestApp {
 
     /// Creates one instance and waits (on the clock) until it is provisioned.
     pub async fn create_running(&self) -> String {
-        let data = self.ok("create", TestApp::create_request(1)).await;
-        let guid = data[0]["guid"].as_str().unwrap_or_default().to_string();
+        self.create_running_on(LINE, PRODUCT).await
+    }
+
+    /// Creates one instance on `line` with `product` and waits (on the
+    /// clock) until it is provisioned.
+    pub async fn create_running_on(&self, line: &str, product: &str) -> String {
+        let mut params = TestApp::create_request(1);
+        params["lineGuid"] = json!(line);
+        params["productGuid"] = json!(product);
+        let data = self.ok("create", params).await;
+        let guid = text(&data[0]["guid"]);
         self.advance(60).await;
         assert_eq!(self.instance(&guid).await["order_status"], "1");
         guid
