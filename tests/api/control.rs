@@ -963,27 +963,24 @@ async fn patch_end_time_moves_the_expiry() {
 /// request, and the refusal.
 struct Case {
     name: &'static str,
-    method: &'static str,
-    /// `{guid}` stands for the example instance.
-    path: &'static str,
+    /// `METHOD path`; `{guid}` in the path stands for the example instance.
+    request: &'static str,
     body: &'static str,
     status: u16,
     reason: &'static str,
 }
 
-/// A [`Case`] on one line: name, method, path, raw body, status, reason.
+/// A [`Case`] on one line: name, request line, raw body, status, reason.
 const fn case(
     name: &'static str,
-    method: &'static str,
-    path: &'static str,
+    request: &'static str,
     body: &'static str,
     status: u16,
     reason: &'static str,
 ) -> Case {
     Case {
         name,
-        method,
-        path,
+        request,
         body,
         status,
         reason,
@@ -995,82 +992,85 @@ const fn case(
 #[rustfmt::skip]
 const BAD_CONTROL_INPUT: &[Case] = &[
     // The clock: only a whole number of seconds ≥ 0 moves it forward.
-    case("advance: JSON cut off", "POST", "/_mock/clock/advance", r#"{"seconds":"#, 400, "bad_json"),
-    case("advance: a form, not JSON", "POST", "/_mock/clock/advance", "seconds=5", 400, "bad_json"),
-    case("advance: no seconds", "POST", "/_mock/clock/advance", "{}", 400, "bad_json"),
-    case("advance: no body", "POST", "/_mock/clock/advance", "", 400, "bad_json"),
-    case("advance: an unknown field", "POST", "/_mock/clock/advance", r#"{"seconds":5,"x":1}"#, 400, "bad_json"),
-    case("advance: negative seconds", "POST", "/_mock/clock/advance", r#"{"seconds":-5}"#, 400, "bad_seconds"),
-    case("advance: negative seconds as text", "POST", "/_mock/clock/advance", r#"{"seconds":"-5"}"#, 400, "bad_seconds"),
-    case("advance: seconds as a word", "POST", "/_mock/clock/advance", r#"{"seconds":"soon"}"#, 400, "bad_seconds"),
-    case("advance: fractional seconds", "POST", "/_mock/clock/advance", r#"{"seconds":1.5}"#, 400, "bad_seconds"),
-    case("advance: seconds as a boolean", "POST", "/_mock/clock/advance", r#"{"seconds":true}"#, 400, "bad_seconds"),
-    case("advance: null seconds", "POST", "/_mock/clock/advance", r#"{"seconds":null}"#, 400, "bad_seconds"),
-    case("advance: seconds in an array", "POST", "/_mock/clock/advance", r#"{"seconds":[60]}"#, 400, "bad_seconds"),
-    case("advance: seconds too large (1e30)", "POST", "/_mock/clock/advance", r#"{"seconds":1e30}"#, 400, "bad_seconds"),
-    case("advance: seconds past the clock's range", "POST", "/_mock/clock/advance", r#"{"seconds":9223372036854775807}"#, 400, "bad_seconds"),
-    case("set: now as a word", "POST", "/_mock/clock/set", r#"{"now":"tomorrow"}"#, 400, "bad_time"),
-    case("set: month 13", "POST", "/_mock/clock/set", r#"{"now":"2030-13-01 00:00:00"}"#, 400, "bad_time"),
-    case("set: now as a number", "POST", "/_mock/clock/set", r#"{"now":1800000000}"#, 400, "bad_json"),
-    case("set: no now", "POST", "/_mock/clock/set", "{}", 400, "bad_json"),
-    case("set: backwards", "POST", "/_mock/clock/set", r#"{"now":"2001-01-01 00:00:00"}"#, 409, "clock_backwards"),
+    case("advance: JSON cut off", "POST /_mock/clock/advance", r#"{"seconds":"#, 400, "bad_json"),
+    case("advance: a form, not JSON", "POST /_mock/clock/advance", "seconds=5", 400, "bad_json"),
+    case("advance: no seconds", "POST /_mock/clock/advance", "{}", 400, "bad_json"),
+    case("advance: no body", "POST /_mock/clock/advance", "", 400, "bad_json"),
+    case("advance: an unknown field", "POST /_mock/clock/advance", r#"{"seconds":5,"x":1}"#, 400, "bad_json"),
+    case("advance: negative seconds", "POST /_mock/clock/advance", r#"{"seconds":-5}"#, 400, "bad_seconds"),
+    case("advance: negative seconds as text", "POST /_mock/clock/advance", r#"{"seconds":"-5"}"#, 400, "bad_seconds"),
+    case("advance: seconds as a word", "POST /_mock/clock/advance", r#"{"seconds":"soon"}"#, 400, "bad_seconds"),
+    case("advance: fractional seconds", "POST /_mock/clock/advance", r#"{"seconds":1.5}"#, 400, "bad_seconds"),
+    case("advance: seconds as a boolean", "POST /_mock/clock/advance", r#"{"seconds":true}"#, 400, "bad_seconds"),
+    case("advance: null seconds", "POST /_mock/clock/advance", r#"{"seconds":null}"#, 400, "bad_seconds"),
+    case("advance: seconds in an array", "POST /_mock/clock/advance", r#"{"seconds":[60]}"#, 400, "bad_seconds"),
+    case("advance: seconds too large (1e30)", "POST /_mock/clock/advance", r#"{"seconds":1e30}"#, 400, "bad_seconds"),
+    case("advance: seconds past the clock's range", "POST /_mock/clock/advance", r#"{"seconds":9223372036854775807}"#, 400, "bad_seconds"),
+    case("set: now as a word", "POST /_mock/clock/set", r#"{"now":"tomorrow"}"#, 400, "bad_time"),
+    case("set: month 13", "POST /_mock/clock/set", r#"{"now":"2030-13-01 00:00:00"}"#, 400, "bad_time"),
+    case("set: now as a number", "POST /_mock/clock/set", r#"{"now":1800000000}"#, 400, "bad_json"),
+    case("set: no now", "POST /_mock/clock/set", "{}", 400, "bad_json"),
+    case("set: backwards", "POST /_mock/clock/set", r#"{"now":"2001-01-01 00:00:00"}"#, 409, "clock_backwards"),
     // Fault rules.
-    case("fault: JSON cut off", "POST", "/_mock/faults", "{", 400, "bad_json"),
-    case("fault: no effect", "POST", "/_mock/faults", "{}", 400, "bad_json"),
-    case("fault: unknown effect kind", "POST", "/_mock/faults", r#"{"effect":{"kind":"explode"}}"#, 400, "bad_json"),
-    case("fault: effect without kind", "POST", "/_mock/faults", r#"{"effect":{}}"#, 400, "bad_json"),
-    case("fault: effect as a string", "POST", "/_mock/faults", r#"{"effect":"drop"}"#, 400, "bad_json"),
-    case("fault: error code as a word", "POST", "/_mock/faults", r#"{"effect":{"kind":"error","code":"one"}}"#, 400, "bad_json"),
-    case("fault: http without status", "POST", "/_mock/faults", r#"{"effect":{"kind":"http"}}"#, 400, "bad_json"),
-    case("fault: http status 42", "POST", "/_mock/faults", r#"{"effect":{"kind":"http","status":42}}"#, 400, "bad_fault"),
-    case("fault: delay without ms", "POST", "/_mock/faults", r#"{"effect":{"kind":"delay"}}"#, 400, "bad_fault"),
-    case("fault: negative delay", "POST", "/_mock/faults", r#"{"effect":{"kind":"delay","ms":-1}}"#, 400, "bad_json"),
-    case("fault: delay range past 60 s", "POST", "/_mock/faults", r#"{"effect":{"kind":"delay","min_ms":9,"max_ms":60001}}"#, 400, "bad_fault"),
-    case("fault: negative after", "POST", "/_mock/faults", r#"{"after":-1,"effect":{"kind":"drop"}}"#, 400, "bad_json"),
-    case("fault: times as text", "POST", "/_mock/faults", r#"{"times":"2x","effect":{"kind":"drop"}}"#, 400, "bad_json"),
-    case("fault: probability above 1", "POST", "/_mock/faults", r#"{"probability":1.5,"effect":{"kind":"drop"}}"#, 400, "bad_fault"),
-    case("fault: probability below 0", "POST", "/_mock/faults", r#"{"probability":-0.1,"effect":{"kind":"drop"}}"#, 400, "bad_fault"),
-    case("fault: an unknown field", "POST", "/_mock/faults", r#"{"colour":"red","effect":{"kind":"drop"}}"#, 400, "bad_json"),
-    case("fault delete: unknown id", "DELETE", "/_mock/faults/99", "", 404, "unknown_fault"),
-    case("fault delete: id not a number", "DELETE", "/_mock/faults/abc", "", 404, "unknown_fault"),
+    case("fault: JSON cut off", "POST /_mock/faults", "{", 400, "bad_json"),
+    case("fault: no effect", "POST /_mock/faults", "{}", 400, "bad_json"),
+    case("fault: unknown effect kind", "POST /_mock/faults", r#"{"effect":{"kind":"explode"}}"#, 400, "bad_json"),
+    case("fault: effect without kind", "POST /_mock/faults", r#"{"effect":{}}"#, 400, "bad_json"),
+    case("fault: effect as a string", "POST /_mock/faults", r#"{"effect":"drop"}"#, 400, "bad_json"),
+    case("fault: error code as a word", "POST /_mock/faults", r#"{"effect":{"kind":"error","code":"one"}}"#, 400, "bad_json"),
+    case("fault: http without status", "POST /_mock/faults", r#"{"effect":{"kind":"http"}}"#, 400, "bad_json"),
+    case("fault: http status 42", "POST /_mock/faults", r#"{"effect":{"kind":"http","status":42}}"#, 400, "bad_fault"),
+    case("fault: delay without ms", "POST /_mock/faults", r#"{"effect":{"kind":"delay"}}"#, 400, "bad_fault"),
+    case("fault: negative delay", "POST /_mock/faults", r#"{"effect":{"kind":"delay","ms":-1}}"#, 400, "bad_json"),
+    case("fault: delay range past 60 s", "POST /_mock/faults", r#"{"effect":{"kind":"delay","min_ms":9,"max_ms":60001}}"#, 400, "bad_fault"),
+    case("fault: negative after", "POST /_mock/faults", r#"{"after":-1,"effect":{"kind":"drop"}}"#, 400, "bad_json"),
+    case("fault: times as text", "POST /_mock/faults", r#"{"times":"2x","effect":{"kind":"drop"}}"#, 400, "bad_json"),
+    case("fault: probability above 1", "POST /_mock/faults", r#"{"probability":1.5,"effect":{"kind":"drop"}}"#, 400, "bad_fault"),
+    case("fault: probability below 0", "POST /_mock/faults", r#"{"probability":-0.1,"effect":{"kind":"drop"}}"#, 400, "bad_fault"),
+    case("fault: an unknown field", "POST /_mock/faults", r#"{"colour":"red","effect":{"kind":"drop"}}"#, 400, "bad_json"),
+    case("fault delete: unknown id", "DELETE /_mock/faults/99", "", 404, "unknown_fault"),
+    case("fault delete: id not a number", "DELETE /_mock/faults/abc", "", 404, "unknown_fault"),
     // Snapshots.
-    case("snapshot: no name", "POST", "/_mock/snapshots", "{}", 400, "bad_json"),
-    case("snapshot: name a number", "POST", "/_mock/snapshots", r#"{"name":7}"#, 400, "bad_json"),
-    case("snapshot: empty name", "POST", "/_mock/snapshots", r#"{"name":""}"#, 400, "bad_snapshot_name"),
-    case("snapshot: name with a space", "POST", "/_mock/snapshots", r#"{"name":"a b"}"#, 400, "bad_snapshot_name"),
-    case("snapshot restore: unknown name", "POST", "/_mock/snapshots/none/restore", "", 404, "unknown_snapshot"),
+    case("snapshot: no name", "POST /_mock/snapshots", "{}", 400, "bad_json"),
+    case("snapshot: name a number", "POST /_mock/snapshots", r#"{"name":7}"#, 400, "bad_json"),
+    case("snapshot: empty name", "POST /_mock/snapshots", r#"{"name":""}"#, 400, "bad_snapshot_name"),
+    case("snapshot: name with a space", "POST /_mock/snapshots", r#"{"name":"a b"}"#, 400, "bad_snapshot_name"),
+    case("snapshot restore: unknown name", "POST /_mock/snapshots/none/restore", "", 404, "unknown_snapshot"),
     // Callback URLs.
-    case("callback: ftp URL", "PUT", "/_mock/users/1/callback", r#"{"url":"ftp://example.com/"}"#, 400, "bad_url"),
-    case("callback: not a URL", "PUT", "/_mock/users/1/callback", r#"{"url":"not a url"}"#, 400, "bad_url"),
-    case("callback: URL a number", "PUT", "/_mock/users/1/callback", r#"{"url":5}"#, 400, "bad_json"),
-    case("callback: an unknown field", "PUT", "/_mock/users/1/callback", r#"{"link":"http://x/"}"#, 400, "bad_json"),
-    case("callback: unknown user", "PUT", "/_mock/users/999/callback", r#"{"url":"http://127.0.0.1:9/"}"#, 404, "unknown_user"),
+    case("callback: ftp URL", "PUT /_mock/users/1/callback", r#"{"url":"ftp://example.com/"}"#, 400, "bad_url"),
+    case("callback: not a URL", "PUT /_mock/users/1/callback", r#"{"url":"not a url"}"#, 400, "bad_url"),
+    case("callback: URL a number", "PUT /_mock/users/1/callback", r#"{"url":5}"#, 400, "bad_json"),
+    case("callback: an unknown field", "PUT /_mock/users/1/callback", r#"{"link":"http://x/"}"#, 400, "bad_json"),
+    case("callback: unknown user", "PUT /_mock/users/999/callback", r#"{"url":"http://127.0.0.1:9/"}"#, 404, "unknown_user"),
     // Journal filters.
-    case("journal: limit a word", "GET", "/_mock/requests?limit=lots", "", 400, "bad_query"),
-    case("journal: negative limit", "GET", "/_mock/requests?limit=-1", "", 400, "bad_query"),
-    case("journal: since a word", "GET", "/_mock/requests?since=yesterday", "", 400, "bad_query"),
-    case("journal: code a word", "GET", "/_mock/requests?code=x", "", 400, "bad_query"),
-    case("journal: an unknown filter", "GET", "/_mock/requests?colour=red", "", 400, "bad_query"),
+    case("journal: limit a word", "GET /_mock/requests?limit=lots", "", 400, "bad_query"),
+    case("journal: negative limit", "GET /_mock/requests?limit=-1", "", 400, "bad_query"),
+    case("journal: since a word", "GET /_mock/requests?since=yesterday", "", 400, "bad_query"),
+    case("journal: code a word", "GET /_mock/requests?code=x", "", 400, "bad_query"),
+    case("journal: an unknown filter", "GET /_mock/requests?colour=red", "", 400, "bad_query"),
     // Paths and methods.
-    case("patch: JSON cut off", "PATCH", "/_mock/baremetal/{guid}", r#"{"run_status":"#, 400, "bad_json"),
-    case("unknown call", "GET", "/_mock/nope", "", 404, "unknown_control_call"),
-    case("unknown clock call", "POST", "/_mock/clock/backwards", "{}", 404, "unknown_control_call"),
-    case("reset: GET", "GET", "/_mock/reset", "", 405, "method_not_allowed"),
-    case("health: POST", "POST", "/_mock/health", "", 405, "method_not_allowed"),
-    case("clock: DELETE", "DELETE", "/_mock/clock", "", 405, "method_not_allowed"),
-    case("instance: GET", "GET", "/_mock/baremetal/{guid}", "", 405, "method_not_allowed"),
-    case("namespaces: PATCH", "PATCH", "/_mock/namespaces", "", 405, "method_not_allowed"),
-    case("namespaces: an array", "POST", "/_mock/namespaces", "[1]", 400, "bad_json"),
-    case("namespaces: a misspelt field", "POST", "/_mock/namespaces", r#"{"nmae":"typo"}"#, 400, "bad_json"),
+    case("patch: JSON cut off", "PATCH /_mock/baremetal/{guid}", r#"{"run_status":"#, 400, "bad_json"),
+    case("unknown call", "GET /_mock/nope", "", 404, "unknown_control_call"),
+    case("unknown clock call", "POST /_mock/clock/backwards", "{}", 404, "unknown_control_call"),
+    case("reset: GET", "GET /_mock/reset", "", 405, "method_not_allowed"),
+    case("health: POST", "POST /_mock/health", "", 405, "method_not_allowed"),
+    case("clock: DELETE", "DELETE /_mock/clock", "", 405, "method_not_allowed"),
+    case("instance: GET", "GET /_mock/baremetal/{guid}", "", 405, "method_not_allowed"),
+    case("namespaces: PATCH", "PATCH /_mock/namespaces", "", 405, "method_not_allowed"),
+    case("namespaces: an array", "POST /_mock/namespaces", "[1]", 400, "bad_json"),
+    case("namespaces: a misspelt field", "POST /_mock/namespaces", r#"{"nmae":"typo"}"#, 400, "bad_json"),
 ];
 
 #[tokio::test]
 async fn bad_control_input_is_a_json_4xx_never_a_500() {
     let app = TestApp::spawn().await;
     for case in BAD_CONTROL_INPUT {
-        let path = case.path.replace("{guid}", EXAMPLE_GUID);
-        let got = app.control_raw(case.method, &path, case.body).await;
-        let what = format!("{} ({} {path} {})", case.name, case.method, case.body);
+        let request = case.request.replace("{guid}", EXAMPLE_GUID);
+        let (method, path) = request
+            .split_once(' ')
+            .unwrap_or_else(|| panic!("{}: no method in {request:?}", case.name));
+        let got = app.control_raw(method, path, case.body).await;
+        let what = format!("{} ({request} {})", case.name, case.body);
         assert!(
             got.content_type.starts_with("application/json"),
             "{what}: content-type {:?}, body {}",
