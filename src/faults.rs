@@ -245,6 +245,42 @@ pub struct Rule {
     pub fired: u64,
 }
 
+/// The OpenAPI schema of a stored rule: its spec's fields (which serde
+/// flattens into it) with its `id` and counters, named `FaultRule`.
+impl utoipa::PartialSchema for Rule {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+        use utoipa::openapi::RefOr;
+        let mut spec = match <Spec as utoipa::PartialSchema>::schema() {
+            RefOr::T(Schema::Object(object)) => object,
+            _ => ObjectBuilder::new().build(),
+        };
+        for (name, description) in [
+            ("id", "The rule's id (DELETE /_mock/faults/{id})"),
+            ("matched", "Matching calls seen so far"),
+            ("fired", "Times it fired"),
+        ] {
+            spec.properties.insert(
+                name.to_string(),
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(0))
+                    .description(Some(description))
+                    .into(),
+            );
+            spec.required.push(name.to_string());
+        }
+        spec.description = Some("A fault rule with its id and counters".to_string());
+        RefOr::T(Schema::Object(spec))
+    }
+}
+
+impl utoipa::ToSchema for Rule {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "FaultRule".into()
+    }
+}
+
 #[derive(Debug)]
 pub struct Faults {
     state: Mutex<State>,

@@ -110,6 +110,16 @@ pub struct NamespaceInfo {
     pub bytes: u64,
 }
 
+/// `GET /_mock/namespaces`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct NamespaceList {
+    pub namespaces: Vec<NamespaceInfo>,
+    /// `--max-namespaces`.
+    pub max: u64,
+    /// `--namespace-idle-ttl` in seconds (0: kept for ever).
+    pub idle_ttl_seconds: u64,
+}
+
 /// Every engine of this process, by namespace.
 pub struct Registry {
     slots: Mutex<BTreeMap<String, Arc<Slot>>>,

@@ -16,80 +16,11 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::server::{ServerBuilder, ServerVariableBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use crate::callbacks;
 use crate::domain::state;
+use crate::engine::views::{CallbackList, FaultList};
 use crate::faults;
 use crate::protocol::control::*;
-use crate::registry::NamespaceInfo;
-
-/// The fault rules.
-#[derive(ToSchema)]
-pub struct FaultList {
-    pub faults: Vec<FaultRule>,
-}
-
-/// A stored rule: its spec's fields with its `id` and counters
-/// (`faults::Rule`, whose spec serde flattens into it).
-pub struct FaultRule;
-
-impl utoipa::PartialSchema for FaultRule {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
-        use utoipa::openapi::RefOr;
-        let mut spec = match <faults::Spec as utoipa::PartialSchema>::schema() {
-            RefOr::T(Schema::Object(object)) => object,
-            _ => ObjectBuilder::new().build(),
-        };
-        for (name, description) in [
-            ("id", "The rule's id (DELETE /_mock/faults/{id})"),
-            ("matched", "Matching calls seen so far"),
-            ("fired", "Times it fired"),
-        ] {
-            spec.properties.insert(
-                name.to_string(),
-                ObjectBuilder::new()
-                    .schema_type(Type::Integer)
-                    .minimum(Some(0))
-                    .description(Some(description))
-                    .into(),
-            );
-            spec.required.push(name.to_string());
-        }
-        spec.description = Some("A fault rule with its id and counters".to_string());
-        RefOr::T(Schema::Object(spec))
-    }
-}
-
-impl ToSchema for FaultRule {}
-
-/// The callback log, every attempt of every notice.
-#[derive(Serialize, ToSchema)]
-pub struct CallbackList {
-    pub callbacks: Vec<callbacks::Record>,
-}
-
-/// What `DELETE /_mock/faults` and `DELETE /_mock/requests` leave.
-#[derive(Serialize, ToSchema)]
-pub struct FaultsCleared {
-    /// Always empty.
-    pub faults: Vec<Value>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct RequestsCleared {
-    /// Always empty.
-    pub requests: Vec<Value>,
-}
-
-/// `GET /_mock/namespaces`.
-#[derive(Serialize, ToSchema)]
-pub struct NamespaceList {
-    pub namespaces: Vec<NamespaceInfo>,
-    /// `--max-namespaces`.
-    pub max: u64,
-    /// `--namespace-idle-ttl` in seconds (0: kept for ever).
-    pub idle_ttl_seconds: u64,
-}
+use crate::registry::NamespaceList;
 
 /// `PATCH /_mock/baremetal/{guid}`: the state fields to force. Each code
 /// is one the document gives that field, as a JSON integer or its text.
@@ -143,78 +74,6 @@ fn push_codes() -> utoipa::openapi::schema::Schema {
 }
 fn lock_codes() -> utoipa::openapi::schema::Schema {
     code_schema(state::LockStatus::codes())
-}
-
-/// The instance as `sync_baremetal` shows it after the change.
-#[derive(Serialize, ToSchema)]
-pub struct Forced {
-    #[schema(value_type = Object)]
-    pub baremetal: Value,
-}
-
-/// `GET /_mock/instances`.
-#[derive(Serialize, ToSchema)]
-pub struct InstanceList {
-    /// Instance summaries, newest first.
-    #[schema(value_type = Vec<Object>)]
-    pub instances: Vec<Value>,
-    /// Instances matching the filter, all pages.
-    pub total: i64,
-    /// The engine's time.
-    pub now: String,
-}
-
-/// `GET /_mock/instances/{guid}`.
-#[derive(Serialize, ToSchema)]
-pub struct InstanceDetail {
-    #[schema(value_type = Object)]
-    pub instance: Value,
-    #[schema(value_type = Object)]
-    pub baremetal: Value,
-    #[schema(value_type = Vec<Object>)]
-    pub subnets: Vec<Value>,
-    pub pending: Vec<PendingTransition>,
-    pub now: String,
-}
-
-/// `GET /_mock/catalog`.
-#[derive(Serialize, ToSchema)]
-pub struct Catalog {
-    #[schema(value_type = Vec<Object>)]
-    pub zones: Vec<Value>,
-    #[schema(value_type = Vec<Object>)]
-    pub lines: Vec<Value>,
-    #[schema(value_type = Vec<Object>)]
-    pub products: Vec<Value>,
-    #[schema(value_type = Vec<Object>)]
-    pub systems: Vec<Value>,
-}
-
-/// One member and its callback URL (never its key).
-#[derive(Serialize, ToSchema)]
-pub struct User {
-    pub userid: String,
-    pub callback_url: Option<String>,
-}
-
-/// `GET /_mock/users`.
-#[derive(Serialize, ToSchema)]
-pub struct Users {
-    pub users: Vec<User>,
-}
-
-/// `POST /_mock/call`: how the `/api` call went.
-#[derive(Serialize, ToSchema)]
-pub struct CallAnswer {
-    /// The HTTP status `/api` answered (null: the connection was dropped).
-    pub status: Option<u16>,
-    /// Its `X-Mock-Error` reason.
-    pub reason: Option<String>,
-    /// The envelope (or the body as text when it is not JSON).
-    pub answer: Value,
-    /// Set when a `drop` fault closed the connection.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub transport_error: Option<String>,
 }
 
 /// Query of `GET /_mock/requests`.
@@ -333,7 +192,7 @@ fn set_callback() {}
 #[utoipa::path(post, path = "/_mock/faults", operation_id = "add_fault", tag = "faults",
     request_body = faults::Spec,
     responses(
-        (status = 201, description = "The rule, with its id and counters", body = FaultRule,
+        (status = 201, description = "The rule, with its id and counters", body = faults::Rule,
             links(
                 ("RemoveFault" = (operation_id = "remove_fault", parameters(("id" = "$response.body#/id")),
                     description = "Delete this rule")),

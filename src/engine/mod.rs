@@ -7,7 +7,11 @@
 //! [`Refusal`], with no HTTP in it.
 
 pub mod cache;
+pub mod handle;
 pub mod lane;
+pub mod views;
+
+pub use handle::{EngineHandle, HandleError};
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -17,7 +21,7 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use rusqlite::Connection;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::actions::{self, Action, ActionName, Ctx};
 use crate::callbacks::{self, Callbacks};
@@ -28,7 +32,7 @@ use crate::domain::transition::TransitionKind;
 use crate::events::{Events, Topic};
 use crate::faults::Faults;
 use crate::journal::Journal;
-use crate::protocol::control::{PendingTransition, Timeline};
+use crate::protocol::control::{ClockView, PendingTransition, SnapshotInfo, Timeline};
 use crate::protocol::{Limits, Params, Refusal};
 use crate::scheduler::{Timer, SLACK};
 use crate::seed::{Seed, Timings};
@@ -591,12 +595,12 @@ impl Engine {
         self.reschedule();
     }
 
-    pub fn clock_json(&self) -> Value {
-        json!({
-            "now": self.clock.format(self.clock.now()),
-            "offset_seconds": self.clock.offset_seconds(),
-            "frozen": self.clock.frozen(),
-        })
+    pub fn clock_view(&self) -> ClockView {
+        ClockView {
+            now: self.clock.format(self.clock.now()),
+            offset_seconds: self.clock.offset_seconds(),
+            frozen: self.clock.frozen(),
+        }
     }
 
     /// Back to the seed state: empty journal and callback log, no faults,
@@ -620,7 +624,7 @@ impl Engine {
     }
 
     /// Copies the whole state (database, clock, pending transitions) under `name`.
-    pub fn take_snapshot(&self, name: &str) -> Result<Value, String> {
+    pub fn take_snapshot(&self, name: &str) -> Result<SnapshotInfo, String> {
         let mut copy = Connection::open_in_memory().map_err(|e| e.to_string())?;
         {
             let conn = self.store.lock();
@@ -634,7 +638,10 @@ impl Engine {
                 .map_err(|e| e.to_string())?;
         }
         let taken_at = self.clock.format(self.clock.now());
-        let info = json!({"name": name, "taken_at": taken_at});
+        let info = SnapshotInfo {
+            name: name.to_string(),
+            taken_at: taken_at.clone(),
+        };
         self.snapshots
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -648,12 +655,15 @@ impl Engine {
         Ok(info)
     }
 
-    pub fn snapshots(&self) -> Vec<Value> {
+    pub fn snapshots(&self) -> Vec<SnapshotInfo> {
         self.snapshots
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
-            .map(|(name, s)| json!({"name": name, "taken_at": s.taken_at}))
+            .map(|(name, s)| SnapshotInfo {
+                name: name.clone(),
+                taken_at: s.taken_at.clone(),
+            })
             .collect()
     }
 
