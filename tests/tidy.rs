@@ -259,3 +259,86 @@ fn the_edge_import_check_sees_every_form() {
     check("use crate::engine::lane;\nuse crate::apis;", &[]);
     check("let maxum = 1; let axum_like = 2;", &[]);
 }
+
+/// Where the store may be locked: the engine owns its store and hides the
+/// lock (`engine/handle.rs` runs control operations on a blocking thread,
+/// `engine/lane.rs` the `/api` calls), and `store/` is the store.
+const STORE_OWNERS: &[&str] = &["src/engine/", "src/store/"];
+
+/// What a file outside [`STORE_OWNERS`] must not do, each with its line:
+/// call the engine's store accessor (`.store()`, whose `lock()` and
+/// `write()` reach the connection), name the `Store` type, or name
+/// `rusqlite::Connection` (the rules layer works on the `Transaction` the
+/// engine lends it, which only the store's owner can open). Comments, and
+/// unit tests (from `#[cfg(test)]` on), are not looked at.
+fn store_locks(text: &str) -> Vec<(usize, String)> {
+    let text = text.split("#[cfg(test)]").next().unwrap_or_default();
+    let code = code_of(text);
+    let line_of = |i: usize| code[..i].matches('\n').count() + 1;
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    let words = |word: &'static str| {
+        code.match_indices(word)
+            .filter(|(i, _)| {
+                !code[..*i].ends_with(ident) && !code[i + word.len()..].starts_with(ident)
+            })
+            .map(|(i, _)| i)
+            .collect::<Vec<_>>()
+    };
+    let mut found: Vec<(usize, String)> = Vec::new();
+    for (i, _) in code.match_indices(".store()") {
+        found.push((line_of(i), ".store()".to_string()));
+    }
+    for i in words("Store") {
+        found.push((line_of(i), "Store".to_string()));
+    }
+    // `Connection` is rusqlite's when the file names rusqlite (hyper has one too).
+    if code.contains("rusqlite") {
+        for i in words("Connection") {
+            found.push((line_of(i), "rusqlite::Connection".to_string()));
+        }
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn only_engine_locks_the_store() {
+    let offenders: Vec<String> = files("src")
+        .into_iter()
+        .filter(|(path, _)| !STORE_OWNERS.iter().any(|o| path.starts_with(o)))
+        .flat_map(|(path, text)| {
+            store_locks(&text)
+                .into_iter()
+                .map(move |(line, what)| format!("{path}:{line}: {what}"))
+        })
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "outside src/engine/ and src/store/, files reach the store's lock \
+         (call the engine's methods, or its EngineHandle, instead): {offenders:#?}"
+    );
+}
+
+#[test]
+fn the_store_lock_check_sees_every_form() {
+    let check = |text: &str, want: &[&str]| {
+        let got: Vec<String> = store_locks(text).into_iter().map(|(_, w)| w).collect();
+        assert_eq!(got, want, "{text}");
+    };
+    check("let conn = engine.store().lock();", &[".store()"]);
+    check("engine.store().write(|tx| f(tx))", &[".store()"]);
+    check("use crate::store::{self, Store};", &["Store"]);
+    check("fn f(s: &crate::store::Store) {}", &["Store"]);
+    check("use rusqlite::Connection;", &["rusqlite::Connection"]);
+    check("fn f(c: &rusqlite::Connection) {}", &["rusqlite::Connection"]);
+    check(
+        "use rusqlite::{params, Connection};",
+        &["rusqlite::Connection"],
+    );
+    // Not the store's lock: a borrowed transaction, other names, comments, tests.
+    check("use rusqlite::Transaction;\nfn f(tx: &Transaction) {}", &[]);
+    check("let s = self.journal().lock(); // engine.store().lock()", &[]);
+    check("let n = x.stored(); let k = Stores; ErrorKind::ConnectionReset;", &[]);
+    check("use hyper::server::conn::http1::Connection;", &[]);
+    check("#[cfg(test)]\nmod tests { fn t() { engine.store().lock(); } }", &[]);
+}

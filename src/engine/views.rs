@@ -242,7 +242,9 @@ impl Engine {
     /// subnets and pending transitions, whichever member owns it; `None`
     /// when there is no such instance.
     pub fn instance_detail(&self, guid: &str) -> rusqlite::Result<Option<InstanceDetail>> {
-        let conn = self.store().lock();
+        let mut conn = self.store().lock();
+        // A read transaction: the rules layer's views read only inside one.
+        let conn = conn.transaction()?;
         let Some(inst) = instances::get(&conn, guid)? else {
             return Ok(None);
         };
