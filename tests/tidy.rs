@@ -1,7 +1,8 @@
 //! Tidy checks over the source tree: every Rust file opens with a `//!`
 //! line saying what it owns, only `store/` writes SQL statements, only
-//! `clock.rs` reads the system time, and nothing below the HTTP edge
-//! imports axum, hyper or an edge module. (No `unwrap()`/`expect()`/`panic!`
+//! `clock.rs` reads the system time, nothing below the HTTP edge
+//! imports axum, hyper or an edge module, and only `engine/` and `store/`
+//! lock the store. (No `unwrap()`/`expect()`/`panic!`
 //! in non-test code is clippy's job: see `[lints.clippy]` in Cargo.toml.)
 
 // Helpers outside #[test] fns may panic too: this crate is a test.
@@ -330,15 +331,27 @@ fn the_store_lock_check_sees_every_form() {
     check("use crate::store::{self, Store};", &["Store"]);
     check("fn f(s: &crate::store::Store) {}", &["Store"]);
     check("use rusqlite::Connection;", &["rusqlite::Connection"]);
-    check("fn f(c: &rusqlite::Connection) {}", &["rusqlite::Connection"]);
+    check(
+        "fn f(c: &rusqlite::Connection) {}",
+        &["rusqlite::Connection"],
+    );
     check(
         "use rusqlite::{params, Connection};",
         &["rusqlite::Connection"],
     );
     // Not the store's lock: a borrowed transaction, other names, comments, tests.
     check("use rusqlite::Transaction;\nfn f(tx: &Transaction) {}", &[]);
-    check("let s = self.journal().lock(); // engine.store().lock()", &[]);
-    check("let n = x.stored(); let k = Stores; ErrorKind::ConnectionReset;", &[]);
+    check(
+        "let s = self.journal().lock(); // engine.store().lock()",
+        &[],
+    );
+    check(
+        "let n = x.stored(); let k = Stores; ErrorKind::ConnectionReset;",
+        &[],
+    );
     check("use hyper::server::conn::http1::Connection;", &[]);
-    check("#[cfg(test)]\nmod tests { fn t() { engine.store().lock(); } }", &[]);
+    check(
+        "#[cfg(test)]\nmod tests { fn t() { engine.store().lock(); } }",
+        &[],
+    );
 }

@@ -255,7 +255,7 @@ pub async fn delete_snapshot(
     admin: Admin,
     ControlPath(SnapshotParam { snapshot }): ControlPath<SnapshotParam>,
 ) -> Reply {
-    ok(admin.engine.delete_snapshot(snapshot)?)
+    ok(admin.engine.delete_snapshot(snapshot).await?)
 }
 
 /// The one forced field that is not a state code.

@@ -3,8 +3,9 @@
 //! (`protocol::control`, `engine::views`); the methods that touch SQLite
 //! run on a blocking thread (`spawn_blocking`) themselves, so no caller
 //! locks the store or forgets to leave the runtime's workers. Operations
-//! that only read memory (the clock, the fault rules, the callback log)
-//! answer on the caller's thread: a thread hop would buy nothing.
+//! that touch only memory (the clock, the fault rules, the callback log,
+//! the journal, the snapshot list) answer on the caller's thread: a thread
+//! hop would buy nothing.
 //!
 //! The `/api` hot path does not come here: it reaches the database
 //! through the engine's lane (`lane.rs`), which runs queued calls back to
@@ -241,9 +242,11 @@ impl EngineHandle {
         })
     }
 
-    /// Deletes snapshot `name` (memory only: the copy is dropped).
-    pub fn delete_snapshot(&self, name: String) -> Result<Deleted, HandleError> {
-        if !self.engine.delete_snapshot(&name) {
+    /// Deletes snapshot `name`. Its copy is a SQLite connection, closed on
+    /// the blocking thread.
+    pub async fn delete_snapshot(&self, name: String) -> Result<Deleted, HandleError> {
+        let n = name.clone();
+        if !self.blocking(move |e| e.delete_snapshot(&n)).await? {
             return Err(HandleError::UnknownSnapshot(name));
         }
         Ok(Deleted { deleted: name })

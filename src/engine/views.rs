@@ -168,10 +168,7 @@ impl Engine {
         let now = self.clock().now();
         let zone_guid = names.field(conn, catalog::Kind::Line, &inst.line_guid, "line_guid")?;
         let ips = network::ips_of(conn, &inst.guid)?;
-        let ip_count = ips
-            .iter()
-            .filter(|ip| ip.status == IpStatus::Live)
-            .count();
+        let ip_count = ips.iter().filter(|ip| ip.status == IpStatus::Live).count();
         let primary_ip = ips
             .iter()
             .find(|ip| ip.is_default == 1)
