@@ -257,7 +257,11 @@ impl ControlClient {
     }
 
     /// Forces state fields of instance `guid` (`{"run_status":2,…}`).
-    pub async fn force_state(&self, guid: &str, fields: &Value) -> Result<Forced, ControlError> {
+    pub async fn force_state(
+        &self,
+        guid: &str,
+        fields: &Value,
+    ) -> Result<ForcedInstance, ControlError> {
         let path = format!("/_mock/baremetal/{}", segment(guid));
         self.send("PATCH", &path, Some(fields)).await
     }

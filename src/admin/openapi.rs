@@ -267,7 +267,7 @@ fn delete_snapshot() {}
     params(("guid" = String, Path, description = "An instance's GUID")),
     request_body(content = Option<ForceState>, description = "No body: nothing forced"),
     responses(
-        (status = 200, description = "Forced; transitions it made due have run", body = Forced),
+        (status = 200, description = "Forced; transitions it made due have run", body = ForcedInstance),
         (status = 400, description = "`bad_json`, `unknown_field`, `bad_value`, `bad_path`", body = ControlErrorBody),
         (status = 404, description = "`unknown_instance`", body = ControlErrorBody),
         (status = 413, description = "`body_too_large`", body = ControlErrorBody)))]
@@ -289,7 +289,7 @@ fn list_instances() {}
 fn get_instance() {}
 
 #[utoipa::path(get, path = "/_mock/catalog", operation_id = "catalog", tag = "instances",
-    responses((status = 200, description = "Zones, lines, products (with free stock) and OS images", body = Catalog)))]
+    responses((status = 200, description = "Zones, lines, products (with free stock) and OS images", body = CatalogView)))]
 fn catalog() {}
 
 #[utoipa::path(get, path = "/_mock/users", operation_id = "list_users", tag = "callbacks",

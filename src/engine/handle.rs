@@ -17,8 +17,9 @@ use super::views::{CallbackList, FaultList, InstanceQuery};
 use super::{Engine, ForcedState};
 use crate::faults::{Rule, Spec};
 use crate::protocol::control::{
-    CallbackSet, Catalog, ClockView, Deleted, FaultRemoved, FaultsCleared, Forced, InstanceDetail,
-    InstanceList, RequestsCleared, ResetDone, Restored, SnapshotInfo, Snapshots, Timeline, Users,
+    CallbackSet, CatalogView, ClockView, Deleted, FaultRemoved, FaultsCleared, ForcedInstance,
+    InstanceDetail, InstanceList, RequestsCleared, ResetDone, Restored, SnapshotInfo, Snapshots,
+    Timeline, Users,
 };
 use crate::protocol::Reason;
 
@@ -258,7 +259,7 @@ impl EngineHandle {
         &self,
         guid: String,
         forced: ForcedState,
-    ) -> Result<Forced, HandleError> {
+    ) -> Result<ForcedInstance, HandleError> {
         let g = guid.clone();
         let view = self
             .blocking(move |e| {
@@ -269,7 +270,7 @@ impl EngineHandle {
             .await?
             .map_err(internal)?;
         match view {
-            Some(baremetal) => Ok(Forced { baremetal }),
+            Some(baremetal) => Ok(ForcedInstance { baremetal }),
             None => Err(HandleError::UnknownInstance(guid)),
         }
     }
@@ -291,7 +292,7 @@ impl EngineHandle {
     }
 
     /// `GET /_mock/catalog`.
-    pub async fn catalog(&self) -> Result<Catalog, HandleError> {
+    pub async fn catalog(&self) -> Result<CatalogView, HandleError> {
         self.blocking(Engine::catalog_view).await?.map_err(internal)
     }
 

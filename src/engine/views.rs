@@ -19,8 +19,8 @@ use super::Engine;
 use crate::domain::catalog::{Doc, Product};
 use crate::domain::state::{IpStatus, OrderStatus, Status};
 use crate::protocol::control::{
-    Catalog, InstanceDetail, InstanceList, InstanceSummary, NamedRecord, StateLabel, StateLabels,
-    SubnetView, User, Users,
+    CatalogView, InstanceDetail, InstanceList, InstanceSummary, NamedRecord, StateLabel,
+    StateLabels, SubnetView, User, Users,
 };
 use crate::store::instances::{self, Instance, ListFilter};
 use crate::store::{self, catalog, changes, network, transitions};
@@ -275,7 +275,7 @@ impl Engine {
     /// an order form reads the rules as a client of the engine would. A
     /// product adds the mock's own `stock_total` and `stock_free`
     /// (numbers): the engine has no call for them.
-    pub fn catalog_view(&self) -> rusqlite::Result<Catalog> {
+    pub fn catalog_view(&self) -> rusqlite::Result<CatalogView> {
         let conn = self.store().lock();
         let records = |kind| -> rusqlite::Result<Vec<Value>> {
             Ok(catalog::list(&conn, kind)?
@@ -294,7 +294,7 @@ impl Engine {
             doc.insert("stock_free".into(), json!(free));
             products.push(Value::Object(doc));
         }
-        Ok(Catalog {
+        Ok(CatalogView {
             zones,
             lines,
             products,

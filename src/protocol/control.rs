@@ -232,7 +232,8 @@ pub struct RequestsCleared {
 /// `PATCH /_mock/baremetal/{guid}`: the instance as `sync_baremetal`
 /// shows it after the change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct Forced {
+#[schema(as = Forced)]
+pub struct ForcedInstance {
     #[schema(value_type = Object)]
     pub baremetal: Value,
 }
@@ -350,7 +351,8 @@ pub struct InstanceDetail {
 
 /// `GET /_mock/catalog`: each record as the engine's catalog calls serve it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct Catalog {
+#[schema(as = Catalog)]
+pub struct CatalogView {
     #[schema(value_type = Vec<Object>)]
     pub zones: Vec<Value>,
     #[schema(value_type = Vec<Object>)]
