@@ -22,8 +22,8 @@ use crate::engine::{EngineHandle, ForcedState};
 use crate::faults::Spec;
 use crate::journal::{Filter, DEFAULT_PAGE};
 use crate::protocol::control::{
-    Advance, CallbackUrl, Deleted, Health, NamespaceMade, NewNamespace, SetClock, SnapshotName,
-    MAX_ADVANCE_SECONDS,
+    query_count_schema, query_int_schema, Advance, CallbackUrl, Deleted, Health, NamespaceMade,
+    NewNamespace, SetClock, SnapshotName, MAX_ADVANCE_SECONDS,
 };
 use crate::protocol::{scalar_text, whole, Reason};
 use crate::registry::{NamespaceList, Registry, RegistryError, DEFAULT_NAMESPACE};
@@ -162,21 +162,38 @@ pub async fn remove_fault(
     ok(admin.engine.remove_fault(id).await?)
 }
 
-#[derive(Deserialize, Default)]
+/// The query of `GET /_mock/requests` (and its OpenAPI parameters).
+#[derive(Deserialize, Default, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct RequestQuery {
+    /// Entries of this action.
     action: Option<String>,
+    /// Entries of this member.
     userid: Option<String>,
+    /// Entries that named, created or touched this GUID.
     guid: Option<String>,
+    /// Entries answered with this envelope code.
     #[serde(default, deserialize_with = "whole::opt")]
+    #[param(schema_with = query_int_schema)]
     code: Option<i64>,
     // Signed 64-bit, as the OpenAPI document says; negatives refused below.
+    /// Entries after journal id N.
     #[serde(default, deserialize_with = "whole::opt")]
+    #[param(schema_with = query_count_schema)]
     since: Option<i64>,
+    /// Entries before journal id N: the cursor, `next_before` of the page
+    /// before.
     #[serde(default, deserialize_with = "whole::opt")]
+    #[param(schema_with = query_count_schema)]
     before: Option<i64>,
+    /// At most this many entries (default 100, a page).
     #[serde(default, deserialize_with = "whole::opt")]
+    #[param(schema_with = query_count_schema)]
     limit: Option<i64>,
+    /// `jsonl`: one entry per line (`application/x-ndjson`); `json`, the
+    /// default, the object below.
+    #[param(value_type = Option<String>, pattern = "^(?:jsonl?)?$")]
     format: Option<JournalFormat>,
 }
 

@@ -76,53 +76,6 @@ fn lock_codes() -> utoipa::openapi::schema::Schema {
     code_schema(state::LockStatus::codes())
 }
 
-/// Query of `GET /_mock/requests`.
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct RequestsQuery {
-    /// Entries of this action.
-    pub action: Option<String>,
-    /// Entries of this member.
-    pub userid: Option<String>,
-    /// Entries that named, created or touched this GUID.
-    pub guid: Option<String>,
-    /// Entries answered with this envelope code.
-    #[param(schema_with = query_int_schema)]
-    pub code: Option<i64>,
-    /// Entries after journal id N.
-    #[param(schema_with = query_count_schema)]
-    pub since: Option<i64>,
-    /// Entries before journal id N: the cursor, `next_before` of the page
-    /// before.
-    #[param(schema_with = query_count_schema)]
-    pub before: Option<i64>,
-    /// At most this many entries (default 100, a page).
-    #[param(schema_with = query_count_schema)]
-    pub limit: Option<i64>,
-    /// `jsonl`: one entry per line (`application/x-ndjson`); `json`, the
-    /// default, the object below.
-    #[param(pattern = "^(?:jsonl?)?$")]
-    pub format: Option<String>,
-}
-
-/// Query of `GET /_mock/instances`.
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct InstancesQuery {
-    pub userid: Option<String>,
-    #[param(schema_with = query_int_schema)]
-    pub order_status: Option<i64>,
-    #[param(schema_with = query_int_schema)]
-    pub run_status: Option<i64>,
-    #[param(schema_with = query_int_schema)]
-    pub act_status: Option<i64>,
-    /// 1 to 5000 (default 500).
-    #[param(schema_with = query_limit_schema)]
-    pub limit: Option<i64>,
-    #[param(schema_with = query_count_schema)]
-    pub offset: Option<i64>,
-}
-
 const JSON: &str = "application/json";
 
 // ---- the operations ----
@@ -218,7 +171,7 @@ fn clear_faults() {}
 fn remove_fault() {}
 
 #[utoipa::path(get, path = "/_mock/requests", operation_id = "list_requests", tag = "journal",
-    params(RequestsQuery),
+    params(super::handlers::RequestQuery),
     responses(
         (status = 200, description = "Journal entries, newest first",
             content((Requests = "application/json"), (String = "application/x-ndjson"))),
@@ -274,7 +227,7 @@ fn delete_snapshot() {}
 fn force_state() {}
 
 #[utoipa::path(get, path = "/_mock/instances", operation_id = "list_instances", tag = "instances",
-    params(InstancesQuery),
+    params(super::views::ListQuery),
     responses(
         (status = 200, description = "Every member's instances, newest first", body = InstanceList),
         (status = 400, description = "`bad_query`", body = ControlErrorBody)))]

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use super::path::{ControlPath, GuidParam};
 use super::{Admin, AdminError};
 use crate::engine::views::InstanceQuery;
+use crate::protocol::control::{query_count_schema, query_int_schema, query_limit_schema};
 use crate::protocol::{whole, Reason};
 
 type Reply = Result<Response, AdminError>;
@@ -31,19 +32,27 @@ pub fn routes() -> Router<std::sync::Arc<crate::registry::Registry>> {
 const MAX_LIMIT: i64 = 5000;
 const DEFAULT_LIMIT: i64 = 500;
 
-#[derive(Deserialize, Default)]
+/// The query of `GET /_mock/instances` (and its OpenAPI parameters).
+#[derive(Deserialize, Default, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
-struct ListQuery {
+#[into_params(parameter_in = Query)]
+pub(super) struct ListQuery {
     userid: Option<String>,
     #[serde(default, deserialize_with = "whole::opt")]
+    #[param(schema_with = query_int_schema)]
     order_status: Option<i64>,
     #[serde(default, deserialize_with = "whole::opt")]
+    #[param(schema_with = query_int_schema)]
     run_status: Option<i64>,
     #[serde(default, deserialize_with = "whole::opt")]
+    #[param(schema_with = query_int_schema)]
     act_status: Option<i64>,
+    /// 1 to 5000 (default 500).
     #[serde(default, deserialize_with = "whole::opt")]
+    #[param(schema_with = query_limit_schema)]
     limit: Option<i64>,
     #[serde(default, deserialize_with = "whole::opt")]
+    #[param(schema_with = query_count_schema)]
     offset: Option<i64>,
 }
 
