@@ -647,7 +647,7 @@ impl Seed {
             return Err(rec.err("primary_ip", problem));
         }
         for u in &inst.upgrades {
-            check_seeded_upgrade(&rec.name, u, line_guid, &pool_of, &mut held.blocks)?;
+            check_seeded_upgrade(&rec, u, line_guid, &pool_of, &mut held.blocks)?;
         }
         Ok(())
     }
@@ -787,19 +787,14 @@ fn check_pool_gateway(rec: &Record, pool: &SeedPool, net: Ipv4Net) -> Result<(),
 /// subnet lies in a subnet pool of the instance's line and overlaps no
 /// other seeded subnet.
 fn check_seeded_upgrade(
-    rec: &str,
+    rec: &Record,
     u: &SeedUpgrade,
     line_guid: &str,
     pool_of: &dyn Fn(PoolKind, Ipv4Net) -> bool,
     held_blocks: &mut Vec<Ipv4Net>,
 ) -> Result<(), SeedError> {
     if !["bandwidth", "defense", "ipnum"].contains(&u.kind.as_str()) {
-        return Err(err(
-            "instances.json",
-            rec,
-            "upgrades.type",
-            format!("unknown upgrade type {}", u.kind),
-        ));
+        return Err(rec.err("upgrades.type", format!("unknown upgrade type {}", u.kind)));
     }
     if u.kind == "ipnum"
         && u.subnet
@@ -807,18 +802,11 @@ fn check_seeded_upgrade(
             .and_then(|s| s.parse::<Ipv4Net>().ok())
             .is_none()
     {
-        return Err(err(
-            "instances.json",
-            rec,
-            "upgrades.subnet",
-            "an ipnum upgrade needs a subnet CIDR",
-        ));
+        return Err(rec.err("upgrades.subnet", "an ipnum upgrade needs a subnet CIDR"));
     }
     if let Some(block) = u.subnet.as_deref().and_then(|s| s.parse::<Ipv4Net>().ok()) {
         if !pool_of(PoolKind::Subnet, block) {
-            return Err(err(
-                "instances.json",
-                rec,
+            return Err(rec.err(
                 "upgrades.subnet",
                 format!("{block} is in no subnet pool of line {line_guid}"),
             ));
@@ -827,9 +815,7 @@ fn check_seeded_upgrade(
             .iter()
             .any(|b: &Ipv4Net| b.contains(&block) || block.contains(b))
         {
-            return Err(err(
-                "instances.json",
-                rec,
+            return Err(rec.err(
                 "upgrades.subnet",
                 format!("{block} overlaps another seeded subnet"),
             ));
