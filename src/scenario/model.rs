@@ -366,6 +366,31 @@ fn parse_clock(value: &Value) -> Result<ClockOp, String> {
 
 impl RawStep {
     fn into_step(self) -> Result<Step, String> {
+        // What only a call reads, and whether each is given.
+        let companions = [
+            ("params", self.params.is_some()),
+            ("as", self.identity.is_some()),
+            ("encoding", self.encoding.is_some()),
+            ("expect", self.expect.is_some()),
+        ];
+        let (head, given) = self.into_kinds();
+        let (kind_name, kind) = the_one_kind(given)?;
+        if kind_name != "call" {
+            if let Some((field, _)) = companions.iter().find(|(_, here)| *here) {
+                return Err(format!("{field} only goes with call, not {kind_name}"));
+            }
+        }
+        check_names(head.id.as_deref(), &head.capture)?;
+        Ok(Step {
+            id: head.id,
+            description: head.description,
+            kind: kind?,
+            capture: head.capture,
+        })
+    }
+
+    /// The step's own fields, and its kinds as given.
+    fn into_kinds(self) -> (StepHead, GivenKinds) {
         let RawStep {
             id,
             description,
@@ -385,16 +410,10 @@ impl RawStep {
             expect_journal,
             fork,
         } = self;
-        let companions = [
-            ("params", params.is_some()),
-            ("as", identity.is_some()),
-            ("encoding", encoding.is_some()),
-            ("expect", expect.is_some()),
-        ];
         // The one list of step kinds: each key given, with what it reads as.
         // Every kind is parsed here, so that a typo in any step fails the
         // file before its first step runs.
-        let given: Vec<(&'static str, Result<StepKind, String>)> = [
+        let given: GivenKinds = [
             call.map(|action| {
                 (
                     "call",
@@ -419,43 +438,55 @@ impl RawStep {
         .into_iter()
         .flatten()
         .collect();
-        let (kind_name, kind) = match <[_; 1]>::try_from(given) {
-            Ok([one]) => one,
-            Err(given) if given.is_empty() => {
-                return Err(
-                    "no step kind: give one of call, clock, fault, clear_faults, \
-                     snapshot, restore, reset, control, expect_journal, fork"
-                        .to_string(),
-                )
-            }
-            Err(many) => {
-                let names: Vec<&str> = many.iter().map(|(name, _)| *name).collect();
-                return Err(format!("one kind per step, got {}", names.join(" and ")));
-            }
-        };
-        if kind_name != "call" {
-            if let Some((field, _)) = companions.iter().find(|(_, here)| *here) {
-                return Err(format!("{field} only goes with call, not {kind_name}"));
-            }
-        }
-        for (name, path) in &capture {
-            if name.is_empty() || name.contains(['.', '[', ']', '$', '{', '}']) {
-                return Err(format!("capture name {name:?} must be a plain word"));
-            }
-            parse_path(path).map_err(|e| format!("capture {name}: {e}"))?;
-        }
-        if let Some(id) = &id {
-            if id.is_empty() || id.contains(['.', '[', ']', '$', '{', '}']) {
-                return Err(format!("id {id:?} must be a plain word"));
-            }
-        }
-        Ok(Step {
+        let head = StepHead {
             id,
             description,
-            kind: kind?,
             capture,
-        })
+        };
+        (head, given)
     }
+}
+
+/// What every kind of step has: an id, a description, captures.
+struct StepHead {
+    id: Option<String>,
+    description: Option<String>,
+    capture: Vec<(String, String)>,
+}
+
+/// A step's kinds as given, each with what it reads as.
+type GivenKinds = Vec<(&'static str, Result<StepKind, String>)>;
+
+/// The one step kind given, or why there is not exactly one.
+fn the_one_kind(given: GivenKinds) -> Result<(&'static str, Result<StepKind, String>), String> {
+    match <[_; 1]>::try_from(given) {
+        Ok([one]) => Ok(one),
+        Err(given) if given.is_empty() => Err(
+            "no step kind: give one of call, clock, fault, clear_faults, \
+             snapshot, restore, reset, control, expect_journal, fork"
+                .to_string(),
+        ),
+        Err(many) => {
+            let names: Vec<&str> = many.iter().map(|(name, _)| *name).collect();
+            Err(format!("one kind per step, got {}", names.join(" and ")))
+        }
+    }
+}
+
+/// A step's id and capture names are plain words; its capture paths parse.
+fn check_names(id: Option<&str>, capture: &[(String, String)]) -> Result<(), String> {
+    for (name, path) in capture {
+        if name.is_empty() || name.contains(['.', '[', ']', '$', '{', '}']) {
+            return Err(format!("capture name {name:?} must be a plain word"));
+        }
+        parse_path(path).map_err(|e| format!("capture {name}: {e}"))?;
+    }
+    if let Some(id) = id {
+        if id.is_empty() || id.contains(['.', '[', ']', '$', '{', '}']) {
+            return Err(format!("id {id:?} must be a plain word"));
+        }
+    }
+    Ok(())
 }
 
 /// `reset: true` and `clear_faults: true`; `false` is a mistake, not a no-op.
@@ -870,6 +901,10 @@ mod tests {
                 Err(e) => assert!(e.contains(want), "{yaml}: {e:?} lacks {want:?}"),
             }
         }
+    }
+
+    #[test]
+    fn rejects_bad_files() {
         assert!(parse("name: t\nsteps: []\n").is_err_and(|e| e.contains("at least one step")));
         assert!(parse("steps:\n  - reset: true\n").is_err_and(|e| e.contains("name")));
         assert!(
