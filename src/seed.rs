@@ -314,12 +314,12 @@ fn err(
 }
 
 /// One record of a seed file, as a `SeedError` names it.
-struct Record {
+struct SeedRecord {
     file: &'static str,
     name: String,
 }
 
-impl Record {
+impl SeedRecord {
     fn err(&self, field: &str, problem: impl Into<String>) -> SeedError {
         err(self.file, self.name.clone(), field, problem)
     }
@@ -613,7 +613,7 @@ impl Seed {
         known: &Known,
         held: &mut Held,
     ) -> Result<(), SeedError> {
-        let rec = Record {
+        let rec = SeedRecord {
             file: "instances.json",
             name: format!("record {i} (guid {})", inst.guid),
         };
@@ -655,7 +655,7 @@ impl Seed {
     /// An instance's user, product and system are defined in the other
     /// seed files.
     fn check_instance_refs(
-        rec: &Record,
+        rec: &SeedRecord,
         inst: &SeedInstance,
         known: &Known,
     ) -> Result<(), SeedError> {
@@ -677,7 +677,7 @@ impl Seed {
     /// instance.
     fn check_instance_stock(
         &self,
-        rec: &Record,
+        rec: &SeedRecord,
         inst: &SeedInstance,
         held: &mut Held,
     ) -> Result<(), SeedError> {
@@ -729,7 +729,7 @@ fn check_pool(
     lines: &HashSet<&str>,
     pool_nets: &mut Vec<Ipv4Net>,
 ) -> Result<(), SeedError> {
-    let rec = Record {
+    let rec = SeedRecord {
         file: "ip-pools.json",
         name: format!("record {i} ({} {})", pool.kind.as_str(), pool.cidr),
     };
@@ -765,7 +765,7 @@ fn check_pool(
 
 /// A pool's gateway: required for primary and single pools, an address
 /// inside the pool wherever it is given.
-fn check_pool_gateway(rec: &Record, pool: &SeedPool, net: Ipv4Net) -> Result<(), SeedError> {
+fn check_pool_gateway(rec: &SeedRecord, pool: &SeedPool, net: Ipv4Net) -> Result<(), SeedError> {
     match (&pool.gateway, pool.kind) {
         (None, PoolKind::Primary | PoolKind::Single) => {
             Err(rec.err("gateway", "required for primary and single pools"))
@@ -787,7 +787,7 @@ fn check_pool_gateway(rec: &Record, pool: &SeedPool, net: Ipv4Net) -> Result<(),
 /// subnet lies in a subnet pool of the instance's line and overlaps no
 /// other seeded subnet.
 fn check_seeded_upgrade(
-    rec: &Record,
+    rec: &SeedRecord,
     u: &SeedUpgrade,
     line_guid: &str,
     pool_of: &dyn Fn(PoolKind, Ipv4Net) -> bool,
