@@ -6,6 +6,9 @@
 //! after every change that can move that time: a write, a clock move, a
 //! restore, a fault deleted. An idle process therefore costs no CPU however
 //! many namespaces it holds; there is no per-engine tick.
+//!
+//! It knows an engine only as something [`Due`]: the engine depends on the
+//! scheduler, never the other way round.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,7 +17,11 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
-use crate::engine::Engine;
+/// What the scheduler runs: an engine's transitions that fell due. The
+/// engine then tells its [`Timer`] when it is next due.
+pub trait Due: Send + Sync {
+    fn run_due(&self);
+}
 
 /// The engines' wake-up times, soonest first.
 #[derive(Default)]
@@ -24,7 +31,7 @@ struct Queue {
     /// Each engine's current entry in `order`.
     at: HashMap<u64, Instant>,
     /// Who to run; weak, so a deleted namespace simply drops out.
-    engines: HashMap<u64, Weak<Engine>>,
+    engines: HashMap<u64, Weak<dyn Due>>,
 }
 
 struct Inner {
@@ -96,11 +103,10 @@ impl Scheduler {
     }
 
     /// Registers an engine; its timer tells the scheduler when it is due.
-    pub fn attach(&self, id: u64, engine: &Arc<Engine>) -> Timer {
-        self.inner
-            .queue()
-            .engines
-            .insert(id, Arc::downgrade(engine));
+    pub fn attach<E: Due + 'static>(&self, id: u64, engine: &Arc<E>) -> Timer {
+        let weak = Arc::downgrade(engine);
+        let engine: Weak<dyn Due> = weak;
+        self.inner.queue().engines.insert(id, engine);
         Timer {
             inner: Arc::downgrade(&self.inner),
             id,
@@ -126,7 +132,7 @@ impl Drop for Scheduler {
 
 /// Takes every engine due by `now` out of the queue; returns them and the
 /// next wake-up time.
-fn take_due(inner: &Inner, now: Instant) -> (Vec<Arc<Engine>>, Option<Instant>) {
+fn take_due(inner: &Inner, now: Instant) -> (Vec<Arc<dyn Due>>, Option<Instant>) {
     let mut q = inner.queue();
     let mut due = Vec::new();
     while let Some(&(when, id)) = q.order.first() {

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::matcher::parse_path;
-use crate::faults::Spec;
+use crate::faults::{Checked, Spec};
 
 /// A whole scenario file.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,7 +78,8 @@ pub enum StepKind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct FaultStep {
     pub rule: Value,
-    pub spec: Spec,
+    /// The rule checked, its action parsed: a typo fails the file.
+    pub spec: Checked,
 }
 
 /// `fork: {name: t1, snapshot: fixture}`; both fields optional.
@@ -511,7 +512,7 @@ fn fault_step(rule: Value) -> Result<StepKind, String> {
             None => format!("fault: {inner}"),
         }
     })?;
-    spec.validate().map_err(|e| format!("fault: {e}"))?;
+    let spec = spec.check().map_err(|e| format!("fault: {e}"))?;
     Ok(StepKind::Fault(Box::new(FaultStep { rule, spec })))
 }
 
@@ -600,9 +601,10 @@ mod tests {
 
     /// A fault step as the file would give it.
     fn fault(rule: Value) -> StepKind {
-        let Ok(spec) = serde_json::from_value(rule.clone()) else {
+        let Ok(spec) = serde_json::from_value::<Spec>(rule.clone()) else {
             panic!("not a rule: {rule}");
         };
+        let spec = spec.check().unwrap_or_else(|e| panic!("{e}: {rule}"));
         StepKind::Fault(Box::new(FaultStep { rule, spec }))
     }
 
