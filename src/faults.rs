@@ -738,4 +738,37 @@ mod tests {
             .map(drop)
             .is_ok());
     }
+
+    /// A rule's action is parsed once, when it is checked: the rule holds
+    /// the action, matches calls by it, and lists it by its wire name.
+    #[test]
+    fn a_checked_rule_holds_its_action_and_lists_it_as_posted() {
+        let posted =
+            r#"{"action":"degrade_cancel","userid":"2","times":1,"effect":{"kind":"drop"}}"#;
+        let checked = rule(posted);
+        assert_eq!(checked.action, Some(ActionName::DegradeCancel));
+        assert_eq!(
+            serde_json::to_value(&checked).ok(),
+            serde_json::to_value(spec(posted)).ok()
+        );
+        let f = Faults::new(Some(1));
+        let id = f.add(checked).id;
+        assert!(f.check(ActionName::Degrade, "2").is_none());
+        assert_eq!(
+            f.check(ActionName::DegradeCancel, "2").map(|x| x.rule),
+            Some(id)
+        );
+        assert_eq!(
+            serde_json::to_value(f.list()).ok(),
+            Some(serde_json::json!([{
+                "id": id, "action": "degrade_cancel", "userid": "2", "after": 0, "times": 1,
+                "probability": 1.0, "effect": {"kind": "drop", "applied": false},
+                "matched": 1, "fired": 1,
+            }]))
+        );
+        let unknown = spec(r#"{"action":"degrade_cancle","effect":{"kind":"drop"}}"#).check();
+        assert!(unknown.is_err_and(
+            |m| m.starts_with("unknown action \"degrade_cancle\"; known: getzones, sync_line,")
+        ));
+    }
 }

@@ -770,6 +770,39 @@ mod tests {
         assert_eq!(call.expect.wanted_code(), None);
     }
 
+    /// A fault step's action is parsed when the file loads: the step holds
+    /// the action itself, and a misspelt one fails the file, naming the
+    /// actions there are (a rule that could never fire tests nothing).
+    #[test]
+    fn a_fault_steps_action_is_parsed_at_load() {
+        use crate::actions::ActionName;
+        let step = one_step("fault: {action: degrade_cancel, userid: \"2\", effect: {kind: drop}}");
+        let Ok(Step {
+            kind: StepKind::Fault(fault),
+            ..
+        }) = step
+        else {
+            panic!("not a fault step: {step:?}");
+        };
+        assert_eq!(fault.spec.action, Some(ActionName::DegradeCancel));
+        assert_eq!(fault.spec.userid.as_deref(), Some("2"));
+        assert_eq!(fault.rule["action"], "degrade_cancel");
+        let any = one_step("fault: {effect: {kind: stall}}");
+        assert!(
+            matches!(any, Ok(Step { kind: StepKind::Fault(f), .. }) if f.spec.action.is_none())
+        );
+        for typo in ["Create", "degrade-cancel", "\"${action}\"", "'create '"] {
+            let err = one_step(&format!(
+                "fault: {{action: {typo}, effect: {{kind: drop}}}}"
+            ))
+            .err()
+            .unwrap_or_default();
+            assert!(err.contains("fault: unknown action"), "{typo}: {err}");
+            assert!(err.contains("known: getzones, sync_line"), "{typo}: {err}");
+            assert!(err.contains("refund"), "{typo}: {err}");
+        }
+    }
+
     #[test]
     fn control_kinds() {
         let cases = [
