@@ -329,10 +329,13 @@ fn blank_literals(text: &str) -> String {
                 i += if c[i] == '\\' { 2 } else { 1 };
             }
             i += 1;
-        } else if c[i] == '\'' && !before_is_ident {
-            // A char literal ('x', '\n', '\u{7f}'), not a lifetime ('a).
+        } else if c[i] == '\''
+            && (!before_is_ident || c[i - 1] == 'b' && (i == 1 || !ident(c[i - 2])))
+        {
+            // A char or byte literal ('x', b'{', '\n', '\'', '\u{7f}'), not a
+            // lifetime ('a).
             if c.get(i + 1) == Some(&'\\') {
-                i += 2;
+                i += 3;
                 while i < c.len() && c[i] != '\'' {
                     i += 1;
                 }
@@ -581,6 +584,14 @@ fn the_import_cycle_check_sees_every_form() {
     assert_eq!(
         names("src/faults.rs", "mod a { fn f() {} }\nuse super::store;"),
         ["store"]
+    );
+    // Braces in literals do not open or close an inline module.
+    assert_eq!(
+        names(
+            "src/api/decode.rs",
+            "mod tests {\n let a = b'{'; let q = '\\''; let u = '\\u{7b}';\n}\nuse super::super::engine;"
+        ),
+        ["engine"]
     );
     // Not imports: comments, strings, chars, other names.
     assert!(names(
