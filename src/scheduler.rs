@@ -183,3 +183,53 @@ async fn run(inner: Arc<Inner>) {
 /// How long after a due time the scheduler runs it: a millisecond of slack
 /// so that the engine's clock, read in whole seconds, has reached it.
 pub const SLACK: Duration = Duration::from_millis(1);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    /// Anything [`Due`] can be scheduled: here a counter, no engine.
+    #[derive(Default)]
+    struct Runs(AtomicUsize);
+
+    impl Due for Runs {
+        fn run_due(&self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    async fn wait_for(runs: &Runs, want: usize) -> usize {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while runs.0.load(Ordering::SeqCst) < want && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        runs.0.load(Ordering::SeqCst)
+    }
+
+    #[tokio::test]
+    async fn what_is_due_runs_once_and_a_dropped_one_is_forgotten() {
+        let scheduler = Scheduler::new();
+        let runs = Arc::new(Runs::default());
+        let timer = scheduler.attach(1, &runs);
+        timer.schedule(Some(Instant::now()));
+        assert_eq!(wait_for(&runs, 1).await, 1);
+        // Run once per schedule: nothing more without a new time.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(runs.0.load(Ordering::SeqCst), 1);
+        timer.schedule(Some(Instant::now() + Duration::from_millis(20)));
+        assert_eq!(wait_for(&runs, 2).await, 2);
+        // Gone before its time: dropped from the queue, never run.
+        let gone = Arc::new(Runs::default());
+        scheduler
+            .attach(2, &gone)
+            .schedule(Some(Instant::now() + Duration::from_millis(20)));
+        drop(gone);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while scheduler.inner.queue().engines.contains_key(&2) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(!scheduler.inner.queue().engines.contains_key(&2));
+        assert!(scheduler.inner.queue().engines.contains_key(&1));
+    }
+}
