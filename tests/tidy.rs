@@ -1,7 +1,9 @@
 //! Tidy checks over the source tree: every Rust file opens with a `//!`
 //! line saying what it owns, only `store/` writes SQL statements, only
-//! `clock.rs` reads the system time, and nothing below the HTTP edge
-//! imports axum, hyper or an edge module. (No `unwrap()`/`expect()`/`panic!`
+//! `clock.rs` reads the system time, nothing below the HTTP edge
+//! imports axum, hyper or an edge module, the modules below the edge
+//! import one another without a cycle, and `protocol/` imports nothing of
+//! the crate and no rusqlite. (No `unwrap()`/`expect()`/`panic!`
 //! in non-test code is clippy's job: see `[lints.clippy]` in Cargo.toml.)
 
 // Helpers outside #[test] fns may panic too: this crate is a test.
