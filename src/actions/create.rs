@@ -58,7 +58,7 @@ impl Create {
         let stock = self.free_stock(tx, &order.product)?;
         let end_time = add_months(ctx.now, self.months as u32, ctx.zone)
             .filter(|t| *t <= crate::clock::last_second(ctx.zone))
-            .ok_or_else(|| Refusal::end_time_out_of_range(self.months))?;
+            .ok_or_else(|| Refusal::end_time_out_of_range(self.months, crate::clock::LAST_TIME))?;
         let mut out = Vec::with_capacity(stock.len());
         for unit in stock {
             out.push(self.open_one(tx, ctx, &order, end_time, unit)?);

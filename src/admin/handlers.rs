@@ -187,7 +187,8 @@ pub async fn set_callback(admin: Admin, bytes: ControlBody) -> Reply {
 
 pub async fn add_fault(admin: Admin, bytes: ControlBody) -> Reply {
     let spec: Spec = body(&bytes)?;
-    spec.validate()
+    let spec = spec
+        .check()
         .map_err(|m| AdminError::bad_request(Reason::BadFault, m))?;
     let rule = admin.engine.faults().add(spec);
     Ok((StatusCode::CREATED, Json(json!(rule))).into_response())

@@ -699,7 +699,7 @@ fn empty_bodies(doc: &mut Value) {
 }
 
 /// A `delay` effect gives `ms`, or `min_ms` and `max_ms` (a rule serde's
-/// derive cannot say; `Spec::validate` holds it).
+/// derive cannot say; `Spec::check` holds it).
 fn delay_needs_a_length(doc: &mut Value) {
     let variants = doc
         .pointer_mut("/components/schemas/Effect/oneOf")

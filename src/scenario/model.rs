@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::matcher::parse_path;
-use crate::faults::Spec;
+use crate::faults::{Checked, Spec};
 
 /// A whole scenario file.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,7 +78,8 @@ pub enum StepKind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct FaultStep {
     pub rule: Value,
-    pub spec: Spec,
+    /// The rule checked, its action parsed: a typo fails the file.
+    pub spec: Checked,
 }
 
 /// `fork: {name: t1, snapshot: fixture}`; both fields optional.
@@ -542,7 +543,7 @@ fn fault_step(rule: Value) -> Result<StepKind, String> {
             None => format!("fault: {inner}"),
         }
     })?;
-    spec.validate().map_err(|e| format!("fault: {e}"))?;
+    let spec = spec.check().map_err(|e| format!("fault: {e}"))?;
     Ok(StepKind::Fault(Box::new(FaultStep { rule, spec })))
 }
 
@@ -631,9 +632,10 @@ mod tests {
 
     /// A fault step as the file would give it.
     fn fault(rule: Value) -> StepKind {
-        let Ok(spec) = serde_json::from_value(rule.clone()) else {
+        let Ok(spec) = serde_json::from_value::<Spec>(rule.clone()) else {
             panic!("not a rule: {rule}");
         };
+        let spec = spec.check().unwrap_or_else(|e| panic!("{e}: {rule}"));
         StepKind::Fault(Box::new(FaultStep { rule, spec }))
     }
 
@@ -797,6 +799,39 @@ mod tests {
         };
         assert_eq!(call.expect.reason, Some(None));
         assert_eq!(call.expect.wanted_code(), None);
+    }
+
+    /// A fault step's action is parsed when the file loads: the step holds
+    /// the action itself, and a misspelt one fails the file, naming the
+    /// actions there are (a rule that could never fire tests nothing).
+    #[test]
+    fn a_fault_steps_action_is_parsed_at_load() {
+        use crate::actions::ActionName;
+        let step = one_step("fault: {action: degrade_cancel, userid: \"2\", effect: {kind: drop}}");
+        let Ok(Step {
+            kind: StepKind::Fault(fault),
+            ..
+        }) = step
+        else {
+            panic!("not a fault step: {step:?}");
+        };
+        assert_eq!(fault.spec.action, Some(ActionName::DegradeCancel));
+        assert_eq!(fault.spec.userid.as_deref(), Some("2"));
+        assert_eq!(fault.rule["action"], "degrade_cancel");
+        let any = one_step("fault: {effect: {kind: stall}}");
+        assert!(
+            matches!(any, Ok(Step { kind: StepKind::Fault(f), .. }) if f.spec.action.is_none())
+        );
+        for typo in ["Create", "degrade-cancel", "\"${action}\"", "'create '"] {
+            let err = one_step(&format!(
+                "fault: {{action: {typo}, effect: {{kind: drop}}}}"
+            ))
+            .err()
+            .unwrap_or_default();
+            assert!(err.contains("fault: unknown action"), "{typo}: {err}");
+            assert!(err.contains("known: getzones, sync_line"), "{typo}: {err}");
+            assert!(err.contains("refund"), "{typo}: {err}");
+        }
     }
 
     #[test]
