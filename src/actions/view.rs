@@ -130,6 +130,8 @@ fn system_id(conn: &Transaction, guid: &str) -> rusqlite::Result<String> {
 }
 
 /// A just-created instance, as `create` answers it; `ips` are its IPs.
+// A table: one insert per field of the answer, in the upstream's order.
+// tidy: table
 pub fn created(
     conn: &Transaction,
     i: &Instance,

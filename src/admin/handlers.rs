@@ -140,7 +140,8 @@ pub async fn set_callback(
 
 pub async fn add_fault(admin: Admin, bytes: ControlBody) -> Reply {
     let spec: Spec = body(&bytes)?;
-    spec.validate()
+    let spec = spec
+        .check()
         .map_err(|m| AdminError::bad_request(Reason::BadFault, m))?;
     created(admin.engine.add_fault(spec))
 }

@@ -383,7 +383,28 @@ impl Modify for Guarded {
                     .build(),
             ),
         );
-        doc.servers = Some(vec![
+        doc.servers = Some(Guarded::servers());
+        for item in doc.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                Guarded::add_guard_answers(op);
+            }
+        }
+    }
+}
+
+impl Guarded {
+    /// The default namespace at `/`, any other under `/ns/{namespace}`.
+    fn servers() -> Vec<utoipa::openapi::server::Server> {
+        vec![
             ServerBuilder::new()
                 .url("/")
                 .description(Some("The default namespace"))
@@ -400,7 +421,20 @@ impl Modify for Guarded {
                         )),
                 )
                 .build(),
-        ]);
+        ]
+    }
+
+    /// The guard's 401 and 403 on an operation that is not open (an open
+    /// one declares only the empty security requirement).
+    fn add_guard_answers(op: &mut utoipa::openapi::path::Operation) {
+        let open = op.security.as_ref().is_some_and(|s| {
+            s.iter().all(|r| {
+                serde_json::to_value(r).is_ok_and(|v| v.as_object().is_some_and(|m| m.is_empty()))
+            })
+        });
+        if open {
+            return;
+        }
         let error = || {
             utoipa::openapi::ResponseBuilder::new().content(
                 JSON,
@@ -411,41 +445,19 @@ impl Modify for Guarded {
                     .build(),
             )
         };
-        for item in doc.paths.paths.values_mut() {
-            for op in [
-                &mut item.get,
-                &mut item.post,
-                &mut item.put,
-                &mut item.patch,
-                &mut item.delete,
-            ]
-            .into_iter()
-            .flatten()
-            {
-                let open = op.security.as_ref().is_some_and(|s| {
-                    s.iter().all(|r| {
-                        serde_json::to_value(r)
-                            .is_ok_and(|v| v.as_object().is_some_and(|m| m.is_empty()))
-                    })
-                });
-                if open {
-                    continue;
-                }
-                let responses = &mut op.responses.responses;
-                responses.entry("401".into()).or_insert_with(|| {
-                    error()
-                        .description("`admin_token_required`: the server has an admin token and the request did not carry it")
-                        .build()
-                        .into()
-                });
-                responses.entry("403".into()).or_insert_with(|| {
-                    error()
-                        .description("`admin_loopback_only`: without a token or `--admin-open`, loopback clients only")
-                        .build()
-                        .into()
-                });
-            }
-        }
+        let responses = &mut op.responses.responses;
+        responses.entry("401".into()).or_insert_with(|| {
+            error()
+                .description("`admin_token_required`: the server has an admin token and the request did not carry it")
+                .build()
+                .into()
+        });
+        responses.entry("403".into()).or_insert_with(|| {
+            error()
+                .description("`admin_loopback_only`: without a token or `--admin-open`, loopback clients only")
+                .build()
+                .into()
+        });
     }
 }
 
@@ -499,7 +511,7 @@ fn empty_bodies(doc: &mut Value) {
 }
 
 /// A `delay` effect gives `ms`, or `min_ms` and `max_ms` (a rule serde's
-/// derive cannot say; `Spec::validate` holds it).
+/// derive cannot say; `Spec::check` holds it).
 fn delay_needs_a_length(doc: &mut Value) {
     let variants = doc
         .pointer_mut("/components/schemas/Effect/oneOf")

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use super::views::{CallbackList, FaultList, InstanceQuery};
 use super::{Engine, ForcedState};
-use crate::faults::{Rule, Spec};
+use crate::faults::{Checked, Rule};
 use crate::protocol::control::{
     CallbackSet, CatalogView, ClockView, Deleted, FaultRemoved, FaultsCleared, ForcedInstance,
     InstanceDetail, InstanceList, RequestsCleared, ResetDone, Restored, SnapshotInfo, Snapshots,
@@ -180,8 +180,8 @@ impl EngineHandle {
         Ok(CallbackSet { userid, url })
     }
 
-    /// Adds a (validated) fault rule; it answers with its id and counters.
-    pub fn add_fault(&self, spec: Spec) -> Rule {
+    /// Adds a checked fault rule; it answers with its id and counters.
+    pub fn add_fault(&self, spec: Checked) -> Rule {
         self.engine.faults().add(spec)
     }
 
