@@ -541,3 +541,49 @@ async fn list_and_remove_rules() {
     app.control("DELETE", "/_mock/faults", None).await;
     app.ok("stop", json!({"guid": EXAMPLE_GUID})).await;
 }
+
+/// A rule's action is parsed when the rule is added: an unknown one is
+/// refused as every other bad fault field is (400, `bad_fault`, the same
+/// envelope), naming the actions there are; nothing is stored.
+#[tokio::test]
+async fn an_unknown_action_is_refused_when_the_rule_is_added() {
+    let app = TestApp::spawn().await;
+    let bad_probability = json!({"probability": 2, "effect": {"kind": "drop"}});
+    let (status, other) = app
+        .control("POST", "/_mock/faults", Some(bad_probability))
+        .await;
+    assert_eq!(
+        (status, &other["error"]),
+        (400, &json!("bad_fault")),
+        "{other}"
+    );
+    for action in ["reboot", "Create", "create ", ""] {
+        let rule = json!({"action": action, "effect": {"kind": "drop"}});
+        let (status, body) = app.control("POST", "/_mock/faults", Some(rule)).await;
+        assert_eq!(status, 400, "{action:?}: {body}");
+        assert_eq!(body["error"], "bad_fault", "{action:?}: {body}");
+        let keys = |v: &Value| v.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>());
+        assert_eq!(keys(&body), keys(&other), "{action:?}: {body} vs {other}");
+        let message = body["message"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with(&format!("unknown action {action:?}; known: getzones, ")),
+            "{message}"
+        );
+        for known in ["sync_baremetal", "degrade_cancel", "install", "refund"] {
+            assert!(message.contains(known), "{message} lacks {known}");
+        }
+    }
+    assert_eq!(faults(&app).await, Vec::<Value>::new());
+    // A known action is stored and listed by its wire name, and fires for it alone.
+    let id = add_fault(
+        &app,
+        json!({"action": "refund", "effect": {"kind": "error", "reason": "matched"}}),
+    )
+    .await;
+    assert_eq!(faults(&app).await[0]["action"], "refund");
+    let answer = app.call("getzones", json!({})).await;
+    assert_eq!(answer.code(), 0, "{}", answer.text);
+    let answer = app.call("refund", json!({"guid": EXAMPLE_GUID})).await;
+    assert_eq!(answer.reason.as_deref(), Some("matched"), "{}", answer.text);
+    assert_eq!(newest_entry(&app).await["fault"], json!(id));
+}

@@ -101,8 +101,9 @@ pub fn populate_db(db: &Path, seed_dir: &Path, n: usize) -> Result<Vec<String>, 
         seed_data: Some(seed_dir.to_path_buf()),
         ..ServeConfig::default()
     };
-    let settings = Arc::new(Settings::from_config(&config, &seed)?);
-    let engine = Engine::open("default", settings, Arc::new(seed), Some(db))?;
+    let settings = Arc::new(Settings::from_config(&config, &seed).map_err(|e| e.to_string())?);
+    let engine =
+        Engine::open("default", settings, Arc::new(seed), Some(db)).map_err(|e| e.to_string())?;
     let now = engine.clock().now();
     let guids = engine
         .store()

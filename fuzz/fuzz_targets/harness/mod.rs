@@ -319,7 +319,7 @@ pub fn action_parse_input(data: &[u8]) {
             }
         }
         let name = ActionName::ALL[usize::from(*selector) % ActionName::ALL.len()];
-        let (module, action) = (name.module().wire(), name.wire());
+        let action = name.wire();
         let params = if flags & 1 == 1 {
             fuzzed
         } else {
@@ -333,8 +333,7 @@ pub fn action_parse_input(data: &[u8]) {
             Params(map)
         };
         let call = Call {
-            module: module.to_string(),
-            action: action.to_string(),
+            action: name,
             userid: if flags & 2 == 2 { "2" } else { "1" }.to_string(),
             taskid: None,
             params,
