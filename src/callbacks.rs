@@ -111,7 +111,7 @@ impl Callbacks {
             return Some(tx.clone());
         }
         let (runtime, weak) = self.delivery.get()?;
-        let (tx, mut rx) = mpsc::unbounded_channel::<(u64, String)>();
+        let (tx, rx) = mpsc::unbounded_channel::<(u64, String)>();
         *sender = Some(tx.clone());
         let weak = weak.clone();
         // A client that cannot be built (no usable system configuration)
@@ -124,51 +124,7 @@ impl Callbacks {
         if let Err(error) = &client {
             tracing::error!(%error, "callbacks will not be delivered");
         }
-        runtime.spawn(async move {
-            // Per instance, the notices not yet finished; the front one is in flight.
-            let mut lanes: HashMap<String, VecDeque<u64>> = HashMap::new();
-            let (done_tx, mut done_rx) = mpsc::unbounded_channel::<String>();
-            let send = |id: u64, lane: String| -> bool {
-                let Some(this) = weak.upgrade() else {
-                    return false;
-                };
-                let client = client.clone();
-                let done = done_tx.clone();
-                tokio::spawn(async move {
-                    this.deliver(client, id).await;
-                    let _ = done.send(lane);
-                });
-                true
-            };
-            loop {
-                tokio::select! {
-                    queued = rx.recv() => {
-                        let Some((id, lane)) = queued else { break };
-                        let waiting = lanes.entry(lane.clone()).or_default();
-                        waiting.push_back(id);
-                        if waiting.len() == 1 && !send(id, lane) {
-                            break;
-                        }
-                    }
-                    Some(lane) = done_rx.recv() => {
-                        let next = lanes.get_mut(&lane).and_then(|waiting| {
-                            waiting.pop_front();
-                            waiting.front().copied()
-                        });
-                        match next {
-                            Some(id) => {
-                                if !send(id, lane) {
-                                    break;
-                                }
-                            }
-                            None => {
-                                lanes.remove(&lane);
-                            }
-                        }
-                    }
-                }
-            }
-        });
+        runtime.spawn(deliver_in_lanes(rx, weak, client));
         Some(tx)
     }
 
@@ -232,26 +188,7 @@ impl Callbacks {
                     return;
                 }
             }
-            let result = match &client {
-                Ok(client) => client
-                    .post(&url)
-                    .form(&form)
-                    .send()
-                    .await
-                    .map_err(|e| e.to_string()),
-                Err(unavailable) => Err(unavailable.clone()),
-            };
-            let (status, error, ok) = match result {
-                Ok(resp) => {
-                    let status = resp.status();
-                    (
-                        Some(status.as_u16()),
-                        (!status.is_success()).then(|| format!("HTTP {status}")),
-                        status.is_success(),
-                    )
-                }
-                Err(e) => (None, Some(e), false),
-            };
+            let (status, error, ok) = post_once(&client, &url, &form).await;
             tracing::info!(callback = id, %url, attempt = attempt + 1, ?status, ok, "callback attempt");
             let at = crate::clock::format_time(crate::clock::wall_seconds(), self.zone);
             {
@@ -274,5 +211,86 @@ impl Callbacks {
 
     pub fn clear(&self) {
         self.log().clear();
+    }
+}
+
+/// The delivery task: per instance, one notice in flight at a time, the
+/// next sent when it is done; it ends with the channel or the engine.
+async fn deliver_in_lanes(
+    mut rx: mpsc::UnboundedReceiver<(u64, String)>,
+    weak: Weak<Callbacks>,
+    client: Result<reqwest::Client, String>,
+) {
+    // Per instance, the notices not yet finished; the front one is in flight.
+    let mut lanes: HashMap<String, VecDeque<u64>> = HashMap::new();
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<String>();
+    let send = |id: u64, lane: String| -> bool {
+        let Some(this) = weak.upgrade() else {
+            return false;
+        };
+        let client = client.clone();
+        let done = done_tx.clone();
+        tokio::spawn(async move {
+            this.deliver(client, id).await;
+            let _ = done.send(lane);
+        });
+        true
+    };
+    loop {
+        tokio::select! {
+            queued = rx.recv() => {
+                let Some((id, lane)) = queued else { break };
+                let waiting = lanes.entry(lane.clone()).or_default();
+                waiting.push_back(id);
+                if waiting.len() == 1 && !send(id, lane) {
+                    break;
+                }
+            }
+            Some(lane) = done_rx.recv() => {
+                let next = lanes.get_mut(&lane).and_then(|waiting| {
+                    waiting.pop_front();
+                    waiting.front().copied()
+                });
+                match next {
+                    Some(id) => {
+                        if !send(id, lane) {
+                            break;
+                        }
+                    }
+                    None => {
+                        lanes.remove(&lane);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One attempt at a notice: the HTTP status if one came back, what went
+/// wrong if anything, and whether it was delivered.
+async fn post_once(
+    client: &Result<reqwest::Client, String>,
+    url: &str,
+    form: &[(String, String)],
+) -> (Option<u16>, Option<String>, bool) {
+    let result = match client {
+        Ok(client) => client
+            .post(url)
+            .form(form)
+            .send()
+            .await
+            .map_err(|e| e.to_string()),
+        Err(unavailable) => Err(unavailable.clone()),
+    };
+    match result {
+        Ok(resp) => {
+            let status = resp.status();
+            (
+                Some(status.as_u16()),
+                (!status.is_success()).then(|| format!("HTTP {status}")),
+                status.is_success(),
+            )
+        }
+        Err(e) => (None, Some(e), false),
     }
 }

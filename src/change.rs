@@ -127,6 +127,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    // A table: one case per wire shape of a change.
+    // tidy: table
     #[test]
     fn each_change_keeps_its_wire_shape() {
         let cases = [

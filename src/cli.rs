@@ -102,6 +102,17 @@ async fn call(args: CallArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    print_answer(&answer, args.xml);
+    if answer.status == 200 && (args.xml || answer.code() == 0) && answer.reason.is_none() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// Shows an answer: its HTTP status when not 200 and its `X-Mock-Error`
+/// on stderr, its body (JSON pretty-printed) on stdout.
+fn print_answer(answer: &client::Answer, xml: bool) {
     // Anything but 200 is not the engine's envelope (an `http` fault, a 404,
     // a 413): say so, whatever the body holds.
     if answer.status != 200 {
@@ -117,18 +128,13 @@ async fn call(args: CallArgs) -> ExitCode {
     let json = answer.json();
     if answer.text.is_empty() {
         eprintln!("(empty body)");
-    } else if args.xml || json.is_null() {
+    } else if xml || json.is_null() {
         println!("{}", answer.text);
     } else {
         println!(
             "{}",
             serde_json::to_string_pretty(&json).unwrap_or_else(|_| answer.text.clone())
         );
-    }
-    if answer.status == 200 && (args.xml || answer.code() == 0) && answer.reason.is_none() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
     }
 }
 

@@ -204,7 +204,7 @@ impl ControlClient {
         self.send("GET", "/_mock/faults", None).await
     }
 
-    pub async fn clear_faults(&self) -> Result<Value, ControlError> {
+    pub async fn clear_faults(&self) -> Result<FaultsCleared, ControlError> {
         self.send("DELETE", "/_mock/faults", None).await
     }
 
@@ -231,7 +231,7 @@ impl ControlClient {
         Ok(answer)
     }
 
-    pub async fn clear_requests(&self) -> Result<Value, ControlError> {
+    pub async fn clear_requests(&self) -> Result<RequestsCleared, ControlError> {
         self.send("DELETE", "/_mock/requests", None).await
     }
 
@@ -257,7 +257,11 @@ impl ControlClient {
     }
 
     /// Forces state fields of instance `guid` (`{"run_status":2,…}`).
-    pub async fn force_state(&self, guid: &str, fields: &Value) -> Result<Value, ControlError> {
+    pub async fn force_state(
+        &self,
+        guid: &str,
+        fields: &Value,
+    ) -> Result<ForcedInstance, ControlError> {
         let path = format!("/_mock/baremetal/{}", segment(guid));
         self.send("PATCH", &path, Some(fields)).await
     }

@@ -171,19 +171,31 @@ fn action_schema() -> utoipa::openapi::schema::Object {
 }
 
 impl Spec {
-    /// Checks values serde cannot.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks what serde cannot and parses the action: the rule as
+    /// [`Faults`] holds it, or why it is refused.
+    pub fn check(self) -> Result<Checked, String> {
         // A rule for an action the engine does not know would never fire:
         // a typo that silently tests nothing.
-        if let Some(action) = &self.action {
-            if ActionName::parse(action).is_none() {
+        let action = match &self.action {
+            None => None,
+            Some(action) => Some(ActionName::parse(action).ok_or_else(|| {
                 let known: Vec<&str> = ActionName::ALL.iter().map(|a| a.wire()).collect();
-                return Err(format!(
-                    "unknown action {action:?}; known: {}",
-                    known.join(", ")
-                ));
-            }
-        }
+                format!("unknown action {action:?}; known: {}", known.join(", "))
+            })?),
+        };
+        self.check_values()?;
+        Ok(Checked {
+            action,
+            userid: self.userid,
+            after: self.after,
+            times: self.times,
+            probability: self.probability,
+            effect: self.effect,
+        })
+    }
+
+    /// The counts, the chance and the effect's values.
+    fn check_values(&self) -> Result<(), String> {
         // Counts are JSON integers of 64 bits, signed, as the document says.
         if self.after > i64::MAX as u64 || self.times.is_some_and(|t| t > i64::MAX as u64) {
             return Err(format!("after and times must be at most {}", i64::MAX));
@@ -233,16 +245,67 @@ impl Spec {
     }
 }
 
+/// A rule's spec once checked ([`Spec::check`]), its action parsed: what
+/// [`Faults`] holds and lists (serialized as it was posted).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Checked {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<ActionName>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userid: Option<String>,
+    pub after: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub times: Option<u64>,
+    pub probability: f64,
+    pub effect: Effect,
+}
+
 /// A stored rule with its counters.
 #[derive(Debug, Clone, Serialize)]
 pub struct Rule {
     pub id: i64,
     #[serde(flatten)]
-    pub spec: Spec,
+    pub spec: Checked,
     /// Matching calls seen so far.
     pub matched: u64,
     /// Times it fired.
     pub fired: u64,
+}
+
+/// The OpenAPI schema of a stored rule: its spec's fields (which serde
+/// flattens into it) with its `id` and counters, named `FaultRule`.
+impl utoipa::PartialSchema for Rule {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+        use utoipa::openapi::RefOr;
+        let mut spec = match <Spec as utoipa::PartialSchema>::schema() {
+            RefOr::T(Schema::Object(object)) => object,
+            _ => ObjectBuilder::new().build(),
+        };
+        for (name, description) in [
+            ("id", "The rule's id (DELETE /_mock/faults/{id})"),
+            ("matched", "Matching calls seen so far"),
+            ("fired", "Times it fired"),
+        ] {
+            spec.properties.insert(
+                name.to_string(),
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(0))
+                    .description(Some(description))
+                    .into(),
+            );
+            spec.required.push(name.to_string());
+        }
+        spec.description = Some("A fault rule with its id and counters".to_string());
+        RefOr::T(Schema::Object(spec))
+    }
+}
+
+impl utoipa::ToSchema for Rule {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "FaultRule".into()
+    }
 }
 
 #[derive(Debug)]
@@ -284,7 +347,7 @@ impl Faults {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn add(&self, spec: Spec) -> Rule {
+    pub fn add(&self, spec: Checked) -> Rule {
         let mut state = self.lock();
         let rule = Rule {
             id: state.next_id,
@@ -324,12 +387,12 @@ impl Faults {
 
     /// The first rule that fires for this call, counting the call against
     /// every matching rule until one fires.
-    pub fn check(&self, action: &str, userid: &str) -> Option<Fired> {
+    pub fn check(&self, action: ActionName, userid: &str) -> Option<Fired> {
         let mut state = self.lock();
         let State { rules, rng, .. } = &mut *state;
         for rule in rules.iter_mut() {
             let spec = &rule.spec;
-            if spec.action.as_deref().is_some_and(|a| a != action)
+            if spec.action.is_some_and(|a| a != action)
                 || spec.userid.as_deref().is_some_and(|u| u != userid)
             {
                 continue;
@@ -372,33 +435,42 @@ mod tests {
         serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {json}"))
     }
 
+    /// A rule as the control API would add it: read, then checked.
+    fn rule(json: &str) -> Checked {
+        spec(json).check().unwrap_or_else(|e| panic!("{e}: {json}"))
+    }
+
     #[test]
     fn fail_twice_then_succeed() {
         let f = Faults::new(Some(1));
-        f.add(spec(r#"{"action":"create","times":2,"effect":{"kind":"error","message":"库存不足","reason":"out_of_stock"}}"#));
-        let fired: Vec<bool> = (0..4).map(|_| f.check("create", "1").is_some()).collect();
+        f.add(rule(r#"{"action":"create","times":2,"effect":{"kind":"error","message":"库存不足","reason":"out_of_stock"}}"#));
+        let fired: Vec<bool> = (0..4)
+            .map(|_| f.check(ActionName::Create, "1").is_some())
+            .collect();
         assert_eq!(fired, [true, true, false, false]);
-        assert!(f.check("stop", "1").is_none());
+        assert!(f.check(ActionName::Stop, "1").is_none());
     }
 
     #[test]
     fn succeed_twice_then_fail() {
         let f = Faults::new(Some(1));
-        f.add(spec(r#"{"userid":"2","after":2,"effect":{"kind":"drop"}}"#));
-        let fired: Vec<bool> = (0..4).map(|_| f.check("getzones", "2").is_some()).collect();
+        f.add(rule(r#"{"userid":"2","after":2,"effect":{"kind":"drop"}}"#));
+        let fired: Vec<bool> = (0..4)
+            .map(|_| f.check(ActionName::GetZones, "2").is_some())
+            .collect();
         assert_eq!(fired, [false, false, true, true]);
-        assert!(f.check("getzones", "1").is_none());
+        assert!(f.check(ActionName::GetZones, "1").is_none());
     }
 
     #[test]
     fn probability_repeats_with_seed() {
         let run = || {
             let f = Faults::new(Some(42));
-            f.add(spec(
+            f.add(rule(
                 r#"{"probability":0.5,"effect":{"kind":"http","status":503}}"#,
             ));
             (0..64)
-                .map(|_| f.check("getzones", "1").is_some())
+                .map(|_| f.check(ActionName::GetZones, "1").is_some())
                 .collect::<Vec<_>>()
         };
         let a = run();
@@ -409,11 +481,14 @@ mod tests {
     #[test]
     fn a_delay_range_is_drawn_within_its_bounds_and_spans_them() {
         let f = Faults::new(Some(3));
-        f.add(spec(
+        f.add(rule(
             r#"{"effect":{"kind":"delay","min_ms":100,"max_ms":200}}"#,
         ));
         let drawn: Vec<u64> = (0..2000)
-            .map(|_| f.check("getzones", "1").map_or(0, |fired| fired.delay_ms))
+            .map(|_| {
+                f.check(ActionName::GetZones, "1")
+                    .map_or(0, |fired| fired.delay_ms)
+            })
             .collect();
         let (lo, hi) = (
             drawn.iter().min().copied().unwrap_or(0),
@@ -427,12 +502,18 @@ mod tests {
     #[test]
     fn a_fixed_delay_is_exact_and_other_effects_have_none() {
         let f = Faults::new(Some(3));
-        f.add(spec(
+        f.add(rule(
             r#"{"action":"sync_line","effect":{"kind":"delay","ms":250}}"#,
         ));
-        f.add(spec(r#"{"effect":{"kind":"http","status":503}}"#));
-        assert_eq!(f.check("sync_line", "1").map(|x| x.delay_ms), Some(250));
-        assert_eq!(f.check("getzones", "1").map(|x| x.delay_ms), Some(0));
+        f.add(rule(r#"{"effect":{"kind":"http","status":503}}"#));
+        assert_eq!(
+            f.check(ActionName::SyncLine, "1").map(|x| x.delay_ms),
+            Some(250)
+        );
+        assert_eq!(
+            f.check(ActionName::GetZones, "1").map(|x| x.delay_ms),
+            Some(0)
+        );
     }
 
     #[test]
@@ -477,7 +558,7 @@ mod tests {
         let f = Faults::new(Some(1));
         let ids: Vec<i64> = ["drop", "stall", "drop"]
             .iter()
-            .map(|k| f.add(spec(&format!(r#"{{"effect":{{"kind":"{k}"}}}}"#))).id)
+            .map(|k| f.add(rule(&format!(r#"{{"effect":{{"kind":"{k}"}}}}"#))).id)
             .collect();
         assert_eq!(ids, [1, 2, 3]);
         assert_eq!(f.stalling(), [2]);
@@ -489,20 +570,20 @@ mod tests {
         assert!(!f.remove(2), "already gone");
         f.clear();
         assert!(f.list().is_empty());
-        assert_eq!(f.add(spec(r#"{"effect":{"kind":"drop"}}"#)).id, 4);
+        assert_eq!(f.add(rule(r#"{"effect":{"kind":"drop"}}"#)).id, 4);
     }
 
     #[test]
     fn a_call_counts_against_every_matching_rule_until_one_fires() {
         let f = Faults::new(Some(1));
-        f.add(spec(
+        f.add(rule(
             r#"{"action":"stop","after":1,"effect":{"kind":"drop"}}"#,
         ));
-        f.add(spec(r#"{"effect":{"kind":"stall"}}"#));
-        f.add(spec(r#"{"effect":{"kind":"drop"}}"#));
-        let fired: Vec<Option<i64>> = ["stop", "stop", "start"]
+        f.add(rule(r#"{"effect":{"kind":"stall"}}"#));
+        f.add(rule(r#"{"effect":{"kind":"drop"}}"#));
+        let fired: Vec<Option<i64>> = [ActionName::Stop, ActionName::Stop, ActionName::Start]
             .iter()
-            .map(|a| f.check(a, "1").map(|x| x.rule))
+            .map(|a| f.check(*a, "1").map(|x| x.rule))
             .collect();
         assert_eq!(fired, [Some(2), Some(1), Some(2)]);
         let counters: Vec<(u64, u64)> = f.list().iter().map(|r| (r.matched, r.fired)).collect();
@@ -512,25 +593,25 @@ mod tests {
     #[test]
     fn a_rule_for_a_member_and_an_action_needs_both() {
         let f = Faults::new(Some(1));
-        f.add(spec(
+        f.add(rule(
             r#"{"action":"stop","userid":"2","effect":{"kind":"drop"}}"#,
         ));
-        assert!(f.check("stop", "1").is_none());
-        assert!(f.check("start", "2").is_none());
-        assert!(f.check("stop", "2").is_some());
+        assert!(f.check(ActionName::Stop, "1").is_none());
+        assert!(f.check(ActionName::Start, "2").is_none());
+        assert!(f.check(ActionName::Stop, "2").is_some());
     }
 
     #[test]
     fn probability_is_the_share_of_calls_that_fire() {
         let f = Faults::new(Some(9));
-        f.add(spec(r#"{"probability":0.2,"effect":{"kind":"drop"}}"#));
+        f.add(rule(r#"{"probability":0.2,"effect":{"kind":"drop"}}"#));
         let fired = (0..2000)
-            .filter(|_| f.check("getzones", "1").is_some())
+            .filter(|_| f.check(ActionName::GetZones, "1").is_some())
             .count();
         assert!((300..500).contains(&fired), "{fired} of 2000 at 0.2");
         let never = Faults::new(Some(9));
-        never.add(spec(r#"{"probability":0,"effect":{"kind":"drop"}}"#));
-        assert!((0..200).all(|_| never.check("getzones", "1").is_none()));
+        never.add(rule(r#"{"probability":0,"effect":{"kind":"drop"}}"#));
+        assert!((0..200).all(|_| never.check(ActionName::GetZones, "1").is_none()));
     }
 
     #[test]
@@ -540,15 +621,15 @@ mod tests {
         let delays = |with_certain_rule: bool| {
             let f = Faults::new(Some(5));
             if with_certain_rule {
-                f.add(spec(r#"{"action":"stop","effect":{"kind":"drop"}}"#));
+                f.add(rule(r#"{"action":"stop","effect":{"kind":"drop"}}"#));
             }
-            f.add(spec(
+            f.add(rule(
                 r#"{"action":"start","effect":{"kind":"delay","min_ms":0,"max_ms":60000}}"#,
             ));
             (0..8)
                 .map(|_| {
-                    f.check("stop", "1");
-                    f.check("start", "1").map_or(0, |x| x.delay_ms)
+                    f.check(ActionName::Stop, "1");
+                    f.check(ActionName::Start, "1").map_or(0, |x| x.delay_ms)
                 })
                 .collect::<Vec<u64>>()
         };
@@ -557,7 +638,7 @@ mod tests {
 
     #[test]
     fn limits_are_inclusive() {
-        let ok = |json: &str| spec(json).validate();
+        let ok = |json: &str| spec(json).check().map(drop);
         for good in [
             r#"{"probability":0,"effect":{"kind":"drop"}}"#,
             r#"{"probability":1,"effect":{"kind":"drop"}}"#,
@@ -656,28 +737,74 @@ mod tests {
     fn rejects_bad_rules() {
         assert!(serde_json::from_str::<Spec>(r#"{"effect":{"kind":"explode"}}"#).is_err());
         assert!(spec(r#"{"probability":2,"effect":{"kind":"drop"}}"#)
-            .validate()
+            .check()
+            .map(drop)
             .is_err());
-        assert!(spec(r#"{"effect":{"kind":"delay"}}"#).validate().is_err());
+        assert!(spec(r#"{"effect":{"kind":"delay"}}"#)
+            .check()
+            .map(drop)
+            .is_err());
         // The bounds of a range in either order (docs/fidelity.md).
         assert!(spec(r#"{"effect":{"kind":"delay","min_ms":5,"max_ms":1}}"#)
-            .validate()
+            .check()
+            .map(drop)
             .is_ok());
         assert!(spec(r#"{"effect":{"kind":"http","status":99}}"#)
-            .validate()
+            .check()
+            .map(drop)
             .is_err());
-        assert!(spec(r#"{"effect":{"kind":"stall"}}"#).validate().is_ok());
+        assert!(spec(r#"{"effect":{"kind":"stall"}}"#)
+            .check()
+            .map(drop)
+            .is_ok());
         assert!(spec(r#"{"action":"crate","effect":{"kind":"drop"}}"#)
-            .validate()
+            .check()
+            .map(drop)
             .is_err_and(|m| m.contains("crate") && m.contains("create")));
         assert!(spec(r#"{"action":"refund","effect":{"kind":"drop"}}"#)
-            .validate()
+            .check()
+            .map(drop)
             .is_ok());
         assert!(spec(r#"{"effect":{"kind":"error","code":0}}"#)
-            .validate()
+            .check()
+            .map(drop)
             .is_err());
         assert!(spec(r#"{"effect":{"kind":"error","code":2}}"#)
-            .validate()
+            .check()
+            .map(drop)
             .is_ok());
+    }
+
+    /// A rule's action is parsed once, when it is checked: the rule holds
+    /// the action, matches calls by it, and lists it by its wire name.
+    #[test]
+    fn a_checked_rule_holds_its_action_and_lists_it_as_posted() {
+        let posted =
+            r#"{"action":"degrade_cancel","userid":"2","times":1,"effect":{"kind":"drop"}}"#;
+        let checked = rule(posted);
+        assert_eq!(checked.action, Some(ActionName::DegradeCancel));
+        assert_eq!(
+            serde_json::to_value(&checked).ok(),
+            serde_json::to_value(spec(posted)).ok()
+        );
+        let f = Faults::new(Some(1));
+        let id = f.add(checked).id;
+        assert!(f.check(ActionName::Degrade, "2").is_none());
+        assert_eq!(
+            f.check(ActionName::DegradeCancel, "2").map(|x| x.rule),
+            Some(id)
+        );
+        assert_eq!(
+            serde_json::to_value(f.list()).ok(),
+            Some(serde_json::json!([{
+                "id": id, "action": "degrade_cancel", "userid": "2", "after": 0, "times": 1,
+                "probability": 1.0, "effect": {"kind": "drop", "applied": false},
+                "matched": 1, "fired": 1,
+            }]))
+        );
+        let unknown = spec(r#"{"action":"degrade_cancle","effect":{"kind":"drop"}}"#).check();
+        assert!(unknown.is_err_and(
+            |m| m.starts_with("unknown action \"degrade_cancle\"; known: getzones, sync_line,")
+        ));
     }
 }

@@ -21,74 +21,16 @@ pub fn apply(tx: &Transaction, t: &Transition) -> rusqlite::Result<Option<Instan
         return Ok(None);
     };
     let changed = match t.kind {
-        TransitionKind::Provisioned => {
-            if inst.order_status == OrderStatus::Provisioning {
-                inst.order_status = OrderStatus::Active;
-                inst.run_status = RunStatus::Running;
-                inst.act_status = ActStatus::Idle;
-                true
-            } else {
-                false
-            }
-        }
+        TransitionKind::Provisioned => provisioned(&mut inst),
         TransitionKind::Stopped
         | TransitionKind::Started
         | TransitionKind::Restarted
         | TransitionKind::PasswordSet
         | TransitionKind::Upgraded => finish_act(&mut inst, t.kind),
-        TransitionKind::Installed => {
-            let done = finish_act(&mut inst, t.kind);
-            if let (true, Some(pending)) = (
-                done,
-                t.reference.as_deref().and_then(PendingInstall::decode),
-            ) {
-                pending.apply(&mut inst);
-            }
-            done
-        }
-        TransitionKind::Degraded => match t
-            .reference
-            .as_deref()
-            .map(|g| changes::get_degrade(tx, g))
-            .transpose()?
-            .flatten()
-        {
-            Some(d)
-                if d.status == DegradeStatus::Pending
-                    && inst.order_status != OrderStatus::Deleted =>
-            {
-                apply_degrade(tx, &mut inst, &d, t.due)?;
-                true
-            }
-            _ => false,
-        },
-        TransitionKind::Expired => {
-            if matches!(
-                inst.order_status,
-                OrderStatus::Provisioning | OrderStatus::Active
-            ) && inst.end_time <= t.due
-            {
-                inst.order_status = OrderStatus::Expired;
-                inst.run_status = RunStatus::Locked;
-                inst.act_status = ActStatus::Idle;
-                let delay = catalog::line(tx, &inst.line_guid)?
-                    .map(|l| l.release_delay_seconds())
-                    .unwrap_or(0);
-                follow_up(tx, t, TransitionKind::Released, t.due + delay)?;
-                true
-            } else {
-                false
-            }
-        }
-        TransitionKind::Released => {
-            if inst.order_status == OrderStatus::Expired {
-                delete(tx, &mut inst, t.due)?;
-                follow_up(tx, t, TransitionKind::Purged, t.due + PURGE_AFTER)?;
-                true
-            } else {
-                false
-            }
-        }
+        TransitionKind::Installed => installed(&mut inst, t),
+        TransitionKind::Degraded => degraded(tx, &mut inst, t)?,
+        TransitionKind::Expired => expired(tx, &mut inst, t)?,
+        TransitionKind::Released => released(tx, &mut inst, t)?,
         TransitionKind::Purged => {
             if inst.order_status == OrderStatus::Deleted {
                 instances::hide(tx, &inst.guid)?;
@@ -101,6 +43,79 @@ pub fn apply(tx: &Transaction, t: &Transition) -> rusqlite::Result<Option<Instan
     }
     instances::update(tx, &inst)?;
     Ok(Some(inst))
+}
+
+/// A provisioning instance comes up running.
+fn provisioned(inst: &mut Instance) -> bool {
+    if inst.order_status != OrderStatus::Provisioning {
+        return false;
+    }
+    inst.order_status = OrderStatus::Active;
+    inst.run_status = RunStatus::Running;
+    inst.act_status = ActStatus::Idle;
+    true
+}
+
+/// An install completes, and its pending system and login take effect.
+fn installed(inst: &mut Instance, t: &Transition) -> bool {
+    let done = finish_act(inst, t.kind);
+    if let (true, Some(pending)) = (
+        done,
+        t.reference.as_deref().and_then(PendingInstall::decode),
+    ) {
+        pending.apply(inst);
+    }
+    done
+}
+
+/// A pending degrade of an instance not yet deleted takes effect.
+fn degraded(tx: &Transaction, inst: &mut Instance, t: &Transition) -> rusqlite::Result<bool> {
+    let degrade = t
+        .reference
+        .as_deref()
+        .map(|g| changes::get_degrade(tx, g))
+        .transpose()?
+        .flatten();
+    match degrade {
+        Some(d)
+            if d.status == DegradeStatus::Pending && inst.order_status != OrderStatus::Deleted =>
+        {
+            apply_degrade(tx, inst, &d, t.due)?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
+/// A live instance past its end time expires and is locked; its release
+/// follows after the line's release delay.
+fn expired(tx: &Transaction, inst: &mut Instance, t: &Transition) -> rusqlite::Result<bool> {
+    let live = matches!(
+        inst.order_status,
+        OrderStatus::Provisioning | OrderStatus::Active
+    );
+    if !live || inst.end_time > t.due {
+        return Ok(false);
+    }
+    inst.order_status = OrderStatus::Expired;
+    inst.run_status = RunStatus::Locked;
+    inst.act_status = ActStatus::Idle;
+    let delay = catalog::line(tx, &inst.line_guid)?
+        .map(|l| l.release_delay_seconds())
+        .unwrap_or(0);
+    follow_up(tx, t, TransitionKind::Released, t.due + delay)?;
+    Ok(true)
+}
+
+/// An expired instance is released (deleted); it is hidden after
+/// `PURGE_AFTER`.
+fn released(tx: &Transaction, inst: &mut Instance, t: &Transition) -> rusqlite::Result<bool> {
+    if inst.order_status != OrderStatus::Expired {
+        return Ok(false);
+    }
+    delete(tx, inst, t.due)?;
+    follow_up(tx, t, TransitionKind::Purged, t.due + PURGE_AFTER)?;
+    Ok(true)
 }
 
 /// What an accepted install changes once it completes, kept in the

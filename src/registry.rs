@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::clock;
 use crate::config::ServeConfig;
-use crate::engine::{Engine, Settings};
+use crate::engine::{Engine, EngineError, Settings};
 use crate::protocol::Reason;
 use crate::scheduler::Scheduler;
 use crate::seed::Seed;
@@ -57,6 +57,13 @@ impl RegistryError {
             RegistryError::Default => Reason::DefaultNamespace,
             RegistryError::Open(_) => Reason::NamespaceUnavailable,
         }
+    }
+}
+
+/// An engine that could not be made or copied: the namespace is unavailable.
+impl From<EngineError> for RegistryError {
+    fn from(e: EngineError) -> RegistryError {
+        RegistryError::Open(e.to_string())
     }
 }
 
@@ -110,6 +117,16 @@ pub struct NamespaceInfo {
     pub bytes: u64,
 }
 
+/// `GET /_mock/namespaces`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct NamespaceList {
+    pub namespaces: Vec<NamespaceInfo>,
+    /// `--max-namespaces`.
+    pub max: u64,
+    /// `--namespace-idle-ttl` in seconds (0: kept for ever).
+    pub idle_ttl_seconds: u64,
+}
+
 /// Every engine of this process, by namespace.
 pub struct Registry {
     slots: Mutex<BTreeMap<String, Arc<Slot>>>,
@@ -134,7 +151,7 @@ impl Registry {
     /// Builds the registry with its `default` engine (on `--db` when given)
     /// and, when `--namespace-idle-ttl` is set, its sweeper.
     pub async fn start(config: ServeConfig, seed: Seed) -> Result<Arc<Registry>, String> {
-        let settings = Arc::new(Settings::from_config(&config, &seed)?);
+        let settings = Arc::new(Settings::from_config(&config, &seed).map_err(|e| e.to_string())?);
         let seed = Arc::new(seed);
         let (s, sd, db) = (settings.clone(), seed.clone(), config.db.clone());
         let (template, default) = tokio::task::spawn_blocking(move || {
@@ -142,9 +159,10 @@ impl Registry {
             let template = Template::build(&sd, clock.now(), clock.zone())
                 .map_err(|e| format!("cannot load seed: {e}"))?;
             let engine = match db.as_deref() {
-                Some(path) => Engine::open(DEFAULT_NAMESPACE, s, sd, Some(path))?,
-                None => Engine::from_template(DEFAULT_NAMESPACE, s, sd, &template)?,
-            };
+                Some(path) => Engine::open(DEFAULT_NAMESPACE, s, sd, Some(path)),
+                None => Engine::from_template(DEFAULT_NAMESPACE, s, sd, &template),
+            }
+            .map_err(|e| e.to_string())?;
             Ok::<_, String>((template, engine))
         })
         .await
@@ -254,8 +272,7 @@ impl Registry {
             Some(bytes) => Engine::from_image(&name, settings, seed, &bytes),
         })
         .await
-        .map_err(|e| RegistryError::Open(e.to_string()))?
-        .map_err(RegistryError::Open)?;
+        .map_err(|e| RegistryError::Open(e.to_string()))??;
         if from_seed {
             self.refill();
         }
@@ -303,8 +320,7 @@ impl Registry {
                 Some(
                     tokio::task::spawn_blocking(move || engine.image())
                         .await
-                        .map_err(|e| RegistryError::Open(e.to_string()))?
-                        .map_err(RegistryError::Open)?,
+                        .map_err(|e| RegistryError::Open(e.to_string()))??,
                 )
             }
             Origin::Snapshot {
@@ -315,8 +331,7 @@ impl Registry {
                 let snap = snapshot.clone();
                 let image = tokio::task::spawn_blocking(move || engine.snapshot_image(&snap))
                     .await
-                    .map_err(|e| RegistryError::Open(e.to_string()))?
-                    .map_err(RegistryError::Open)?;
+                    .map_err(|e| RegistryError::Open(e.to_string()))??;
                 Some(image.ok_or_else(|| RegistryError::NoSnapshot {
                     namespace: namespace.clone(),
                     snapshot: snapshot.clone(),

@@ -6,6 +6,9 @@
 //! after every change that can move that time: a write, a clock move, a
 //! restore, a fault deleted. An idle process therefore costs no CPU however
 //! many namespaces it holds; there is no per-engine tick.
+//!
+//! It knows an engine only as something [`Due`]: the engine depends on the
+//! scheduler, never the other way round.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,7 +17,11 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
-use crate::engine::Engine;
+/// What the scheduler runs: an engine's transitions that fell due. The
+/// engine then tells its [`Timer`] when it is next due.
+pub trait Due: Send + Sync {
+    fn run_due(&self);
+}
 
 /// The engines' wake-up times, soonest first.
 #[derive(Default)]
@@ -24,7 +31,7 @@ struct Queue {
     /// Each engine's current entry in `order`.
     at: HashMap<u64, Instant>,
     /// Who to run; weak, so a deleted namespace simply drops out.
-    engines: HashMap<u64, Weak<Engine>>,
+    engines: HashMap<u64, Weak<dyn Due>>,
 }
 
 struct Inner {
@@ -96,11 +103,10 @@ impl Scheduler {
     }
 
     /// Registers an engine; its timer tells the scheduler when it is due.
-    pub fn attach(&self, id: u64, engine: &Arc<Engine>) -> Timer {
-        self.inner
-            .queue()
-            .engines
-            .insert(id, Arc::downgrade(engine));
+    pub fn attach<E: Due + 'static>(&self, id: u64, engine: &Arc<E>) -> Timer {
+        let weak = Arc::downgrade(engine);
+        let engine: Weak<dyn Due> = weak;
+        self.inner.queue().engines.insert(id, engine);
         Timer {
             inner: Arc::downgrade(&self.inner),
             id,
@@ -126,7 +132,7 @@ impl Drop for Scheduler {
 
 /// Takes every engine due by `now` out of the queue; returns them and the
 /// next wake-up time.
-fn take_due(inner: &Inner, now: Instant) -> (Vec<Arc<Engine>>, Option<Instant>) {
+fn take_due(inner: &Inner, now: Instant) -> (Vec<Arc<dyn Due>>, Option<Instant>) {
     let mut q = inner.queue();
     let mut due = Vec::new();
     while let Some(&(when, id)) = q.order.first() {
@@ -177,3 +183,53 @@ async fn run(inner: Arc<Inner>) {
 /// How long after a due time the scheduler runs it: a millisecond of slack
 /// so that the engine's clock, read in whole seconds, has reached it.
 pub const SLACK: Duration = Duration::from_millis(1);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    /// Anything [`Due`] can be scheduled: here a counter, no engine.
+    #[derive(Default)]
+    struct Runs(AtomicUsize);
+
+    impl Due for Runs {
+        fn run_due(&self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    async fn wait_for(runs: &Runs, want: usize) -> usize {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while runs.0.load(Ordering::SeqCst) < want && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        runs.0.load(Ordering::SeqCst)
+    }
+
+    #[tokio::test]
+    async fn what_is_due_runs_once_and_a_dropped_one_is_forgotten() {
+        let scheduler = Scheduler::new();
+        let runs = Arc::new(Runs::default());
+        let timer = scheduler.attach(1, &runs);
+        timer.schedule(Some(Instant::now()));
+        assert_eq!(wait_for(&runs, 1).await, 1);
+        // Run once per schedule: nothing more without a new time.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(runs.0.load(Ordering::SeqCst), 1);
+        timer.schedule(Some(Instant::now() + Duration::from_millis(20)));
+        assert_eq!(wait_for(&runs, 2).await, 2);
+        // Gone before its time: dropped from the queue, never run.
+        let gone = Arc::new(Runs::default());
+        scheduler
+            .attach(2, &gone)
+            .schedule(Some(Instant::now() + Duration::from_millis(20)));
+        drop(gone);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while scheduler.inner.queue().engines.contains_key(&2) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(!scheduler.inner.queue().engines.contains_key(&2));
+        assert!(scheduler.inner.queue().engines.contains_key(&1));
+    }
+}

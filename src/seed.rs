@@ -313,6 +313,18 @@ fn err(
     }
 }
 
+/// One record of a seed file, as a `SeedError` names it.
+struct SeedRecord {
+    file: &'static str,
+    name: String,
+}
+
+impl SeedRecord {
+    fn err(&self, field: &str, problem: impl Into<String>) -> SeedError {
+        err(self.file, self.name.clone(), field, problem)
+    }
+}
+
 const DEFAULT_FILES: &[(&str, &str)] = &[
     ("users.json", include_str!("../seed-data/users.json")),
     ("zones.json", include_str!("../seed-data/zones.json")),
@@ -601,53 +613,15 @@ impl Seed {
         known: &Known,
         held: &mut Held,
     ) -> Result<(), SeedError> {
-        let rec = format!("record {i} (guid {})", inst.guid);
+        let rec = SeedRecord {
+            file: "instances.json",
+            name: format!("record {i} (guid {})", inst.guid),
+        };
         if !held.guids.insert(inst.guid.clone()) {
-            return Err(err("instances.json", rec, "guid", "duplicate guid"));
+            return Err(rec.err("guid", "duplicate guid"));
         }
-        if !known.userids.contains(&inst.userid) {
-            return Err(err(
-                "instances.json",
-                rec,
-                "userid",
-                format!("unknown user {}", inst.userid),
-            ));
-        }
-        if !known.products.contains(inst.product_guid.as_str()) {
-            return Err(err(
-                "instances.json",
-                rec,
-                "product_guid",
-                format!("unknown product {}", inst.product_guid),
-            ));
-        }
-        if !known.systems.contains(inst.system_guid.as_str()) {
-            return Err(err(
-                "instances.json",
-                rec,
-                "system_guid",
-                format!("unknown system {}", inst.system_guid),
-            ));
-        }
-        match self.stock.iter().find(|s| s.id == inst.stock_id) {
-            Some(s) if s.product_guid == inst.product_guid => {}
-            _ => {
-                return Err(err(
-                    "instances.json",
-                    rec,
-                    "stock_id",
-                    format!("no stock unit {} of that product", inst.stock_id),
-                ))
-            }
-        }
-        if !held.stock.insert(inst.stock_id.clone()) {
-            return Err(err(
-                "instances.json",
-                rec,
-                "stock_id",
-                format!("stock unit {} is held by another instance", inst.stock_id),
-            ));
-        }
+        Self::check_instance_refs(&rec, inst, known)?;
+        self.check_instance_stock(&rec, inst, held)?;
         let line_guid = self
             .products
             .iter()
@@ -662,31 +636,61 @@ impl Seed {
             })
         };
         let Ok(primary) = inst.primary_ip.parse::<Ipv4Addr>() else {
-            return Err(err(
-                "instances.json",
-                rec,
-                "primary_ip",
-                "not an IPv4 address",
-            ));
+            return Err(rec.err("primary_ip", "not an IPv4 address"));
         };
         if !pool_of(PoolKind::Primary, Ipv4Net::from(primary)) {
-            return Err(err(
-                "instances.json",
-                rec,
-                "primary_ip",
-                format!("{primary} is in no primary pool of line {line_guid}"),
-            ));
+            let problem = format!("{primary} is in no primary pool of line {line_guid}");
+            return Err(rec.err("primary_ip", problem));
         }
         if !held.ips.insert(primary) {
-            return Err(err(
-                "instances.json",
-                rec,
-                "primary_ip",
-                format!("{primary} is held by another instance"),
-            ));
+            let problem = format!("{primary} is held by another instance");
+            return Err(rec.err("primary_ip", problem));
         }
         for u in &inst.upgrades {
             check_seeded_upgrade(&rec, u, line_guid, &pool_of, &mut held.blocks)?;
+        }
+        Ok(())
+    }
+
+    /// An instance's user, product and system are defined in the other
+    /// seed files.
+    fn check_instance_refs(
+        rec: &SeedRecord,
+        inst: &SeedInstance,
+        known: &Known,
+    ) -> Result<(), SeedError> {
+        if !known.userids.contains(&inst.userid) {
+            return Err(rec.err("userid", format!("unknown user {}", inst.userid)));
+        }
+        if !known.products.contains(inst.product_guid.as_str()) {
+            let problem = format!("unknown product {}", inst.product_guid);
+            return Err(rec.err("product_guid", problem));
+        }
+        if !known.systems.contains(inst.system_guid.as_str()) {
+            let problem = format!("unknown system {}", inst.system_guid);
+            return Err(rec.err("system_guid", problem));
+        }
+        Ok(())
+    }
+
+    /// An instance's stock unit is of its product and held by no other
+    /// instance.
+    fn check_instance_stock(
+        &self,
+        rec: &SeedRecord,
+        inst: &SeedInstance,
+        held: &mut Held,
+    ) -> Result<(), SeedError> {
+        match self.stock.iter().find(|s| s.id == inst.stock_id) {
+            Some(s) if s.product_guid == inst.product_guid => {}
+            _ => {
+                let problem = format!("no stock unit {} of that product", inst.stock_id);
+                return Err(rec.err("stock_id", problem));
+            }
+        }
+        if !held.stock.insert(inst.stock_id.clone()) {
+            let problem = format!("stock unit {} is held by another instance", inst.stock_id);
+            return Err(rec.err("stock_id", problem));
         }
         Ok(())
     }
@@ -725,110 +729,72 @@ fn check_pool(
     lines: &HashSet<&str>,
     pool_nets: &mut Vec<Ipv4Net>,
 ) -> Result<(), SeedError> {
-    let rec = format!("record {i} ({} {})", pool.kind.as_str(), pool.cidr);
+    let rec = SeedRecord {
+        file: "ip-pools.json",
+        name: format!("record {i} ({} {})", pool.kind.as_str(), pool.cidr),
+    };
     if !lines.contains(pool.line_guid.as_str()) {
-        return Err(err(
-            "ip-pools.json",
-            rec,
-            "line_guid",
-            format!("unknown line {}", pool.line_guid),
-        ));
+        return Err(rec.err("line_guid", format!("unknown line {}", pool.line_guid)));
     }
-    let net: Ipv4Net = pool.cidr.parse().map_err(|_| {
-        err(
-            "ip-pools.json",
-            rec.clone(),
-            "cidr",
-            format!("not an IPv4 CIDR: {}", pool.cidr),
-        )
-    })?;
+    let net: Ipv4Net = pool
+        .cidr
+        .parse()
+        .map_err(|_| rec.err("cidr", format!("not an IPv4 CIDR: {}", pool.cidr)))?;
     if net.network() != net.addr() {
-        return Err(err(
-            "ip-pools.json",
-            rec,
-            "cidr",
-            format!("host bits set; did you mean {}?", net.trunc()),
-        ));
+        let problem = format!("host bits set; did you mean {}?", net.trunc());
+        return Err(rec.err("cidr", problem));
     }
     if let Some(other) = pool_nets
         .iter()
         .find(|o| o.contains(&net) || net.contains(*o))
     {
-        return Err(err(
-            "ip-pools.json",
-            rec,
-            "cidr",
-            format!("overlaps another pool {other}"),
-        ));
+        return Err(rec.err("cidr", format!("overlaps another pool {other}")));
     }
     pool_nets.push(net);
-    match (&pool.gateway, pool.kind) {
-        (None, PoolKind::Primary | PoolKind::Single) => {
-            return Err(err(
-                "ip-pools.json",
-                rec,
-                "gateway",
-                "required for primary and single pools",
-            ));
-        }
-        (Some(gw), _) => {
-            let addr: Ipv4Addr = gw.parse().map_err(|_| {
-                err(
-                    "ip-pools.json",
-                    rec.clone(),
-                    "gateway",
-                    format!("not an IPv4 address: {gw}"),
-                )
-            })?;
-            if !net.contains(&addr) {
-                return Err(err(
-                    "ip-pools.json",
-                    rec,
-                    "gateway",
-                    format!("{gw} is outside {net}"),
-                ));
-            }
-        }
-        _ => {}
-    }
+    check_pool_gateway(&rec, pool, net)?;
     for r in &pool.reserved {
-        let rnet: Ipv4Net = r.parse().map_err(|_| {
-            err(
-                "ip-pools.json",
-                rec.clone(),
-                "reserved",
-                format!("not an IPv4 CIDR: {r}"),
-            )
-        })?;
+        let rnet: Ipv4Net = r
+            .parse()
+            .map_err(|_| rec.err("reserved", format!("not an IPv4 CIDR: {r}")))?;
         if !net.contains(&rnet) {
-            return Err(err(
-                "ip-pools.json",
-                rec,
-                "reserved",
-                format!("{r} is outside {net}"),
-            ));
+            return Err(rec.err("reserved", format!("{r} is outside {net}")));
         }
     }
     Ok(())
+}
+
+/// A pool's gateway: required for primary and single pools, an address
+/// inside the pool wherever it is given.
+fn check_pool_gateway(rec: &SeedRecord, pool: &SeedPool, net: Ipv4Net) -> Result<(), SeedError> {
+    match (&pool.gateway, pool.kind) {
+        (None, PoolKind::Primary | PoolKind::Single) => {
+            Err(rec.err("gateway", "required for primary and single pools"))
+        }
+        (Some(gw), _) => {
+            let addr: Ipv4Addr = gw
+                .parse()
+                .map_err(|_| rec.err("gateway", format!("not an IPv4 address: {gw}")))?;
+            if !net.contains(&addr) {
+                return Err(rec.err("gateway", format!("{gw} is outside {net}")));
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
 /// One upgrade of a seeded instance: a known type; an `ipnum` upgrade's
 /// subnet lies in a subnet pool of the instance's line and overlaps no
 /// other seeded subnet.
 fn check_seeded_upgrade(
-    rec: &str,
+    rec: &SeedRecord,
     u: &SeedUpgrade,
     line_guid: &str,
     pool_of: &dyn Fn(PoolKind, Ipv4Net) -> bool,
     held_blocks: &mut Vec<Ipv4Net>,
 ) -> Result<(), SeedError> {
     if !["bandwidth", "defense", "ipnum"].contains(&u.kind.as_str()) {
-        return Err(err(
-            "instances.json",
-            rec,
-            "upgrades.type",
-            format!("unknown upgrade type {}", u.kind),
-        ));
+        return Err(rec.err("upgrades.type", format!("unknown upgrade type {}", u.kind)));
     }
     if u.kind == "ipnum"
         && u.subnet
@@ -836,18 +802,11 @@ fn check_seeded_upgrade(
             .and_then(|s| s.parse::<Ipv4Net>().ok())
             .is_none()
     {
-        return Err(err(
-            "instances.json",
-            rec,
-            "upgrades.subnet",
-            "an ipnum upgrade needs a subnet CIDR",
-        ));
+        return Err(rec.err("upgrades.subnet", "an ipnum upgrade needs a subnet CIDR"));
     }
     if let Some(block) = u.subnet.as_deref().and_then(|s| s.parse::<Ipv4Net>().ok()) {
         if !pool_of(PoolKind::Subnet, block) {
-            return Err(err(
-                "instances.json",
-                rec,
+            return Err(rec.err(
                 "upgrades.subnet",
                 format!("{block} is in no subnet pool of line {line_guid}"),
             ));
@@ -856,9 +815,7 @@ fn check_seeded_upgrade(
             .iter()
             .any(|b: &Ipv4Net| b.contains(&block) || block.contains(b))
         {
-            return Err(err(
-                "instances.json",
-                rec,
+            return Err(rec.err(
                 "upgrades.subnet",
                 format!("{block} overlaps another seeded subnet"),
             ));

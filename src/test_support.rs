@@ -5,8 +5,12 @@
 //!
 //! The paths mirror the crate's internal modules (`test_support::protocol::sign`
 //! is `crate::protocol::sign`), so a test names the same module as the code.
+//! [`fixtures`] is this repository's own: the seed's example GUIDs and the
+//! create request every suite sends.
 
 use std::sync::Arc;
+
+pub mod fixtures;
 
 pub use crate::engine::{Call, Engine, Settings};
 

@@ -9,21 +9,19 @@
 // Helpers outside #[test] fns may panic too: this crate is a test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use apayun_mock::client::Client;
+use apayun_mock::test_support::fixtures::{required_create_params, LINE, PRODUCT};
 use apayun_mock::test_support::store::network::double_held;
 use rusqlite::{Connection, OpenFlags};
 use serde_json::{json, Value};
 
-const LINE: &str = "1665907446560259";
-const PRODUCT: &str = "1665907642748705";
-const SYSTEM: &str = "1633652801461868";
+mod common;
 
 /// The default seed with 3000 more stock units of the example product, a
 /// primary pool large enough for them (seed data only: nothing is sent
@@ -65,65 +63,30 @@ fn roomy_seed(dir: &Path) {
     std::fs::write(&path, timings.to_string()).unwrap_or_else(|e| panic!("{e}"));
 }
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Starts `apayun-mock serve` on a free loopback port with `--db`.
-fn serve(db: &Path, seed: &Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_apayun-mock"))
-        .args([
-            "serve",
+fn serve(db: &Path, seed: &Path) -> common::Server {
+    let (db, seed) = (db.to_string_lossy(), seed.to_string_lossy());
+    let server = common::Server::start(
+        &[
             "--port",
             "0",
             "--bind",
             "127.0.0.1",
             "--timings",
             "crash",
-        ])
-        .arg("--db")
-        .arg(db)
-        .arg("--seed-data")
-        .arg(seed)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start the server: {e}"));
-    let out = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut lines = BufReader::new(out).lines();
-        if let Some(Ok(first)) = lines.next() {
-            let _ = tx.send(first);
-        }
-        for _ in lines {}
-    });
-    let first = rx
-        .recv_timeout(Duration::from_secs(20))
-        .unwrap_or_else(|_| panic!("the server did not say where it listens"));
-    let base = first
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-        .trim()
-        .to_string();
-    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
-    Server { child, base }
-}
-
-fn create_params(no: &str) -> Value {
-    json!({"lineGuid": LINE, "productGuid": PRODUCT, "systemGuid": SYSTEM,
-        "loginName": "root", "loginPassword": "QWE1MzUwMjkyNzkh", "months": "1",
-        "num": "1", "agent_order_no": no})
+            "--db",
+            &db,
+            "--seed-data",
+            &seed,
+        ],
+        &[],
+    );
+    assert!(
+        server.url.starts_with("http://127.0.0.1:"),
+        "{}",
+        server.url
+    );
+    server
 }
 
 /// Invariants read straight from the file, as another process would.
@@ -185,7 +148,7 @@ async fn load_then_kill(db: &Path, seed: &Path, round: usize, target: usize) -> 
     let workers: Vec<_> = (0..16)
         .map(|w| {
             let (client, acked, stop) = (
-                Client::new(&server.base, "1", "mock-api-key"),
+                Client::new(&server.url, "1", "mock-api-key"),
                 acked.clone(),
                 stop.clone(),
             );
@@ -196,7 +159,8 @@ async fn load_then_kill(db: &Path, seed: &Path, round: usize, target: usize) -> 
                     }
                     let no = format!("crash-{round}-{w}-{n}");
                     // After the kill every call fails: that ends the loop.
-                    let Ok(answer) = client.call("create", create_params(&no)).await else {
+                    let Ok(answer) = client.call("create", required_create_params(&no)).await
+                    else {
                         break;
                     };
                     if answer.code() == 0 {
@@ -221,7 +185,7 @@ async fn load_then_kill(db: &Path, seed: &Path, round: usize, target: usize) -> 
     {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let pid = server.child.id().to_string();
+    let pid = server.pid().to_string();
     let killed = Command::new("kill")
         .args(["-KILL", &pid])
         .status()
@@ -278,7 +242,7 @@ async fn sigkill_mid_load_loses_nothing_acknowledged() {
 
     // 3. Restart on the same file: every acknowledged create is there.
     let server = serve(&db, &seed);
-    let client = Client::new(&server.base, "1", "mock-api-key");
+    let client = Client::new(&server.url, "1", "mock-api-key");
     for chunk in acked.chunks(64) {
         let calls = chunk.iter().map(|(no, guid, ip)| {
             let client = client.clone();
@@ -305,14 +269,14 @@ async fn sigkill_mid_load_loses_nothing_acknowledged() {
     // Idempotency survived too: a repeated order answers with the same instance.
     let (no, guid, _) = &acked[acked.len() / 2];
     let again = client
-        .call("create", create_params(no))
+        .call("create", required_create_params(no))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(again.data()[0]["guid"], json!(guid), "{}", again.text);
 
     // 4. The pending transitions still fire.
     let advanced = reqwest::Client::new()
-        .post(format!("{}/_mock/clock/advance", server.base))
+        .post(format!("{}/_mock/clock/advance", server.url))
         .json(&json!({"seconds": 3700}))
         .send()
         .await
@@ -337,7 +301,7 @@ async fn sigkill_mid_load_loses_nothing_acknowledged() {
     );
     // New writes still work on the recovered file.
     let fresh = client
-        .call("create", create_params("crash-after-restart"))
+        .call("create", required_create_params("crash-after-restart"))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(fresh.code(), 0, "{}", fresh.text);

@@ -18,15 +18,13 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use apayun_mock::test_support::fixtures::{
+    self, EXAMPLE_GUID, LINE, LINE_HK, LINE_NM, PRODUCT_HK, PRODUCT_NM_GOLD, SYSTEM, UBUNTU,
+};
 use apayun_mock::MockEngine;
 use fantoccini::{Client, ClientBuilder, Locator};
 use futures_util::FutureExt;
 use serde_json::{json, Value};
-
-const EXAMPLE_GUID: &str = "1708330228791024";
-const LINE: &str = "1665907446560259";
-const PRODUCT: &str = "1665907642748705";
-const SYSTEM: &str = "1633652801461868";
 
 /// One browser at a time in this test binary.
 static BROWSER_TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -312,18 +310,20 @@ async fn engine() -> MockEngine {
         .unwrap_or_else(|e| panic!("engine: {e}"))
 }
 
-fn create_params(order: u32) -> Value {
-    json!({
-        "lineGuid": LINE, "productGuid": PRODUCT, "systemGuid": SYSTEM,
-        "loginName": "root", "loginPassword": "QWE1MzUwMjkyNzkh", "months": "1", "num": "1",
-        "system_partition_size": "-1", "agent_order_no": format!("{}", 990_000 + order),
-    })
+/// The document's create request without its remarks and client numbers,
+/// with agent order number 990000 + `order` and `overrides` laid over it.
+fn create_request(order: u32, overrides: Value) -> Value {
+    let request = fixtures::create_params_with(
+        &(990_000 + order).to_string(),
+        json!({"buyRemarks": null, "clientOrderNo": null, "clientUserId": null}),
+    );
+    fixtures::overlay(request, overrides)
 }
 
 /// A signed create as userid 1; returns the new GUID.
 async fn create(engine: &MockEngine, order: u32) -> String {
     let answer = engine
-        .call("create", create_params(order))
+        .call("create", create_request(order, json!({})))
         .await
         .unwrap_or_else(|e| panic!("create: {e}"));
     assert_eq!(answer.code(), 0, "create failed: {}", answer.text);
@@ -768,21 +768,17 @@ async fn demo_state(engine: &MockEngine) {
     let member2 = engine.client_for("2", "mock-api-key-2");
     create(engine, 10).await;
     for (order, line, product, system) in [
-        (
-            11,
-            "1665907446560302",
-            "1665907642748803",
-            "1695196885222201",
-        ),
-        (12, "1665907446560301", "1665907642748802", SYSTEM),
+        (11, LINE_NM, PRODUCT_NM_GOLD, UBUNTU),
+        (12, LINE_HK, PRODUCT_HK, SYSTEM),
     ] {
         let answer = member2
             .call(
                 "create",
-                json!({"lineGuid": line, "productGuid": product, "systemGuid": system,
-                       "loginName": "root", "loginPassword": "QWE1MzUwMjkyNzkh", "months": "3",
-                       "num": "1", "system_partition_size": "-1",
-                       "agent_order_no": format!("{}", 990_000 + order)}),
+                create_request(
+                    order,
+                    json!({"lineGuid": line, "productGuid": product, "systemGuid": system,
+                           "months": "3"}),
+                ),
             )
             .await
             .unwrap_or_else(|e| panic!("create: {e}"));
@@ -918,7 +914,7 @@ async fn the_namespace_picker_shows_one_engine_at_a_time() {
     // A suite's own namespace, with its own instance and its own clock.
     let suite = apayun_mock::client::Client::new(&format!("{url}/ns/suite-a"), "1", "mock-api-key");
     let answer = suite
-        .call("create", create_params(20))
+        .call("create", create_request(20, json!({})))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(answer.code(), 0, "{}", answer.text);

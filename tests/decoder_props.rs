@@ -18,8 +18,10 @@ use apayun_mock::test_support::protocol::Reason;
 use apayun_mock::MockEngine;
 use proptest::prelude::*;
 
+mod common;
 #[path = "../fuzz/fuzz_targets/harness/mod.rs"]
 mod harness;
+use common::raw::Raw;
 use serde_json::{json, Map, Value};
 
 const FORM: Option<&str> = Some("application/x-www-form-urlencoded");
@@ -225,15 +227,9 @@ async fn post(url: &str, content_type: &str, body: Vec<u8>) -> (u16, Option<Stri
         .send()
         .await
         .unwrap_or_else(|e| panic!("post: {e}"));
-    let status = resp.status().as_u16();
-    let reason = resp
-        .headers()
-        .get("x-mock-error")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let text = resp.text().await.unwrap_or_default();
-    let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
-    (status, reason, body)
+    let raw = Raw::read(resp).await;
+    let body = raw.json();
+    (raw.status, raw.reason, body)
 }
 
 /// Every limit, through the real pipeline: the body size (checked before

@@ -20,6 +20,9 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
+use apayun_mock::test_support::fixtures::{
+    create_params_with, EXAMPLE_GUID, LINE_NM, PRODUCT_ATOM, UBUNTU,
+};
 use apayun_mock::MockEngine;
 use serde_json::{json, Value};
 
@@ -31,13 +34,6 @@ const VTIME: &str = "20260101";
 /// The fixed engine time the script starts at.
 const START: &str = "2030-01-01 00:00:00";
 
-const LINE: &str = "1665907446560259";
-const PRODUCT: &str = "1665907642748705";
-const SYSTEM: &str = "1633652801461868";
-const UBUNTU: &str = "1695196885222201";
-const LINE_NM: &str = "1665907446560302";
-const PRODUCT_ATOM: &str = "1665907642748804";
-const EXAMPLE_GUID: &str = "1708330228791024";
 const UNKNOWN_GUID: &str = "1999999999999999";
 
 /// JSON keys whose values are real (wall-clock) measurements, not engine
@@ -221,29 +217,6 @@ impl Script {
     }
 }
 
-fn create_params(order: &str, overrides: Value) -> Value {
-    let mut p = json!({
-        "lineGuid": LINE,
-        "productGuid": PRODUCT,
-        "systemGuid": SYSTEM,
-        "loginName": "root",
-        "loginPassword": "QWE1MzUwMjkyNzkh",
-        "buyRemarks": "",
-        "months": "1",
-        "clientOrderNo": "18369",
-        "clientUserId": "1100123",
-        "num": "1",
-        "system_partition_size": "-1",
-        "agent_order_no": order,
-    });
-    if let (Some(map), Some(o)) = (p.as_object_mut(), overrides.as_object()) {
-        for (k, v) in o {
-            map.insert(k.clone(), v.clone());
-        }
-    }
-    p
-}
-
 fn upgrade_params(guid: &str, order: &str, bw: &str, ipnum: &str, ip_type: &str) -> Value {
     json!({
         "guid": guid, "defense": "0", "bandwidth": bw, "ip_type": ip_type,
@@ -317,13 +290,13 @@ async fn run_script() -> String {
     s.call("renew", json!({"guid": EXAMPLE_GUID})).await;
     s.call(
         "create",
-        create_params("590682534662098001", json!({"num": "abc"})),
+        create_params_with("590682534662098001", json!({"num": "abc"})),
     )
     .await;
-    s.call("create", create_params("", json!({}))).await;
+    s.call("create", create_params_with("", json!({}))).await;
     s.call(
         "create",
-        create_params(
+        create_params_with(
             "590682534662098002",
             json!({"lineGuid": LINE_NM, "productGuid": PRODUCT_ATOM, "num": "4"}),
         ),
@@ -331,19 +304,25 @@ async fn run_script() -> String {
     .await;
     s.call(
         "create",
-        create_params("590682534662098003", json!({"months": "7"})),
+        create_params_with("590682534662098003", json!({"months": "7"})),
     )
     .await;
 
     // ---- a life: create, provision, power, renew, setpass, install
     let made = s
-        .call("create", create_params("590682534662098010", json!({})))
+        .call(
+            "create",
+            create_params_with("590682534662098010", json!({})),
+        )
         .await;
     let guid = text(&made["data"][0]["guid"]);
     assert!(!guid.is_empty(), "create made no instance: {made}");
     // Repeating the same agent order number answers the same.
-    s.call("create", create_params("590682534662098010", json!({})))
-        .await;
+    s.call(
+        "create",
+        create_params_with("590682534662098010", json!({})),
+    )
+    .await;
     s.control("GET", "/_mock/timeline", None).await;
     s.call("start", json!({"guid": guid})).await;
     s.advance(60).await;

@@ -7,9 +7,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
+use apayun_mock::test_support::fixtures::create_params_with;
 use apayun_mock::test_support::scenario::{run_file, run_paths, Options, ScenarioReport, Summary};
+
+mod common;
 
 fn shipped() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
@@ -217,12 +219,10 @@ async fn an_engine_that_cannot_start_fails_the_scenario() {
 }
 
 fn cli(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_apayun-mock"))
+    common::command()
         .arg("scenario")
         .arg("run")
         .args(args)
-        .env("RUST_LOG", "warn")
-        .env_remove("APAYUN_MOCK_SCENARIO_URL")
         .output()
         .unwrap_or_else(|e| panic!("cannot run the binary: {e}"))
 }
@@ -351,12 +351,10 @@ async fn a_fork_copies_the_namespace_of_the_url() {
     let made = src
         .call(
             "create",
-            serde_json::json!({
-                "lineGuid": "1665907446560259", "productGuid": "1665907642748705",
-                "systemGuid": "1633652801461868", "loginName": "root",
-                "loginPassword": "QWE1MzUwMjkyNzkh", "months": "1", "num": "1",
-                "system_partition_size": "-1", "agent_order_no": "fork-url-1"
-            }),
+            create_params_with(
+                "fork-url-1",
+                serde_json::json!({"buyRemarks": null, "clientOrderNo": null, "clientUserId": null}),
+            ),
         )
         .await
         .unwrap_or_else(|e| panic!("{e}"));

@@ -22,8 +22,11 @@ use std::time::Duration;
 
 use apayun_mock::client::Client;
 use apayun_mock::test_support::admin::admin_allowed;
+use apayun_mock::test_support::fixtures::required_create_params;
 use apayun_mock::test_support::protocol::sign::{sign, sign_matches};
 use serde_json::{json, Value};
+
+mod common;
 
 const KEY_1: &str = "mock-api-key";
 const KEY_2: &str = "mock-api-key-2";
@@ -134,9 +137,11 @@ fn control_api_refuses_non_loopback_clients_without_the_token() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let out = Command::new("unshare")
+    let mut cmd = Command::new("unshare");
+    common::clear_settings(&mut cmd);
+    let out = cmd
         .args(["--net", "bash", "-c", NETNS_SCRIPT])
-        .env("BIN", env!("CARGO_BIN_EXE_apayun-mock"))
+        .env("BIN", common::BIN)
         .env("NS_ADDR", NS_ADDR)
         .env("TOKEN", TOKEN)
         .env("TMP", tmp.path())
@@ -207,7 +212,7 @@ async fn callback_sink() -> (String, Arc<Mutex<Vec<String>>>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_keys_never_reach_logs_journal_or_callbacks() {
     // The most talkative log level, stderr captured.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_apayun-mock"))
+    let mut child = common::command()
         .args(["serve", "--port", "0", "--timings", "fast"])
         .env("RUST_LOG", "trace")
         .stdin(Stdio::null())
@@ -249,13 +254,7 @@ async fn api_keys_never_reach_logs_journal_or_callbacks() {
     let wrong_key = Client::new(&base, "1", KEY_2); // user 2's key for user 1
     let bad_key = Client::new(&base, "1", "not-the-key");
     let created = user1
-        .call(
-            "create",
-            json!({"lineGuid": "1665907446560259", "productGuid": "1665907642748705",
-                "systemGuid": "1633652801461868", "loginName": "root",
-                "loginPassword": "QWE1MzUwMjkyNzkh", "months": "1", "num": "1",
-                "agent_order_no": "security-1"}),
-        )
+        .call("create", required_create_params("security-1"))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(created.code(), 0, "{}", created.text);

@@ -7,13 +7,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use apayun_mock::test_support::seed::{Seed, SeedError};
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_apayun-mock");
+mod common;
+
+use common::BIN;
 
 fn default_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("seed-data")
@@ -720,10 +722,9 @@ fn instance_ipnum_upgrades_name_a_subnet() {
 #[test]
 fn serve_with_bad_seed_data_exits_two_naming_the_problem() {
     let dir = broken("lines.json", |v| v[1]["line_guid"] = json!("999"));
-    let mut child = Command::new(BIN)
+    let mut child = common::command()
         .args(["serve", "--port", "0", "--seed-data"])
         .arg(dir.path())
-        .env_remove("APAYUN_MOCK_SEED_DATA")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -15,6 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use apayun_mock::client::Client;
+use apayun_mock::test_support::fixtures::create_params_with;
 use serde_json::{json, Value};
 
 mod common;
@@ -163,20 +164,13 @@ async fn listed_on(http: &reqwest::Client, port: u16) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn create_params(order: usize) -> Value {
-    json!({
-        "lineGuid": "1665907446560259",
-        "productGuid": "1665907642748705",
-        "systemGuid": "1633652801461868",
-        "loginName": "root",
-        "loginPassword": "QWE1MzUwMjkyNzkh",
-        "months": "1",
-        "num": "1",
-        "system_partition_size": "-1",
-        "agent_order_no": format!("{}", 590_682_534_662_100_000u64 + order as u64),
-        "clientOrderNo": "18369",
-        "clientUserId": "1100123",
-    })
+/// The document's create request without its remarks, with agent order
+/// number 590682534662100000 + `order`.
+fn create_request(order: usize) -> Value {
+    create_params_with(
+        &(590_682_534_662_100_000u64 + order as u64).to_string(),
+        json!({"buyRemarks": null}),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -204,7 +198,7 @@ async fn nginx_keeps_each_namespace_on_one_process() {
         .await;
         let client = Client::new(&format!("{front}/ns/{ns}"), "1", "mock-api-key");
         let answer = client
-            .call("create", create_params(i))
+            .call("create", create_request(i))
             .await
             .unwrap_or_else(|e| panic!("create in {ns}: {e}"));
         assert_eq!(answer.code(), 0, "create in {ns}: {}", answer.text);

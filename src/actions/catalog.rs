@@ -1,7 +1,7 @@
 //! The five catalog actions: `getzones`, `sync_line`, `getsystems` (paged),
 //! `sync_harddisk` and `sync_product`. Records go out as the seed holds them.
 
-use rusqlite::Connection;
+use rusqlite::Transaction;
 use serde_json::{json, Value};
 
 use super::{int_param, ActionName};
@@ -40,7 +40,7 @@ impl Catalog {
         })
     }
 
-    pub fn apply(self, conn: &Connection) -> Result<Value, Refusal> {
+    pub fn apply(self, conn: &Transaction) -> Result<Value, Refusal> {
         let docs = |kind| -> Result<Value, Refusal> {
             Ok(Value::Array(
                 catalog::list(conn, kind)?

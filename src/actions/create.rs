@@ -58,7 +58,7 @@ impl Create {
         let stock = self.free_stock(tx, &order.product)?;
         let end_time = add_months(ctx.now, self.months as u32, ctx.zone)
             .filter(|t| *t <= crate::clock::last_second(ctx.zone))
-            .ok_or_else(|| Refusal::end_time_out_of_range(self.months))?;
+            .ok_or_else(|| Refusal::end_time_out_of_range(self.months, crate::clock::LAST_TIME))?;
         let mut out = Vec::with_capacity(stock.len());
         for unit in stock {
             out.push(self.open_one(tx, ctx, &order, end_time, unit)?);
@@ -193,16 +193,55 @@ impl Create {
         end_time: i64,
         unit: Option<(String, String)>,
     ) -> Result<Value, Refusal> {
+        let line = &order.line;
+        let guid = ctx.unique_guid(tx)?;
+        let inst = self.new_instance(ctx, order, guid.clone(), unit.clone(), end_time);
+        let id = instances::insert(tx, &inst)?;
+        if let Some((stock_id, _)) = &unit {
+            if !instances::hold_stock(tx, stock_id, &guid)? {
+                return Err(Refusal::internal(format!(
+                    "stock unit {stock_id} taken twice"
+                )));
+            }
+        }
+        let Some(ip) = network::allocate_primary(tx, &line.guid, &guid, ctx.now)? else {
+            return Err(crate::domain::RuleError::PoolExhausted {
+                line: line.guid.clone(),
+                size: 1,
+            }
+            .into());
+        };
+        ctx.record(Change::Created {
+            guid: guid.clone(),
+            stock_id: unit.map(|u| u.0),
+        });
+        let due = ctx.due(TransitionKind::Provisioned)?;
+        ctx.schedule(tx, &guid, TransitionKind::Provisioned, due, None)?;
+        ctx.schedule(tx, &guid, TransitionKind::Expired, end_time, None)?;
+        let inst = Instance { id, ..inst };
+        let fmt = |t| ctx.fmt(t);
+        // A new instance's only IP is the one just allocated.
+        Ok(view::created(tx, &inst, std::slice::from_ref(&ip), &fmt)?)
+    }
+
+    /// The row of a new order's instance, before it has an id.
+    fn new_instance(
+        &self,
+        ctx: &Ctx,
+        order: &Order,
+        guid: String,
+        unit: Option<(String, String)>,
+        end_time: i64,
+    ) -> Instance {
         let Order {
             line,
             product,
             system,
         } = order;
-        let guid = ctx.unique_guid(tx)?;
-        let (stock_id, cabinet_sn) = unit.clone().unzip();
-        let inst = Instance {
+        let (stock_id, cabinet_sn) = unit.unzip();
+        Instance {
             id: 0,
-            guid: guid.clone(),
+            guid,
             userid: ctx.userid.to_string(),
             product_guid: product.guid.clone(),
             line_guid: line.guid.clone(),
@@ -230,33 +269,7 @@ impl Create {
             lock_status: State::NEW_ORDER.lock_status,
             install_mode: "1".to_string(),
             deleted_at: None,
-        };
-        let id = instances::insert(tx, &inst)?;
-        if let Some((stock_id, _)) = &unit {
-            if !instances::hold_stock(tx, stock_id, &guid)? {
-                return Err(Refusal::internal(format!(
-                    "stock unit {stock_id} taken twice"
-                )));
-            }
         }
-        let Some(ip) = network::allocate_primary(tx, &line.guid, &guid, ctx.now)? else {
-            return Err(crate::domain::RuleError::PoolExhausted {
-                line: line.guid.clone(),
-                size: 1,
-            }
-            .into());
-        };
-        ctx.record(Change::Created {
-            guid: guid.clone(),
-            stock_id: unit.map(|u| u.0),
-        });
-        let due = ctx.due(TransitionKind::Provisioned)?;
-        ctx.schedule(tx, &guid, TransitionKind::Provisioned, due, None)?;
-        ctx.schedule(tx, &guid, TransitionKind::Expired, end_time, None)?;
-        let inst = Instance { id, ..inst };
-        let fmt = |t| ctx.fmt(t);
-        // A new instance's only IP is the one just allocated.
-        Ok(view::created(tx, &inst, std::slice::from_ref(&ip), &fmt)?)
     }
 }
 

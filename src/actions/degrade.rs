@@ -158,41 +158,22 @@ impl Degrade {
         })?;
         let mut upgrades = changes::upgrades_of(tx, &inst.guid)?;
         let current = after_pending(tx, &inst)?;
-        let available = |kind: &str| {
-            upgrades
-                .iter()
-                .filter(|u| u.kind == kind && u.status == UpgradeStatus::Active)
-                .map(|u| u.remaining)
-                .sum::<i64>()
-        };
-        let avail = Degradable {
-            bandwidth: available("bandwidth"),
-            defense: available("defense"),
-        };
         let (request, ip_ids) = self.request(&upgrades)?;
-        let after = check_degrade(&line, current, avail, request)?;
+        let after = check_degrade(&line, current, degradable(&upgrades), request)?;
 
         let mut out = Map::new();
         for it in &self.items {
-            let amount = match it.item.as_str() {
-                "bandwidth" => request.bandwidth,
-                "defense" => request.defense,
-                _ => request.ipnum,
-            };
+            let amount = of_item(&request, it).0;
             if amount == 0 {
                 continue;
             }
             let apply_time = apply_time(it, ctx, &inst, &line)?;
             let consumed = consume(tx, &mut upgrades, it, amount, &ip_ids)?;
-            let (old, new, label, value) = match it.item.as_str() {
-                "bandwidth" => (
-                    current.bandwidth,
-                    after.bandwidth,
-                    "带宽",
-                    amount.to_string(),
-                ),
-                "defense" => (current.defense, after.defense, "防御", amount.to_string()),
-                _ => (current.ipnum, after.ipnum, "IP", it.ip_values.join(",")),
+            let (old, label) = of_item(&current, it);
+            let (new, _) = of_item(&after, it);
+            let value = match it.item.as_str() {
+                "bandwidth" | "defense" => amount.to_string(),
+                _ => it.ip_values.join(","),
             };
             let guid = ctx.unique_guid(tx)?;
             let record = DegradeRecord {
@@ -211,19 +192,7 @@ impl Degrade {
                 amount,
                 upgrade_ids: consumed.join(","),
             };
-            changes::insert_degrade(tx, &record)?;
-            // The journal finds a degrade by its own GUID too.
-            ctx.record(Change::DegradeCreated {
-                guid: guid.clone(),
-                item: it.item.clone(),
-            });
-            ctx.schedule(
-                tx,
-                &inst.guid,
-                TransitionKind::Degraded,
-                apply_time,
-                Some(&guid),
-            )?;
+            file_degrade(tx, ctx, &record)?;
             out.insert(it.item.clone(), Value::String(guid));
         }
         Ok(super::view::object([
@@ -263,6 +232,49 @@ impl Degrade {
         }
         Ok((request, ip_ids))
     }
+}
+
+/// What the active upgrade records leave to take back, by kind.
+fn degradable(upgrades: &[changes::Upgrade]) -> Degradable {
+    let available = |kind: &str| {
+        upgrades
+            .iter()
+            .filter(|u| u.kind == kind && u.status == UpgradeStatus::Active)
+            .map(|u| u.remaining)
+            .sum::<i64>()
+    };
+    Degradable {
+        bandwidth: available("bandwidth"),
+        defense: available("defense"),
+    }
+}
+
+/// The total an item degrades, with the item's name in a degrade's reason.
+fn of_item(totals: &Totals, it: &Item) -> (i64, &'static str) {
+    match it.item.as_str() {
+        "bandwidth" => (totals.bandwidth, "带宽"),
+        "defense" => (totals.defense, "防御"),
+        _ => (totals.ipnum, "IP"),
+    }
+}
+
+/// Stores a pending degrade, journals it and schedules it for its apply
+/// time.
+fn file_degrade(tx: &Transaction, ctx: &mut Ctx, record: &DegradeRecord) -> Result<(), Refusal> {
+    changes::insert_degrade(tx, record)?;
+    // The journal finds a degrade by its own GUID too.
+    ctx.record(Change::DegradeCreated {
+        guid: record.guid.clone(),
+        item: record.item.clone(),
+    });
+    ctx.schedule(
+        tx,
+        &record.baremetal_guid,
+        TransitionKind::Degraded,
+        record.apply_time,
+        Some(&record.guid),
+    )?;
+    Ok(())
 }
 
 /// The instance's totals once every degrade already booked applies.

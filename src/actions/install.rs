@@ -6,10 +6,11 @@ use rusqlite::Transaction;
 use serde_json::{json, Value};
 
 use super::{int_param, password_param, Ctx};
-use crate::domain::catalog::{check_custom_partition, check_system, SystemUse};
+use crate::domain::catalog::{check_custom_partition, check_system, System, SystemUse};
 use crate::domain::state::{self, Op};
 use crate::protocol::{Params, Reason, Refusal};
 use crate::store::catalog;
+use crate::store::instances::Instance;
 
 pub struct Install {
     guid: String,
@@ -72,6 +73,28 @@ impl Install {
                 "须为 -1（全盘分区）、0（使用第一分区）或正的 MB 数",
             ));
         }
+        self.check_install_type(tx, &inst, &system)?;
+        // The new system takes over when the install completes.
+        let pending = crate::lifecycle::PendingInstall {
+            system_guid: system.guid.clone(),
+            login_name: system.login_name.clone(),
+            login_password: self.login_password,
+            system_partition_size: self.system_partition_size.to_string(),
+            install_mode: self.install_mode,
+        };
+        let reference = pending.encode();
+        ctx.begin(tx, &mut inst, Op::Install, Some(&reference))?;
+        Ok(json!({}))
+    }
+
+    /// `installType` is `replace` when the OS class or the partition layout
+    /// changes, `install` otherwise.
+    fn check_install_type(
+        &self,
+        tx: &Transaction,
+        inst: &Instance,
+        system: &System,
+    ) -> Result<(), Refusal> {
         let old_class = catalog::system(tx, &inst.system_guid)?
             .map(|s| s.class_guid)
             .unwrap_or_default();
@@ -98,16 +121,6 @@ impl Install {
                 format!("{why}，installType 须为 {needed}"),
             ));
         }
-        // The new system takes over when the install completes.
-        let pending = crate::lifecycle::PendingInstall {
-            system_guid: system.guid.clone(),
-            login_name: system.login_name.clone(),
-            login_password: self.login_password,
-            system_partition_size: self.system_partition_size.to_string(),
-            install_mode: self.install_mode,
-        };
-        let reference = pending.encode();
-        ctx.begin(tx, &mut inst, Op::Install, Some(&reference))?;
-        Ok(json!({}))
+        Ok(())
     }
 }

@@ -170,6 +170,13 @@ impl ActionName {
     }
 }
 
+/// An action is written as its wire name (a fault rule's `action`).
+impl serde::Serialize for ActionName {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.wire())
+    }
+}
+
 /// The module an action name belongs to, as the wire spells it; an action
 /// the engine does not know is sent under `baremetal`, where the engine
 /// answers that it does not know it.
@@ -197,8 +204,12 @@ pub enum Action {
 impl Action {
     /// Checks module and action names and reads the action's own fields.
     pub fn parse(module: &str, action: &str, params: &Params) -> Result<Action, Refusal> {
+        Action::of(check_names(module, action)?, params)
+    }
+
+    /// Reads the fields of action `name`, already checked against its module.
+    pub fn of(name: ActionName, params: &Params) -> Result<Action, Refusal> {
         use ActionName as A;
-        let name = check_names(module, action)?;
         Ok(match name {
             A::GetZones | A::SyncLine | A::GetSystems | A::SyncHarddisk | A::SyncProduct => {
                 Action::Catalog(catalog::Catalog::parse(name, params)?)
@@ -270,7 +281,7 @@ pub fn check_names(module: &str, action: &str) -> Result<ActionName, Refusal> {
 /// What an action knows about the request it runs for.
 pub struct Ctx<'a> {
     pub userid: &'a str,
-    pub action: &'a str,
+    pub action: ActionName,
     pub taskid: Option<String>,
     /// Simulated now, in UNIX seconds.
     pub now: i64,
@@ -333,7 +344,7 @@ impl Ctx<'_> {
                 kind,
                 due,
                 taskid: self.taskid.as_deref(),
-                action: self.action,
+                action: self.action.wire(),
                 userid: self.userid,
                 reference,
                 stalled_by: self.stall,
@@ -452,7 +463,8 @@ pub fn replay(
     if agent_order_no.is_empty() {
         return Ok(None);
     }
-    let Some(text) = instances::order_response(tx, ctx.userid, ctx.action, agent_order_no)? else {
+    let Some(text) = instances::order_response(tx, ctx.userid, ctx.action.wire(), agent_order_no)?
+    else {
         return Ok(None);
     };
     // A stored answer that is not JSON is the mock's fault, never a
@@ -489,7 +501,7 @@ pub fn remember(
         instances::save_order(
             tx,
             ctx.userid,
-            ctx.action,
+            ctx.action.wire(),
             agent_order_no,
             &data.to_string(),
         )?;
@@ -513,7 +525,7 @@ mod tests {
         let timings = Timings::INSTANT;
         let mut ctx = Ctx {
             userid: "1",
-            action: "create",
+            action: ActionName::Create,
             taskid: None,
             now: 0,
             zone,

@@ -56,7 +56,7 @@ impl Renew {
         }
         inst.end_time = add_months(inst.end_time, self.months as u32, ctx.zone)
             .filter(|t| *t <= crate::clock::last_second(ctx.zone))
-            .ok_or_else(|| Refusal::end_time_out_of_range(self.months))?;
+            .ok_or_else(|| Refusal::end_time_out_of_range(self.months, crate::clock::LAST_TIME))?;
         if inst.order_status == OrderStatus::Expired {
             inst.order_status = OrderStatus::Active;
             if inst.run_status == RunStatus::Locked {

@@ -3,7 +3,7 @@
 //! value types (strings almost everywhere, `null` where it shows null).
 
 use md5::{Digest, Md5};
-use rusqlite::Connection;
+use rusqlite::Transaction;
 use serde_json::{json, Map, Value};
 
 use crate::domain::catalog::Doc;
@@ -118,20 +118,22 @@ pub fn degrade_entry(d: &Degrade, fmt: &dyn Fn(i64) -> String) -> Value {
     })
 }
 
-fn product_doc(conn: &Connection, guid: &str) -> rusqlite::Result<std::sync::Arc<Doc>> {
+fn product_doc(conn: &Transaction, guid: &str) -> rusqlite::Result<std::sync::Arc<Doc>> {
     Ok(catalog::get_shared(conn, catalog::Kind::Product, guid)?.unwrap_or_default())
 }
 
 /// The system's `id` (as `System::from_doc` reads it), without building the whole `System`.
-fn system_id(conn: &Connection, guid: &str) -> rusqlite::Result<String> {
+fn system_id(conn: &Transaction, guid: &str) -> rusqlite::Result<String> {
     Ok(catalog::get_shared(conn, catalog::Kind::System, guid)?
         .and_then(|doc| doc.get("id").and_then(Value::as_str).map(str::to_string))
         .unwrap_or_default())
 }
 
 /// A just-created instance, as `create` answers it; `ips` are its IPs.
+// A table: one insert per field of the answer, in the upstream's order.
+// tidy: table
 pub fn created(
-    conn: &Connection,
+    conn: &Transaction,
     i: &Instance,
     ips: &[IpRow],
     fmt: &dyn Fn(i64) -> String,
@@ -196,7 +198,7 @@ pub fn created(
 /// An instance as `sync_baremetal` shows it: `single` is the one-GUID view
 /// (with a numeric `client_user_id` and no `name`), otherwise the list view.
 pub fn synced(
-    conn: &Connection,
+    conn: &Transaction,
     i: &Instance,
     single: bool,
     fmt: &dyn Fn(i64) -> String,

@@ -9,12 +9,12 @@ use axum::http::{header, Method, Request};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::input::{body, ControlBody};
 use super::{Admin, AdminError};
 use crate::client::Client;
-use crate::protocol::control::CallRequest;
+use crate::protocol::control::{CallAnswer, CallRequest};
 use crate::protocol::Reason;
 
 pub fn routes() -> Router<std::sync::Arc<crate::registry::Registry>> {
@@ -32,7 +32,8 @@ async fn call(admin: Admin, bytes: ControlBody) -> Result<Response, AdminError> 
             "action must name an /api action, e.g. create",
         ));
     }
-    let Some(key) = admin.engine.api_key(&req.userid) else {
+    let engine = admin.engine.engine();
+    let Some(key) = engine.api_key(&req.userid) else {
         return Err(AdminError::not_found(
             Reason::UnknownUser,
             format!("no member with userid {}", req.userid),
@@ -49,7 +50,7 @@ async fn call(admin: Admin, bytes: ControlBody) -> Result<Response, AdminError> 
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from(form))
         .map_err(AdminError::internal)?;
-    let response = crate::api::handle(admin.engine.clone(), request).await;
+    let response = crate::api::handle(engine.clone(), request).await;
     let status = response.status().as_u16();
     let reason = response
         .headers()
@@ -57,19 +58,22 @@ async fn call(admin: Admin, bytes: ControlBody) -> Result<Response, AdminError> 
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let answer = match axum::body::to_bytes(response.into_body(), MAX_ANSWER).await {
-        Ok(body) => json!({
-            "status": status,
-            "reason": reason,
-            "answer": serde_json::from_slice::<Value>(&body)
+        Ok(body) => CallAnswer {
+            status: Some(status),
+            reason,
+            answer: serde_json::from_slice::<Value>(&body)
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned())),
-        }),
+            transport_error: None,
+        },
         // A `drop` fault: a client would have seen the connection close.
-        Err(_) => json!({
-            "status": null,
-            "reason": crate::api::DROPPED_REASON,
-            "answer": null,
-            "transport_error": "the connection was closed without an answer (a drop fault)",
-        }),
+        Err(_) => CallAnswer {
+            status: None,
+            reason: Some(crate::api::DROPPED_REASON.to_string()),
+            answer: Value::Null,
+            transport_error: Some(
+                "the connection was closed without an answer (a drop fault)".to_string(),
+            ),
+        },
     };
     Ok(Json(answer).into_response())
 }

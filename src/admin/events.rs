@@ -49,7 +49,7 @@ struct Listener {
 
 fn event_for(topic: Topic, engine: &Weak<Engine>) -> Event {
     let data = match (topic, engine.upgrade()) {
-        (Topic::Clock, Some(engine)) => json!({"topic": "clock", "clock": engine.clock_json()}),
+        (Topic::Clock, Some(engine)) => json!({"topic": "clock", "clock": engine.clock_view()}),
         _ => json!({"topic": topic.as_str()}),
     };
     Event::default()
@@ -58,16 +58,17 @@ fn event_for(topic: Topic, engine: &Weak<Engine>) -> Event {
 }
 
 async fn events(admin: Admin) -> Response {
+    let engine = admin.engine.engine();
     let listener = Listener {
-        rx: admin.engine.events().subscribe(),
+        rx: engine.events().subscribe(),
         seen: Counters::default(),
-        engine: Arc::downgrade(&admin.engine),
+        engine: Arc::downgrade(engine),
         closing: admin.registry.closing.clone(),
         queue: Vec::new(),
         first: true,
         last_sent: None,
     };
-    let ready = json!({"namespace": admin.engine.name(), "clock": admin.engine.clock_json()});
+    let ready = json!({"namespace": engine.name(), "clock": engine.clock_view()});
     let stream = changes(listener, ready.to_string());
     Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))

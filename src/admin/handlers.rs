@@ -1,61 +1,55 @@
-//! One function per control call. Bodies are read as bytes and parsed
-//! here, so malformed JSON gets the control API's own JSON error.
+//! One function per control call: each extracts (path, query, body),
+//! calls the engine through its [`EngineHandle`](crate::engine::EngineHandle)
+//! and renders the typed answer. Bodies are read as bytes and parsed here,
+//! so malformed JSON gets the control API's own JSON error.
 
 use std::sync::Arc;
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{OriginalUri, RawPathParams, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use super::input::{body, query, whole_value, ControlBody};
 use super::journal_read::Shape;
+use super::path::{ControlPath, FaultIdParam, GuidParam, NamespaceParam, SnapshotParam};
+use super::path::{TargetParam, UserParam};
 use super::{Admin, AdminError, Guarded};
 use crate::domain::state::Forced;
-use crate::engine::ForcedState;
+use crate::engine::{EngineHandle, ForcedState};
 use crate::faults::Spec;
 use crate::journal::{Filter, DEFAULT_PAGE};
-use crate::protocol::control::{Advance, SetClock, MAX_ADVANCE_SECONDS};
+use crate::protocol::control::{
+    query_count_schema, query_int_schema, Advance, CallbackUrl, Deleted, Health, NamespaceMade,
+    NewNamespace, SetClock, SnapshotName, MAX_ADVANCE_SECONDS,
+};
 use crate::protocol::{scalar_text, whole, Reason};
-use crate::registry::{Registry, RegistryError, DEFAULT_NAMESPACE};
+use crate::registry::{NamespaceList, Registry, RegistryError, DEFAULT_NAMESPACE};
 
 type Reply = Result<Response, AdminError>;
 
-fn ok(value: Value) -> Reply {
-    Ok(Json(value).into_response())
+/// A 200 with the answer as JSON.
+fn ok(answer: impl Serialize) -> Reply {
+    Ok(Json(answer).into_response())
 }
 
-/// Runs engine work on a blocking thread.
-async fn blocking<T: Send + 'static>(
-    admin: &Admin,
-    f: impl FnOnce(&crate::engine::Engine) -> T + Send + 'static,
-) -> Result<T, AdminError> {
-    let engine = admin.engine.clone();
-    tokio::task::spawn_blocking(move || f(&engine))
-        .await
-        .map_err(AdminError::internal)
+/// A 201 with the answer as JSON.
+fn created(answer: impl Serialize) -> Reply {
+    Ok((StatusCode::CREATED, Json(answer)).into_response())
 }
 
 /// Open to every client, token or not: it reveals nothing, and a
 /// container's health check or a CI wait strategy must reach it. It creates
 /// no namespace.
 pub async fn health(
-    path: Result<RawPathParams, axum::extract::rejection::RawPathParamsRejection>,
-    OriginalUri(uri): OriginalUri,
-) -> Reply {
     // `/ns/{ns}/_mock/health`: a name that is not UTF-8 is a bad name like
-    // any other, in JSON (segment 2), not axum's plain-text 400.
-    let Ok(path) = path else {
-        return Err(AdminError::from(crate::api::undecodable_namespace(
-            uri.path(),
-            2,
-        )));
-    };
-    if let Some((_, ns)) = path.iter().find(|(key, _)| *key == "ns") {
-        if !crate::registry::valid_namespace(ns) {
+    // any other, in JSON, not axum's plain-text 400.
+    ControlPath(NamespaceParam { ns }): ControlPath<NamespaceParam>,
+) -> Reply {
+    if let Some(ns) = ns {
+        if !crate::registry::valid_namespace(&ns) {
             return Err(AdminError::bad_request(
                 Reason::BadNamespace,
                 format!(
@@ -65,18 +59,18 @@ pub async fn health(
             ));
         }
     }
-    ok(json!({"status": "ok", "version": crate::server::VERSION}))
+    ok(Health {
+        status: "ok".to_string(),
+        version: crate::server::VERSION.to_string(),
+    })
 }
 
 pub async fn reset(admin: Admin) -> Reply {
-    blocking(&admin, |e| e.reset())
-        .await?
-        .map_err(AdminError::internal)?;
-    ok(json!({"status": "reset", "clock": admin.engine.clock_json()}))
+    ok(admin.engine.reset().await?)
 }
 
 pub async fn clock(admin: Admin) -> Reply {
-    ok(admin.engine.clock_json())
+    ok(admin.engine.clock())
 }
 
 pub async fn clock_advance(admin: Admin, bytes: ControlBody) -> Reply {
@@ -94,70 +88,42 @@ pub async fn clock_advance(admin: Admin, bytes: ControlBody) -> Reply {
                 ),
             )
         })?;
-    blocking(&admin, move |e| e.advance(seconds))
-        .await?
-        .map_err(|_| {
-            AdminError::new(
-                StatusCode::CONFLICT,
-                Reason::ClockOutOfRange,
-                format!(
-                    "advancing {seconds} s would take the clock past {} (times are written YYYY-MM-DD HH:MM:SS); it is {}",
-                    crate::clock::LAST_TIME,
-                    admin.engine.clock().format(admin.engine.clock().now())
-                ),
-            )
-        })?;
-    ok(admin.engine.clock_json())
+    ok(admin.engine.advance(seconds).await?)
 }
 
 pub async fn clock_set(admin: Admin, bytes: ControlBody) -> Reply {
     let req: SetClock = body(&bytes)?;
-    let target = admin.engine.clock().parse(&req.now).ok_or_else(|| {
+    let target = admin.engine.parse_time(&req.now).ok_or_else(|| {
         AdminError::bad_request(
             Reason::BadTime,
             "now must be YYYY-MM-DD HH:MM:SS in the engine's zone, at most 9999-12-31 23:59:59",
         )
     })?;
-    match blocking(&admin, move |e| e.set_clock(target)).await? {
-        Ok(()) => ok(admin.engine.clock_json()),
-        Err(_) => Err(AdminError::new(
-            StatusCode::CONFLICT,
-            Reason::ClockBackwards,
-            "the clock only moves forward",
-        )),
-    }
+    ok(admin.engine.set_clock(target).await?)
 }
 
 pub async fn clock_freeze(admin: Admin) -> Reply {
-    blocking(&admin, |e| e.freeze()).await?;
-    ok(admin.engine.clock_json())
+    ok(admin.engine.freeze().await?)
 }
 
 pub async fn clock_resume(admin: Admin) -> Reply {
-    blocking(&admin, |e| e.resume()).await?;
-    ok(admin.engine.clock_json())
+    ok(admin.engine.resume().await?)
 }
 
 pub async fn timeline(admin: Admin) -> Reply {
-    let value = blocking(&admin, |e| e.timeline())
-        .await?
-        .map_err(AdminError::internal)?;
-    Ok(Json(value).into_response())
+    ok(admin.engine.timeline().await?)
 }
 
 pub async fn callbacks(admin: Admin) -> Reply {
-    ok(json!({"callbacks": admin.engine.callbacks().records()}))
+    ok(admin.engine.callbacks())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CallbackUrl {
-    url: Option<String>,
-}
-
-pub async fn set_callback(admin: Admin, bytes: ControlBody) -> Reply {
+pub async fn set_callback(
+    admin: Admin,
+    ControlPath(UserParam { userid }): ControlPath<UserParam>,
+    bytes: ControlBody,
+) -> Reply {
     let req: CallbackUrl = body(&bytes)?;
-    let userid = admin.path.get("userid").cloned().unwrap_or_default();
     if let Some(url) = req.url.as_deref().filter(|u| !u.is_empty()) {
         if reqwest::Url::parse(url)
             .map(|u| u.scheme() != "http" && u.scheme() != "https")
@@ -169,74 +135,66 @@ pub async fn set_callback(admin: Admin, bytes: ControlBody) -> Reply {
             ));
         }
     }
-    let url = req.url.clone().filter(|u| !u.is_empty());
-    let uid = userid.clone();
-    let found = blocking(&admin, move |e| e.set_callback(&uid, url.as_deref()))
-        .await?
-        .map_err(AdminError::internal)?;
-    if !found {
-        return Err(AdminError::not_found(
-            Reason::UnknownUser,
-            format!("no member with userid {userid}"),
-        ));
-    }
-    // The answer is what was stored: an empty URL is no URL.
-    let stored = req.url.filter(|u| !u.is_empty());
-    ok(json!({"userid": userid, "url": stored}))
+    ok(admin.engine.set_callback(userid, req.url).await?)
 }
 
 pub async fn add_fault(admin: Admin, bytes: ControlBody) -> Reply {
     let spec: Spec = body(&bytes)?;
-    spec.validate()
+    let spec = spec
+        .check()
         .map_err(|m| AdminError::bad_request(Reason::BadFault, m))?;
-    let rule = admin.engine.faults().add(spec);
-    Ok((StatusCode::CREATED, Json(json!(rule))).into_response())
+    created(admin.engine.add_fault(spec))
 }
 
 pub async fn list_faults(admin: Admin) -> Reply {
-    ok(json!({"faults": admin.engine.faults().list()}))
+    ok(admin.engine.faults())
 }
 
 pub async fn clear_faults(admin: Admin) -> Reply {
-    admin.engine.faults().clear();
     // As for one removed rule: transitions the rules stalled may now be due.
-    blocking(&admin, |e| e.run_due()).await?;
-    ok(json!({"faults": []}))
+    ok(admin.engine.clear_faults().await?)
 }
 
-pub async fn remove_fault(admin: Admin) -> Reply {
-    let id = admin.path.get("id").and_then(|i| i.parse::<i64>().ok());
-    match id {
-        Some(id) if admin.engine.faults().remove(id) => {
-            let engine = admin.engine.clone();
-            // Transitions the rule stalled may now be due.
-            tokio::task::spawn_blocking(move || engine.run_due())
-                .await
-                .map_err(AdminError::internal)?;
-            ok(json!({"removed": id}))
-        }
-        _ => Err(AdminError::not_found(
-            Reason::UnknownFault,
-            "no fault rule with that id",
-        )),
-    }
+pub async fn remove_fault(
+    admin: Admin,
+    ControlPath(FaultIdParam { id }): ControlPath<FaultIdParam>,
+) -> Reply {
+    // Transitions the rule stalled may now be due.
+    ok(admin.engine.remove_fault(id).await?)
 }
 
-#[derive(Deserialize, Default)]
+/// The query of `GET /_mock/requests` (and its OpenAPI parameters).
+#[derive(Deserialize, Default, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct RequestQuery {
+    /// Entries of this action.
     action: Option<String>,
+    /// Entries of this member.
     userid: Option<String>,
+    /// Entries that named, created or touched this GUID.
     guid: Option<String>,
+    /// Entries answered with this envelope code.
     #[serde(default, deserialize_with = "whole::opt")]
+    #[param(schema_with = query_int_schema)]
     code: Option<i64>,
     // Signed 64-bit, as the OpenAPI document says; negatives refused below.
+    /// Entries after journal id N.
     #[serde(default, deserialize_with = "whole::opt")]
+    #[param(schema_with = query_count_schema)]
     since: Option<i64>,
+    /// Entries before journal id N: the cursor, `next_before` of the page
+    /// before.
     #[serde(default, deserialize_with = "whole::opt")]
+    #[param(schema_with = query_count_schema)]
     before: Option<i64>,
+    /// At most this many entries (default 100, a page).
     #[serde(default, deserialize_with = "whole::opt")]
+    #[param(schema_with = query_count_schema)]
     limit: Option<i64>,
+    /// `jsonl`: one entry per line (`application/x-ndjson`); `json`, the
+    /// default, the object below.
+    #[param(value_type = Option<String>, pattern = "^(?:jsonl?)?$")]
     format: Option<JournalFormat>,
 }
 
@@ -278,7 +236,7 @@ pub async fn requests(admin: Admin, RawQuery(raw): RawQuery) -> Reply {
     };
     let limit = limit.unwrap_or(DEFAULT_PAGE);
     Ok(super::journal_read::answer(
-        admin.engine.clone(),
+        admin.engine.engine().clone(),
         filter,
         limit,
         shape,
@@ -286,14 +244,7 @@ pub async fn requests(admin: Admin, RawQuery(raw): RawQuery) -> Reply {
 }
 
 pub async fn clear_requests(admin: Admin) -> Reply {
-    admin.engine.journal().clear();
-    ok(json!({"requests": []}))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SnapshotName {
-    name: String,
+    ok(admin.engine.clear_requests())
 }
 
 pub async fn take_snapshot(admin: Admin, bytes: ControlBody) -> Reply {
@@ -304,53 +255,41 @@ pub async fn take_snapshot(admin: Admin, bytes: ControlBody) -> Reply {
             "name: letters, digits, - _ . (at most 64)",
         ));
     }
-    let info = blocking(&admin, move |e| e.take_snapshot(&req.name))
-        .await?
-        .map_err(AdminError::internal)?;
-    Ok((StatusCode::CREATED, Json(info)).into_response())
+    created(admin.engine.take_snapshot(req.name).await?)
 }
 
 pub async fn list_snapshots(admin: Admin) -> Reply {
-    ok(json!({"snapshots": admin.engine.snapshots()}))
+    ok(admin.engine.snapshots())
 }
 
-pub async fn restore_snapshot(admin: Admin) -> Reply {
-    let name = admin.path.get("snapshot").cloned().unwrap_or_default();
-    let n = name.clone();
-    let found = blocking(&admin, move |e| e.restore_snapshot(&n))
-        .await?
-        .map_err(AdminError::internal)?;
-    if !found {
-        return Err(AdminError::not_found(
-            Reason::UnknownSnapshot,
-            format!("no snapshot named {name:?}"),
-        ));
-    }
-    ok(json!({"restored": name, "clock": admin.engine.clock_json()}))
+pub async fn restore_snapshot(
+    admin: Admin,
+    ControlPath(SnapshotParam { snapshot }): ControlPath<SnapshotParam>,
+) -> Reply {
+    ok(admin.engine.restore_snapshot(snapshot).await?)
 }
 
-pub async fn delete_snapshot(admin: Admin) -> Reply {
-    let name = admin.path.get("snapshot").cloned().unwrap_or_default();
-    if !admin.engine.delete_snapshot(&name) {
-        return Err(AdminError::not_found(
-            Reason::UnknownSnapshot,
-            format!("no snapshot named {name:?}"),
-        ));
-    }
-    ok(json!({"deleted": name}))
+pub async fn delete_snapshot(
+    admin: Admin,
+    ControlPath(SnapshotParam { snapshot }): ControlPath<SnapshotParam>,
+) -> Reply {
+    ok(admin.engine.delete_snapshot(snapshot).await?)
 }
 
 /// The one forced field that is not a state code.
 const END_TIME: &str = "end_time";
 
-pub async fn force_state(admin: Admin, bytes: ControlBody) -> Reply {
+pub async fn force_state(
+    admin: Admin,
+    ControlPath(GuidParam { guid }): ControlPath<GuidParam>,
+    bytes: ControlBody,
+) -> Reply {
     let patch: Map<String, Value> = body(&bytes)?;
-    let guid = admin.path.get("guid").cloned().unwrap_or_default();
     let mut forced = ForcedState::default();
     for (key, value) in &patch {
         let text = scalar_text(value).unwrap_or_default();
         if key == END_TIME {
-            forced.end_time = Some(admin.engine.clock().parse(&text).ok_or_else(|| {
+            forced.end_time = Some(admin.engine.parse_time(&text).ok_or_else(|| {
                 AdminError::bad_request(
                     Reason::BadValue,
                     "end_time must be YYYY-MM-DD HH:MM:SS in the engine's zone, at most 9999-12-31 23:59:59",
@@ -378,45 +317,20 @@ pub async fn force_state(admin: Admin, bytes: ControlBody) -> Reply {
             })?;
         forced.states.push(value);
     }
-    let g = guid.clone();
-    let result = blocking(&admin, move |engine| engine.force_state(&g, &forced))
-        .await?
-        .map_err(AdminError::internal)?;
-    let engine = admin.engine.clone();
-    tokio::task::spawn_blocking(move || engine.run_due())
-        .await
-        .map_err(AdminError::internal)?;
-    match result {
-        Some(view) => ok(json!({"baremetal": view})),
-        None => Err(AdminError::not_found(
-            Reason::UnknownInstance,
-            format!("no instance {guid}"),
-        )),
-    }
+    ok(admin.engine.force_state(guid, forced).await?)
 }
 
 pub async fn namespaces(_g: Guarded, State(registry): State<Arc<Registry>>) -> Reply {
-    let list = registry.list().await;
-    ok(json!({
-        "namespaces": list,
-        "max": registry.config.max_namespaces,
-        "idle_ttl_seconds": registry.config.namespace_idle_ttl.as_secs(),
-    }))
+    ok(NamespaceList {
+        namespaces: registry.list().await,
+        max: registry.config.max_namespaces as u64,
+        idle_ttl_seconds: registry.config.namespace_idle_ttl.as_secs(),
+    })
 }
 
 /// `POST /_mock/namespaces` and `PUT /_mock/namespaces/{name}`: a new
 /// namespace, fresh from the seed or a copy of another one's state or
 /// snapshot.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewNamespace {
-    name: Option<String>,
-    /// The namespace to copy (its current state, or its snapshot below).
-    from: Option<String>,
-    /// A snapshot of `from` (or of `default` when `from` is absent).
-    from_snapshot: Option<String>,
-}
-
 async fn make_namespace(registry: &Registry, name: Option<&str>, req: NewNamespace) -> Reply {
     use crate::registry::Origin;
     let origin = match (req.from, req.from_snapshot) {
@@ -428,12 +342,10 @@ async fn make_namespace(registry: &Registry, name: Option<&str>, req: NewNamespa
         },
     };
     let (name, engine) = registry.create(name, origin).await?;
-    let clock = engine.clock_json();
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"name": name, "clock": clock})),
-    )
-        .into_response())
+    created(NamespaceMade {
+        name,
+        clock: EngineHandle::new(engine).clock(),
+    })
 }
 
 pub async fn create_namespace(
@@ -449,19 +361,9 @@ pub async fn create_namespace(
 pub async fn put_namespace(
     _g: Guarded,
     State(registry): State<Arc<Registry>>,
-    OriginalUri(uri): OriginalUri,
-    target: Result<axum::extract::Path<String>, PathRejection>,
+    ControlPath(TargetParam { target }): ControlPath<TargetParam>,
     bytes: ControlBody,
 ) -> Reply {
-    let target = match target {
-        Ok(axum::extract::Path(target)) => target,
-        Err(_) => {
-            return Err(AdminError::from(crate::api::undecodable_namespace(
-                uri.path(),
-                3,
-            )))
-        }
-    };
     let req: NewNamespace = body(&bytes)?;
     if req.name.as_deref().is_some_and(|n| n != target) {
         return Err(AdminError::bad_request(
@@ -475,26 +377,15 @@ pub async fn put_namespace(
 pub async fn delete_namespace(
     _g: Guarded,
     State(registry): State<Arc<Registry>>,
-    OriginalUri(uri): OriginalUri,
-    target: Result<axum::extract::Path<String>, PathRejection>,
+    ControlPath(TargetParam { target }): ControlPath<TargetParam>,
 ) -> Reply {
     // A name no namespace can have (not UTF-8, or not a valid name) is
     // refused as `/api` and `/ns/{name}/_mock` refuse it.
-    let target = match target {
-        Ok(axum::extract::Path(target)) if crate::registry::valid_namespace(&target) => target,
-        Ok(axum::extract::Path(target)) => {
-            return Err(AdminError::from(RegistryError::BadName(target)))
-        }
-        // `/_mock/namespaces/{target}`: segment 3.
-        Err(_) => {
-            return Err(AdminError::from(crate::api::undecodable_namespace(
-                uri.path(),
-                3,
-            )))
-        }
-    };
+    if !crate::registry::valid_namespace(&target) {
+        return Err(AdminError::from(RegistryError::BadName(target)));
+    }
     registry.remove(&target).await?;
-    ok(json!({"deleted": target}))
+    ok(Deleted { deleted: target })
 }
 
 #[cfg(test)]

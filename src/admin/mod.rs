@@ -12,20 +12,20 @@ mod handlers;
 mod input;
 mod journal_read;
 pub(crate) mod openapi;
+mod path;
 mod views;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, FromRequestParts, OriginalUri, RawPathParams};
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post, put};
 use axum::{Json, Router};
 
-use crate::engine::Engine;
+use crate::engine::{EngineHandle, HandleError};
 use crate::protocol::Reason;
 use crate::registry::{Registry, RegistryError, DEFAULT_NAMESPACE};
 
@@ -73,6 +73,23 @@ impl From<RegistryError> for AdminError {
     }
 }
 
+/// The engine's refusal of a control operation, with its status.
+impl From<HandleError> for AdminError {
+    fn from(e: HandleError) -> AdminError {
+        let status = match &e {
+            HandleError::ClockOutOfRange { .. } | HandleError::ClockBackwards => {
+                StatusCode::CONFLICT
+            }
+            HandleError::UnknownUser(_)
+            | HandleError::UnknownSnapshot(_)
+            | HandleError::UnknownInstance(_)
+            | HandleError::UnknownFault => StatusCode::NOT_FOUND,
+            HandleError::Internal(detail) => return AdminError::internal(detail),
+        };
+        AdminError::new(status, e.reason(), e.to_string())
+    }
+}
+
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
         let mut resp = (
@@ -91,11 +108,11 @@ impl IntoResponse for AdminError {
     }
 }
 
-/// The engine a control call addresses (after the access guard), and the path parameters.
+/// The engine a control call addresses (after the access guard). A
+/// handler's own path parameters are its [`path::ControlPath`] argument.
 pub struct Admin {
-    pub engine: Arc<Engine>,
+    pub engine: EngineHandle,
     pub registry: Arc<Registry>,
-    pub path: HashMap<String, String>,
 }
 
 /// Only the access guard, for calls that address no engine.
@@ -147,48 +164,15 @@ impl FromRequestParts<Arc<Registry>> for Admin {
         registry: &Arc<Registry>,
     ) -> Result<Self, AdminError> {
         check_guard(parts, registry)?;
-        let raw = RawPathParams::from_request_parts(parts, registry)
-            .await
-            .map_err(|e| undecodable_path(parts, e))?;
-        let path: HashMap<String, String> = raw
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let ns = path
-            .get("ns")
-            .cloned()
-            .unwrap_or_else(|| DEFAULT_NAMESPACE.to_string());
-        let engine = registry.engine(&ns).await.map_err(AdminError::from)?;
+        let path::ControlPath(path::NamespaceParam { ns }) =
+            path::ControlPath::from_request_parts(parts, registry).await?;
+        let ns = ns.as_deref().unwrap_or(DEFAULT_NAMESPACE);
+        let engine = registry.engine(ns).await.map_err(AdminError::from)?;
         Ok(Admin {
-            engine,
+            engine: EngineHandle::new(engine),
             registry: registry.clone(),
-            path,
         })
     }
-}
-
-/// A path parameter that is not UTF-8. Under `/ns/{ns}/_mock` an
-/// undecodable namespace is refused like any other bad name; elsewhere the
-/// parameter (a GUID, a snapshot name) is a bad path.
-fn undecodable_path(parts: &Parts, e: impl std::fmt::Display) -> AdminError {
-    // Nested routers see the path without their prefix; the original has it.
-    let path = parts
-        .extensions
-        .get::<OriginalUri>()
-        .map_or_else(|| parts.uri.path().to_string(), |o| o.0.path().to_string());
-    if path.starts_with("/ns/")
-        && std::str::from_utf8(
-            &percent_encoding::percent_decode_str(path.split('/').nth(2).unwrap_or_default())
-                .collect::<Vec<u8>>(),
-        )
-        .is_err()
-    {
-        return AdminError::from(crate::api::undecodable_namespace(&path, 2));
-    }
-    AdminError::bad_request(
-        Reason::BadPath,
-        format!("{e}: path parameters must be UTF-8"),
-    )
 }
 
 fn engine_routes() -> Router<Arc<Registry>> {

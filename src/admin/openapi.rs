@@ -16,80 +16,11 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::server::{ServerBuilder, ServerVariableBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use crate::callbacks;
 use crate::domain::state;
+use crate::engine::views::{CallbackList, FaultList};
 use crate::faults;
 use crate::protocol::control::*;
-use crate::registry::NamespaceInfo;
-
-/// The fault rules.
-#[derive(ToSchema)]
-pub struct FaultList {
-    pub faults: Vec<FaultRule>,
-}
-
-/// A stored rule: its spec's fields with its `id` and counters
-/// (`faults::Rule`, whose spec serde flattens into it).
-pub struct FaultRule;
-
-impl utoipa::PartialSchema for FaultRule {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
-        use utoipa::openapi::RefOr;
-        let mut spec = match <faults::Spec as utoipa::PartialSchema>::schema() {
-            RefOr::T(Schema::Object(object)) => object,
-            _ => ObjectBuilder::new().build(),
-        };
-        for (name, description) in [
-            ("id", "The rule's id (DELETE /_mock/faults/{id})"),
-            ("matched", "Matching calls seen so far"),
-            ("fired", "Times it fired"),
-        ] {
-            spec.properties.insert(
-                name.to_string(),
-                ObjectBuilder::new()
-                    .schema_type(Type::Integer)
-                    .minimum(Some(0))
-                    .description(Some(description))
-                    .into(),
-            );
-            spec.required.push(name.to_string());
-        }
-        spec.description = Some("A fault rule with its id and counters".to_string());
-        RefOr::T(Schema::Object(spec))
-    }
-}
-
-impl ToSchema for FaultRule {}
-
-/// The callback log, every attempt of every notice.
-#[derive(Serialize, ToSchema)]
-pub struct CallbackList {
-    pub callbacks: Vec<callbacks::Record>,
-}
-
-/// What `DELETE /_mock/faults` and `DELETE /_mock/requests` leave.
-#[derive(Serialize, ToSchema)]
-pub struct FaultsCleared {
-    /// Always empty.
-    pub faults: Vec<Value>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct RequestsCleared {
-    /// Always empty.
-    pub requests: Vec<Value>,
-}
-
-/// `GET /_mock/namespaces`.
-#[derive(Serialize, ToSchema)]
-pub struct NamespaceList {
-    pub namespaces: Vec<NamespaceInfo>,
-    /// `--max-namespaces`.
-    pub max: u64,
-    /// `--namespace-idle-ttl` in seconds (0: kept for ever).
-    pub idle_ttl_seconds: u64,
-}
+use crate::registry::NamespaceList;
 
 /// `PATCH /_mock/baremetal/{guid}`: the state fields to force. Each code
 /// is one the document gives that field, as a JSON integer or its text.
@@ -143,125 +74,6 @@ fn push_codes() -> utoipa::openapi::schema::Schema {
 }
 fn lock_codes() -> utoipa::openapi::schema::Schema {
     code_schema(state::LockStatus::codes())
-}
-
-/// The instance as `sync_baremetal` shows it after the change.
-#[derive(Serialize, ToSchema)]
-pub struct Forced {
-    #[schema(value_type = Object)]
-    pub baremetal: Value,
-}
-
-/// `GET /_mock/instances`.
-#[derive(Serialize, ToSchema)]
-pub struct InstanceList {
-    /// Instance summaries, newest first.
-    #[schema(value_type = Vec<Object>)]
-    pub instances: Vec<Value>,
-    /// Instances matching the filter, all pages.
-    pub total: i64,
-    /// The engine's time.
-    pub now: String,
-}
-
-/// `GET /_mock/instances/{guid}`.
-#[derive(Serialize, ToSchema)]
-pub struct InstanceDetail {
-    #[schema(value_type = Object)]
-    pub instance: Value,
-    #[schema(value_type = Object)]
-    pub baremetal: Value,
-    #[schema(value_type = Vec<Object>)]
-    pub subnets: Vec<Value>,
-    pub pending: Vec<PendingTransition>,
-    pub now: String,
-}
-
-/// `GET /_mock/catalog`.
-#[derive(Serialize, ToSchema)]
-pub struct Catalog {
-    #[schema(value_type = Vec<Object>)]
-    pub zones: Vec<Value>,
-    #[schema(value_type = Vec<Object>)]
-    pub lines: Vec<Value>,
-    #[schema(value_type = Vec<Object>)]
-    pub products: Vec<Value>,
-    #[schema(value_type = Vec<Object>)]
-    pub systems: Vec<Value>,
-}
-
-/// One member and its callback URL (never its key).
-#[derive(Serialize, ToSchema)]
-pub struct User {
-    pub userid: String,
-    pub callback_url: Option<String>,
-}
-
-/// `GET /_mock/users`.
-#[derive(Serialize, ToSchema)]
-pub struct Users {
-    pub users: Vec<User>,
-}
-
-/// `POST /_mock/call`: how the `/api` call went.
-#[derive(Serialize, ToSchema)]
-pub struct CallAnswer {
-    /// The HTTP status `/api` answered (null: the connection was dropped).
-    pub status: Option<u16>,
-    /// Its `X-Mock-Error` reason.
-    pub reason: Option<String>,
-    /// The envelope (or the body as text when it is not JSON).
-    pub answer: Value,
-    /// Set when a `drop` fault closed the connection.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub transport_error: Option<String>,
-}
-
-/// Query of `GET /_mock/requests`.
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct RequestsQuery {
-    /// Entries of this action.
-    pub action: Option<String>,
-    /// Entries of this member.
-    pub userid: Option<String>,
-    /// Entries that named, created or touched this GUID.
-    pub guid: Option<String>,
-    /// Entries answered with this envelope code.
-    #[param(schema_with = query_int_schema)]
-    pub code: Option<i64>,
-    /// Entries after journal id N.
-    #[param(schema_with = query_count_schema)]
-    pub since: Option<i64>,
-    /// Entries before journal id N: the cursor, `next_before` of the page
-    /// before.
-    #[param(schema_with = query_count_schema)]
-    pub before: Option<i64>,
-    /// At most this many entries (default 100, a page).
-    #[param(schema_with = query_count_schema)]
-    pub limit: Option<i64>,
-    /// `jsonl`: one entry per line (`application/x-ndjson`); `json`, the
-    /// default, the object below.
-    #[param(pattern = "^(?:jsonl?)?$")]
-    pub format: Option<String>,
-}
-
-/// Query of `GET /_mock/instances`.
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct InstancesQuery {
-    pub userid: Option<String>,
-    #[param(schema_with = query_int_schema)]
-    pub order_status: Option<i64>,
-    #[param(schema_with = query_int_schema)]
-    pub run_status: Option<i64>,
-    #[param(schema_with = query_int_schema)]
-    pub act_status: Option<i64>,
-    /// 1 to 5000 (default 500).
-    #[param(schema_with = query_limit_schema)]
-    pub limit: Option<i64>,
-    #[param(schema_with = query_count_schema)]
-    pub offset: Option<i64>,
 }
 
 const JSON: &str = "application/json";
@@ -333,7 +145,7 @@ fn set_callback() {}
 #[utoipa::path(post, path = "/_mock/faults", operation_id = "add_fault", tag = "faults",
     request_body = faults::Spec,
     responses(
-        (status = 201, description = "The rule, with its id and counters", body = FaultRule,
+        (status = 201, description = "The rule, with its id and counters", body = faults::Rule,
             links(
                 ("RemoveFault" = (operation_id = "remove_fault", parameters(("id" = "$response.body#/id")),
                     description = "Delete this rule")),
@@ -359,7 +171,7 @@ fn clear_faults() {}
 fn remove_fault() {}
 
 #[utoipa::path(get, path = "/_mock/requests", operation_id = "list_requests", tag = "journal",
-    params(RequestsQuery),
+    params(super::handlers::RequestQuery),
     responses(
         (status = 200, description = "Journal entries, newest first",
             content((Requests = "application/json"), (String = "application/x-ndjson"))),
@@ -408,14 +220,14 @@ fn delete_snapshot() {}
     params(("guid" = String, Path, description = "An instance's GUID")),
     request_body(content = Option<ForceState>, description = "No body: nothing forced"),
     responses(
-        (status = 200, description = "Forced; transitions it made due have run", body = Forced),
+        (status = 200, description = "Forced; transitions it made due have run", body = ForcedInstance),
         (status = 400, description = "`bad_json`, `unknown_field`, `bad_value`, `bad_path`", body = ControlErrorBody),
         (status = 404, description = "`unknown_instance`", body = ControlErrorBody),
         (status = 413, description = "`body_too_large`", body = ControlErrorBody)))]
 fn force_state() {}
 
 #[utoipa::path(get, path = "/_mock/instances", operation_id = "list_instances", tag = "instances",
-    params(InstancesQuery),
+    params(super::views::ListQuery),
     responses(
         (status = 200, description = "Every member's instances, newest first", body = InstanceList),
         (status = 400, description = "`bad_query`", body = ControlErrorBody)))]
@@ -430,7 +242,7 @@ fn list_instances() {}
 fn get_instance() {}
 
 #[utoipa::path(get, path = "/_mock/catalog", operation_id = "catalog", tag = "instances",
-    responses((status = 200, description = "Zones, lines, products (with free stock) and OS images", body = Catalog)))]
+    responses((status = 200, description = "Zones, lines, products (with free stock) and OS images", body = CatalogView)))]
 fn catalog() {}
 
 #[utoipa::path(get, path = "/_mock/users", operation_id = "list_users", tag = "callbacks",
@@ -571,7 +383,28 @@ impl Modify for Guarded {
                     .build(),
             ),
         );
-        doc.servers = Some(vec![
+        doc.servers = Some(Guarded::servers());
+        for item in doc.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                Guarded::add_guard_answers(op);
+            }
+        }
+    }
+}
+
+impl Guarded {
+    /// The default namespace at `/`, any other under `/ns/{namespace}`.
+    fn servers() -> Vec<utoipa::openapi::server::Server> {
+        vec![
             ServerBuilder::new()
                 .url("/")
                 .description(Some("The default namespace"))
@@ -588,7 +421,20 @@ impl Modify for Guarded {
                         )),
                 )
                 .build(),
-        ]);
+        ]
+    }
+
+    /// The guard's 401 and 403 on an operation that is not open (an open
+    /// one declares only the empty security requirement).
+    fn add_guard_answers(op: &mut utoipa::openapi::path::Operation) {
+        let open = op.security.as_ref().is_some_and(|s| {
+            s.iter().all(|r| {
+                serde_json::to_value(r).is_ok_and(|v| v.as_object().is_some_and(|m| m.is_empty()))
+            })
+        });
+        if open {
+            return;
+        }
         let error = || {
             utoipa::openapi::ResponseBuilder::new().content(
                 JSON,
@@ -599,41 +445,19 @@ impl Modify for Guarded {
                     .build(),
             )
         };
-        for item in doc.paths.paths.values_mut() {
-            for op in [
-                &mut item.get,
-                &mut item.post,
-                &mut item.put,
-                &mut item.patch,
-                &mut item.delete,
-            ]
-            .into_iter()
-            .flatten()
-            {
-                let open = op.security.as_ref().is_some_and(|s| {
-                    s.iter().all(|r| {
-                        serde_json::to_value(r)
-                            .is_ok_and(|v| v.as_object().is_some_and(|m| m.is_empty()))
-                    })
-                });
-                if open {
-                    continue;
-                }
-                let responses = &mut op.responses.responses;
-                responses.entry("401".into()).or_insert_with(|| {
-                    error()
-                        .description("`admin_token_required`: the server has an admin token and the request did not carry it")
-                        .build()
-                        .into()
-                });
-                responses.entry("403".into()).or_insert_with(|| {
-                    error()
-                        .description("`admin_loopback_only`: without a token or `--admin-open`, loopback clients only")
-                        .build()
-                        .into()
-                });
-            }
-        }
+        let responses = &mut op.responses.responses;
+        responses.entry("401".into()).or_insert_with(|| {
+            error()
+                .description("`admin_token_required`: the server has an admin token and the request did not carry it")
+                .build()
+                .into()
+        });
+        responses.entry("403".into()).or_insert_with(|| {
+            error()
+                .description("`admin_loopback_only`: without a token or `--admin-open`, loopback clients only")
+                .build()
+                .into()
+        });
     }
 }
 
@@ -687,7 +511,7 @@ fn empty_bodies(doc: &mut Value) {
 }
 
 /// A `delay` effect gives `ms`, or `min_ms` and `max_ms` (a rule serde's
-/// derive cannot say; `Spec::validate` holds it).
+/// derive cannot say; `Spec::check` holds it).
 fn delay_needs_a_length(doc: &mut Value) {
     let variants = doc
         .pointer_mut("/components/schemas/Effect/oneOf")

@@ -8,7 +8,8 @@ use crate::clock;
 use crate::engine::{Call, Engine};
 use crate::protocol::{sign, Params, Reason, Refusal};
 
-/// Authenticates a decoded request against an engine's members.
+/// Authenticates a decoded request against an engine's members. The
+/// checks run in this order, each refusing with its own reason.
 pub fn authenticate(engine: &Engine, params: &Params) -> Result<Call, ApiError> {
     let module = params.required("module")?;
     let action = params.required("action")?;
@@ -27,28 +28,57 @@ pub fn authenticate(engine: &Engine, params: &Params) -> Result<Call, ApiError> 
             format!("会员不存在：userid {userid}"),
         ));
     };
-    let expected = sign::sign(&module, &action, &userid, key, &time);
-    if !sign::sign_matches(&given_sign, &expected) {
-        let other = engine
-            .users()
-            .find(|(u, k)| {
-                *u != userid
-                    && sign::sign_matches(
-                        &given_sign,
-                        &sign::sign(&module, &action, &userid, k, &time),
-                    )
-            })
-            .map(|(u, _)| u.to_string());
-        let mut err = match other {
-            Some(owner) => ApiError::new(
-                Reason::KeyMismatch,
-                format!("API 秘钥错误：签名使用的秘钥不属于会员 {userid}（它属于会员 {owner}）"),
-            ),
-            None => ApiError::new(Reason::SignInvalid, sign::SIGN_INVALID_MESSAGE),
-        };
-        err.sign_input = Some(sign::masked_canonical(&module, &action, &userid, &time));
-        return Err(err);
+    let signed = Signed {
+        module: &module,
+        action: &action,
+        userid: &userid,
+        time: &time,
+    };
+    check_sign(engine, &signed, key, &given_sign)?;
+    check_time_skew(engine, time_value)?;
+    let action = check_names(&module, &action)?;
+    let taskid = params.str("taskid").filter(|t| !t.trim().is_empty());
+    Ok(Call {
+        action,
+        userid,
+        taskid,
+        params: params.clone(),
+    })
+}
+
+/// The signed fields of a request, as the caller sent them.
+struct Signed<'a> {
+    module: &'a str,
+    action: &'a str,
+    userid: &'a str,
+    time: &'a str,
+}
+
+/// The sign must be the member's; one made with another member's key is
+/// told apart from one that is simply wrong.
+fn check_sign(engine: &Engine, s: &Signed, key: &str, given: &str) -> Result<(), ApiError> {
+    let sign_with = |k: &str| sign::sign(s.module, s.action, s.userid, k, s.time);
+    if sign::sign_matches(given, &sign_with(key)) {
+        return Ok(());
     }
+    let userid = s.userid;
+    let other = engine
+        .users()
+        .find(|(u, k)| *u != userid && sign::sign_matches(given, &sign_with(k)))
+        .map(|(u, _)| u.to_string());
+    let mut err = match other {
+        Some(owner) => ApiError::new(
+            Reason::KeyMismatch,
+            format!("API 秘钥错误：签名使用的秘钥不属于会员 {userid}（它属于会员 {owner}）"),
+        ),
+        None => ApiError::new(Reason::SignInvalid, sign::SIGN_INVALID_MESSAGE),
+    };
+    err.sign_input = Some(sign::masked_canonical(s.module, s.action, userid, s.time));
+    Err(err)
+}
+
+/// With `--time-skew`, the request's time must be that close to the wall clock.
+fn check_time_skew(engine: &Engine, time_value: i64) -> Result<(), ApiError> {
     let skew = engine.settings().time_skew as i64;
     if skew > 0 {
         let wall = clock::wall_seconds();
@@ -61,15 +91,7 @@ pub fn authenticate(engine: &Engine, params: &Params) -> Result<Call, ApiError> 
             ));
         }
     }
-    check_names(&module, &action)?;
-    let taskid = params.str("taskid").filter(|t| !t.trim().is_empty());
-    Ok(Call {
-        module,
-        action,
-        userid,
-        taskid,
-        params: params.clone(),
-    })
+    Ok(())
 }
 
 /// `version`, `system_type` (or their `__…__` aliases) and `vtime` (YYYYMMDD).

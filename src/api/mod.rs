@@ -362,7 +362,7 @@ async fn fault(
         rule,
         effect,
         delay_ms,
-    } = engine.faults().check(&call.action, &call.userid)?;
+    } = engine.faults().check(call.action, &call.userid)?;
     seen.fault = Some(rule);
     match effect {
         Effect::Error {

@@ -42,26 +42,7 @@ pub fn check_upgrade(line: &Line, current: Totals, inc: Increment) -> Result<Tot
         return Err(RuleError::DefenseClosed);
     }
     if inc.ipnum > 0 {
-        if !line.ip_upgrade_type.contains(&inc.ip_type) {
-            return Err(RuleError::IpTypeNotAllowed {
-                value: inc.ip_type,
-                allowed: list_text(&line.ip_upgrade_type),
-            });
-        }
-        let allowed = if line.ip_num_list.is_empty() {
-            vec![1]
-        } else {
-            line.ip_num_list.clone()
-        };
-        if !allowed.contains(&inc.ipnum) {
-            return Err(RuleError::IpNumNotAllowed {
-                value: inc.ipnum,
-                allowed: list_text(&allowed),
-            });
-        }
-        if inc.ip_type == 2 && !is_block_size(inc.ipnum) {
-            return Err(RuleError::SubnetSize { value: inc.ipnum });
-        }
+        check_ip_increment(line, inc)?;
     }
     if inc.defense > 0 && line.defense_step > 0 && inc.defense % line.defense_step != 0 {
         return Err(RuleError::DefenseStep {
@@ -96,6 +77,32 @@ pub fn check_upgrade(line: &Line, current: Totals, inc: Increment) -> Result<Tot
     }
     check_ratio(line, after)?;
     Ok(after)
+}
+
+/// An IP increment's type, count and (for a subnet) block size are ones
+/// the line offers.
+fn check_ip_increment(line: &Line, inc: Increment) -> Result<(), RuleError> {
+    if !line.ip_upgrade_type.contains(&inc.ip_type) {
+        return Err(RuleError::IpTypeNotAllowed {
+            value: inc.ip_type,
+            allowed: list_text(&line.ip_upgrade_type),
+        });
+    }
+    let allowed = if line.ip_num_list.is_empty() {
+        vec![1]
+    } else {
+        line.ip_num_list.clone()
+    };
+    if !allowed.contains(&inc.ipnum) {
+        return Err(RuleError::IpNumNotAllowed {
+            value: inc.ipnum,
+            allowed: list_text(&allowed),
+        });
+    }
+    if inc.ip_type == 2 && !is_block_size(inc.ipnum) {
+        return Err(RuleError::SubnetSize { value: inc.ipnum });
+    }
+    Ok(())
 }
 
 /// Bandwidth ÷ IP count must be at least the line's `ip_bandwidth_rate`
@@ -436,86 +443,58 @@ mod tests {
         );
     }
 
+    fn totals(bandwidth: i64, ipnum: i64, defense: i64) -> Totals {
+        Totals {
+            bandwidth,
+            ipnum,
+            defense,
+        }
+    }
+
     #[test]
     fn degrade_rules() {
-        let cur = Totals {
-            bandwidth: 6,
-            ipnum: 9,
-            defense: 10,
-        };
+        let cur = totals(6, 9, 10);
         let avail = Degradable {
             bandwidth: 1,
             defense: 5,
         };
-        let ok = check_degrade(
-            &line(),
-            cur,
-            avail,
-            Totals {
-                bandwidth: 1,
-                ipnum: 8,
-                defense: 5,
-            },
-        );
-        assert_eq!(
-            ok,
-            Ok(Totals {
-                bandwidth: 5,
-                ipnum: 1,
-                defense: 5
-            })
-        );
-        let too_much = check_degrade(
-            &line(),
-            cur,
-            avail,
-            Totals {
-                bandwidth: 2,
-                ipnum: 0,
-                defense: 0,
-            },
-        );
-        assert_eq!(
-            too_much.map_err(|e| e.reason().as_str()),
-            Err("degrade_exceeds_upgrade")
-        );
-        let empty = check_degrade(&line(), cur, avail, Totals::default());
-        assert_eq!(empty.map_err(|e| e.reason().as_str()), Err("degrade_empty"));
-        // Degrading bandwidth but keeping the IPs breaks the ratio: 5M / 9 IPs ok, 4M/9 not.
-        let cur = Totals {
-            bandwidth: 5,
-            ipnum: 9,
-            defense: 0,
-        };
-        let ratio = check_degrade(
-            &line(),
-            cur,
-            Degradable {
-                bandwidth: 1,
-                defense: 0,
-            },
-            Totals {
-                bandwidth: 1,
-                ipnum: 0,
-                defense: 0,
-            },
-        );
-        assert_eq!(
-            ratio.map_err(|e| e.reason().as_str()),
-            Err("ratio_violation")
-        );
         let mut closed = line();
         closed.reservation_degrade_status = 0;
-        let c = check_degrade(
-            &closed,
-            cur,
-            avail,
-            Totals {
-                bandwidth: 1,
-                ipnum: 0,
-                defense: 0,
-            },
-        );
-        assert_eq!(c.map_err(|e| e.reason().as_str()), Err("degrade_closed"));
+        // Degrading bandwidth but keeping the IPs breaks the ratio: 5M / 9 IPs ok, 4M/9 not.
+        let at_ratio = totals(5, 9, 0);
+        let bandwidth_only = Degradable {
+            bandwidth: 1,
+            defense: 0,
+        };
+        // (line, current, degradable, request, the totals after or the reason)
+        let cases = [
+            (line(), cur, avail, totals(1, 8, 5), Ok(totals(5, 1, 5))),
+            (
+                line(),
+                cur,
+                avail,
+                totals(2, 0, 0),
+                Err("degrade_exceeds_upgrade"),
+            ),
+            (line(), cur, avail, Totals::default(), Err("degrade_empty")),
+            (
+                line(),
+                at_ratio,
+                bandwidth_only,
+                totals(1, 0, 0),
+                Err("ratio_violation"),
+            ),
+            (
+                closed,
+                at_ratio,
+                avail,
+                totals(1, 0, 0),
+                Err("degrade_closed"),
+            ),
+        ];
+        for (line, cur, avail, request, want) in cases {
+            let got = check_degrade(&line, cur, avail, request).map_err(|e| e.reason().as_str());
+            assert_eq!(got, want, "{cur:?} less {request:?}");
+        }
     }
 }

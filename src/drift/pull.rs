@@ -306,42 +306,53 @@ fn pools(lines: &[Value], instances: &[(String, &Value)]) -> Vec<Pool> {
         if missing.is_empty() {
             continue;
         }
-        // The next 10.K.0.0/16 nobody uses.
-        let range = loop {
-            let Ok(range) = Ipv4Net::new(Ipv4Addr::new(10, k, 0, 0), 16) else {
-                break None;
-            };
-            let free = !overlaps(&pools, range);
-            let next = k.checked_add(1);
-            if free {
-                k = next.unwrap_or(k);
-                break Some(range);
-            }
-            match next {
-                Some(n) => k = n,
-                None => break None,
-            }
+        let Some(range) = next_free_range(&pools, &mut k) else {
+            break;
         };
-        let Some(range) = range else { break };
-        let o = range.addr().octets();
-        for kind in missing {
-            let (third, prefix, gateway) = match kind {
-                "primary" => (0, 24, Some(1)),
-                "single" => (1, 24, Some(1)),
-                _ => (4, 22, None),
-            };
-            let Ok(net) = Ipv4Net::new(Ipv4Addr::new(o[0], o[1], third, 0), prefix) else {
-                continue;
-            };
-            pools.push(Pool {
-                line: guid.clone(),
-                kind,
-                net,
-                gateway: gateway.map(|g| Ipv4Addr::new(o[0], o[1], third, g)),
-            });
-        }
+        default_pools(&mut pools, &guid, range, missing);
     }
     pools
+}
+
+/// The next 10.K.0.0/16 nobody uses, counting K up from `k`.
+fn next_free_range(pools: &[Pool], k: &mut u8) -> Option<Ipv4Net> {
+    loop {
+        let Ok(range) = Ipv4Net::new(Ipv4Addr::new(10, *k, 0, 0), 16) else {
+            return None;
+        };
+        let free = !overlaps(pools, range);
+        let next = k.checked_add(1);
+        if free {
+            *k = next.unwrap_or(*k);
+            return Some(range);
+        }
+        match next {
+            Some(n) => *k = n,
+            None => return None,
+        }
+    }
+}
+
+/// A line's missing pools, laid out in `range`: primary 10.K.0.0/24,
+/// single 10.K.1.0/24, subnet 10.K.4.0/22.
+fn default_pools(pools: &mut Vec<Pool>, guid: &str, range: Ipv4Net, missing: Vec<&'static str>) {
+    let o = range.addr().octets();
+    for kind in missing {
+        let (third, prefix, gateway) = match kind {
+            "primary" => (0, 24, Some(1)),
+            "single" => (1, 24, Some(1)),
+            _ => (4, 22, None),
+        };
+        let Ok(net) = Ipv4Net::new(Ipv4Addr::new(o[0], o[1], third, 0), prefix) else {
+            continue;
+        };
+        pools.push(Pool {
+            line: guid.to_string(),
+            kind,
+            net,
+            gateway: gateway.map(|g| Ipv4Addr::new(o[0], o[1], third, g)),
+        });
+    }
 }
 
 /// Months between two `YYYY-MM-DD HH:MM:SS` times, at least 1.

@@ -102,41 +102,7 @@ impl Report {
             if a.findings.is_empty() {
                 continue;
             }
-            let head = ["difference", "path", "mock", "engine", "sample"];
-            let rows: Vec<[String; 5]> = a
-                .findings
-                .iter()
-                .map(|f| {
-                    [
-                        format!("{} ({})", f.severity.word(), f.kind.word()),
-                        f.path.clone(),
-                        f.mock.clone(),
-                        f.engine.clone(),
-                        f.sample.clone().unwrap_or_default(),
-                    ]
-                })
-                .collect();
-            let width = |i: usize| {
-                rows.iter()
-                    .map(|r| r[i].chars().count())
-                    .chain([head[i].len()])
-                    .max()
-                    .unwrap_or(0)
-            };
-            let w: Vec<usize> = (0..4).map(width).collect();
-            let line = |cells: [&str; 5]| {
-                let mut l = String::from("    ");
-                for (i, c) in cells.iter().enumerate().take(4) {
-                    l.push_str(c);
-                    l.push_str(&" ".repeat(w[i] - c.chars().count() + 2));
-                }
-                l.push_str(cells[4]);
-                l.trim_end().to_string() + "\n"
-            };
-            out.push_str(&line(head));
-            for r in &rows {
-                out.push_str(&line([&r[0], &r[1], &r[2], &r[3], &r[4]]));
-            }
+            out.push_str(&findings_table(a));
         }
         let (e, w) = (self.errors(), self.warnings());
         out.push('\n');
@@ -201,44 +167,90 @@ impl Report {
         suite.push_attribute(("errors", "0"));
         let _ = w.write_event(Event::Start(suite));
         for a in &self.actions {
-            let mut case = BytesStart::new("testcase");
-            case.push_attribute(("classname", "drift"));
-            case.push_attribute(("name", a.probe.title()));
-            let lines = |severity: Severity| -> Vec<String> {
-                a.findings
-                    .iter()
-                    .filter(|f| f.severity == severity)
-                    .map(finding_line)
-                    .collect()
-            };
-            let errors = lines(Severity::Error);
-            let mut out = lines(Severity::Warning);
-            out.extend(a.notes.iter().cloned());
-            if errors.is_empty() && out.is_empty() {
-                let _ = w.write_event(Event::Empty(case));
-                continue;
-            }
-            let _ = w.write_event(Event::Start(case));
-            if !errors.is_empty() {
-                let mut failure = BytesStart::new("failure");
-                let message = plural(errors.len(), "error");
-                failure.push_attribute(("message", message.as_str()));
-                failure.push_attribute(("type", "drift"));
-                let _ = w.write_event(Event::Start(failure));
-                let _ = w.write_event(Event::Text(BytesText::new(&errors.join("\n"))));
-                let _ = w.write_event(Event::End(BytesEnd::new("failure")));
-            }
-            if !out.is_empty() {
-                let _ = w.write_event(Event::Start(BytesStart::new("system-out")));
-                let _ = w.write_event(Event::Text(BytesText::new(&out.join("\n"))));
-                let _ = w.write_event(Event::End(BytesEnd::new("system-out")));
-            }
-            let _ = w.write_event(Event::End(BytesEnd::new("testcase")));
+            junit_case(&mut w, a);
         }
         let _ = w.write_event(Event::End(BytesEnd::new("testsuite")));
         let _ = w.write_event(Event::End(BytesEnd::new("testsuites")));
         String::from_utf8_lossy(&w.into_inner()).into_owned() + "\n"
     }
+}
+
+/// One action's findings as aligned columns, with a header row.
+fn findings_table(a: &ActionReport) -> String {
+    let head = ["difference", "path", "mock", "engine", "sample"];
+    let rows: Vec<[String; 5]> = a
+        .findings
+        .iter()
+        .map(|f| {
+            [
+                format!("{} ({})", f.severity.word(), f.kind.word()),
+                f.path.clone(),
+                f.mock.clone(),
+                f.engine.clone(),
+                f.sample.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let width = |i: usize| {
+        rows.iter()
+            .map(|r| r[i].chars().count())
+            .chain([head[i].len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let w: Vec<usize> = (0..4).map(width).collect();
+    let line = |cells: [&str; 5]| {
+        let mut l = String::from("    ");
+        for (i, c) in cells.iter().enumerate().take(4) {
+            l.push_str(c);
+            l.push_str(&" ".repeat(w[i] - c.chars().count() + 2));
+        }
+        l.push_str(cells[4]);
+        l.trim_end().to_string() + "\n"
+    };
+    let mut out = line(head);
+    for r in &rows {
+        out.push_str(&line([&r[0], &r[1], &r[2], &r[3], &r[4]]));
+    }
+    out
+}
+
+/// One action's test case: its errors as a failure, its warnings and
+/// notes as `system-out`.
+fn junit_case(w: &mut Writer<Vec<u8>>, a: &ActionReport) {
+    let mut case = BytesStart::new("testcase");
+    case.push_attribute(("classname", "drift"));
+    case.push_attribute(("name", a.probe.title()));
+    let lines = |severity: Severity| -> Vec<String> {
+        a.findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .map(finding_line)
+            .collect()
+    };
+    let errors = lines(Severity::Error);
+    let mut out = lines(Severity::Warning);
+    out.extend(a.notes.iter().cloned());
+    if errors.is_empty() && out.is_empty() {
+        let _ = w.write_event(Event::Empty(case));
+        return;
+    }
+    let _ = w.write_event(Event::Start(case));
+    if !errors.is_empty() {
+        let mut failure = BytesStart::new("failure");
+        let message = plural(errors.len(), "error");
+        failure.push_attribute(("message", message.as_str()));
+        failure.push_attribute(("type", "drift"));
+        let _ = w.write_event(Event::Start(failure));
+        let _ = w.write_event(Event::Text(BytesText::new(&errors.join("\n"))));
+        let _ = w.write_event(Event::End(BytesEnd::new("failure")));
+    }
+    if !out.is_empty() {
+        let _ = w.write_event(Event::Start(BytesStart::new("system-out")));
+        let _ = w.write_event(Event::Text(BytesText::new(&out.join("\n"))));
+        let _ = w.write_event(Event::End(BytesEnd::new("system-out")));
+    }
+    let _ = w.write_event(Event::End(BytesEnd::new("testcase")));
 }
 
 fn finding_line(f: &Finding) -> String {

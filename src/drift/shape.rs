@@ -397,6 +397,10 @@ struct ClosedSet {
     values: Vec<String>,
 }
 
+fn closed(suffix: &'static [&'static str], values: Vec<String>) -> ClosedSet {
+    ClosedSet { suffix, values }
+}
+
 fn codes(list: Vec<i64>) -> Vec<String> {
     list.into_iter().map(|c| c.to_string()).collect()
 }
@@ -409,67 +413,31 @@ fn words(list: &[&str]) -> Vec<String> {
 /// knows. The state codes come from the mock's own types.
 fn closed_sets() -> Vec<ClosedSet> {
     vec![
-        ClosedSet {
-            suffix: &["order_status"],
-            values: codes(OrderStatus::codes()),
-        },
-        ClosedSet {
-            suffix: &["run_status"],
-            values: codes(RunStatus::codes()),
-        },
-        ClosedSet {
-            suffix: &["act_status"],
-            values: codes(ActStatus::codes()),
-        },
-        ClosedSet {
-            suffix: &["push_status"],
-            values: codes(PushStatus::codes()),
-        },
-        ClosedSet {
-            suffix: &["lock_status"],
-            values: codes(LockStatus::codes()),
-        },
-        ClosedSet {
-            suffix: &["net_type"],
-            values: words(&["ip", "gateway", "network", "broadcast"]),
-        },
-        ClosedSet {
-            suffix: &["ip[]", "status"],
-            values: codes(IpStatus::codes()),
-        },
-        ClosedSet {
-            suffix: &["degrades[]", "status"],
-            values: codes(DegradeStatus::codes()),
-        },
-        ClosedSet {
-            suffix: &["upgrade[]", "status"],
-            values: codes(UpgradeStatus::codes()),
-        },
-        ClosedSet {
-            suffix: &["upgrade[]", "type"],
-            values: words(&["bandwidth", "defense", "ipnum"]),
-        },
-        ClosedSet {
-            suffix: &["degrades[]", "item"],
-            values: words(&["bandwidth", "defense", "ip"]),
-        },
+        closed(&["order_status"], codes(OrderStatus::codes())),
+        closed(&["run_status"], codes(RunStatus::codes())),
+        closed(&["act_status"], codes(ActStatus::codes())),
+        closed(&["push_status"], codes(PushStatus::codes())),
+        closed(&["lock_status"], codes(LockStatus::codes())),
+        closed(
+            &["net_type"],
+            words(&["ip", "gateway", "network", "broadcast"]),
+        ),
+        closed(&["ip[]", "status"], codes(IpStatus::codes())),
+        closed(&["degrades[]", "status"], codes(DegradeStatus::codes())),
+        closed(&["upgrade[]", "status"], codes(UpgradeStatus::codes())),
+        closed(
+            &["upgrade[]", "type"],
+            words(&["bandwidth", "defense", "ipnum"]),
+        ),
+        closed(
+            &["degrades[]", "item"],
+            words(&["bandwidth", "defense", "ip"]),
+        ),
         // Lines, hard disks and products: 0 hidden/disabled, 1 shown, -1 deleted.
-        ClosedSet {
-            suffix: &["data[]", "status"],
-            values: words(&["-1", "0", "1"]),
-        },
-        ClosedSet {
-            suffix: &["line_type"],
-            values: words(&["niaoyun", "local", "zkeys"]),
-        },
-        ClosedSet {
-            suffix: &["stock_type"],
-            values: words(&["0", "1"]),
-        },
-        ClosedSet {
-            suffix: &["is_default"],
-            values: words(&["0", "1"]),
-        },
+        closed(&["data[]", "status"], words(&["-1", "0", "1"])),
+        closed(&["line_type"], words(&["niaoyun", "local", "zkeys"])),
+        closed(&["stock_type"], words(&["0", "1"])),
+        closed(&["is_default"], words(&["0", "1"])),
     ]
 }
 

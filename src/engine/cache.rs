@@ -32,14 +32,14 @@ impl RenderCache {
 
     /// The cache key of a call whose answer depends on the catalog alone.
     pub fn key(call: &Call) -> Option<String> {
-        let name = ActionName::parse(&call.action).filter(|a| a.cacheable())?;
-        match name {
+        match call.action {
+            name if !name.cacheable() => None,
             ActionName::GetSystems => Some(format!(
                 "getsystems|{}|{}",
                 call.params.str("page_mode").unwrap_or_default(),
                 call.params.str("page_length").unwrap_or_default()
             )),
-            _ => Some(call.action.clone()),
+            name => Some(name.wire().to_string()),
         }
     }
 

@@ -22,6 +22,9 @@ pub struct ClockView {
 pub struct Health {
     /// Always `ok`.
     pub status: String,
+    /// The server's version (`CARGO_PKG_VERSION`).
+    #[serde(default)]
+    pub version: String,
 }
 
 /// `POST /_mock/reset`.
@@ -210,6 +213,168 @@ pub struct CallRequest {
     pub action: String,
     #[serde(default)]
     pub params: serde_json::Map<String, Value>,
+}
+
+/// What `DELETE /_mock/faults` leaves.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+pub struct FaultsCleared {
+    /// Always empty.
+    pub faults: Vec<Value>,
+}
+
+/// What `DELETE /_mock/requests` leaves.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+pub struct RequestsCleared {
+    /// Always empty.
+    pub requests: Vec<Value>,
+}
+
+/// `PATCH /_mock/baremetal/{guid}`: the instance as `sync_baremetal`
+/// shows it after the change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = Forced)]
+pub struct ForcedInstance {
+    #[schema(value_type = Object)]
+    pub baremetal: Value,
+}
+
+/// `POST /_mock/call`: how the `/api` call went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CallAnswer {
+    /// The HTTP status `/api` answered (null: the connection was dropped).
+    pub status: Option<u16>,
+    /// Its `X-Mock-Error` reason.
+    pub reason: Option<String>,
+    /// The envelope (or the body as text when it is not JSON).
+    pub answer: Value,
+    /// Set when a `drop` fault closed the connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport_error: Option<String>,
+}
+
+/// `GET /_mock/instances`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct InstanceList {
+    /// Instance summaries, newest first.
+    pub instances: Vec<InstanceSummary>,
+    /// Instances matching the filter, all pages.
+    pub total: i64,
+    /// The engine's time.
+    pub now: String,
+}
+
+/// A catalog record an instance refers to: its GUID and name (empty when
+/// the catalog no longer has it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NamedRecord {
+    pub guid: String,
+    pub name: String,
+}
+
+/// A state value's words: the engine's Chinese one and its English meaning.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StateLabel {
+    pub zh: String,
+    pub en: String,
+}
+
+/// The words of an instance's three main state codes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StateLabels {
+    pub order_status: StateLabel,
+    pub run_status: StateLabel,
+    pub act_status: StateLabel,
+}
+
+/// One instance as `GET /_mock/instances` lists it (and as the `instance`
+/// of its detail).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct InstanceSummary {
+    pub guid: String,
+    pub userid: String,
+    pub name: String,
+    pub zone: NamedRecord,
+    pub line: NamedRecord,
+    pub product: NamedRecord,
+    pub system: NamedRecord,
+    /// The default address; null when it has none.
+    pub primary_ip: Option<String>,
+    /// Live addresses.
+    pub ip_count: usize,
+    /// Subnets, live and released.
+    pub subnet_count: usize,
+    pub bandwidth: i64,
+    pub defense: i64,
+    /// The state codes as the engine writes them (digits as text).
+    pub order_status: String,
+    pub run_status: String,
+    pub act_status: String,
+    pub lock_status: String,
+    pub labels: StateLabels,
+    /// `YYYY-MM-DD HH:MM:SS`.
+    pub start_time: String,
+    pub end_time: String,
+    /// Whole days until `end_time` (negative: past it); null once deleted.
+    pub days_left: Option<i64>,
+}
+
+/// A subnet of an instance (the entries of one upgrade with a `network`
+/// entry), live or released.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SubnetView {
+    /// `network/prefix`; null without a network entry or a readable mask.
+    pub cidr: Option<String>,
+    pub network: Option<String>,
+    pub gateway: Option<String>,
+    pub broadcast: Option<String>,
+    pub mask: String,
+    /// Addresses in it.
+    pub size: usize,
+    /// Its addresses' status code (digits as text).
+    pub status: Option<String>,
+    /// The upgrade record's value and order number (null when it is gone).
+    pub value: Option<String>,
+    pub order_no_api: Option<String>,
+}
+
+/// `GET /_mock/instances/{guid}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct InstanceDetail {
+    pub instance: InstanceSummary,
+    /// The instance as `sync_baremetal` shows it.
+    #[schema(value_type = Object)]
+    pub baremetal: Value,
+    pub subnets: Vec<SubnetView>,
+    pub pending: Vec<PendingTransition>,
+    pub now: String,
+}
+
+/// `GET /_mock/catalog`: each record as the engine's catalog calls serve it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = Catalog)]
+pub struct CatalogView {
+    #[schema(value_type = Vec<Object>)]
+    pub zones: Vec<Value>,
+    #[schema(value_type = Vec<Object>)]
+    pub lines: Vec<Value>,
+    /// With the mock's own `stock_total` and `stock_free`.
+    #[schema(value_type = Vec<Object>)]
+    pub products: Vec<Value>,
+    #[schema(value_type = Vec<Object>)]
+    pub systems: Vec<Value>,
+}
+
+/// One member and its callback URL (never its key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct User {
+    pub userid: String,
+    pub callback_url: Option<String>,
+}
+
+/// `GET /_mock/users`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Users {
+    pub users: Vec<User>,
 }
 
 /// The control API's error body (with a 4xx status).

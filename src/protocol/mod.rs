@@ -4,8 +4,9 @@
 //! `X-Mock-Error` reasons and the refusal that carries one, and how the
 //! control API reads a whole number.
 //!
-//! Architecture invariant: this module imports nothing of the crate but
-//! the clock's range; every arrow points down to it.
+//! Architecture invariant: this module imports nothing of the crate (not
+//! even the clock) and no database (`tests/tidy.rs` checks both); every
+//! arrow points down to it.
 
 pub mod control;
 pub mod mask;

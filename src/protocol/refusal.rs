@@ -1,6 +1,7 @@
 //! A refused request as the layers below the HTTP edge say it: why (a
 //! [`Reason`]) and a sentence a person can act on. No status, no envelope
-//! code: the edge (`api/error.rs`) adds those.
+//! code: the edge (`api/error.rs`) adds those. A database error becomes
+//! one in `store/error.rs`: this layer knows no database.
 
 use super::reason::Reason;
 
@@ -36,15 +37,13 @@ impl Refusal {
         Refusal::new(Reason::NotFound, format!("业务不存在：{guid}"))
     }
 
-    /// An `end_time` past the last time the engine can write
-    /// (`9999-12-31 23:59:59`): refused rather than answered as `+10000-…`.
-    pub fn end_time_out_of_range(months: i64) -> Refusal {
+    /// An `end_time` past `last_time`, the last time the engine can write
+    /// (the clock's `9999-12-31 23:59:59`): refused rather than answered
+    /// as `+10000-…`.
+    pub fn end_time_out_of_range(months: i64, last_time: &str) -> Refusal {
         Refusal::new(
             Reason::TimeOutOfRange,
-            format!(
-                "到期时间超出范围：{months} 个月后将晚于 {}",
-                crate::clock::LAST_TIME
-            ),
+            format!("到期时间超出范围：{months} 个月后将晚于 {last_time}"),
         )
     }
 
@@ -53,23 +52,5 @@ impl Refusal {
     pub fn internal(detail: impl std::fmt::Display) -> Refusal {
         tracing::error!(%detail, "internal error");
         Refusal::new(Reason::InternalError, "引擎内部错误，请稍后重试")
-    }
-}
-
-impl From<rusqlite::Error> for Refusal {
-    fn from(err: rusqlite::Error) -> Refusal {
-        match err.sqlite_error_code() {
-            // An in-memory engine holds at most 1 GiB (SQLite's `memdb`
-            // limit); a `--db` file, what its disk holds. The transaction
-            // is rolled back, so nothing was half done.
-            Some(rusqlite::ErrorCode::DiskFull) => {
-                tracing::warn!(%err, "storage full");
-                Refusal::new(
-                    Reason::StorageFull,
-                    "模拟引擎的存储已满：请重置引擎（POST /_mock/reset）或改用 --db 文件",
-                )
-            }
-            _ => Refusal::internal(err),
-        }
     }
 }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::matcher::parse_path;
-use crate::faults::Spec;
+use crate::faults::{Checked, Spec};
 
 /// A whole scenario file.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,7 +78,8 @@ pub enum StepKind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct FaultStep {
     pub rule: Value,
-    pub spec: Spec,
+    /// The rule checked, its action parsed: a typo fails the file.
+    pub spec: Checked,
 }
 
 /// `fork: {name: t1, snapshot: fixture}`; both fields optional.
@@ -366,6 +367,31 @@ fn parse_clock(value: &Value) -> Result<ClockOp, String> {
 
 impl RawStep {
     fn into_step(self) -> Result<Step, String> {
+        // What only a call reads, and whether each is given.
+        let companions = [
+            ("params", self.params.is_some()),
+            ("as", self.identity.is_some()),
+            ("encoding", self.encoding.is_some()),
+            ("expect", self.expect.is_some()),
+        ];
+        let (head, given) = self.into_kinds();
+        let (kind_name, kind) = the_one_kind(given)?;
+        if kind_name != "call" {
+            if let Some((field, _)) = companions.iter().find(|(_, here)| *here) {
+                return Err(format!("{field} only goes with call, not {kind_name}"));
+            }
+        }
+        check_names(head.id.as_deref(), &head.capture)?;
+        Ok(Step {
+            id: head.id,
+            description: head.description,
+            kind: kind?,
+            capture: head.capture,
+        })
+    }
+
+    /// The step's own fields, and its kinds as given.
+    fn into_kinds(self) -> (StepHead, GivenKinds) {
         let RawStep {
             id,
             description,
@@ -385,16 +411,10 @@ impl RawStep {
             expect_journal,
             fork,
         } = self;
-        let companions = [
-            ("params", params.is_some()),
-            ("as", identity.is_some()),
-            ("encoding", encoding.is_some()),
-            ("expect", expect.is_some()),
-        ];
         // The one list of step kinds: each key given, with what it reads as.
         // Every kind is parsed here, so that a typo in any step fails the
         // file before its first step runs.
-        let given: Vec<(&'static str, Result<StepKind, String>)> = [
+        let given: GivenKinds = [
             call.map(|action| {
                 (
                     "call",
@@ -419,43 +439,55 @@ impl RawStep {
         .into_iter()
         .flatten()
         .collect();
-        let (kind_name, kind) = match <[_; 1]>::try_from(given) {
-            Ok([one]) => one,
-            Err(given) if given.is_empty() => {
-                return Err(
-                    "no step kind: give one of call, clock, fault, clear_faults, \
-                     snapshot, restore, reset, control, expect_journal, fork"
-                        .to_string(),
-                )
-            }
-            Err(many) => {
-                let names: Vec<&str> = many.iter().map(|(name, _)| *name).collect();
-                return Err(format!("one kind per step, got {}", names.join(" and ")));
-            }
-        };
-        if kind_name != "call" {
-            if let Some((field, _)) = companions.iter().find(|(_, here)| *here) {
-                return Err(format!("{field} only goes with call, not {kind_name}"));
-            }
-        }
-        for (name, path) in &capture {
-            if name.is_empty() || name.contains(['.', '[', ']', '$', '{', '}']) {
-                return Err(format!("capture name {name:?} must be a plain word"));
-            }
-            parse_path(path).map_err(|e| format!("capture {name}: {e}"))?;
-        }
-        if let Some(id) = &id {
-            if id.is_empty() || id.contains(['.', '[', ']', '$', '{', '}']) {
-                return Err(format!("id {id:?} must be a plain word"));
-            }
-        }
-        Ok(Step {
+        let head = StepHead {
             id,
             description,
-            kind: kind?,
             capture,
-        })
+        };
+        (head, given)
     }
+}
+
+/// What every kind of step has: an id, a description, captures.
+struct StepHead {
+    id: Option<String>,
+    description: Option<String>,
+    capture: Vec<(String, String)>,
+}
+
+/// A step's kinds as given, each with what it reads as.
+type GivenKinds = Vec<(&'static str, Result<StepKind, String>)>;
+
+/// The one step kind given, or why there is not exactly one.
+fn the_one_kind(given: GivenKinds) -> Result<(&'static str, Result<StepKind, String>), String> {
+    match <[_; 1]>::try_from(given) {
+        Ok([one]) => Ok(one),
+        Err(given) if given.is_empty() => Err(
+            "no step kind: give one of call, clock, fault, clear_faults, \
+             snapshot, restore, reset, control, expect_journal, fork"
+                .to_string(),
+        ),
+        Err(many) => {
+            let names: Vec<&str> = many.iter().map(|(name, _)| *name).collect();
+            Err(format!("one kind per step, got {}", names.join(" and ")))
+        }
+    }
+}
+
+/// A step's id and capture names are plain words; its capture paths parse.
+fn check_names(id: Option<&str>, capture: &[(String, String)]) -> Result<(), String> {
+    for (name, path) in capture {
+        if name.is_empty() || name.contains(['.', '[', ']', '$', '{', '}']) {
+            return Err(format!("capture name {name:?} must be a plain word"));
+        }
+        parse_path(path).map_err(|e| format!("capture {name}: {e}"))?;
+    }
+    if let Some(id) = id {
+        if id.is_empty() || id.contains(['.', '[', ']', '$', '{', '}']) {
+            return Err(format!("id {id:?} must be a plain word"));
+        }
+    }
+    Ok(())
 }
 
 /// `reset: true` and `clear_faults: true`; `false` is a mistake, not a no-op.
@@ -511,7 +543,7 @@ fn fault_step(rule: Value) -> Result<StepKind, String> {
             None => format!("fault: {inner}"),
         }
     })?;
-    spec.validate().map_err(|e| format!("fault: {e}"))?;
+    let spec = spec.check().map_err(|e| format!("fault: {e}"))?;
     Ok(StepKind::Fault(Box::new(FaultStep { rule, spec })))
 }
 
@@ -600,9 +632,10 @@ mod tests {
 
     /// A fault step as the file would give it.
     fn fault(rule: Value) -> StepKind {
-        let Ok(spec) = serde_json::from_value(rule.clone()) else {
+        let Ok(spec) = serde_json::from_value::<Spec>(rule.clone()) else {
             panic!("not a rule: {rule}");
         };
+        let spec = spec.check().unwrap_or_else(|e| panic!("{e}: {rule}"));
         StepKind::Fault(Box::new(FaultStep { rule, spec }))
     }
 
@@ -768,6 +801,39 @@ mod tests {
         assert_eq!(call.expect.wanted_code(), None);
     }
 
+    /// A fault step's action is parsed when the file loads: the step holds
+    /// the action itself, and a misspelt one fails the file, naming the
+    /// actions there are (a rule that could never fire tests nothing).
+    #[test]
+    fn a_fault_steps_action_is_parsed_at_load() {
+        use crate::actions::ActionName;
+        let step = one_step("fault: {action: degrade_cancel, userid: \"2\", effect: {kind: drop}}");
+        let Ok(Step {
+            kind: StepKind::Fault(fault),
+            ..
+        }) = step
+        else {
+            panic!("not a fault step: {step:?}");
+        };
+        assert_eq!(fault.spec.action, Some(ActionName::DegradeCancel));
+        assert_eq!(fault.spec.userid.as_deref(), Some("2"));
+        assert_eq!(fault.rule["action"], "degrade_cancel");
+        let any = one_step("fault: {effect: {kind: stall}}");
+        assert!(
+            matches!(any, Ok(Step { kind: StepKind::Fault(f), .. }) if f.spec.action.is_none())
+        );
+        for typo in ["Create", "degrade-cancel", "\"${action}\"", "'create '"] {
+            let err = one_step(&format!(
+                "fault: {{action: {typo}, effect: {{kind: drop}}}}"
+            ))
+            .err()
+            .unwrap_or_default();
+            assert!(err.contains("fault: unknown action"), "{typo}: {err}");
+            assert!(err.contains("known: getzones, sync_line"), "{typo}: {err}");
+            assert!(err.contains("refund"), "{typo}: {err}");
+        }
+    }
+
     #[test]
     fn control_kinds() {
         let cases = [
@@ -870,6 +936,10 @@ mod tests {
                 Err(e) => assert!(e.contains(want), "{yaml}: {e:?} lacks {want:?}"),
             }
         }
+    }
+
+    #[test]
+    fn rejects_bad_files() {
         assert!(parse("name: t\nsteps: []\n").is_err_and(|e| e.contains("at least one step")));
         assert!(parse("steps:\n  - reset: true\n").is_err_and(|e| e.contains("name")));
         assert!(

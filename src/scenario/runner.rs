@@ -11,7 +11,8 @@ use serde_json::{json, Map, Value};
 
 use super::matcher::{lookup_str, show, subset, ArrayMode, Mismatch};
 use super::model::{
-    Call, ClockOp, Control, Encoding, EngineOptions, Expect, ForkStep, Scenario, Step, StepKind,
+    Call, ClockOp, Control, Encoding, EngineOptions, Expect, ForkStep, JournalExpect, Scenario,
+    Step, StepKind,
 };
 use super::vars::Scope;
 use crate::client::Client;
@@ -176,7 +177,7 @@ pub async fn run_scenario(
     opts: &Options,
     out: &mut (dyn Write + Send),
 ) -> ScenarioReport {
-    let mut report = ScenarioReport {
+    let report = ScenarioReport {
         file: file.map(Path::to_path_buf),
         name: scenario.name.clone(),
         steps: scenario.steps.len(),
@@ -190,27 +191,9 @@ pub async fn run_scenario(
     if let Some(d) = &scenario.description {
         print(out, &format!("  {}", d.trim().replace('\n', "\n  ")));
     }
-    let engine = match &opts.url {
-        Some(_) => {
-            if !scenario.engine.is_empty() {
-                print(out, "  note: engine options are ignored with --url");
-            }
-            None
-        }
-        None => match start_engine(&scenario.engine).await {
-            Ok(e) => Some(e),
-            Err(e) => {
-                let problem = format!("the in-process engine did not start: {e}");
-                print(out, &format!("  FAIL  {problem}"));
-                report.failure = Some(StepFailure {
-                    step: 0,
-                    label: "start engine".to_string(),
-                    problems: vec![problem],
-                });
-                print(out, &format!("FAIL  {}", scenario.name));
-                return report;
-            }
-        },
+    let engine = match engine_for(scenario, opts, out).await {
+        Ok(engine) => engine,
+        Err(problem) => return failed_to_start(scenario, report, "start engine", problem, out),
     };
     let base = match (&opts.url, &engine) {
         (Some(url), _) => url.trim_end_matches('/').to_string(),
@@ -219,42 +202,9 @@ pub async fn run_scenario(
     };
     let mut session = match Session::new(base, scenario) {
         Ok(s) => s,
-        Err(e) => {
-            print(out, &format!("  FAIL  {e}"));
-            print(out, &format!("FAIL  {}", scenario.name));
-            report.failure = Some(StepFailure {
-                step: 0,
-                label: "http client".to_string(),
-                problems: vec![e],
-            });
-            return report;
-        }
+        Err(e) => return failed_to_start(scenario, report, "http client", e, out),
     };
-    for (i, step) in scenario.steps.iter().enumerate() {
-        let label = step_label(i + 1, step);
-        match session.run_step(step).await {
-            Ok(note) => {
-                report.steps_passed += 1;
-                print(out, &format!("  PASS  {label}{note}"));
-            }
-            Err(problems) => {
-                print(out, &format!("  FAIL  {label}"));
-                for p in &problems {
-                    print(out, &format!("        {}", p.replace('\n', "\n        ")));
-                }
-                let left = scenario.steps.len() - i - 1;
-                if left > 0 {
-                    print(out, &format!("        ({left} later steps not run)"));
-                }
-                report.failure = Some(StepFailure {
-                    step: i + 1,
-                    label,
-                    problems,
-                });
-                break;
-            }
-        }
-    }
+    let report = session.run_steps(scenario, report, out).await;
     if let Some(e) = engine {
         e.stop().await;
     }
@@ -271,6 +221,43 @@ pub async fn run_scenario(
             ),
         ),
     }
+    report
+}
+
+/// The in-process engine a scenario runs against; `None` with `--url`,
+/// which ignores the scenario's engine options.
+async fn engine_for(
+    scenario: &Scenario,
+    opts: &Options,
+    out: &mut (dyn Write + Send),
+) -> Result<Option<MockEngine>, String> {
+    if opts.url.is_some() {
+        if !scenario.engine.is_empty() {
+            print(out, "  note: engine options are ignored with --url");
+        }
+        return Ok(None);
+    }
+    start_engine(&scenario.engine)
+        .await
+        .map(Some)
+        .map_err(|e| format!("the in-process engine did not start: {e}"))
+}
+
+/// The report of a scenario that failed before its first step, as "step 0".
+fn failed_to_start(
+    scenario: &Scenario,
+    mut report: ScenarioReport,
+    label: &str,
+    problem: String,
+    out: &mut (dyn Write + Send),
+) -> ScenarioReport {
+    print(out, &format!("  FAIL  {problem}"));
+    print(out, &format!("FAIL  {}", scenario.name));
+    report.failure = Some(StepFailure {
+        step: 0,
+        label: label.to_string(),
+        problems: vec![problem],
+    });
     report
 }
 
@@ -367,25 +354,48 @@ impl Session {
         })
     }
 
+    /// Runs the steps in order, printing a line for each, up to the first
+    /// that fails.
+    async fn run_steps(
+        &mut self,
+        scenario: &Scenario,
+        mut report: ScenarioReport,
+        out: &mut (dyn Write + Send),
+    ) -> ScenarioReport {
+        for (i, step) in scenario.steps.iter().enumerate() {
+            let label = step_label(i + 1, step);
+            match self.run_step(step).await {
+                Ok(note) => {
+                    report.steps_passed += 1;
+                    print(out, &format!("  PASS  {label}{note}"));
+                }
+                Err(problems) => {
+                    print(out, &format!("  FAIL  {label}"));
+                    for p in &problems {
+                        print(out, &format!("        {}", p.replace('\n', "\n        ")));
+                    }
+                    let left = scenario.steps.len() - i - 1;
+                    if left > 0 {
+                        print(out, &format!("        ({left} later steps not run)"));
+                    }
+                    report.failure = Some(StepFailure {
+                        step: i + 1,
+                        label,
+                        problems,
+                    });
+                    break;
+                }
+            }
+        }
+        report
+    }
+
     /// Runs a step; `Ok` carries a short note for the PASS line.
     async fn run_step(&mut self, step: &Step) -> StepResult {
         let (doc, note) = match &step.kind {
             StepKind::Call(call) => self.call(call).await?,
             StepKind::Control(control) => self.control_step(control).await?,
-            StepKind::Clock(op) => {
-                let (path, body) = match op {
-                    ClockOp::Advance(s) => ("/_mock/clock/advance", json!({"seconds": s})),
-                    ClockOp::Set(t) => (
-                        "/_mock/clock/set",
-                        json!({"now": self.scope.interpolate_text(t).map_err(one)?}),
-                    ),
-                    ClockOp::Freeze => ("/_mock/clock/freeze", json!({})),
-                    ClockOp::Resume => ("/_mock/clock/resume", json!({})),
-                };
-                let doc = self.control_ok("POST", path, Some(body)).await?;
-                let now = doc.get("now").and_then(Value::as_str).unwrap_or("?");
-                (doc.clone(), format!(" (now {now})"))
-            }
+            StepKind::Clock(op) => self.clock(op).await?,
             StepKind::Fault(f) => {
                 let rule = self.scope.interpolate(&f.rule).map_err(one)?;
                 let doc = self.control_ok("POST", "/_mock/faults", Some(rule)).await?;
@@ -413,45 +423,66 @@ impl Session {
                 (self.control_ok("POST", &path, None).await?, String::new())
             }
             StepKind::Fork(fork) => self.fork(fork).await?,
-            StepKind::ExpectJournal(j) => {
-                let query = self.scope.interpolate_text(&j.query).map_err(one)?;
-                // Every matching entry, page after page, unless the query
-                // names its own `limit` or `before`.
-                let mut pages = crate::client::JournalPages::new(&query);
-                let mut all = Vec::new();
-                let mut doc = Value::Null;
-                while let Some(path) = pages.next_path() {
-                    doc = self.control_ok("GET", &path, None).await?;
-                    all.extend(pages.take(&doc));
-                }
-                let entries = Value::Array(all);
-                if let Value::Object(map) = &mut doc {
-                    map.insert("requests".to_string(), entries.clone());
-                }
-                let mut problems = Vec::new();
-                let n = entries.as_array().map_or(0, Vec::len);
-                if let Some(count) = j.count {
-                    if n != count {
-                        problems.push(format!("journal: expected {count} entries, got {n}"));
-                    }
-                }
-                if let Some(want) = &j.entries {
-                    let want = self.scope.interpolate(want).map_err(one)?;
-                    problems.extend(
-                        subset(&want, &entries, ArrayMode::Prefix, "requests")
-                            .iter()
-                            .map(Mismatch::to_string),
-                    );
-                }
-                if !problems.is_empty() {
-                    problems.push(format!("journal: {}", show(&entries)));
-                    return Err(problems);
-                }
-                (doc, format!(" ({n} entries)"))
-            }
+            StepKind::ExpectJournal(j) => self.expect_journal(j).await?,
         };
         self.remember(step, &doc)?;
         Ok(note)
+    }
+
+    /// Moves, sets, freezes or resumes the engine's clock.
+    async fn clock(&self, op: &ClockOp) -> Result<(Value, String), Vec<String>> {
+        let (path, body) = match op {
+            ClockOp::Advance(s) => ("/_mock/clock/advance", json!({"seconds": s})),
+            ClockOp::Set(t) => (
+                "/_mock/clock/set",
+                json!({"now": self.scope.interpolate_text(t).map_err(one)?}),
+            ),
+            ClockOp::Freeze => ("/_mock/clock/freeze", json!({})),
+            ClockOp::Resume => ("/_mock/clock/resume", json!({})),
+        };
+        let doc = self.control_ok("POST", path, Some(body)).await?;
+        let now = doc.get("now").and_then(Value::as_str).unwrap_or("?");
+        let note = format!(" (now {now})");
+        Ok((doc, note))
+    }
+
+    /// Reads every journal entry the query matches and checks their count
+    /// and contents.
+    async fn expect_journal(&self, j: &JournalExpect) -> Result<(Value, String), Vec<String>> {
+        let query = self.scope.interpolate_text(&j.query).map_err(one)?;
+        // Every matching entry, page after page, unless the query
+        // names its own `limit` or `before`.
+        let mut pages = crate::client::JournalPages::new(&query);
+        let mut all = Vec::new();
+        let mut doc = Value::Null;
+        while let Some(path) = pages.next_path() {
+            doc = self.control_ok("GET", &path, None).await?;
+            all.extend(pages.take(&doc));
+        }
+        let entries = Value::Array(all);
+        if let Value::Object(map) = &mut doc {
+            map.insert("requests".to_string(), entries.clone());
+        }
+        let mut problems = Vec::new();
+        let n = entries.as_array().map_or(0, Vec::len);
+        if let Some(count) = j.count {
+            if n != count {
+                problems.push(format!("journal: expected {count} entries, got {n}"));
+            }
+        }
+        if let Some(want) = &j.entries {
+            let want = self.scope.interpolate(want).map_err(one)?;
+            problems.extend(
+                subset(&want, &entries, ArrayMode::Prefix, "requests")
+                    .iter()
+                    .map(Mismatch::to_string),
+            );
+        }
+        if !problems.is_empty() {
+            problems.push(format!("journal: {}", show(&entries)));
+            return Err(problems);
+        }
+        Ok((doc, format!(" ({n} entries)")))
     }
 
     /// Makes a namespace from the current one and moves the session into it.
@@ -574,12 +605,27 @@ impl Session {
         reply: &Reply,
         doc: &Value,
     ) -> Result<Vec<String>, Vec<String>> {
-        let text = |t: &Option<String>| -> Result<Option<String>, Vec<String>> {
-            t.as_ref()
-                .map(|s| self.scope.interpolate_text(s))
-                .transpose()
-                .map_err(one)
-        };
+        let mut problems = self.check_envelope(expect, reply, doc)?;
+        problems.extend(self.check_contents(expect, reply, doc)?);
+        Ok(problems)
+    }
+
+    /// An expected text with the scope's variables filled in.
+    fn text(&self, t: &Option<String>) -> Result<Option<String>, Vec<String>> {
+        t.as_ref()
+            .map(|s| self.scope.interpolate_text(s))
+            .transpose()
+            .map_err(one)
+    }
+
+    /// How the HTTP status, `code`, `X-Mock-Error` and `message` differ
+    /// from the expectation.
+    fn check_envelope(
+        &self,
+        expect: &Expect,
+        reply: &Reply,
+        doc: &Value,
+    ) -> Result<Vec<String>, Vec<String>> {
         let mut problems = Vec::new();
         let mut mismatch = |path: &str, expected: String, actual: String| {
             problems.push(
@@ -602,34 +648,39 @@ impl Session {
                 mismatch("code", code.to_string(), show(&actual));
             }
         }
-        match &expect.reason {
-            None => {}
-            Some(want) => {
-                let want = text(want)?;
-                if want != reply.reason {
-                    let render = |r: &Option<String>| match r {
-                        Some(r) => r.clone(),
-                        None => "(none)".to_string(),
-                    };
-                    mismatch("X-Mock-Error", render(&want), render(&reply.reason));
-                }
+        if let Some(want) = &expect.reason {
+            let want = self.text(want)?;
+            if want != reply.reason {
+                let render = |r: &Option<String>| match r {
+                    Some(r) => r.clone(),
+                    None => "(none)".to_string(),
+                };
+                mismatch("X-Mock-Error", render(&want), render(&reply.reason));
             }
         }
         let message = doc.get("message").cloned().unwrap_or(Value::Null);
-        if let Some(want) = text(&expect.message)? {
+        if let Some(want) = self.text(&expect.message)? {
             if message.as_str() != Some(want.as_str()) {
                 mismatch("message", show(&Value::String(want)), show(&message));
             }
         }
-        if let Some(want) = text(&expect.message_contains)? {
+        if let Some(want) = self.text(&expect.message_contains)? {
             if !message.as_str().is_some_and(|m| m.contains(&want)) {
-                mismatch(
-                    "message",
-                    format!("text containing {want:?}"),
-                    show(&message),
-                );
+                let expected = format!("text containing {want:?}");
+                mismatch("message", expected, show(&message));
             }
         }
+        Ok(problems)
+    }
+
+    /// How `data`, the lengths, the raw body and the latency differ from
+    /// the expectation.
+    fn check_contents(
+        &self,
+        expect: &Expect,
+        reply: &Reply,
+        doc: &Value,
+    ) -> Result<Vec<String>, Vec<String>> {
         let data = doc.get("data").unwrap_or(&Value::Null);
         let mut found = Vec::new();
         if let Some(want) = &expect.data {
@@ -640,9 +691,9 @@ impl Session {
             let want = self.scope.interpolate(want).map_err(one)?;
             found.extend(subset(&want, data, ArrayMode::Anywhere, "data"));
         }
-        problems.extend(found.iter().map(Mismatch::to_string));
+        let mut problems: Vec<String> = found.iter().map(Mismatch::to_string).collect();
         problems.extend(check_lengths(&expect.len, doc));
-        if let Some(want) = text(&expect.body_contains)? {
+        if let Some(want) = self.text(&expect.body_contains)? {
             if !reply.text.contains(&want) {
                 problems.push(format!("body: expected it to contain {want:?}"));
             }

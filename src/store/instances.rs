@@ -419,15 +419,48 @@ pub fn insert_seeded(
     let Some((product, _)) = catalog::product(conn, &s.product_guid)? else {
         return Ok(());
     };
+    let start = now - 86_400;
+    let end =
+        crate::domain::months::add_months(start, s.months.max(1) as u32, zone).unwrap_or(start);
+    let inst = seeded_instance(conn, s, &product, start, end)?;
+    insert(conn, &inst)?;
+    let line_guid = &product.line_guid;
+    hold_stock(conn, &s.stock_id, &s.guid)?;
+    network::assign_seeded_ip(conn, line_guid, &s.guid, &s.primary_ip, start)?;
+    for u in &s.upgrades {
+        changes::insert_seeded_upgrade(conn, line_guid, &s.guid, u, start + 3600)?;
+    }
+    super::transitions::schedule(
+        conn,
+        &super::transitions::NewTransition {
+            guid: &s.guid,
+            kind: TransitionKind::Expired,
+            due: end,
+            taskid: None,
+            action: "create",
+            userid: &s.userid,
+            reference: None,
+            stalled_by: None,
+        },
+    )?;
+    Ok(())
+}
+
+/// A seeded instance as stored: running since `start`, its product's name
+/// and addresses plus its upgrades', its system's login name.
+fn seeded_instance(
+    conn: &Connection,
+    s: &SeedInstance,
+    product: &Product,
+    start: i64,
+    end: i64,
+) -> rusqlite::Result<Instance> {
     let Product {
         line_guid, name, ..
     } = product.clone();
     let login_name = catalog::system(conn, &s.system_guid)?
         .map(|sys| sys.login_name)
         .unwrap_or_else(|| "root".to_string());
-    let start = now - 86_400;
-    let end =
-        crate::domain::months::add_months(start, s.months.max(1) as u32, zone).unwrap_or(start);
     let cabinet_sn: String = conn
         .query_row(
             "SELECT cabinet_sn FROM stock WHERE id = ?1",
@@ -442,12 +475,12 @@ pub fn insert_seeded(
         .filter(|u| u.kind == "ipnum")
         .map(|u| u.nums)
         .sum();
-    let inst = Instance {
+    Ok(Instance {
         id: s.id,
         guid: s.guid.clone(),
         userid: s.userid.clone(),
         product_guid: s.product_guid.clone(),
-        line_guid: line_guid.clone(),
+        line_guid,
         system_guid: s.system_guid.clone(),
         stock_id: Some(s.stock_id.clone()),
         cabinet_sn,
@@ -472,27 +505,7 @@ pub fn insert_seeded(
         lock_status: State::RUNNING.lock_status,
         install_mode: "1".to_string(),
         deleted_at: None,
-    };
-    insert(conn, &inst)?;
-    hold_stock(conn, &s.stock_id, &s.guid)?;
-    network::assign_seeded_ip(conn, &line_guid, &s.guid, &s.primary_ip, start)?;
-    for u in &s.upgrades {
-        changes::insert_seeded_upgrade(conn, &line_guid, &s.guid, u, start + 3600)?;
-    }
-    super::transitions::schedule(
-        conn,
-        &super::transitions::NewTransition {
-            guid: &s.guid,
-            kind: TransitionKind::Expired,
-            due: end,
-            taskid: None,
-            action: "create",
-            userid: &s.userid,
-            reference: None,
-            stalled_by: None,
-        },
-    )?;
-    Ok(())
+    })
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 pub mod catalog;
 pub mod changes;
 pub mod derived;
+mod error;
 pub mod instances;
 pub mod network;
 pub mod test_support;

@@ -8,6 +8,7 @@ use apayun_mock::test_support::protocol::Reason;
 use apayun_mock::MockEngine;
 use serde_json::{json, Value};
 
+use crate::common::raw::Raw;
 use crate::helpers::{wall_seconds, TestApp, EXAMPLE_GUID};
 
 const KEY_1: &str = "mock-api-key";
@@ -52,20 +53,7 @@ fn with(mut pairs: Vec<(String, String)>, key: &str, value: &str) -> Vec<(String
     pairs
 }
 
-/// One raw answer with the headers the tests look at.
-struct Raw {
-    status: u16,
-    reason: Option<String>,
-    sign_input: Option<String>,
-    body: Value,
-}
-
-impl Raw {
-    fn message(&self) -> &str {
-        self.body["message"].as_str().unwrap_or_default()
-    }
-}
-
+/// Posts form pairs to `/api`; the answer must be JSON.
 async fn post(app: &TestApp, pairs: &[(String, String)]) -> Raw {
     let resp = app
         .http
@@ -74,23 +62,9 @@ async fn post(app: &TestApp, pairs: &[(String, String)]) -> Raw {
         .send()
         .await
         .unwrap_or_else(|e| panic!("post {pairs:?}: {e}"));
-    let header = |name: &str| {
-        resp.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    let status = resp.status().as_u16();
-    let reason = header("x-mock-error");
-    let sign_input = header("x-mock-sign-input");
-    let text = resp.text().await.unwrap_or_default();
-    let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
-    Raw {
-        status,
-        reason,
-        sign_input,
-        body,
-    }
+    let raw = Raw::read(resp).await;
+    raw.json();
+    raw
 }
 
 /// The request must be refused with `reason` and a message containing every
@@ -337,11 +311,14 @@ async fn a_bad_sign_shows_the_masked_canonical_string() {
     assert!(raw.message().contains("签名错误"), "{}", raw.message());
     assert!(raw.message().contains("md5"), "{}", raw.message());
     assert_eq!(
-        raw.sign_input.as_deref(),
+        raw.header("x-mock-sign-input").as_deref(),
         Some(format!("baremetalzkeys.api@2019getzones1***{time}").as_str())
     );
     // The key itself never shows.
-    assert!(!raw.sign_input.unwrap_or_default().contains(KEY_1));
+    assert!(!raw
+        .header("x-mock-sign-input")
+        .unwrap_or_default()
+        .contains(KEY_1));
 }
 
 fn base_at(time: i64) -> Vec<(String, String)> {

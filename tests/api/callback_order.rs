@@ -102,7 +102,7 @@ async fn check_order(mood: Mood) {
     assert_eq!(status, 200, "{body}");
     let mut guids = Vec::new();
     for _ in 0..INSTANCES {
-        let data = app.ok("create", TestApp::create_params(1)).await;
+        let data = app.ok("create", TestApp::create_request(1)).await;
         guids.push(data[0]["guid"].as_str().unwrap_or_default().to_string());
     }
     // One move: provisioning, expiry at one month and release all fall due.

@@ -11,9 +11,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::helpers::{
-    fmt, freeze, md5_hex, now, text, wall_seconds, Receiver, TestApp, EXAMPLE_GUID,
-};
+use crate::helpers::{fmt, md5_hex, text, wall_seconds, Receiver, TestApp, EXAMPLE_GUID};
 
 /// The longest a test waits for deliveries (default policy: 5 attempts,
 /// 200 ms doubling, so about 3 s in the worst case).
@@ -77,8 +75,8 @@ async fn a_provisioned_notice_is_signed_and_carries_the_taskid() {
     let (status, body) = set_callback(&app, "1", json!(receiver.url)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body, json!({"userid": "1", "url": receiver.url}));
-    freeze(&app).await;
-    let mut params = TestApp::create_params(1);
+    app.freeze().await;
+    let mut params = TestApp::create_request(1);
     params["taskid"] = json!("12");
     let data = app.ok("create", params).await;
     let guid = data[0]["guid"].as_str().unwrap_or_default().to_string();
@@ -151,8 +149,8 @@ async fn every_completed_transition_notifies_with_its_event_and_action() {
     let app = TestApp::spawn().await;
     let receiver = Receiver::start(&[]).await;
     set_callback(&app, "1", json!(receiver.url)).await;
-    freeze(&app).await;
-    let mut params = TestApp::create_params(1);
+    app.freeze().await;
+    let mut params = TestApp::create_request(1);
     params["taskid"] = json!("t-create");
     let guid = app.ok("create", params).await[0]["guid"]
         .as_str()
@@ -253,7 +251,7 @@ async fn a_failing_receiver_is_retried_until_it_accepts() {
     let app = TestApp::spawn().await;
     let receiver = Receiver::start(&[500, 500]).await;
     set_callback(&app, "1", json!(receiver.url)).await;
-    let mut params = TestApp::create_params(1);
+    let mut params = TestApp::create_request(1);
     params["taskid"] = json!("12");
     app.ok("create", params).await;
     app.advance(30).await;
@@ -297,8 +295,8 @@ async fn a_degrade_notifies_degraded_when_it_applies() {
     let app = TestApp::spawn().await;
     let receiver = Receiver::start(&[]).await;
     set_callback(&app, "1", json!(receiver.url)).await;
-    freeze(&app).await;
-    let date = fmt(now(&app).await + chrono::Duration::days(2));
+    app.freeze().await;
+    let date = fmt(app.now().await + chrono::Duration::days(2));
     let mut params = json!({
         "guid": EXAMPLE_GUID,
         "param": [{"item": "bandwidth", "value": 1, "date": date}],
@@ -367,7 +365,7 @@ async fn a_dead_receiver_never_slows_the_api() {
     let app = TestApp::spawn().await;
     let (url, taken) = silent_receiver().await;
     set_callback(&app, "1", json!(url)).await;
-    let guid = text(&app.ok("create", TestApp::create_params(1)).await[0]["guid"]);
+    let guid = text(&app.ok("create", TestApp::create_request(1)).await[0]["guid"]);
     app.advance(30).await;
     // The provisioned notice's first attempt is under way, and hangs.
     let deadline = tokio::time::Instant::now() + WAIT;
@@ -409,7 +407,7 @@ async fn a_refusing_receiver_is_given_up_after_five_attempts() {
         .port();
     let url = format!("http://127.0.0.1:{port}/hook");
     set_callback(&app, "1", json!(url)).await;
-    app.ok("create", TestApp::create_params(1)).await;
+    app.ok("create", TestApp::create_request(1)).await;
     app.advance(30).await;
 
     // The notice is given up after the policy's five attempts, each logged.
@@ -439,7 +437,7 @@ async fn each_member_is_notified_at_its_own_url_with_its_own_key() {
     set_callback(&app, "2", json!(two.url)).await;
     let answer = app
         .user2()
-        .call("create", TestApp::create_params(1))
+        .call("create", TestApp::create_request(1))
         .await
         .expect("user 2 create");
     assert_eq!(answer.code(), 0, "{}", answer.text);

@@ -1,18 +1,18 @@
 //! The CLI tells the truth about what came back: `call` through the real
 //! binary against a served engine, and `--help` describing every argument.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::json;
 
+use crate::common;
 use crate::helpers::TestApp;
 
-/// Runs the binary with no `APAYUN_MOCK_*` (or any other) variable set.
+/// Runs the binary with no `APAYUN_MOCK_*` variable nor proxy set.
 async fn run(args: Vec<String>) -> Output {
     tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_apayun-mock"))
+        common::command()
             .args(&args)
-            .env_clear()
             .output()
             .unwrap_or_else(|e| panic!("cannot run the binary: {e}"))
     })

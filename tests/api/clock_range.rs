@@ -117,7 +117,7 @@ async fn create_and_renew_refuse_an_end_time_past_year_9999() {
     app.control("POST", "/_mock/clock/freeze", None).await;
     assert_eq!(set_clock(&app, "9999-11-15 00:00:00").await.0, 200);
     let before = app.ok("sync_baremetal", json!({})).await["total_number"].clone();
-    let mut params = TestApp::create_params(1);
+    let mut params = TestApp::create_request(1);
     params["months"] = json!("3");
     let message = app
         .fails("create", params, Reason::TimeOutOfRange.as_str())
@@ -126,7 +126,7 @@ async fn create_and_renew_refuse_an_end_time_past_year_9999() {
     let after = app.ok("sync_baremetal", json!({})).await["total_number"].clone();
     assert_eq!(before, after, "a refused create made an instance");
 
-    let data = app.ok("create", TestApp::create_params(1)).await;
+    let data = app.ok("create", TestApp::create_request(1)).await;
     assert_eq!(data[0]["end_time"], "9999-12-15 00:00:00");
     assert_wire_times("create", &data);
     let guid = data[0]["guid"].as_str().unwrap_or_default().to_string();

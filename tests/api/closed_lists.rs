@@ -67,15 +67,13 @@ async fn the_journal_reasons_a_fault_makes_are_the_ones_listed() {
         .map(|r| r[0].clone())
         .collect();
     assert_eq!(listed, ["http_<status>", "dropped"]);
-    control_ok(
-        &app,
+    app.control_ok(
         "POST",
         "/_mock/faults",
         Some(json!({"action": "getzones", "times": 1, "effect": {"kind": "http", "status": 503}})),
     )
     .await;
-    control_ok(
-        &app,
+    app.control_ok(
         "POST",
         "/_mock/faults",
         Some(json!({"action": "getzones", "times": 1, "effect": {"kind": "drop"}})),
@@ -83,7 +81,8 @@ async fn the_journal_reasons_a_fault_makes_are_the_ones_listed() {
     .await;
     let _ = app.engine.call("getzones", json!({})).await;
     let _ = app.engine.call("getzones", json!({})).await;
-    let reasons: Vec<Value> = control_ok(&app, "GET", "/_mock/requests?action=getzones", None)
+    let reasons: Vec<Value> = app
+        .control_ok("GET", "/_mock/requests?action=getzones", None)
         .await["requests"]
         .as_array()
         .cloned()
@@ -98,7 +97,7 @@ async fn the_journal_reasons_a_fault_makes_are_the_ones_listed() {
 #[tokio::test]
 async fn a_refund_leaves_a_purged_transition_of_a_listed_kind() {
     let app = TestApp::spawn().await;
-    freeze(&app).await;
+    app.freeze().await;
     let kinds: Vec<String> = rows("### Timeline kinds")
         .into_iter()
         .map(|r| r[0].clone())
@@ -107,7 +106,7 @@ async fn a_refund_leaves_a_purged_transition_of_a_listed_kind() {
     app.ok("stop", json!({"guid": guid})).await;
     let seen =
         |list: Vec<Value>| -> Vec<String> { list.iter().map(|t| text(&t["kind"])).collect() };
-    let before = seen(pending(&app).await);
+    let before = seen(app.pending().await);
     assert!(
         before.iter().all(|k| kinds.contains(k)),
         "{before:?} not in {kinds:?}"
@@ -117,7 +116,8 @@ async fn a_refund_leaves_a_purged_transition_of_a_listed_kind() {
         json!({"module": "common", "guid": guid, "productType": "baremetal"}),
     )
     .await;
-    let after: Vec<String> = pending(&app)
+    let after: Vec<String> = app
+        .pending()
         .await
         .into_iter()
         .filter(|t| t["guid"] == guid.as_str())

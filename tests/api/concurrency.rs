@@ -109,7 +109,7 @@ fn reasons(answers: &[Answer]) -> BTreeMap<String, usize> {
 async fn forty_parallel_creates_share_eleven_units_without_doubling() {
     let app = TestApp::spawn().await;
     let clients = vec![app.client().clone(); 8];
-    let answers = race(&clients, 40, "create", |_| TestApp::create_params(1)).await;
+    let answers = race(&clients, 40, "create", |_| TestApp::create_request(1)).await;
     assert_eq!(
         reasons(&answers),
         BTreeMap::from([
@@ -148,7 +148,7 @@ async fn parallel_multi_unit_creates_never_oversell() {
     let clients = vec![app.client().clone(), app.user2()];
     // 12 requests of 1..=4 units against 11 free units.
     let answers = race(&clients, 12, "create", |i| {
-        TestApp::create_params((i % 4 + 1) as u32)
+        TestApp::create_request((i % 4 + 1) as u32)
     })
     .await;
     let mut sold = 0;
@@ -195,7 +195,7 @@ async fn parallel_multi_unit_creates_never_oversell() {
 async fn a_raced_agent_order_no_allocates_once() {
     let app = TestApp::spawn().await;
     let clients = vec![app.client().clone(); 4];
-    let params = TestApp::create_params(2);
+    let params = TestApp::create_request(2);
     let answers = race(&clients, 10, "create", |_| params.clone()).await;
     assert_eq!(reasons(&answers), BTreeMap::from([("ok".to_string(), 10)]));
     let first = answers[0].data();

@@ -10,70 +10,15 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use apayun_mock::MockEngine;
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::common::raw::Raw;
 use crate::helpers::TestApp;
 
 /// The longest any read here waits: far past every time-out the tests set.
 const BOUND: Duration = Duration::from_secs(10);
-
-/// An answer read off a raw socket.
-#[derive(Debug)]
-struct Raw {
-    status: u16,
-    head: String,
-    body: String,
-}
-
-impl Raw {
-    fn header(&self, name: &str) -> Option<String> {
-        self.head.lines().skip(1).find_map(|line| {
-            let (k, v) = line.split_once(':')?;
-            k.trim()
-                .eq_ignore_ascii_case(name)
-                .then(|| v.trim().to_string())
-        })
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {self:?}"))
-    }
-
-    /// An `/api` envelope refusal with this status and reason.
-    fn assert_envelope(&self, status: u16, reason: &str) {
-        assert_eq!(self.status, status, "{self:?}");
-        assert_eq!(
-            self.header("x-mock-error").as_deref(),
-            Some(reason),
-            "{self:?}"
-        );
-        let v = self.json();
-        assert_eq!(v["code"], 1, "{self:?}");
-        assert!(
-            !v["message"].as_str().unwrap_or_default().is_empty(),
-            "{self:?}"
-        );
-    }
-
-    /// A control API refusal with this status and reason.
-    fn assert_control(&self, status: u16, reason: &str) {
-        assert_eq!(self.status, status, "{self:?}");
-        assert_eq!(
-            self.header("x-mock-error").as_deref(),
-            Some(reason),
-            "{self:?}"
-        );
-        let v = self.json();
-        assert_eq!(v["error"], reason, "{self:?}");
-        assert!(
-            !v["message"].as_str().unwrap_or_default().is_empty(),
-            "{self:?}"
-        );
-    }
-}
 
 fn addr(app: &TestApp) -> SocketAddr {
     app.url()
@@ -102,21 +47,6 @@ async fn read_to_close(socket: &mut TcpStream) -> Vec<u8> {
     got
 }
 
-fn parse(bytes: &[u8]) -> Raw {
-    let text = String::from_utf8_lossy(bytes).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no status line in {text:?}"));
-    Raw {
-        status,
-        head: head.to_string(),
-        body: body.to_string(),
-    }
-}
-
 /// Sends `request` on a new connection and reads the one answer.
 async fn exchange(app: &TestApp, request: &[u8]) -> Raw {
     let mut socket = TcpStream::connect(addr(app)).await.expect("connect");
@@ -130,7 +60,7 @@ async fn exchange(app: &TestApp, request: &[u8]) -> Raw {
         String::from_utf8_lossy(&request[..request.len().min(60)]),
         String::from_utf8_lossy(&got)
     );
-    parse(&got)
+    Raw::parse(&got)
 }
 
 /// An engine with these socket limits.
@@ -242,7 +172,7 @@ async fn a_late_head_is_408_and_a_silent_socket_is_closed() {
         .write_all(b"POST /api HTTP/1.1\r\nHost: x\r\n")
         .await
         .expect("send");
-    let answer = parse(&read_to_close(&mut socket).await);
+    let answer = Raw::parse(&read_to_close(&mut socket).await);
     answer.assert_envelope(408, "header_timeout");
     assert!(started.elapsed() >= limit, "{:?}", started.elapsed());
     let mut socket = TcpStream::connect(addr(&app)).await.expect("connect");
@@ -250,7 +180,7 @@ async fn a_late_head_is_408_and_a_silent_socket_is_closed() {
         .write_all(b"GET /_mock/requests HTTP/1.1\r\nHost: x\r\n")
         .await
         .expect("send");
-    parse(&read_to_close(&mut socket).await).assert_control(408, "header_timeout");
+    Raw::parse(&read_to_close(&mut socket).await).assert_control(408, "header_timeout");
     // A connection that never says anything is closed without an answer.
     let started = Instant::now();
     let mut silent = TcpStream::connect(addr(&app)).await.expect("connect");
@@ -268,7 +198,7 @@ async fn a_late_head_is_408_and_a_silent_socket_is_closed() {
         }
     };
     let _ = tokio::time::timeout(BOUND, trickle).await;
-    parse(&read_to_close(&mut slow).await).assert_control(408, "header_timeout");
+    Raw::parse(&read_to_close(&mut slow).await).assert_control(408, "header_timeout");
     assert!(started.elapsed() < limit * 10, "{:?}", started.elapsed());
 }
 

@@ -7,46 +7,8 @@
 use apayun_mock::MockEngine;
 use serde_json::{json, Value};
 
+use crate::common::raw::Raw;
 use crate::helpers::{keys, TestApp, EXAMPLE_GUID};
-
-/// One raw HTTP exchange: status, content type, `X-Mock-Error`, body.
-struct Raw {
-    status: u16,
-    content_type: String,
-    reason: Option<String>,
-    body: Value,
-}
-
-async fn send(app: &TestApp, method: &str, path: &str, body: impl Into<reqwest::Body>) -> Raw {
-    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
-    let resp = app
-        .http
-        .request(method, format!("{}{path}", app.url()))
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{path}: {e}"));
-    let header = |name: &str| {
-        resp.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    let (status, content_type, reason) = (
-        resp.status().as_u16(),
-        header("content-type").unwrap_or_default(),
-        header("x-mock-error"),
-    );
-    let text = resp.text().await.unwrap_or_else(|e| panic!("{path}: {e}"));
-    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    Raw {
-        status,
-        content_type,
-        reason,
-        body,
-    }
-}
 
 /// A control-API refusal: status, JSON, exactly `error` and `message`.
 fn control_error(what: &str, got: &Raw, status: u16, reason: &str) {
@@ -79,19 +41,8 @@ fn api_error(what: &str, got: &Raw, status: u16, reason: &str) {
     assert!(got.body["message"].is_string(), "{what}: {}", got.body);
 }
 
-async fn control_ok(app: &TestApp, method: &str, path: &str, body: Value) -> Value {
-    let got = send(app, method, path, body.to_string()).await;
-    assert!(
-        (200..300).contains(&got.status),
-        "{method} {path} {body}: {} {}",
-        got.status,
-        got.body
-    );
-    got.body
-}
-
 async fn offset(app: &TestApp) -> i64 {
-    let clock = control_ok(app, "GET", "/_mock/clock", json!(null)).await;
+    let clock = app.control_ok("GET", "/_mock/clock", json!(null)).await;
     clock["offset_seconds"].as_i64().unwrap_or(i64::MAX)
 }
 
@@ -106,11 +57,11 @@ async fn a_large_body_is_refused_in_each_surface_s_own_contract() {
         "/_mock/snapshots",
         "/ns/big/_mock/clock/set",
     ] {
-        let got = send(&app, "POST", path, big.clone()).await;
+        let got = app.control_raw("POST", path, big.clone()).await;
         control_error(path, &got, 413, "body_too_large");
     }
     for path in ["/api", "/ns/big/api"] {
-        let got = send(&app, "POST", path, big.clone()).await;
+        let got = app.control_raw("POST", path, big.clone()).await;
         api_error(path, &got, 413, "body_too_large");
     }
     assert!(offset(&app).await.abs() <= 1);
@@ -196,7 +147,7 @@ async fn control_bodies_are_objects_with_exactly_the_documented_fields() {
         } else {
             "POST"
         };
-        let got = send(&app, method, path, body).await;
+        let got = app.control_raw(method, path, body).await;
         let what = format!("{method} {path} {body}");
         control_error(&what, &got, 400, "bad_json");
         let message = got.body["message"].as_str().unwrap_or_default();
@@ -204,33 +155,30 @@ async fn control_bodies_are_objects_with_exactly_the_documented_fields() {
     }
     // Nothing of it was taken.
     assert!(offset(&app).await.abs() <= 1, "the clock moved");
-    let faults = control_ok(&app, "GET", "/_mock/faults", json!(null)).await;
+    let faults = app.control_ok("GET", "/_mock/faults", json!(null)).await;
     assert_eq!(faults, json!({"faults": []}));
-    let snapshots = control_ok(&app, "GET", "/_mock/snapshots", json!(null)).await;
+    let snapshots = app.control_ok("GET", "/_mock/snapshots", json!(null)).await;
     assert_eq!(snapshots, json!({"snapshots": []}));
 
     // Every documented body still works.
-    control_ok(&app, "POST", "/_mock/clock/advance", json!({"seconds": 60})).await;
-    control_ok(
-        &app,
-        "POST",
-        "/_mock/clock/advance",
-        json!({"seconds": "60"}),
-    )
-    .await;
+    app.control_ok("POST", "/_mock/clock/advance", json!({"seconds": 60}))
+        .await;
+    app.control_ok("POST", "/_mock/clock/advance", json!({"seconds": "60"}))
+        .await;
     assert!((offset(&app).await - 120).abs() <= 1);
-    control_ok(
-        &app,
+    app.control_ok(
         "POST",
         "/_mock/clock/set",
         json!({"now": "2099-01-01 00:00:00"}),
     )
     .await;
-    control_ok(&app, "POST", "/_mock/clock/freeze", json!({})).await;
-    control_ok(&app, "POST", "/_mock/clock/resume", json!({})).await;
+    app.control_ok("POST", "/_mock/clock/freeze", json!({}))
+        .await;
+    app.control_ok("POST", "/_mock/clock/resume", json!({}))
+        .await;
     let rule = json!({"action":"create","userid":"1","after":0,"times":2,"probability":1.0,
         "effect":{"kind":"error","code":1,"message":"库存不足","reason":"out_of_stock"}});
-    control_ok(&app, "POST", "/_mock/faults", rule).await;
+    app.control_ok("POST", "/_mock/faults", rule).await;
     for effect in [
         json!({"kind":"http","status":503,"body":""}),
         json!({"kind":"delay","ms":200}),
@@ -238,26 +186,25 @@ async fn control_bodies_are_objects_with_exactly_the_documented_fields() {
         json!({"kind":"drop"}),
         json!({"kind":"stall"}),
     ] {
-        control_ok(
-            &app,
+        app.control_ok(
             "POST",
             "/_mock/faults",
             json!({"action":"stop","effect":effect}),
         )
         .await;
     }
-    control_ok(&app, "DELETE", "/_mock/faults", json!(null)).await;
-    control_ok(&app, "POST", "/_mock/snapshots", json!({"name": "base"})).await;
-    control_ok(
-        &app,
+    app.control_ok("DELETE", "/_mock/faults", json!(null)).await;
+    app.control_ok("POST", "/_mock/snapshots", json!({"name": "base"}))
+        .await;
+    app.control_ok(
         "PUT",
         "/_mock/users/1/callback",
         json!({"url": "http://127.0.0.1:9/"}),
     )
     .await;
-    control_ok(&app, "PUT", "/_mock/users/1/callback", json!({"url": null})).await;
-    control_ok(
-        &app,
+    app.control_ok("PUT", "/_mock/users/1/callback", json!({"url": null}))
+        .await;
+    app.control_ok(
         "PATCH",
         &format!("/_mock/baremetal/{EXAMPLE_GUID}"),
         json!({"lock_status": 0}),
@@ -268,7 +215,7 @@ async fn control_bodies_are_objects_with_exactly_the_documented_fields() {
 #[tokio::test]
 async fn names_that_are_not_utf8_are_bad_names_like_any_other() {
     let app = TestApp::spawn().await;
-    let got = send(&app, "POST", "/ns/%FF%FE/api", "{}").await;
+    let got = app.control_raw("POST", "/ns/%FF%FE/api", "{}").await;
     api_error("POST /ns/%FF%FE/api", &got, 400, "bad_namespace");
     for (method, path) in [
         ("GET", "/ns/%FF%FE/_mock/clock"),
@@ -276,19 +223,17 @@ async fn names_that_are_not_utf8_are_bad_names_like_any_other() {
         ("DELETE", "/_mock/namespaces/%FF%FE"),
         ("DELETE", "/_mock/namespaces/a%20b"),
     ] {
-        let got = send(&app, method, path, r#"{"seconds":1}"#).await;
+        let got = app.control_raw(method, path, r#"{"seconds":1}"#).await;
         control_error(&format!("{method} {path}"), &got, 400, "bad_namespace");
     }
     // Another parameter that is not UTF-8 is a bad path, still in JSON.
-    let got = send(
-        &app,
-        "PATCH",
-        "/_mock/baremetal/%FF",
-        r#"{"lock_status":0}"#,
-    )
-    .await;
+    let got = app
+        .control_raw("PATCH", "/_mock/baremetal/%FF", r#"{"lock_status":0}"#)
+        .await;
     control_error("PATCH /_mock/baremetal/%FF", &got, 400, "bad_path");
-    let names = control_ok(&app, "GET", "/_mock/namespaces", json!(null)).await;
+    let names = app
+        .control_ok("GET", "/_mock/namespaces", json!(null))
+        .await;
     assert_eq!(names["namespaces"][0]["name"], "default", "{names}");
     assert_eq!(
         names["namespaces"].as_array().map(Vec::len),
@@ -334,17 +279,18 @@ async fn fault_rules_for_unknown_actions_or_a_success_code_are_refused() {
             "code",
         ),
     ] {
-        let got = send(&app, "POST", "/_mock/faults", body.to_string()).await;
+        let got = app
+            .control_raw("POST", "/_mock/faults", body.to_string())
+            .await;
         control_error(&body.to_string(), &got, 400, "bad_fault");
         let message = got.body["message"].as_str().unwrap_or_default();
         assert!(message.contains(word), "{body}: {message}");
     }
-    let faults = control_ok(&app, "GET", "/_mock/faults", json!(null)).await;
+    let faults = app.control_ok("GET", "/_mock/faults", json!(null)).await;
     assert_eq!(faults, json!({"faults": []}));
     // Every known action, `refund` (module common) included, takes a rule.
     for action in ["getzones", "create", "degrade_cancel", "refund"] {
-        control_ok(
-            &app,
+        app.control_ok(
             "POST",
             "/_mock/faults",
             json!({"action":action,"effect":{"kind":"error","code":2}}),
@@ -354,7 +300,8 @@ async fn fault_rules_for_unknown_actions_or_a_success_code_are_refused() {
 }
 
 async fn journal(app: &TestApp, query: &str) -> Value {
-    control_ok(app, "GET", &format!("/_mock/requests?{query}"), json!(null)).await
+    app.control_ok("GET", &format!("/_mock/requests?{query}"), json!(null))
+        .await
 }
 
 #[tokio::test]
@@ -371,7 +318,7 @@ async fn the_journal_forgets_its_losses_when_emptied() {
         }
         let before = journal(&app, "").await;
         assert_eq!(before["dropped"], 2, "{before}");
-        control_ok(&app, clear.0, clear.1, json!(null)).await;
+        app.control_ok(clear.0, clear.1, json!(null)).await;
         let after = journal(&app, "").await;
         assert_eq!(after["requests"], json!([]), "{clear:?}");
         assert_eq!(after["dropped"], 0, "{clear:?}: {after}");
@@ -382,7 +329,7 @@ async fn the_journal_forgets_its_losses_when_emptied() {
 #[tokio::test]
 async fn the_journal_finds_a_call_by_every_guid_it_created_or_touched() {
     let app = TestApp::spawn().await;
-    let created = app.ok("create", TestApp::create_params(2)).await;
+    let created = app.ok("create", TestApp::create_request(2)).await;
     let guids: Vec<String> = created
         .as_array()
         .map(|list| {

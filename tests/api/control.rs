@@ -8,9 +8,8 @@ use apayun_mock::client::Client;
 use apayun_mock::MockEngine;
 use serde_json::{json, Value};
 
-use crate::helpers::{
-    clock, control_ok, control_raw, fmt, keys, parse_time, text, Receiver, TestApp, EXAMPLE_GUID,
-};
+use crate::common::raw::Raw;
+use crate::helpers::{fmt, keys, parse_time, text, Receiver, TestApp, EXAMPLE_GUID};
 
 /// The keys of every journal entry (docs/contract.md, "Control API
 /// payloads"), in order.
@@ -49,7 +48,7 @@ async fn journal(app: &TestApp, query: &str) -> Vec<Value> {
     } else {
         format!("/_mock/requests?{query}")
     };
-    control_ok(app, "GET", &path, None).await["requests"]
+    app.control_ok("GET", &path, None).await["requests"]
         .as_array()
         .cloned()
         .unwrap_or_default()
@@ -70,7 +69,12 @@ async fn listed_guids(app: &TestApp) -> Vec<String> {
 #[tokio::test]
 async fn health_answers_ok() {
     let app = TestApp::spawn().await;
-    let (status, content_type, body) = control_raw(&app, "GET", "/_mock/health", "").await;
+    let Raw {
+        status,
+        content_type,
+        body,
+        ..
+    } = app.control_raw("GET", "/_mock/health", "").await;
     assert_eq!(status, 200);
     assert!(
         content_type.starts_with("application/json"),
@@ -134,8 +138,8 @@ async fn every_answer_carries_the_version_header() {
 async fn reset_goes_back_to_the_seed() {
     let app = TestApp::spawn().await;
     let seeded = listed_guids(&app).await;
-    let seeded_timeline: Vec<(Value, Value)> = control_ok(&app, "GET", "/_mock/timeline", None)
-        .await["pending"]
+    let seeded_timeline: Vec<(Value, Value)> = app.control_ok("GET", "/_mock/timeline", None).await
+        ["pending"]
         .as_array()
         .cloned()
         .unwrap_or_default()
@@ -145,9 +149,8 @@ async fn reset_goes_back_to_the_seed() {
 
     let guid = app.create_running().await;
     app.advance(7200).await;
-    control_ok(&app, "POST", "/_mock/clock/freeze", None).await;
-    control_ok(
-        &app,
+    app.control_ok("POST", "/_mock/clock/freeze", None).await;
+    app.control_ok(
         "POST",
         "/_mock/faults",
         Some(json!({"action": "stop", "effect": {"kind": "drop"}})),
@@ -155,7 +158,7 @@ async fn reset_goes_back_to_the_seed() {
     .await;
     assert!(!journal(&app, "").await.is_empty());
 
-    let answer = control_ok(&app, "POST", "/_mock/reset", None).await;
+    let answer = app.control_ok("POST", "/_mock/reset", None).await;
     assert_eq!(answer["status"], "reset");
     assert_eq!(answer["clock"]["offset_seconds"], 0, "{answer}");
     assert_eq!(answer["clock"]["frozen"], false, "{answer}");
@@ -163,13 +166,13 @@ async fn reset_goes_back_to_the_seed() {
     // Read the tester state before any /api call writes to the journal again.
     assert_eq!(journal(&app, "").await, Vec::<Value>::new());
     assert_eq!(
-        control_ok(&app, "GET", "/_mock/faults", None).await,
+        app.control_ok("GET", "/_mock/faults", None).await,
         json!({"faults": []})
     );
-    let now = clock(&app).await;
+    let now = app.clock().await;
     assert_eq!(now["offset_seconds"], 0, "{now}");
     assert_eq!(now["frozen"], false, "{now}");
-    let timeline: Vec<(Value, Value)> = control_ok(&app, "GET", "/_mock/timeline", None).await
+    let timeline: Vec<(Value, Value)> = app.control_ok("GET", "/_mock/timeline", None).await
         ["pending"]
         .as_array()
         .cloned()
@@ -189,55 +192,51 @@ async fn reset_goes_back_to_the_seed() {
 #[tokio::test]
 async fn clock_get_advance_and_set() {
     let app = TestApp::spawn().await;
-    let start = clock(&app).await;
+    let start = app.clock().await;
     assert_eq!(keys(&start), ["now", "offset_seconds", "frozen"]);
     assert_eq!(start["offset_seconds"], 0);
     assert_eq!(start["frozen"], false);
     parse_time(&text(&start["now"]));
 
     // Freeze first, so that every expected `now` is exact.
-    let frozen = control_ok(&app, "POST", "/_mock/clock/freeze", None).await;
+    let frozen = app.control_ok("POST", "/_mock/clock/freeze", None).await;
     assert_eq!(frozen["frozen"], true);
     let t0 = parse_time(&text(&frozen["now"]));
 
-    let advanced = control_ok(
-        &app,
-        "POST",
-        "/_mock/clock/advance",
-        Some(json!({"seconds": 3600})),
-    )
-    .await;
+    let advanced = app
+        .control_ok(
+            "POST",
+            "/_mock/clock/advance",
+            Some(json!({"seconds": 3600})),
+        )
+        .await;
     assert_eq!(advanced["now"], fmt(t0 + chrono::Duration::seconds(3600)));
     assert_eq!(advanced["frozen"], true);
     // A numeric string is accepted too.
-    let advanced = control_ok(
-        &app,
-        "POST",
-        "/_mock/clock/advance",
-        Some(json!({"seconds": "60"})),
-    )
-    .await;
+    let advanced = app
+        .control_ok(
+            "POST",
+            "/_mock/clock/advance",
+            Some(json!({"seconds": "60"})),
+        )
+        .await;
     assert_eq!(advanced["now"], fmt(t0 + chrono::Duration::seconds(3660)));
 
     let target = fmt(t0 + chrono::Duration::days(2));
-    let set = control_ok(
-        &app,
-        "POST",
-        "/_mock/clock/set",
-        Some(json!({"now": target})),
-    )
-    .await;
+    let set = app
+        .control_ok("POST", "/_mock/clock/set", Some(json!({"now": target})))
+        .await;
     assert_eq!(set["now"], target);
-    assert_eq!(clock(&app).await["now"], target);
+    assert_eq!(app.clock().await["now"], target);
 
     let (status, body) = app
         .control("POST", "/_mock/clock/set", Some(json!({"now": fmt(t0)})))
         .await;
     check_error("set backwards", status, &body, 409, "clock_backwards");
-    assert_eq!(clock(&app).await["now"], target);
+    assert_eq!(app.clock().await["now"], target);
 
     // Resumed, the clock keeps the offset it reached (two days ahead).
-    let resumed = control_ok(&app, "POST", "/_mock/clock/resume", None).await;
+    let resumed = app.control_ok("POST", "/_mock/clock/resume", None).await;
     assert_eq!(resumed["frozen"], false);
     let offset = resumed["offset_seconds"].as_i64().expect("offset");
     assert!(
@@ -250,8 +249,8 @@ async fn clock_get_advance_and_set() {
 async fn advancing_runs_what_fell_due() {
     let app = TestApp::spawn().await;
     // Frozen, so that real time passing cannot make the provisioning due.
-    control_ok(&app, "POST", "/_mock/clock/freeze", None).await;
-    let guid = app.ok("create", TestApp::create_params(1)).await[0]["guid"]
+    app.control_ok("POST", "/_mock/clock/freeze", None).await;
+    let guid = app.ok("create", TestApp::create_request(1)).await[0]["guid"]
         .as_str()
         .expect("guid")
         .to_string();
@@ -265,22 +264,22 @@ async fn advancing_runs_what_fell_due() {
 #[tokio::test]
 async fn a_frozen_clock_stands_still_and_resume_ticks_again() {
     let app = TestApp::spawn().await;
-    let frozen = control_ok(&app, "POST", "/_mock/clock/freeze", None).await;
+    let frozen = app.control_ok("POST", "/_mock/clock/freeze", None).await;
     // Freezing twice changes nothing.
     assert_eq!(
-        control_ok(&app, "POST", "/_mock/clock/freeze", None).await["now"],
+        app.control_ok("POST", "/_mock/clock/freeze", None).await["now"],
         frozen["now"]
     );
     // The one place a real sleep is right: the clock's own ticking is the subject.
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let still = clock(&app).await;
+    let still = app.clock().await;
     assert_eq!(still["now"], frozen["now"], "a frozen clock ticked");
     assert_eq!(still["frozen"], true);
 
-    let resumed = control_ok(&app, "POST", "/_mock/clock/resume", None).await;
+    let resumed = app.control_ok("POST", "/_mock/clock/resume", None).await;
     assert_eq!(resumed["frozen"], false);
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let later = clock(&app).await;
+    let later = app.clock().await;
     let ticked = parse_time(&text(&later["now"])) - parse_time(&text(&resumed["now"]));
     assert!(
         ticked >= chrono::Duration::seconds(1),
@@ -291,15 +290,15 @@ async fn a_frozen_clock_stands_still_and_resume_ticks_again() {
 #[tokio::test]
 async fn timeline_lists_pending_transitions_soonest_first() {
     let app = TestApp::spawn().await;
-    control_ok(&app, "POST", "/_mock/clock/freeze", None).await;
-    let mut params = TestApp::create_params(1);
+    app.control_ok("POST", "/_mock/clock/freeze", None).await;
+    let mut params = TestApp::create_request(1);
     params["taskid"] = json!("task-77");
     let data = app.ok("create", params).await;
     let guid = data[0]["guid"].as_str().expect("guid").to_string();
     let end_time = data[0]["end_time"].clone();
     let start = parse_time(&text(&data[0]["start_time"]));
 
-    let timeline = control_ok(&app, "GET", "/_mock/timeline", None).await;
+    let timeline = app.control_ok("GET", "/_mock/timeline", None).await;
     assert_eq!(keys(&timeline), ["pending"]);
     let pending = timeline["pending"].as_array().expect("pending").clone();
     let dues: Vec<_> = pending
@@ -324,7 +323,7 @@ async fn timeline_lists_pending_transitions_soonest_first() {
     assert_eq!(mine[1]["due"], end_time);
 
     app.advance(60).await;
-    let after = control_ok(&app, "GET", "/_mock/timeline", None).await;
+    let after = app.control_ok("GET", "/_mock/timeline", None).await;
     let kinds: Vec<&Value> = after["pending"]
         .as_array()
         .expect("pending")
@@ -340,20 +339,16 @@ async fn callback_url_and_callback_log_shape() {
     let app = TestApp::spawn().await;
     let receiver = Receiver::start(&[]).await;
     let url = receiver.url.clone();
-    let set = control_ok(
-        &app,
-        "PUT",
-        "/_mock/users/1/callback",
-        Some(json!({"url": url})),
-    )
-    .await;
+    let set = app
+        .control_ok("PUT", "/_mock/users/1/callback", Some(json!({"url": url})))
+        .await;
     assert_eq!(set, json!({"userid": "1", "url": url}));
     assert_eq!(
-        control_ok(&app, "GET", "/_mock/callbacks", None).await,
+        app.control_ok("GET", "/_mock/callbacks", None).await,
         json!({"callbacks": []})
     );
 
-    let mut params = TestApp::create_params(1);
+    let mut params = TestApp::create_request(1);
     params["taskid"] = json!("cb-task");
     let guid = app.ok("create", params).await[0]["guid"]
         .as_str()
@@ -368,7 +363,7 @@ async fn callback_url_and_callback_log_shape() {
     // The attempt is logged once the receiver's answer is read.
     let mut log = Value::Null;
     for _ in 0..200 {
-        log = control_ok(&app, "GET", "/_mock/callbacks", None).await;
+        log = app.control_ok("GET", "/_mock/callbacks", None).await;
         if log["callbacks"][0]["delivered"] == true {
             break;
         }
@@ -414,17 +409,13 @@ async fn callback_url_and_callback_log_shape() {
     );
 
     // Clearing the URL stops further notices.
-    let cleared = control_ok(
-        &app,
-        "PUT",
-        "/_mock/users/1/callback",
-        Some(json!({"url": null})),
-    )
-    .await;
+    let cleared = app
+        .control_ok("PUT", "/_mock/users/1/callback", Some(json!({"url": null})))
+        .await;
     assert_eq!(cleared, json!({"userid": "1", "url": null}));
     app.ok("stop", json!({"guid": guid})).await;
     app.advance(60).await;
-    let log = control_ok(&app, "GET", "/_mock/callbacks", None).await;
+    let log = app.control_ok("GET", "/_mock/callbacks", None).await;
     assert_eq!(log["callbacks"].as_array().map(Vec::len), Some(1), "{log}");
 }
 
@@ -432,7 +423,7 @@ async fn callback_url_and_callback_log_shape() {
 async fn journal_entries_are_newest_first_and_masked() {
     let app = TestApp::spawn().await;
     app.ok("getzones", json!({})).await;
-    let data = app.ok("create", TestApp::create_params(1)).await;
+    let data = app.ok("create", TestApp::create_request(1)).await;
     let guid = data[0]["guid"].as_str().expect("guid").to_string();
 
     let entries = journal(&app, "").await;
@@ -543,7 +534,7 @@ async fn journal_filters() {
 async fn journal_exports_jsonl_and_clears() {
     let app = TestApp::spawn().await;
     app.ok("getzones", json!({})).await;
-    app.ok("create", TestApp::create_params(2)).await;
+    app.ok("create", TestApp::create_request(2)).await;
     app.ok("sync_line", json!({})).await;
 
     for query in ["", "action=create"] {
@@ -571,7 +562,7 @@ async fn journal_exports_jsonl_and_clears() {
         assert_eq!(lines, listed, "?{query}");
     }
 
-    let cleared = control_ok(&app, "DELETE", "/_mock/requests", None).await;
+    let cleared = app.control_ok("DELETE", "/_mock/requests", None).await;
     assert_eq!(cleared, json!({"requests": []}));
     assert_eq!(journal(&app, "").await, Vec::<Value>::new());
     let resp = app
@@ -668,7 +659,7 @@ async fn state_views(app: &TestApp, guids: &[String]) -> Value {
         singles.push(app.instance(guid).await);
         degrades.push(app.ok("degrade_ip_list", json!({"guid": guid})).await);
     }
-    let timeline = control_ok(app, "GET", "/_mock/timeline", None).await;
+    let timeline = app.control_ok("GET", "/_mock/timeline", None).await;
     json!({"list": list, "singles": singles, "degrade_ip_list": degrades, "timeline": timeline})
 }
 
@@ -679,14 +670,14 @@ async fn snapshot_restore_round_trips_every_view() {
     for frozen in [false, true] {
         let app = TestApp::spawn().await;
         let running = app.create_running().await;
-        app.ok("create", TestApp::create_params(1)).await; // still provisioning
+        app.ok("create", TestApp::create_request(1)).await; // still provisioning
         if frozen {
-            control_ok(&app, "POST", "/_mock/clock/freeze", None).await;
+            app.control_ok("POST", "/_mock/clock/freeze", None).await;
         }
         let guids = listed_guids(&app).await;
         assert_eq!(guids.len(), 3);
         let before = state_views(&app, &guids).await;
-        let clock_before = clock(&app).await;
+        let clock_before = app.clock().await;
 
         let taken = app
             .control("POST", "/_mock/snapshots", Some(json!({"name": "base"})))
@@ -696,7 +687,7 @@ async fn snapshot_restore_round_trips_every_view() {
         assert_eq!(taken.1["name"], "base");
 
         // Mutate: a new instance, a stop, an hour of simulated time.
-        let extra = app.ok("create", TestApp::create_params(1)).await[0]["guid"]
+        let extra = app.ok("create", TestApp::create_request(1)).await[0]["guid"]
             .as_str()
             .expect("guid")
             .to_string();
@@ -705,7 +696,9 @@ async fn snapshot_restore_round_trips_every_view() {
         app.advance(3600).await;
         assert_ne!(state_views(&app, &guids).await, before);
 
-        let restored = control_ok(&app, "POST", "/_mock/snapshots/base/restore", None).await;
+        let restored = app
+            .control_ok("POST", "/_mock/snapshots/base/restore", None)
+            .await;
         assert_eq!(restored["restored"], "base");
         let after = state_views(&app, &guids).await;
         assert_eq!(
@@ -716,7 +709,7 @@ async fn snapshot_restore_round_trips_every_view() {
         app.fails("sync_baremetal", json!({"guid": extra}), "not_found")
             .await;
 
-        let clock_after = clock(&app).await;
+        let clock_after = app.clock().await;
         assert_eq!(clock_after["frozen"], clock_before["frozen"]);
         if frozen {
             assert_eq!(clock_after["now"], clock_before["now"]);
@@ -733,7 +726,7 @@ async fn snapshot_restore_round_trips_every_view() {
             );
         }
 
-        let listed = control_ok(&app, "GET", "/_mock/snapshots", None).await;
+        let listed = app.control_ok("GET", "/_mock/snapshots", None).await;
         assert_eq!(keys(&listed), ["snapshots"]);
         assert_eq!(listed["snapshots"], json!([taken.1]));
     }
@@ -743,7 +736,7 @@ async fn snapshot_restore_round_trips_every_view() {
 async fn snapshots_list_delete_and_unknown_names() {
     let app = TestApp::spawn().await;
     assert_eq!(
-        control_ok(&app, "GET", "/_mock/snapshots", None).await,
+        app.control_ok("GET", "/_mock/snapshots", None).await,
         json!({"snapshots": []})
     );
     for name in ["b-2", "a_1"] {
@@ -752,7 +745,7 @@ async fn snapshots_list_delete_and_unknown_names() {
             .await;
         assert_eq!(status, 201);
     }
-    let listed = control_ok(&app, "GET", "/_mock/snapshots", None).await;
+    let listed = app.control_ok("GET", "/_mock/snapshots", None).await;
     let names: Vec<&Value> = listed["snapshots"]
         .as_array()
         .expect("snapshots")
@@ -767,7 +760,7 @@ async fn snapshots_list_delete_and_unknown_names() {
     check_error("restore unknown", status, &body, 404, "unknown_snapshot");
 
     assert_eq!(
-        control_ok(&app, "DELETE", "/_mock/snapshots/a_1", None).await,
+        app.control_ok("DELETE", "/_mock/snapshots/a_1", None).await,
         json!({"deleted": "a_1"})
     );
     let (status, body) = app
@@ -778,8 +771,9 @@ async fn snapshots_list_delete_and_unknown_names() {
     check_error("delete twice", status, &body, 404, "unknown_snapshot");
 
     // Snapshots survive a reset.
-    control_ok(&app, "POST", "/_mock/reset", None).await;
-    control_ok(&app, "POST", "/_mock/snapshots/b-2/restore", None).await;
+    app.control_ok("POST", "/_mock/reset", None).await;
+    app.control_ok("POST", "/_mock/snapshots/b-2/restore", None)
+        .await;
 }
 
 #[tokio::test]
@@ -856,8 +850,8 @@ async fn patch_forces_each_state_field() {
         ),
     ];
     for (patch, shown, (action, params), refusal) in cases {
-        control_ok(&app, "POST", "/_mock/reset", None).await;
-        let answer = control_ok(&app, "PATCH", &path, Some(patch.clone())).await;
+        app.control_ok("POST", "/_mock/reset", None).await;
+        let answer = app.control_ok("PATCH", &path, Some(patch.clone())).await;
         let view = app.instance(EXAMPLE_GUID).await;
         for (field, value) in shown {
             assert_eq!(answer["baremetal"][field], value, "{patch}: {field}");
@@ -934,19 +928,19 @@ async fn patch_rejects_bad_values_and_changes_nothing() {
 async fn patch_end_time_moves_the_expiry() {
     let app = TestApp::spawn().await;
     let guid = app.create_running().await;
-    control_ok(&app, "POST", "/_mock/clock/freeze", None).await;
-    let now = parse_time(&text(&clock(&app).await["now"]));
+    app.control_ok("POST", "/_mock/clock/freeze", None).await;
+    let now = parse_time(&text(&app.clock().await["now"]));
     let end = fmt(now + chrono::Duration::hours(1));
 
-    let answer = control_ok(
-        &app,
-        "PATCH",
-        &format!("/_mock/baremetal/{guid}"),
-        Some(json!({"end_time": end})),
-    )
-    .await;
+    let answer = app
+        .control_ok(
+            "PATCH",
+            &format!("/_mock/baremetal/{guid}"),
+            Some(json!({"end_time": end})),
+        )
+        .await;
     assert_eq!(answer["baremetal"]["end_time"], end);
-    let expiries: Vec<Value> = control_ok(&app, "GET", "/_mock/timeline", None).await["pending"]
+    let expiries: Vec<Value> = app.control_ok("GET", "/_mock/timeline", None).await["pending"]
         .as_array()
         .expect("pending")
         .iter()
@@ -965,398 +959,134 @@ async fn patch_end_time_moves_the_expiry() {
     assert_eq!(inst["run_status"], "-2");
 }
 
+/// A control call that must be refused with a JSON 4xx: what it is, the
+/// request, and the refusal.
+struct Case {
+    name: &'static str,
+    /// `METHOD path`; `{guid}` in the path stands for the example instance.
+    request: &'static str,
+    body: &'static str,
+    status: u16,
+    reason: &'static str,
+}
+
+/// A [`Case`] on one line: name, request line, raw body, status, reason.
+const fn case(
+    name: &'static str,
+    request: &'static str,
+    body: &'static str,
+    status: u16,
+    reason: &'static str,
+) -> Case {
+    Case {
+        name,
+        request,
+        body,
+        status,
+        reason,
+    }
+}
+
+/// Bad control input, sent in this order to one engine: each must be a
+/// JSON 4xx with its reason, never a 500, and change nothing.
+#[rustfmt::skip]
+const BAD_CONTROL_INPUT: &[Case] = &[
+    // The clock: only a whole number of seconds ≥ 0 moves it forward.
+    case("advance: JSON cut off", "POST /_mock/clock/advance", r#"{"seconds":"#, 400, "bad_json"),
+    case("advance: a form, not JSON", "POST /_mock/clock/advance", "seconds=5", 400, "bad_json"),
+    case("advance: no seconds", "POST /_mock/clock/advance", "{}", 400, "bad_json"),
+    case("advance: no body", "POST /_mock/clock/advance", "", 400, "bad_json"),
+    case("advance: an unknown field", "POST /_mock/clock/advance", r#"{"seconds":5,"x":1}"#, 400, "bad_json"),
+    case("advance: negative seconds", "POST /_mock/clock/advance", r#"{"seconds":-5}"#, 400, "bad_seconds"),
+    case("advance: negative seconds as text", "POST /_mock/clock/advance", r#"{"seconds":"-5"}"#, 400, "bad_seconds"),
+    case("advance: seconds as a word", "POST /_mock/clock/advance", r#"{"seconds":"soon"}"#, 400, "bad_seconds"),
+    case("advance: fractional seconds", "POST /_mock/clock/advance", r#"{"seconds":1.5}"#, 400, "bad_seconds"),
+    case("advance: seconds as a boolean", "POST /_mock/clock/advance", r#"{"seconds":true}"#, 400, "bad_seconds"),
+    case("advance: null seconds", "POST /_mock/clock/advance", r#"{"seconds":null}"#, 400, "bad_seconds"),
+    case("advance: seconds in an array", "POST /_mock/clock/advance", r#"{"seconds":[60]}"#, 400, "bad_seconds"),
+    case("advance: seconds too large (1e30)", "POST /_mock/clock/advance", r#"{"seconds":1e30}"#, 400, "bad_seconds"),
+    case("advance: seconds past the clock's range", "POST /_mock/clock/advance", r#"{"seconds":9223372036854775807}"#, 400, "bad_seconds"),
+    case("set: now as a word", "POST /_mock/clock/set", r#"{"now":"tomorrow"}"#, 400, "bad_time"),
+    case("set: month 13", "POST /_mock/clock/set", r#"{"now":"2030-13-01 00:00:00"}"#, 400, "bad_time"),
+    case("set: now as a number", "POST /_mock/clock/set", r#"{"now":1800000000}"#, 400, "bad_json"),
+    case("set: no now", "POST /_mock/clock/set", "{}", 400, "bad_json"),
+    case("set: backwards", "POST /_mock/clock/set", r#"{"now":"2001-01-01 00:00:00"}"#, 409, "clock_backwards"),
+    // Fault rules.
+    case("fault: JSON cut off", "POST /_mock/faults", "{", 400, "bad_json"),
+    case("fault: no effect", "POST /_mock/faults", "{}", 400, "bad_json"),
+    case("fault: unknown effect kind", "POST /_mock/faults", r#"{"effect":{"kind":"explode"}}"#, 400, "bad_json"),
+    case("fault: effect without kind", "POST /_mock/faults", r#"{"effect":{}}"#, 400, "bad_json"),
+    case("fault: effect as a string", "POST /_mock/faults", r#"{"effect":"drop"}"#, 400, "bad_json"),
+    case("fault: error code as a word", "POST /_mock/faults", r#"{"effect":{"kind":"error","code":"one"}}"#, 400, "bad_json"),
+    case("fault: http without status", "POST /_mock/faults", r#"{"effect":{"kind":"http"}}"#, 400, "bad_json"),
+    case("fault: http status 42", "POST /_mock/faults", r#"{"effect":{"kind":"http","status":42}}"#, 400, "bad_fault"),
+    case("fault: delay without ms", "POST /_mock/faults", r#"{"effect":{"kind":"delay"}}"#, 400, "bad_fault"),
+    case("fault: negative delay", "POST /_mock/faults", r#"{"effect":{"kind":"delay","ms":-1}}"#, 400, "bad_json"),
+    case("fault: delay range past 60 s", "POST /_mock/faults", r#"{"effect":{"kind":"delay","min_ms":9,"max_ms":60001}}"#, 400, "bad_fault"),
+    case("fault: negative after", "POST /_mock/faults", r#"{"after":-1,"effect":{"kind":"drop"}}"#, 400, "bad_json"),
+    case("fault: times as text", "POST /_mock/faults", r#"{"times":"2x","effect":{"kind":"drop"}}"#, 400, "bad_json"),
+    case("fault: probability above 1", "POST /_mock/faults", r#"{"probability":1.5,"effect":{"kind":"drop"}}"#, 400, "bad_fault"),
+    case("fault: probability below 0", "POST /_mock/faults", r#"{"probability":-0.1,"effect":{"kind":"drop"}}"#, 400, "bad_fault"),
+    case("fault: an unknown field", "POST /_mock/faults", r#"{"colour":"red","effect":{"kind":"drop"}}"#, 400, "bad_json"),
+    case("fault delete: unknown id", "DELETE /_mock/faults/99", "", 404, "unknown_fault"),
+    case("fault delete: id not a number", "DELETE /_mock/faults/abc", "", 404, "unknown_fault"),
+    // Snapshots.
+    case("snapshot: no name", "POST /_mock/snapshots", "{}", 400, "bad_json"),
+    case("snapshot: name a number", "POST /_mock/snapshots", r#"{"name":7}"#, 400, "bad_json"),
+    case("snapshot: empty name", "POST /_mock/snapshots", r#"{"name":""}"#, 400, "bad_snapshot_name"),
+    case("snapshot: name with a space", "POST /_mock/snapshots", r#"{"name":"a b"}"#, 400, "bad_snapshot_name"),
+    case("snapshot restore: unknown name", "POST /_mock/snapshots/none/restore", "", 404, "unknown_snapshot"),
+    // Callback URLs.
+    case("callback: ftp URL", "PUT /_mock/users/1/callback", r#"{"url":"ftp://example.com/"}"#, 400, "bad_url"),
+    case("callback: not a URL", "PUT /_mock/users/1/callback", r#"{"url":"not a url"}"#, 400, "bad_url"),
+    case("callback: URL a number", "PUT /_mock/users/1/callback", r#"{"url":5}"#, 400, "bad_json"),
+    case("callback: an unknown field", "PUT /_mock/users/1/callback", r#"{"link":"http://x/"}"#, 400, "bad_json"),
+    case("callback: unknown user", "PUT /_mock/users/999/callback", r#"{"url":"http://127.0.0.1:9/"}"#, 404, "unknown_user"),
+    // Journal filters.
+    case("journal: limit a word", "GET /_mock/requests?limit=lots", "", 400, "bad_query"),
+    case("journal: negative limit", "GET /_mock/requests?limit=-1", "", 400, "bad_query"),
+    case("journal: since a word", "GET /_mock/requests?since=yesterday", "", 400, "bad_query"),
+    case("journal: code a word", "GET /_mock/requests?code=x", "", 400, "bad_query"),
+    case("journal: an unknown filter", "GET /_mock/requests?colour=red", "", 400, "bad_query"),
+    // Paths and methods.
+    case("patch: JSON cut off", "PATCH /_mock/baremetal/{guid}", r#"{"run_status":"#, 400, "bad_json"),
+    case("unknown call", "GET /_mock/nope", "", 404, "unknown_control_call"),
+    case("unknown clock call", "POST /_mock/clock/backwards", "{}", 404, "unknown_control_call"),
+    case("reset: GET", "GET /_mock/reset", "", 405, "method_not_allowed"),
+    case("health: POST", "POST /_mock/health", "", 405, "method_not_allowed"),
+    case("clock: DELETE", "DELETE /_mock/clock", "", 405, "method_not_allowed"),
+    case("instance: GET", "GET /_mock/baremetal/{guid}", "", 405, "method_not_allowed"),
+    case("namespaces: PATCH", "PATCH /_mock/namespaces", "", 405, "method_not_allowed"),
+    case("namespaces: an array", "POST /_mock/namespaces", "[1]", 400, "bad_json"),
+    case("namespaces: a misspelt field", "POST /_mock/namespaces", r#"{"nmae":"typo"}"#, 400, "bad_json"),
+];
+
 #[tokio::test]
 async fn bad_control_input_is_a_json_4xx_never_a_500() {
     let app = TestApp::spawn().await;
-    let example = format!("/_mock/baremetal/{EXAMPLE_GUID}");
-    // (method, path, raw body, status, reason)
-    let cases: Vec<(&str, String, &str, u16, &str)> = vec![
-        (
-            "POST",
-            "/_mock/clock/advance".into(),
-            r#"{"seconds":"#,
-            400,
-            "bad_json",
-        ),
-        (
-            "POST",
-            "/_mock/clock/advance".into(),
-            "seconds=5",
-            400,
-            "bad_json",
-        ),
-        ("POST", "/_mock/clock/advance".into(), "{}", 400, "bad_json"),
-        ("POST", "/_mock/clock/advance".into(), "", 400, "bad_json"),
-        (
-            "POST",
-            "/_mock/clock/advance".into(),
-            r#"{"seconds":5,"x":1}"#,
-            400,
-            "bad_json",
-        ),
-        (
-            "POST",
-            "/_mock/clock/advance".into(),
-            r#"{"seconds":-5}"#,
-            400,
-            "bad_seconds",
-        ),
-        (
-            "POST",
-            "/_mock/clock/advance".into(),
-            r#"{"seconds":"-5"}"#,
-            400,
-            "bad_seconds",
-        ),
-        (
-            "POST",
-            "/_mock/clock/advance".into(),
-            r#"{"seconds":"soon"}"#,
-            400,
-            "bad_seconds",
-        ),
-        (
-            "POST",
-            "/_mock/clock/advance".into(),
-            r#"{"seconds":1.5}"#,
-            400,
-            "bad_seconds",
-        ),
-        (
-            "POST",
-            "/_mock/clock/advance".into(),
-            r#"{"seconds":true}"#,
-            400,
-            "bad_seconds",
-        ),
-        (
-            "POST",
-            "/_mock/clock/advance".into(),
-            r#"{"seconds":null}"#,
-            400,
-            "bad_seconds",
-        ),
-        (
-            "POST",
-            "/_mock/clock/advance".into(),
-            r#"{"seconds":[60]}"#,
-            400,
-            "bad_seconds",
-        ),
-        (
-            "POST",
-            "/_mock/clock/advance".into(),
-            r#"{"seconds":1e30}"#,
-            400,
-            "bad_seconds",
-        ),
-        (
-            "POST",
-            "/_mock/clock/advance".into(),
-            r#"{"seconds":9223372036854775807}"#,
-            400,
-            "bad_seconds",
-        ),
-        (
-            "POST",
-            "/_mock/clock/set".into(),
-            r#"{"now":"tomorrow"}"#,
-            400,
-            "bad_time",
-        ),
-        (
-            "POST",
-            "/_mock/clock/set".into(),
-            r#"{"now":"2030-13-01 00:00:00"}"#,
-            400,
-            "bad_time",
-        ),
-        (
-            "POST",
-            "/_mock/clock/set".into(),
-            r#"{"now":1800000000}"#,
-            400,
-            "bad_json",
-        ),
-        ("POST", "/_mock/clock/set".into(), "{}", 400, "bad_json"),
-        (
-            "POST",
-            "/_mock/clock/set".into(),
-            r#"{"now":"2001-01-01 00:00:00"}"#,
-            409,
-            "clock_backwards",
-        ),
-        ("POST", "/_mock/faults".into(), "{", 400, "bad_json"),
-        ("POST", "/_mock/faults".into(), "{}", 400, "bad_json"),
-        (
-            "POST",
-            "/_mock/faults".into(),
-            r#"{"effect":{"kind":"explode"}}"#,
-            400,
-            "bad_json",
-        ),
-        (
-            "POST",
-            "/_mock/faults".into(),
-            r#"{"effect":{}}"#,
-            400,
-            "bad_json",
-        ),
-        (
-            "POST",
-            "/_mock/faults".into(),
-            r#"{"effect":"drop"}"#,
-            400,
-            "bad_json",
-        ),
-        (
-            "POST",
-            "/_mock/faults".into(),
-            r#"{"effect":{"kind":"error","code":"one"}}"#,
-            400,
-            "bad_json",
-        ),
-        (
-            "POST",
-            "/_mock/faults".into(),
-            r#"{"effect":{"kind":"http"}}"#,
-            400,
-            "bad_json",
-        ),
-        (
-            "POST",
-            "/_mock/faults".into(),
-            r#"{"effect":{"kind":"http","status":42}}"#,
-            400,
-            "bad_fault",
-        ),
-        (
-            "POST",
-            "/_mock/faults".into(),
-            r#"{"effect":{"kind":"delay"}}"#,
-            400,
-            "bad_fault",
-        ),
-        (
-            "POST",
-            "/_mock/faults".into(),
-            r#"{"effect":{"kind":"delay","ms":-1}}"#,
-            400,
-            "bad_json",
-        ),
-        (
-            "POST",
-            "/_mock/faults".into(),
-            r#"{"effect":{"kind":"delay","min_ms":9,"max_ms":60001}}"#,
-            400,
-            "bad_fault",
-        ),
-        (
-            "POST",
-            "/_mock/faults".into(),
-            r#"{"after":-1,"effect":{"kind":"drop"}}"#,
-            400,
-            "bad_json",
-        ),
-        (
-            "POST",
-            "/_mock/faults".into(),
-            r#"{"times":"2x","effect":{"kind":"drop"}}"#,
-            400,
-            "bad_json",
-        ),
-        (
-            "POST",
-            "/_mock/faults".into(),
-            r#"{"probability":1.5,"effect":{"kind":"drop"}}"#,
-            400,
-            "bad_fault",
-        ),
-        (
-            "POST",
-            "/_mock/faults".into(),
-            r#"{"probability":-0.1,"effect":{"kind":"drop"}}"#,
-            400,
-            "bad_fault",
-        ),
-        (
-            "POST",
-            "/_mock/faults".into(),
-            r#"{"colour":"red","effect":{"kind":"drop"}}"#,
-            400,
-            "bad_json",
-        ),
-        (
-            "DELETE",
-            "/_mock/faults/99".into(),
-            "",
-            404,
-            "unknown_fault",
-        ),
-        (
-            "DELETE",
-            "/_mock/faults/abc".into(),
-            "",
-            404,
-            "unknown_fault",
-        ),
-        ("POST", "/_mock/snapshots".into(), "{}", 400, "bad_json"),
-        (
-            "POST",
-            "/_mock/snapshots".into(),
-            r#"{"name":7}"#,
-            400,
-            "bad_json",
-        ),
-        (
-            "POST",
-            "/_mock/snapshots".into(),
-            r#"{"name":""}"#,
-            400,
-            "bad_snapshot_name",
-        ),
-        (
-            "POST",
-            "/_mock/snapshots".into(),
-            r#"{"name":"a b"}"#,
-            400,
-            "bad_snapshot_name",
-        ),
-        (
-            "POST",
-            "/_mock/snapshots/none/restore".into(),
-            "",
-            404,
-            "unknown_snapshot",
-        ),
-        (
-            "PUT",
-            "/_mock/users/1/callback".into(),
-            r#"{"url":"ftp://example.com/"}"#,
-            400,
-            "bad_url",
-        ),
-        (
-            "PUT",
-            "/_mock/users/1/callback".into(),
-            r#"{"url":"not a url"}"#,
-            400,
-            "bad_url",
-        ),
-        (
-            "PUT",
-            "/_mock/users/1/callback".into(),
-            r#"{"url":5}"#,
-            400,
-            "bad_json",
-        ),
-        (
-            "PUT",
-            "/_mock/users/1/callback".into(),
-            r#"{"link":"http://x/"}"#,
-            400,
-            "bad_json",
-        ),
-        (
-            "PUT",
-            "/_mock/users/999/callback".into(),
-            r#"{"url":"http://127.0.0.1:9/"}"#,
-            404,
-            "unknown_user",
-        ),
-        (
-            "GET",
-            "/_mock/requests?limit=lots".into(),
-            "",
-            400,
-            "bad_query",
-        ),
-        (
-            "GET",
-            "/_mock/requests?limit=-1".into(),
-            "",
-            400,
-            "bad_query",
-        ),
-        (
-            "GET",
-            "/_mock/requests?since=yesterday".into(),
-            "",
-            400,
-            "bad_query",
-        ),
-        ("GET", "/_mock/requests?code=x".into(), "", 400, "bad_query"),
-        (
-            "GET",
-            "/_mock/requests?colour=red".into(),
-            "",
-            400,
-            "bad_query",
-        ),
-        (
-            "PATCH",
-            example.clone(),
-            r#"{"run_status":"#,
-            400,
-            "bad_json",
-        ),
-        ("GET", "/_mock/nope".into(), "", 404, "unknown_control_call"),
-        (
-            "POST",
-            "/_mock/clock/backwards".into(),
-            "{}",
-            404,
-            "unknown_control_call",
-        ),
-        ("GET", "/_mock/reset".into(), "", 405, "method_not_allowed"),
-        (
-            "POST",
-            "/_mock/health".into(),
-            "",
-            405,
-            "method_not_allowed",
-        ),
-        (
-            "DELETE",
-            "/_mock/clock".into(),
-            "",
-            405,
-            "method_not_allowed",
-        ),
-        ("GET", example, "", 405, "method_not_allowed"),
-        (
-            "PATCH",
-            "/_mock/namespaces".into(),
-            "",
-            405,
-            "method_not_allowed",
-        ),
-        ("POST", "/_mock/namespaces".into(), "[1]", 400, "bad_json"),
-        (
-            "POST",
-            "/_mock/namespaces".into(),
-            r#"{"nmae":"typo"}"#,
-            400,
-            "bad_json",
-        ),
-    ];
-    for (method, path, body, want_status, want_reason) in cases {
-        let (status, content_type, answer) = control_raw(&app, method, &path, body).await;
-        let what = format!("{method} {path} {body}");
+    for case in BAD_CONTROL_INPUT {
+        let request = case.request.replace("{guid}", EXAMPLE_GUID);
+        let (method, path) = request
+            .split_once(' ')
+            .unwrap_or_else(|| panic!("{}: no method in {request:?}", case.name));
+        let got = app.control_raw(method, path, case.body).await;
+        let what = format!("{} ({request} {})", case.name, case.body);
         assert!(
-            content_type.starts_with("application/json"),
-            "{what}: content-type {content_type:?}, body {answer}"
+            got.content_type.starts_with("application/json"),
+            "{what}: content-type {:?}, body {}",
+            got.content_type,
+            got.body
         );
-        check_error(&what, status, &answer, want_status, want_reason);
+        check_error(&what, got.status, &got.body, case.status, case.reason);
     }
     // None of that moved the clock or left a rule behind.
-    let now = clock(&app).await;
+    let now = app.clock().await;
     assert!(
         now["offset_seconds"].as_i64().is_some_and(|o| o.abs() <= 1),
         "{now}"
     );
     assert_eq!(
-        control_ok(&app, "GET", "/_mock/faults", None).await,
+        app.control_ok("GET", "/_mock/faults", None).await,
         json!({"faults": []})
     );
     app.ok("getzones", json!({})).await;
@@ -1429,7 +1159,7 @@ async fn the_journal_reports_its_ring_and_channel_losses() {
         app.ok("getzones", json!({})).await;
     }
     // Read at once: every answered call is filed, the ring kept the newest two.
-    let all = control_ok(&app, "GET", "/_mock/requests", None).await;
+    let all = app.control_ok("GET", "/_mock/requests", None).await;
     let ids: Vec<i64> = all["requests"]
         .as_array()
         .map(|a| a.iter().filter_map(|e| e["id"].as_i64()).collect())

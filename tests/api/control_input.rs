@@ -13,8 +13,8 @@ use crate::helpers::*;
 /// Sends `body` as JSON to a control call; returns the status and the
 /// answer as JSON (a string when it is not JSON).
 async fn send(app: &TestApp, method: &str, path: &str, body: &str) -> (u16, Value) {
-    let (status, _, value) = control_raw(app, method, path, body).await;
-    (status, value)
+    let got = app.control_raw(method, path, body.to_string()).await;
+    (got.status, got.body)
 }
 
 /// A control error: the status, the reason, and a message naming `words`.
@@ -32,7 +32,7 @@ fn refused(what: &str, (status, body): &(u16, Value), want: (u16, &str), words: 
 }
 
 async fn faults(app: &TestApp) -> Value {
-    control_ok(app, "GET", "/_mock/faults", None).await["faults"].clone()
+    app.control_ok("GET", "/_mock/faults", None).await["faults"].clone()
 }
 
 // ------------------------------------------------------------ [] is {}
@@ -160,9 +160,9 @@ async fn a_delay_takes_ms_or_a_range_never_both() {
 #[tokio::test]
 async fn every_integer_field_takes_a_whole_number_in_every_form_php_sends() {
     let app = TestApp::spawn().await;
-    freeze(&app).await;
+    app.freeze().await;
     for seconds in [json!(30), json!(30.0), json!("30")] {
-        let before = now(&app).await;
+        let before = app.now().await;
         let (status, body) = send(
             &app,
             "POST",
@@ -172,7 +172,7 @@ async fn every_integer_field_takes_a_whole_number_in_every_form_php_sends() {
         .await;
         assert_eq!(status, 200, "{seconds}: {body}");
         assert_eq!(
-            now(&app).await - before,
+            app.now().await - before,
             chrono::Duration::seconds(30),
             "{seconds}"
         );
@@ -532,7 +532,7 @@ async fn an_invalid_utf8_namespace_is_a_json_bad_namespace_on_every_route() {
 #[tokio::test]
 async fn a_refunded_instance_is_powered_off_and_leaves_a_purge_pending() {
     let app = TestApp::spawn().await;
-    freeze(&app).await;
+    app.freeze().await;
     let guid = app.create_running().await;
     assert_eq!(app.instance(&guid).await["run_status"], "1");
     app.ok(
@@ -549,7 +549,8 @@ async fn a_refunded_instance_is_powered_off_and_leaves_a_purge_pending() {
         ),
         ("-2".into(), "-1".into(), "0".into())
     );
-    let kinds: Vec<Value> = pending(&app)
+    let kinds: Vec<Value> = app
+        .pending()
         .await
         .into_iter()
         .filter(|t| t["guid"] == guid.as_str())
@@ -579,7 +580,7 @@ async fn an_empty_callback_url_answers_what_it_stored() {
             json!({"userid": "1", "url": null}),
             "{body}: {status}"
         );
-        let users = control_ok(&app, "GET", "/_mock/users", None).await;
+        let users = app.control_ok("GET", "/_mock/users", None).await;
         assert_eq!(
             users["users"][0],
             json!({"userid": "1", "callback_url": null}),
@@ -591,7 +592,7 @@ async fn an_empty_callback_url_answers_what_it_stored() {
 #[tokio::test]
 async fn the_catalog_carries_the_engines_own_records() {
     let app = TestApp::spawn().await;
-    let catalog = control_ok(&app, "GET", "/_mock/catalog", None).await;
+    let catalog = app.control_ok("GET", "/_mock/catalog", None).await;
     assert_eq!(
         catalog["zones"],
         app.ok("getzones", json!({})).await["zones"]

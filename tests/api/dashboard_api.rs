@@ -20,7 +20,7 @@ async fn instances_lists_every_member_with_words_for_each_state() {
     let mine = app.create_running().await;
     let theirs = app
         .user2()
-        .call("create", TestApp::create_params(1))
+        .call("create", TestApp::create_request(1))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(theirs.code(), 0, "{}", theirs.text);
@@ -90,7 +90,7 @@ async fn one_instance_shows_its_subnets_records_and_pending_transitions() {
     assert_eq!(d["baremetal"], view);
     assert_eq!(d["pending"][0]["kind"], "expired");
 
-    let guid = app.ok("create", TestApp::create_params(1)).await[0]["guid"]
+    let guid = app.ok("create", TestApp::create_request(1)).await[0]["guid"]
         .as_str()
         .unwrap_or_default()
         .to_string();
@@ -150,7 +150,7 @@ async fn call_signs_for_the_member_and_goes_through_the_api_pipeline() {
         .control(
             "POST",
             "/_mock/call",
-            Some(json!({"userid": "2", "action": "create", "params": TestApp::create_params(1)})),
+            Some(json!({"userid": "2", "action": "create", "params": TestApp::create_request(1)})),
         )
         .await;
     assert_eq!(status, 200, "{r}");
@@ -279,14 +279,14 @@ async fn events_name_what_changed_and_stay_in_their_namespace() {
         "mock-api-key",
     );
     let answer = other
-        .call("create", TestApp::create_params(1))
+        .call("create", TestApp::create_request(1))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(answer.code(), 0);
     let quiet = read_events(&mut resp, &["journal"], Duration::from_millis(600)).await;
     assert!(quiet.is_empty(), "events from another namespace: {quiet:?}");
 
-    app.ok("create", TestApp::create_params(1)).await;
+    app.ok("create", TestApp::create_request(1)).await;
     let seen = read_events(&mut resp, &["journal", "instances"], Duration::from_secs(5)).await;
     assert!(
         seen.contains(&"journal".to_string()) && seen.contains(&"instances".to_string()),

@@ -6,10 +6,10 @@
 use chrono::Duration;
 use serde_json::{json, Map, Value};
 
-use crate::helpers::{fmt, freeze, keys, now, parse_time, patch, text, TestApp, EXAMPLE_GUID};
+use crate::helpers::{fmt, keys, parse_time, text, TestApp, EXAMPLE_GUID};
 use crate::upgrade::{
-    block, create_running_on, ip_status, label, upgrade, upgrade_params, upgrade_values,
-    CLOSED_LINE, CLOSED_PRODUCT, EXAMPLE_BLOCK, SUBNET_LINE, SUBNET_PRODUCT,
+    block, ip_status, label, upgrade_params, upgrade_values, CLOSED_LINE, CLOSED_PRODUCT,
+    EXAMPLE_BLOCK, SUBNET_LINE, SUBNET_PRODUCT,
 };
 
 const DEGRADE_KEYS: [&str; 12] = [
@@ -100,8 +100,8 @@ async fn degrade_ip_list_shows_active_upgrade_ranges_without_a_pending_degrade()
     );
     assert_eq!(keys(&list[0]), ["ip", "mask", "gateway"]);
 
-    upgrade(&app, EXAMPLE_GUID, 0, 8, 2, 0).await;
-    let single = upgrade(&app, EXAMPLE_GUID, 0, 1, 1, 0).await;
+    app.upgrade(EXAMPLE_GUID, 0, 8, 2, 0).await;
+    let single = app.upgrade(EXAMPLE_GUID, 0, 1, 1, 0).await;
     assert_eq!(single["ip"][0]["ip"], "114.114.12.2");
     let list = app
         .ok("degrade_ip_list", json!({"guid": EXAMPLE_GUID}))
@@ -116,7 +116,7 @@ async fn degrade_ip_list_shows_active_upgrade_ranges_without_a_pending_degrade()
     );
 
     // Booked: gone from the list; cancelled: back.
-    let date = fmt(now(&app).await + Duration::days(2));
+    let date = fmt(app.now().await + Duration::days(2));
     let booked = degrade(
         &app,
         EXAMPLE_GUID,
@@ -138,7 +138,7 @@ async fn degrade_ip_list_shows_active_upgrade_ranges_without_a_pending_degrade()
     );
 
     // Applied: gone for good, its address released.
-    let date = fmt(now(&app).await + Duration::hours(1));
+    let date = fmt(app.now().await + Duration::hours(1));
     degrade(
         &app,
         EXAMPLE_GUID,
@@ -177,8 +177,8 @@ enum Encoding {
 #[tokio::test]
 async fn param_encodings_give_the_same_degrade() {
     let app = TestApp::spawn().await;
-    freeze(&app).await;
-    let date = fmt(now(&app).await + Duration::days(2));
+    app.freeze().await;
+    let date = fmt(app.now().await + Duration::days(2));
     // The document's request, with a date in the future.
     let param = json!([
         {"item": "bandwidth", "value": 1, "date": date, "old_value": 6, "new_value": "5"},
@@ -303,13 +303,13 @@ async fn param_encodings_give_the_same_degrade() {
 async fn every_degrade_rule_is_refused_with_its_reason() {
     let app = TestApp::spawn().await;
     let a = app.create_running().await;
-    let up = upgrade(&app, &a, 5, 16, 2, 5).await;
+    let up = app.upgrade(&a, 5, 16, 2, 5).await;
     assert_eq!(label(block(&up)), "114.114.8.32-47");
     let before = app.instance(&a).await;
     assert_eq!(totals(&before), t("10", "17", "10"));
     let primary = text(&before["ip"][0]["ip"]);
     let end_time = text(&before["end_time"]);
-    let date = fmt(now(&app).await + Duration::days(1));
+    let date = fmt(app.now().await + Duration::days(1));
     let after_end = fmt(parse_time(&end_time) + Duration::seconds(1));
     let bw = |v: Value| json!([{"item": "bandwidth", "value": v, "date": date}]);
     let ips = |v: Value| json!([{"item": "ip", "value": v, "date": date}]);
@@ -441,10 +441,10 @@ async fn every_degrade_rule_is_refused_with_its_reason() {
 #[tokio::test]
 async fn degrade_is_gated_by_state_and_the_line() {
     let app = TestApp::spawn().await;
-    let date = fmt(now(&app).await + Duration::days(1));
+    let date = fmt(app.now().await + Duration::days(1));
     let param = json!([{"item": "bandwidth", "value": 1, "date": date}]);
 
-    let closed = create_running_on(&app, CLOSED_LINE, CLOSED_PRODUCT).await;
+    let closed = app.create_running_on(CLOSED_LINE, CLOSED_PRODUCT).await;
     let m = app
         .fails(
             "degrade",
@@ -466,7 +466,7 @@ async fn degrade_is_gated_by_state_and_the_line() {
         .await;
     assert!(m.contains("act_status 4"), "{m}");
     app.advance(20).await;
-    patch(&app, EXAMPLE_GUID, json!({"push_status": 1})).await;
+    app.patch(EXAMPLE_GUID, json!({"push_status": 1})).await;
     let m = app
         .fails(
             "degrade",
@@ -475,12 +475,8 @@ async fn degrade_is_gated_by_state_and_the_line() {
         )
         .await;
     assert!(m.contains("push_status 1"), "{m}");
-    patch(
-        &app,
-        EXAMPLE_GUID,
-        json!({"push_status": 0, "order_status": 3}),
-    )
-    .await;
+    app.patch(EXAMPLE_GUID, json!({"push_status": 0, "order_status": 3}))
+        .await;
     let m = app
         .fails(
             "degrade",
@@ -505,8 +501,8 @@ async fn degrade_is_gated_by_state_and_the_line() {
 #[tokio::test]
 async fn records_show_in_sync_baremetal_and_a_missing_date_defaults() {
     let app = TestApp::spawn().await;
-    freeze(&app).await;
-    let now0 = now(&app).await;
+    app.freeze().await;
+    let now0 = app.now().await;
     // The example instance (line 1665907446560259: 15 days), no date; then an
     // empty date, which counts as missing.
     let out = degrade(
@@ -552,9 +548,9 @@ async fn records_show_in_sync_baremetal_and_a_missing_date_defaults() {
 
     // Line 1665907446560302 allows 30 days, but never past the end of a
     // one-month instance.
-    let b = create_running_on(&app, SUBNET_LINE, SUBNET_PRODUCT).await;
-    upgrade(&app, &b, 10, 0, 1, 0).await;
-    let now1 = now(&app).await;
+    let b = app.create_running_on(SUBNET_LINE, SUBNET_PRODUCT).await;
+    app.upgrade(&b, 10, 0, 1, 0).await;
+    let now1 = app.now().await;
     let end = parse_time(&text(&app.instance(&b).await["end_time"]));
     let out = degrade(&app, &b, json!([{"item": "bandwidth", "value": 10}])).await;
     let r = record(&app.instance(&b).await, &guid_of(&out, "bandwidth"));
@@ -567,8 +563,8 @@ async fn records_show_in_sync_baremetal_and_a_missing_date_defaults() {
 #[tokio::test]
 async fn a_degrade_applies_at_its_apply_time() {
     let app = TestApp::spawn().await;
-    freeze(&app).await;
-    let date = fmt(now(&app).await + Duration::days(2));
+    app.freeze().await;
+    let date = fmt(app.now().await + Duration::days(2));
     let out = degrade(
         &app,
         EXAMPLE_GUID,
@@ -620,7 +616,7 @@ async fn a_degrade_applies_at_its_apply_time() {
 
     // The block is free again for another instance.
     let other = app.create_running().await;
-    let up = upgrade(&app, &other, 0, 8, 2, 0).await;
+    let up = app.upgrade(&other, 0, 8, 2, 0).await;
     assert_eq!(label(block(&up)), EXAMPLE_BLOCK);
 }
 
@@ -628,8 +624,8 @@ async fn a_degrade_applies_at_its_apply_time() {
 async fn degrade_cancel_takes_only_a_pending_degrade_of_that_instance() {
     let app = TestApp::spawn().await;
     let b = app.create_running().await;
-    upgrade(&app, &b, 5, 0, 1, 0).await;
-    let date = fmt(now(&app).await + Duration::days(1));
+    app.upgrade(&b, 5, 0, 1, 0).await;
+    let date = fmt(app.now().await + Duration::days(1));
     let a_out = degrade(
         &app,
         EXAMPLE_GUID,
@@ -707,7 +703,7 @@ async fn degrade_cancel_takes_only_a_pending_degrade_of_that_instance() {
         .await;
     assert!(m.contains("status 1"), "{m}");
     // The cancelled 5M can be degraded again.
-    let date = fmt(now(&app).await + Duration::days(1));
+    let date = fmt(app.now().await + Duration::days(1));
     degrade(
         &app,
         EXAMPLE_GUID,
@@ -721,7 +717,7 @@ async fn degrade_cancel_takes_only_a_pending_degrade_of_that_instance() {
 async fn whole_flow_upgrade_degrade_cancel_apply_reuse() {
     let app = TestApp::spawn().await;
     let a = app.create_running().await;
-    let up = upgrade(&app, &a, 5, 8, 2, 5).await;
+    let up = app.upgrade(&a, 5, 8, 2, 5).await;
     let range = label(block(&up));
     assert_eq!(range, "114.114.8.24-31");
     assert_eq!(totals(&app.instance(&a).await), t("10", "9", "10"));
@@ -731,7 +727,7 @@ async fn whole_flow_upgrade_degrade_cancel_apply_reuse() {
         json!([{"ip": range, "mask": "255.255.255.248", "gateway": "114.114.8.25"}])
     );
 
-    let date = fmt(now(&app).await + Duration::days(3));
+    let date = fmt(app.now().await + Duration::days(3));
     let out = degrade(
         &app,
         &a,
@@ -753,7 +749,7 @@ async fn whole_flow_upgrade_degrade_cancel_apply_reuse() {
     .await;
     // Before the date, the block is still held: another instance gets the next one.
     let b = app.create_running().await;
-    let b_up = upgrade(&app, &b, 0, 8, 2, 0).await;
+    let b_up = app.upgrade(&b, 0, 8, 2, 0).await;
     assert_eq!(label(block(&b_up)), "114.114.8.32-39");
 
     app.advance(3 * 86_400 + 60).await;
@@ -774,7 +770,7 @@ async fn whole_flow_upgrade_degrade_cancel_apply_reuse() {
 
     // The freed block goes to the next instance that asks.
     let c = app.create_running().await;
-    let c_up = upgrade(&app, &c, 0, 8, 2, 0).await;
+    let c_up = app.upgrade(&c, 0, 8, 2, 0).await;
     assert_eq!(label(block(&c_up)), range);
     app.assert_no_address_held_twice().await;
 }
@@ -782,7 +778,7 @@ async fn whole_flow_upgrade_degrade_cancel_apply_reuse() {
 #[tokio::test]
 async fn a_refunded_instance_offers_nothing_to_degrade_and_frees_its_blocks() {
     let app = TestApp::spawn().await;
-    let date = fmt(now(&app).await + Duration::days(1));
+    let date = fmt(app.now().await + Duration::days(1));
     let out = degrade(
         &app,
         EXAMPLE_GUID,
@@ -808,6 +804,6 @@ async fn a_refunded_instance_offers_nothing_to_degrade_and_frees_its_blocks() {
     .await;
     app.advance(2 * 86_400).await;
     let fresh = app.create_running().await;
-    let up = upgrade(&app, &fresh, 0, 8, 2, 0).await;
+    let up = app.upgrade(&fresh, 0, 8, 2, 0).await;
     assert_eq!(label(block(&up)), EXAMPLE_BLOCK);
 }

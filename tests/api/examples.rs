@@ -3,10 +3,11 @@
 //! the document's example answer: keys, order, JSON types and the values
 //! the seed makes predictable.
 
+use apayun_mock::test_support::fixtures;
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    check_shape, fmt, keys, now, parse_example as parse, plus_months, text, TestApp, EXAMPLE_GUID,
+    check_shape, fmt, keys, parse_example as parse, plus_months, text, TestApp, EXAMPLE_GUID,
 };
 
 /// The document's create answer, `data[0]`, verbatim.
@@ -388,20 +389,8 @@ async fn create() {
     let data = example(
         &app,
         "create",
-        json!({
-            "lineGuid": "1665907446560259",
-            "productGuid": "1665907642748705",
-            "systemGuid": "1633652801461868",
-            "loginName": "root",
-            "loginPassword": "QWE1MzUwMjkyNzkh",
-            "buyRemarks": "",
-            "months": "1",
-            "clientOrderNo": "18369",
-            "clientUserId": "1100123",
-            "num": "1",
-            "system_partition_size": "-1",
-            "agent_order_no": "590682534662098123",
-        }),
+        // The document's example request, field for field.
+        fixtures::create_params("590682534662098123"),
     )
     .await;
     let list = data.as_array().cloned().unwrap_or_default();
@@ -696,7 +685,7 @@ fn degrade_body(date: &str) -> Value {
 
 /// A date a week from the simulated now.
 async fn next_week(app: &TestApp) -> String {
-    fmt(now(app).await + chrono::Duration::days(7))
+    fmt(app.now().await + chrono::Duration::days(7))
 }
 
 async fn post_degrade(app: &TestApp, date: &str) -> Value {

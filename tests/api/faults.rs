@@ -75,7 +75,7 @@ async fn a_rule_is_stored_with_its_id_and_defaults() {
             "fired": 0,
         })
     );
-    let answer = app.call("create", TestApp::create_params(1)).await;
+    let answer = app.call("create", TestApp::create_request(1)).await;
     assert_eq!(answer.code(), 1);
     assert_eq!(answer.reason.as_deref(), Some("injected_fault"));
     assert_eq!(answer.json()["message"], "模拟故障");
@@ -100,7 +100,7 @@ async fn error_answers_in_the_envelope_and_changes_nothing() {
     .await;
 
     // Ten of the eleven free units of the product, refused by the fault.
-    let answer = app.call("create", TestApp::create_params(10)).await;
+    let answer = app.call("create", TestApp::create_request(10)).await;
     assert_eq!(answer.status, 200);
     assert_eq!(answer.reason.as_deref(), Some("out_of_stock"));
     assert_eq!(
@@ -119,10 +119,10 @@ async fn error_answers_in_the_envelope_and_changes_nothing() {
         .control("DELETE", &format!("/_mock/faults/{rule}"), None)
         .await;
     assert_eq!(status, 200);
-    let made = app.ok("create", TestApp::create_params(10)).await;
+    let made = app.ok("create", TestApp::create_request(10)).await;
     assert_eq!(made.as_array().map(Vec::len), Some(10));
-    app.ok("create", TestApp::create_params(1)).await;
-    app.fails("create", TestApp::create_params(1), "out_of_stock")
+    app.ok("create", TestApp::create_request(1)).await;
+    app.fails("create", TestApp::create_request(1), "out_of_stock")
         .await;
 }
 
@@ -143,7 +143,7 @@ async fn http_answers_with_the_status_and_body_given() {
             json!({"action": "create", "effect": {"kind": "http", "status": status, "body": body}}),
         )
         .await;
-        let answer = app.call("create", TestApp::create_params(1)).await;
+        let answer = app.call("create", TestApp::create_request(1)).await;
         assert_eq!(answer.status, status, "{body}");
         assert_eq!(answer.text, body);
         assert_eq!(answer.json(), Value::Null, "not an envelope: {body}");
@@ -176,7 +176,7 @@ async fn delay_waits_then_the_call_proceeds() {
         let rule = add_fault(&app, json!({"action": "create", "effect": effect})).await;
         for _ in 0..2 {
             let started = Instant::now();
-            let data = app.ok("create", TestApp::create_params(1)).await;
+            let data = app.ok("create", TestApp::create_request(1)).await;
             let elapsed = started.elapsed();
             assert!(
                 elapsed >= Duration::from_millis(least as u64),
@@ -236,7 +236,7 @@ async fn drop_closes_the_connection_without_an_answer() {
     // The signed client: the request fails, there is no answer to read.
     let err = app
         .client()
-        .call("create", TestApp::create_params(1))
+        .call("create", TestApp::create_request(1))
         .await
         .expect_err("a dropped connection must not give an answer");
     assert!(err.is_request(), "{err:?}");
@@ -250,7 +250,7 @@ async fn drop_closes_the_connection_without_an_answer() {
     // status line ever arrives.
     let pairs = app
         .client()
-        .signed_pairs("create", &TestApp::create_params(1));
+        .signed_pairs("create", &TestApp::create_request(1));
     let sent = app
         .http
         .post(format!("{}/api", app.url()))
@@ -305,7 +305,7 @@ async fn stall_holds_the_transition_until_the_rule_is_removed() {
         json!({"action": "create", "effect": {"kind": "stall"}}),
     )
     .await;
-    let data = app.ok("create", TestApp::create_params(1)).await;
+    let data = app.ok("create", TestApp::create_request(1)).await;
     let guid = data[0]["guid"].as_str().expect("guid").to_string();
     assert_eq!(newest_entry(&app).await["fault"], rule);
 
@@ -540,4 +540,50 @@ async fn list_and_remove_rules() {
     // And no rule is left to fire after clearing.
     app.control("DELETE", "/_mock/faults", None).await;
     app.ok("stop", json!({"guid": EXAMPLE_GUID})).await;
+}
+
+/// A rule's action is parsed when the rule is added: an unknown one is
+/// refused as every other bad fault field is (400, `bad_fault`, the same
+/// envelope), naming the actions there are; nothing is stored.
+#[tokio::test]
+async fn an_unknown_action_is_refused_when_the_rule_is_added() {
+    let app = TestApp::spawn().await;
+    let bad_probability = json!({"probability": 2, "effect": {"kind": "drop"}});
+    let (status, other) = app
+        .control("POST", "/_mock/faults", Some(bad_probability))
+        .await;
+    assert_eq!(
+        (status, &other["error"]),
+        (400, &json!("bad_fault")),
+        "{other}"
+    );
+    for action in ["reboot", "Create", "create ", ""] {
+        let rule = json!({"action": action, "effect": {"kind": "drop"}});
+        let (status, body) = app.control("POST", "/_mock/faults", Some(rule)).await;
+        assert_eq!(status, 400, "{action:?}: {body}");
+        assert_eq!(body["error"], "bad_fault", "{action:?}: {body}");
+        let keys = |v: &Value| v.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>());
+        assert_eq!(keys(&body), keys(&other), "{action:?}: {body} vs {other}");
+        let message = body["message"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with(&format!("unknown action {action:?}; known: getzones, ")),
+            "{message}"
+        );
+        for known in ["sync_baremetal", "degrade_cancel", "install", "refund"] {
+            assert!(message.contains(known), "{message} lacks {known}");
+        }
+    }
+    assert_eq!(faults(&app).await, Vec::<Value>::new());
+    // A known action is stored and listed by its wire name, and fires for it alone.
+    let id = add_fault(
+        &app,
+        json!({"action": "refund", "effect": {"kind": "error", "reason": "matched"}}),
+    )
+    .await;
+    assert_eq!(faults(&app).await[0]["action"], "refund");
+    let answer = app.call("getzones", json!({})).await;
+    assert_eq!(answer.code(), 0, "{}", answer.text);
+    let answer = app.call("refund", json!({"guid": EXAMPLE_GUID})).await;
+    assert_eq!(answer.reason.as_deref(), Some("matched"), "{}", answer.text);
+    assert_eq!(newest_entry(&app).await["fault"], json!(id));
 }

@@ -111,7 +111,7 @@ async fn a_create_whose_client_timed_out_during_a_delay_still_creates() {
         json!({"action": "create", "times": 1, "effect": {"kind": "delay", "ms": 1500}}),
     )
     .await;
-    let params = TestApp::create_params(1);
+    let params = TestApp::create_request(1);
     give_up_after(&app, "create", &params, Duration::from_millis(300)).await;
 
     let entry = wait_for_entry(&app, "action=create").await;
@@ -153,7 +153,7 @@ async fn a_create_dropped_after_it_applied_leaves_an_instance_the_retry_replays(
         json!({"action": "create", "times": 1, "effect": {"kind": "drop", "applied": true}}),
     )
     .await;
-    let params = TestApp::create_params(1);
+    let params = TestApp::create_request(1);
     let err = app
         .client()
         .call("create", params.clone())
@@ -224,7 +224,7 @@ async fn error_and_http_faults_applied_answer_theirs_after_the_call_took_effect(
             json!({"action": "create", "times": 1, "effect": effect}),
         )
         .await;
-        let answer = app.call("create", TestApp::create_params(1)).await;
+        let answer = app.call("create", TestApp::create_request(1)).await;
         assert_eq!(answer.status, status, "{effect}: {}", answer.text);
         assert_eq!(answer.reason.as_deref(), reason, "{effect}");
         assert_ne!(answer.code(), 0, "{effect}: {}", answer.text);
@@ -246,7 +246,7 @@ async fn error_and_http_faults_applied_answer_theirs_after_the_call_took_effect(
     )
     .await;
     assert_eq!(
-        app.call("create", TestApp::create_params(1)).await.status,
+        app.call("create", TestApp::create_request(1)).await.status,
         502
     );
     let entry = newest_entry(&app).await;
@@ -265,7 +265,7 @@ async fn an_applied_fault_on_a_call_the_engine_refuses_journals_the_refusal() {
         json!({"action": "create", "effect": {"kind": "drop", "applied": true}}),
     )
     .await;
-    let mut params = TestApp::create_params(1);
+    let mut params = TestApp::create_request(1);
     params["lineGuid"] = json!("1");
     assert!(app.client().call("create", params).await.is_err());
     let entry = newest_entry(&app).await;
@@ -305,7 +305,7 @@ async fn applied_is_refused_on_delay_and_stall() {
 #[tokio::test]
 async fn a_replayed_create_is_journaled_with_the_instances_it_answered_with() {
     let app = TestApp::spawn().await;
-    let params = TestApp::create_params(2);
+    let params = TestApp::create_request(2);
     let first = app.ok("create", params.clone()).await;
     let guids: Vec<&str> = (0..2)
         .map(|i| first[i]["guid"].as_str().expect("guid"))

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use apayun_mock::client::{Answer, Client};
+use apayun_mock::test_support::fixtures;
 use apayun_mock::MockEngine;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -18,11 +19,11 @@ use axum::Router;
 use chrono::NaiveDateTime;
 use serde_json::{json, Value};
 
-pub const LINE: &str = "1665907446560259";
-pub const PRODUCT: &str = "1665907642748705";
-pub const SYSTEM: &str = "1633652801461868";
-/// The instance of the document's examples, seeded for userid 1.
-pub const EXAMPLE_GUID: &str = "1708330228791024";
+use crate::common::raw::Raw;
+
+/// The seed's example GUIDs the test files name most (the others are in
+/// `apayun_mock::test_support::fixtures` itself).
+pub use apayun_mock::test_support::fixtures::{EXAMPLE_GUID, LINE, PRODUCT, SYSTEM};
 
 pub struct TestApp {
     pub engine: MockEngine,
@@ -133,28 +134,25 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("advance: {e}"));
     }
 
-    /// The default create request of the document, with a fresh agent order number.
-    pub fn create_params(num: u32) -> Value {
-        json!({
-            "lineGuid": LINE,
-            "productGuid": PRODUCT,
-            "systemGuid": SYSTEM,
-            "loginName": "root",
-            "loginPassword": "QWE1MzUwMjkyNzkh",
-            "buyRemarks": "",
-            "months": "1",
-            "clientOrderNo": "18369",
-            "clientUserId": "1100123",
-            "num": num.to_string(),
-            "system_partition_size": "-1",
-            "agent_order_no": format!("{}", rand_order()),
-        })
+    /// The document's create request ([`fixtures::create_params`]) for
+    /// `num` instances, with a fresh agent order number.
+    pub fn create_request(num: u32) -> Value {
+        fixtures::create_params_with(&rand_order().to_string(), json!({"num": num.to_string()}))
     }
 
     /// Creates one instance and waits (on the clock) until it is provisioned.
     pub async fn create_running(&self) -> String {
-        let data = self.ok("create", TestApp::create_params(1)).await;
-        let guid = data[0]["guid"].as_str().unwrap_or_default().to_string();
+        self.create_running_on(LINE, PRODUCT).await
+    }
+
+    /// Creates one instance on `line` with `product` and waits (on the
+    /// clock) until it is provisioned.
+    pub async fn create_running_on(&self, line: &str, product: &str) -> String {
+        let mut params = TestApp::create_request(1);
+        params["lineGuid"] = json!(line);
+        params["productGuid"] = json!(product);
+        let data = self.ok("create", params).await;
+        let guid = text(&data[0]["guid"]);
         self.advance(60).await;
         assert_eq!(self.instance(&guid).await["order_status"], "1");
         guid
@@ -257,50 +255,76 @@ pub fn check_shape(example: &Value, actual: &Value, nullable_strings: bool, path
 
 // ---- the control API ----
 
-/// A control call that must answer 2xx; returns the body.
-pub async fn control_ok(app: &TestApp, method: &str, path: &str, body: Option<Value>) -> Value {
-    let (status, value) = app.control(method, path, body).await;
-    assert!(
-        (200..300).contains(&status),
-        "{method} {path}: {status} {value}"
-    );
-    value
-}
+impl TestApp {
+    /// A control call that must answer 2xx; returns the body. `body` is
+    /// `None` for no body, or JSON (`null` included) sent as such.
+    pub async fn control_ok(
+        &self,
+        method: &str,
+        path: &str,
+        body: impl Into<Option<Value>>,
+    ) -> Value {
+        let body = body.into();
+        let sent = body.as_ref().map(Value::to_string).unwrap_or_default();
+        let (status, value) = self.control(method, path, body).await;
+        assert!(
+            (200..300).contains(&status),
+            "{method} {path} {sent}: {status} {value}"
+        );
+        value
+    }
 
-/// `GET /_mock/clock`.
-pub async fn clock(app: &TestApp) -> Value {
-    control_ok(app, "GET", "/_mock/clock", None).await
-}
+    /// Sends a raw body to a control call as `application/json`; the whole
+    /// answer (its body as JSON, or as a string when it is not JSON).
+    pub async fn control_raw(
+        &self,
+        method: &str,
+        path: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Raw {
+        let method =
+            reqwest::Method::from_bytes(method.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let resp = self
+            .http
+            .request(method, format!("{}{path}", self.url()))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{path}: {e}"));
+        Raw::read(resp).await
+    }
 
-/// Stops the clock's own ticking, so only `advance` moves it.
-pub async fn freeze(app: &TestApp) -> Value {
-    control_ok(app, "POST", "/_mock/clock/freeze", None).await
-}
+    /// `GET /_mock/clock`.
+    pub async fn clock(&self) -> Value {
+        self.control_ok("GET", "/_mock/clock", None).await
+    }
 
-/// The simulated now.
-pub async fn now(app: &TestApp) -> NaiveDateTime {
-    parse_time(&text(&clock(app).await["now"]))
-}
+    /// Stops the clock's own ticking, so only `advance` moves it.
+    pub async fn freeze(&self) -> Value {
+        self.control_ok("POST", "/_mock/clock/freeze", None).await
+    }
 
-/// The pending transitions (`GET /_mock/timeline`).
-pub async fn pending(app: &TestApp) -> Vec<Value> {
-    control_ok(app, "GET", "/_mock/timeline", None).await["pending"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
+    /// The simulated now.
+    pub async fn now(&self) -> NaiveDateTime {
+        parse_time(&text(&self.clock().await["now"]))
+    }
 
-/// Forces state fields of an instance through the control API; returns
-/// the instance as the control API shows it.
-pub async fn patch(app: &TestApp, guid: &str, fields: Value) -> Value {
-    control_ok(
-        app,
-        "PATCH",
-        &format!("/_mock/baremetal/{guid}"),
-        Some(fields),
-    )
-    .await["baremetal"]
-        .clone()
+    /// The pending transitions (`GET /_mock/timeline`).
+    pub async fn pending(&self) -> Vec<Value> {
+        self.control_ok("GET", "/_mock/timeline", None).await["pending"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Forces state fields of an instance through the control API; returns
+    /// the instance as the control API shows it.
+    pub async fn patch(&self, guid: &str, fields: Value) -> Value {
+        self.control_ok("PATCH", &format!("/_mock/baremetal/{guid}"), Some(fields))
+            .await["baremetal"]
+            .clone()
+    }
 }
 
 // ---- business times, `YYYY-MM-DD HH:MM:SS` ----
@@ -444,33 +468,4 @@ async fn receive(State(inbox): State<Arc<Inbox>>, headers: HeaderMap, body: Byte
         .and_then(|mut a| a.pop_front())
         .unwrap_or(200);
     StatusCode::from_u16(status).unwrap_or(StatusCode::OK)
-}
-
-/// Sends a raw body to a control call; returns the status, the
-/// `Content-Type` and the body as JSON (or as a string when it is not JSON).
-pub async fn control_raw(
-    app: &TestApp,
-    method: &str,
-    path: &str,
-    body: &str,
-) -> (u16, String, Value) {
-    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-    let resp = app
-        .http
-        .request(method, format!("{}{path}", app.url()))
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{path}: {e}"));
-    let status = resp.status().as_u16();
-    let content_type = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let text = resp.text().await.expect("body");
-    let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    (status, content_type, value)
 }

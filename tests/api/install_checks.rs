@@ -2,11 +2,11 @@
 //! same order, with the same reasons (issue 18, item 3). One table, every
 //! refusal the two share, each row run through both actions.
 
+use apayun_mock::test_support::fixtures::LINE_NM;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-const LINE_NM: &str = "1665907446560302";
 /// Supports only cloud servers and is offered on another line: the support
 /// check comes first.
 const NOT_BAREMETAL_NOR_ON_LINE: &str = "1695196885229901";
@@ -85,7 +85,7 @@ async fn outcome(app: &TestApp, action: &str, params: Value) -> Option<String> {
 #[tokio::test]
 async fn install_refuses_an_image_as_create_does_in_the_same_order() {
     let (_dir, app) = app_with_images().await;
-    freeze(&app).await;
+    app.freeze().await;
     // Create orders on the example line and product; install runs on an
     // instance of that line and product.
     let guid = app.create_running().await;
@@ -106,7 +106,7 @@ async fn install_refuses_an_image_as_create_does_in_the_same_order() {
         (SYSTEM, "-1", None, None),
     ];
     for &(system, size, create, install) in cases {
-        let mut order = TestApp::create_params(1);
+        let mut order = TestApp::create_request(1);
         order["systemGuid"] = json!(system);
         order["system_partition_size"] = json!(size);
         let created = outcome(&app, "create", order).await;
@@ -135,9 +135,9 @@ async fn install_refuses_an_image_as_create_does_in_the_same_order() {
 #[tokio::test]
 async fn create_and_install_name_the_image_and_the_line_in_the_same_words() {
     let (_dir, app) = app_with_images().await;
-    freeze(&app).await;
+    app.freeze().await;
     let guid = app.create_running().await;
-    let mut order = TestApp::create_params(1);
+    let mut order = TestApp::create_request(1);
     order["systemGuid"] = json!(NOT_ON_LINE_NOR_FOR_ANY_USE);
     let created = app.fails("create", order, "system_not_on_line").await;
     let installed = app

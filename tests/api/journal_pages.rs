@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{control_ok, TestApp};
+use crate::helpers::TestApp;
 
 /// `n` journaled calls; the actions alternate getzones / getsystems.
 async fn calls(app: &TestApp, n: usize) {
@@ -27,20 +27,26 @@ fn ids(page: &Value) -> Vec<u64> {
 async fn a_read_answers_a_page_of_100_and_names_the_next() {
     let app = TestApp::spawn().await;
     calls(&app, 130).await;
-    let first = control_ok(&app, "GET", "/_mock/requests", None).await;
+    let first = app.control_ok("GET", "/_mock/requests", None).await;
     assert_eq!(ids(&first), (31..=130).rev().collect::<Vec<_>>());
     assert_eq!(first["next_before"], 31);
     assert_eq!(first["dropped"], 0);
     assert_eq!(first["overflowed"], 0);
-    let second = control_ok(&app, "GET", "/_mock/requests?before=31", None).await;
+    let second = app
+        .control_ok("GET", "/_mock/requests?before=31", None)
+        .await;
     assert_eq!(ids(&second), (1..=30).rev().collect::<Vec<_>>());
     assert_eq!(second["next_before"], Value::Null);
     // A limit of its own; a page that ends exactly at the oldest entry is
     // the last.
-    let all = control_ok(&app, "GET", "/_mock/requests?limit=130", None).await;
+    let all = app
+        .control_ok("GET", "/_mock/requests?limit=130", None)
+        .await;
     assert_eq!(ids(&all).len(), 130);
     assert_eq!(all["next_before"], Value::Null);
-    let small = control_ok(&app, "GET", "/_mock/requests?limit=7&before=20", None).await;
+    let small = app
+        .control_ok("GET", "/_mock/requests?limit=7&before=20", None)
+        .await;
     assert_eq!(ids(&small), (13..=19).rev().collect::<Vec<_>>());
     assert_eq!(small["next_before"], 13);
 }
@@ -51,19 +57,19 @@ async fn pages_follow_the_filters() {
     calls(&app, 30).await;
     // getsystems are the even ids; since= and before= bound both ends.
     let path = "/_mock/requests?action=getsystems&limit=5&since=4";
-    let page = control_ok(&app, "GET", path, None).await;
+    let page = app.control_ok("GET", path, None).await;
     assert_eq!(ids(&page), [30, 28, 26, 24, 22]);
     assert_eq!(page["next_before"], 22);
     let path = "/_mock/requests?action=getsystems&limit=5&since=4&before=22";
-    let page = control_ok(&app, "GET", path, None).await;
+    let page = app.control_ok("GET", path, None).await;
     assert_eq!(ids(&page), [20, 18, 16, 14, 12]);
     let path = "/_mock/requests?action=getsystems&limit=5&since=4&before=12";
-    let page = control_ok(&app, "GET", path, None).await;
+    let page = app.control_ok("GET", path, None).await;
     assert_eq!(ids(&page), [10, 8, 6]);
     assert_eq!(page["next_before"], Value::Null);
     // A full page with nothing older that matches is the last one too.
     let path = "/_mock/requests?action=getsystems&limit=3&since=24";
-    let page = control_ok(&app, "GET", path, None).await;
+    let page = app.control_ok("GET", path, None).await;
     assert_eq!(ids(&page), [30, 28, 26]);
     assert_eq!(page["next_before"], Value::Null);
     // The library follows the pages when its query names no limit.
@@ -141,8 +147,8 @@ async fn a_bad_cursor_is_refused_and_a_cleared_journal_reads_empty() {
     let (status, body) = app.control("GET", "/_mock/requests?before=x", None).await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"], "bad_query");
-    control_ok(&app, "DELETE", "/_mock/requests", None).await;
-    let page = control_ok(&app, "GET", "/_mock/requests", None).await;
+    app.control_ok("DELETE", "/_mock/requests", None).await;
+    let page = app.control_ok("GET", "/_mock/requests", None).await;
     assert_eq!(page["requests"], json!([]));
     assert_eq!(page["next_before"], Value::Null);
 }

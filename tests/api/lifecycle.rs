@@ -3,16 +3,17 @@
 //! whole lives from create to release, refund, install rules, calendar-month
 //! arithmetic and the clock and timeline control calls.
 
+use apayun_mock::test_support::fixtures::{
+    LINE_CLOSED, LINE_HK, LINE_NM, PRODUCT_ATOM, PRODUCT_CLOSED_LINE, PRODUCT_HK, PRODUCT_NM_GOLD,
+    PRODUCT_OFF, UBUNTU,
+};
 use apayun_mock::test_support::store::instances::stock_counts;
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    control_ok, fmt, freeze, now, patch, pending, plus_months, plus_seconds, text, TestApp,
-    EXAMPLE_GUID, LINE, PRODUCT, SYSTEM,
+    fmt, plus_months, plus_seconds, text, TestApp, EXAMPLE_GUID, LINE, PRODUCT, SYSTEM,
 };
 
-/// Linux class like CentOS; create and install; lines 259, 301 and 302.
-const UBUNTU: &str = "1695196885222201";
 /// Linux class, install only.
 const ROCKY: &str = "1695196885222203";
 /// Windows class; `cpu_limit` 4, `ram_limit` 8; create and install.
@@ -21,19 +22,6 @@ const WINDOWS: &str = "1695196885222301";
 const CLOUD_ONLY: &str = "1695196885222303";
 /// Only on line 1665907446560259.
 const OLD_CENTOS: &str = "1695196885222115";
-
-/// Hong Kong line and its product.
-const LINE_HK: &str = "1665907446560301";
-const PRODUCT_HK: &str = "1665907642748802";
-/// Inner Mongolia line: the Atom product (2 cores, 4G, no partitions, 3 units).
-const LINE_NM: &str = "1665907446560302";
-const PRODUCT_NM_GOLD: &str = "1665907642748803";
-const PRODUCT_ATOM: &str = "1665907642748804";
-/// A line with `buy_status` 0 and its product.
-const LINE_CLOSED: &str = "1665907446560303";
-const PRODUCT_CLOSED_LINE: &str = "1665907642748806";
-/// A disabled product on the example line.
-const PRODUCT_OFF: &str = "1665907642748805";
 
 /// base64 of `NewPass123!`.
 const PASSWORD2: &str = "TmV3UGFzczEyMyE=";
@@ -52,7 +40,7 @@ const EVERY_PRODUCT: &[&str] = &[
 
 /// The document's create request with some fields replaced.
 fn create_with(overrides: Value) -> Value {
-    let mut params = TestApp::create_params(1);
+    let mut params = TestApp::create_request(1);
     if let (Some(p), Some(o)) = (params.as_object_mut(), overrides.as_object()) {
         for (k, v) in o {
             p.insert(k.clone(), v.clone());
@@ -67,12 +55,13 @@ fn state(order: i64, run: i64, act: i64) -> Value {
 }
 
 async fn set_clock(app: &TestApp, now: &str) -> Value {
-    control_ok(app, "POST", "/_mock/clock/set", Some(json!({"now": now}))).await
+    app.control_ok("POST", "/_mock/clock/set", Some(json!({"now": now})))
+        .await
 }
 
 /// The pending transitions of one instance, as `kind@due`.
 async fn pending_of(app: &TestApp, guid: &str) -> Vec<String> {
-    pending(app)
+    app.pending()
         .await
         .iter()
         .filter(|t| t["guid"] == guid)
@@ -126,7 +115,7 @@ fn ip_list(instance: &Value) -> Vec<String> {
 async fn create_refuses_each_rule_with_its_own_reason_and_allocates_nothing() {
     let app = TestApp::spawn().await;
     let stock_before = free_stock(&app).await;
-    let timeline_before = pending(&app).await;
+    let timeline_before = app.pending().await;
     #[rustfmt::skip]
     let cases: Vec<(Value, &str, &[&str])> = vec![
         (json!({"lineGuid": "1665907446569999"}), "line_not_found", &["1665907446569999"]),
@@ -170,7 +159,7 @@ async fn create_refuses_each_rule_with_its_own_reason_and_allocates_nothing() {
         "a refused create took stock"
     );
     assert_eq!(
-        pending(&app).await,
+        app.pending().await,
         timeline_before,
         "a refused create scheduled something"
     );
@@ -181,7 +170,7 @@ async fn create_refuses_each_rule_with_its_own_reason_and_allocates_nothing() {
     );
 
     // The next good create gets the lowest free unit and address, untouched.
-    let data = app.ok("create", TestApp::create_params(1)).await;
+    let data = app.ok("create", TestApp::create_request(1)).await;
     assert_eq!(data[0]["stock_id"], "57");
     assert_eq!(data[0]["cabinet_sn"], "zhzy_571-1");
     assert_eq!(ip_list(&data[0]), ["192.168.12.49"]);
@@ -259,8 +248,8 @@ async fn create_refuses_a_system_whose_memory_limit_the_product_misses() {
 #[tokio::test]
 async fn create_three_gives_distinct_units_and_addresses_then_provisions() {
     let app = TestApp::spawn().await;
-    freeze(&app).await;
-    let data = app.ok("create", TestApp::create_params(3)).await;
+    app.freeze().await;
+    let data = app.ok("create", TestApp::create_request(3)).await;
     let list = data.as_array().cloned().unwrap_or_default();
     assert_eq!(list.len(), 3, "{data}");
     let field = |k: &str| list.iter().map(|i| text(&i[k])).collect::<Vec<_>>();
@@ -310,18 +299,18 @@ async fn create_three_gives_distinct_units_and_addresses_then_provisions() {
 #[tokio::test]
 async fn repeated_agent_order_no_replays_and_allocates_nothing() {
     let app = TestApp::spawn().await;
-    let params = TestApp::create_params(2);
+    let params = TestApp::create_request(2);
     let first = app.ok("create", params.clone()).await;
     let stock = free_stock(&app).await;
-    let timeline = pending(&app).await;
+    let timeline = app.pending().await;
     let again = app.ok("create", params.clone()).await;
     assert_eq!(again, first, "a replay returns the original answer");
     assert_eq!(free_stock(&app).await, stock);
-    assert_eq!(pending(&app).await, timeline);
+    assert_eq!(app.pending().await, timeline);
     let list = app.ok("sync_baremetal", json!({})).await;
     assert_eq!(list["total_number"], "3", "example + 2: {list}");
     // The next order takes the next unit, not one the replay might have held.
-    let next = app.ok("create", TestApp::create_params(1)).await;
+    let next = app.ok("create", TestApp::create_request(1)).await;
     assert_eq!(next[0]["stock_id"], "59");
     // The number is per member: user 2 with the same number gets its own order.
     let other = app
@@ -348,7 +337,7 @@ enum Expect {
 async fn every_action_is_gated_by_state_as_behaviour_4_says() {
     use Expect::*;
     let app = TestApp::spawn().await;
-    freeze(&app).await;
+    app.freeze().await;
     let guid = app.create_running().await;
     let running = state(1, 1, 0);
     let stopped = state(1, -1, 0);
@@ -438,7 +427,7 @@ async fn every_action_is_gated_by_state_as_behaviour_4_says() {
         ("degrade_cancel", deleted.clone(), Refused(ORDER, DELETED)),
     ];
     for (action, forced, expect) in &cases {
-        let before = patch(&app, &guid, forced.clone()).await;
+        let before = app.patch(&guid, forced.clone()).await;
         let answer = app.call(action, action_params(action, &guid)).await;
         let after = app.instance(&guid).await;
         match expect {
@@ -565,12 +554,12 @@ async fn sync_list_is_newest_first_only_the_callers_and_paged() {
     let app = TestApp::spawn().await;
     let mut mine = vec![EXAMPLE_GUID.to_string()];
     for _ in 0..3 {
-        let data = app.ok("create", TestApp::create_params(1)).await;
+        let data = app.ok("create", TestApp::create_request(1)).await;
         mine.push(text(&data[0]["guid"]));
     }
     let theirs = app
         .user2()
-        .call("create", TestApp::create_params(1))
+        .call("create", TestApp::create_request(1))
         .await
         .expect("user 2 create");
     assert_eq!(theirs.code(), 0, "{}", theirs.text);
@@ -630,8 +619,8 @@ async fn sync_list_is_newest_first_only_the_callers_and_paged() {
 #[tokio::test]
 async fn a_whole_life_from_create_through_expiry_and_renewal() {
     let app = TestApp::spawn().await;
-    freeze(&app).await;
-    let mut params = TestApp::create_params(1);
+    app.freeze().await;
+    let mut params = TestApp::create_request(1);
     params["taskid"] = json!("life-a");
     let data = app.ok("create", params).await;
     let guid = text(&data[0]["guid"]);
@@ -727,8 +716,8 @@ async fn a_whole_life_from_create_through_expiry_and_renewal() {
 #[tokio::test]
 async fn an_expired_instance_is_released_and_its_unit_and_ip_go_to_the_next_create() {
     let app = TestApp::spawn().await;
-    freeze(&app).await;
-    let data = app.ok("create", TestApp::create_params(1)).await;
+    app.freeze().await;
+    let data = app.ok("create", TestApp::create_request(1)).await;
     let guid = text(&data[0]["guid"]);
     let stock_id = text(&data[0]["stock_id"]);
     let ip = ip_list(&data[0]);
@@ -772,7 +761,7 @@ async fn an_expired_instance_is_released_and_its_unit_and_ip_go_to_the_next_crea
     }
 
     // The freed unit and address are handed out again.
-    let next = app.ok("create", TestApp::create_params(1)).await;
+    let next = app.ok("create", TestApp::create_request(1)).await;
     assert_eq!(text(&next[0]["stock_id"]), stock_id);
     assert_eq!(ip_list(&next[0]), ip);
 
@@ -791,13 +780,14 @@ async fn an_expired_instance_is_released_and_its_unit_and_ip_go_to_the_next_crea
 #[tokio::test]
 async fn refund_works_while_provisioning_running_or_expired_and_only_once() {
     let app = TestApp::spawn().await;
-    freeze(&app).await;
-    let running = text(&app.ok("create", TestApp::create_params(1)).await[0]["guid"]);
-    let expired = text(&app.ok("create", TestApp::create_params(1)).await[0]["guid"]);
+    app.freeze().await;
+    let running = text(&app.ok("create", TestApp::create_request(1)).await[0]["guid"]);
+    let expired = text(&app.ok("create", TestApp::create_request(1)).await[0]["guid"]);
     app.advance(30).await;
-    let provisioning = text(&app.ok("create", TestApp::create_params(1)).await[0]["guid"]);
+    let provisioning = text(&app.ok("create", TestApp::create_request(1)).await[0]["guid"]);
     // An end_time of now expires it at once.
-    patch(&app, &expired, json!({"end_time": fmt(now(&app).await)})).await;
+    app.patch(&expired, json!({"end_time": fmt(app.now().await)}))
+        .await;
     for (guid, order) in [(&provisioning, "0"), (&running, "1"), (&expired, "3")] {
         assert_eq!(app.instance(guid).await["order_status"], order);
     }
@@ -836,7 +826,7 @@ async fn refund_works_while_provisioning_running_or_expired_and_only_once() {
     )
     .await;
     // Units and addresses come back in order.
-    let data = app.ok("create", TestApp::create_params(3)).await;
+    let data = app.ok("create", TestApp::create_request(3)).await;
     let units: Vec<String> = data
         .as_array()
         .map(|a| a.iter().map(|i| text(&i["stock_id"])).collect())
@@ -854,7 +844,7 @@ async fn refund_works_while_provisioning_running_or_expired_and_only_once() {
 #[tokio::test]
 async fn install_type_mode_and_system_rules() {
     let app = TestApp::spawn().await;
-    freeze(&app).await;
+    app.freeze().await;
     let guid = app.create_running().await;
     let install = |system: &str, partition: &str, kind: &str, mode: &str| {
         json!({
@@ -974,7 +964,7 @@ async fn install_type_mode_and_system_rules() {
 #[tokio::test]
 async fn end_time_adds_calendar_months_clamped_to_month_end() {
     let app = TestApp::spawn().await;
-    freeze(&app).await;
+    app.freeze().await;
     // Times only move forward, so the cases are in time order.
     let cases = [
         ("2027-01-31 10:00:00", "1", "2027-02-28 10:00:00"),
@@ -1007,7 +997,8 @@ async fn end_time_adds_calendar_months_clamped_to_month_end() {
     let data = app.ok("create", create_with(json!({"months": "1"}))).await;
     let guid = text(&data[0]["guid"]);
     app.advance(30).await;
-    patch(&app, &guid, json!({"end_time": "2029-02-28 10:00:00"})).await;
+    app.patch(&guid, json!({"end_time": "2029-02-28 10:00:00"}))
+        .await;
     let data = app.ok("renew", json!({"guid": guid, "months": "1"})).await;
     assert_eq!(data["end_time"], "2029-03-28 10:00:00");
 }
@@ -1017,7 +1008,7 @@ async fn end_time_adds_calendar_months_clamped_to_month_end() {
 #[tokio::test]
 async fn clock_control_moves_forward_only_freezes_and_validates() {
     let app = TestApp::spawn().await;
-    let clock = control_ok(&app, "GET", "/_mock/clock", None).await;
+    let clock = app.control_ok("GET", "/_mock/clock", None).await;
     assert_eq!(clock["frozen"], false);
     assert!(
         clock["offset_seconds"]
@@ -1030,29 +1021,29 @@ async fn clock_control_moves_forward_only_freezes_and_validates() {
         "{clock}"
     );
 
-    let frozen = freeze(&app).await;
+    let frozen = app.freeze().await;
     assert_eq!(frozen["frozen"], true);
     let t0 = text(&frozen["now"]);
-    assert_eq!(fmt(now(&app).await), t0, "a frozen clock stands still");
-    let moved = control_ok(
-        &app,
-        "POST",
-        "/_mock/clock/advance",
-        Some(json!({"seconds": 3600})),
-    )
-    .await;
+    assert_eq!(fmt(app.now().await), t0, "a frozen clock stands still");
+    let moved = app
+        .control_ok(
+            "POST",
+            "/_mock/clock/advance",
+            Some(json!({"seconds": 3600})),
+        )
+        .await;
     assert_eq!(moved["now"], plus_seconds(&t0, 3600));
     assert_eq!(moved["frozen"], true);
     let offset = moved["offset_seconds"].as_i64().unwrap_or_default();
     assert!((3598..=3601).contains(&offset), "{moved}");
     // Seconds may come as a string.
-    let moved = control_ok(
-        &app,
-        "POST",
-        "/_mock/clock/advance",
-        Some(json!({"seconds": "60"})),
-    )
-    .await;
+    let moved = app
+        .control_ok(
+            "POST",
+            "/_mock/clock/advance",
+            Some(json!({"seconds": "60"})),
+        )
+        .await;
     assert_eq!(moved["now"], plus_seconds(&t0, 3660));
 
     let target = plus_seconds(&t0, 7200);
@@ -1072,12 +1063,12 @@ async fn clock_control_moves_forward_only_freezes_and_validates() {
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"], "clock_backwards");
     assert_eq!(
-        fmt(now(&app).await),
+        fmt(app.now().await),
         target,
         "a refused set leaves the clock alone"
     );
 
-    let resumed = control_ok(&app, "POST", "/_mock/clock/resume", None).await;
+    let resumed = app.control_ok("POST", "/_mock/clock/resume", None).await;
     assert_eq!(resumed["frozen"], false);
     let offset = resumed["offset_seconds"].as_i64().unwrap_or_default();
     assert!(
@@ -1113,7 +1104,7 @@ async fn clock_control_moves_forward_only_freezes_and_validates() {
         .await
         .expect("post");
     assert_eq!(resp.status().as_u16(), 400);
-    let offset = control_ok(&app, "GET", "/_mock/clock", None).await["offset_seconds"]
+    let offset = app.control_ok("GET", "/_mock/clock", None).await["offset_seconds"]
         .as_i64()
         .unwrap_or_default();
     assert!(
@@ -1125,16 +1116,16 @@ async fn clock_control_moves_forward_only_freezes_and_validates() {
 #[tokio::test]
 async fn timeline_lists_pending_transitions_soonest_first_with_taskid() {
     let app = TestApp::spawn().await;
-    freeze(&app).await;
-    let t0 = fmt(now(&app).await);
-    let mut params = TestApp::create_params(1);
+    app.freeze().await;
+    let t0 = fmt(app.now().await);
+    let mut params = TestApp::create_request(1);
     params["taskid"] = json!("9001");
     let data = app.ok("create", params).await;
     let guid = text(&data[0]["guid"]);
     let end = text(&data[0]["end_time"]);
     let example_end = text(&app.instance(EXAMPLE_GUID).await["end_time"]);
 
-    let list = pending(&app).await;
+    let list = app.pending().await;
     let got: Vec<(String, String, String, Value)> = list
         .iter()
         .map(|t| {
@@ -1174,7 +1165,8 @@ async fn timeline_lists_pending_transitions_soonest_first_with_taskid() {
     app.ok("stop", json!({"guid": guid, "taskid": "9002"}))
         .await;
     app.ok("restart", json!({"guid": EXAMPLE_GUID})).await;
-    let first: Vec<(String, String, Value)> = pending(&app)
+    let first: Vec<(String, String, Value)> = app
+        .pending()
         .await
         .iter()
         .take(2)
@@ -1188,7 +1180,8 @@ async fn timeline_lists_pending_transitions_soonest_first_with_taskid() {
         ]
     );
     app.advance(20).await;
-    let kinds: Vec<String> = pending(&app)
+    let kinds: Vec<String> = app
+        .pending()
         .await
         .iter()
         .map(|t| text(&t["kind"]))

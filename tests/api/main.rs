@@ -5,6 +5,8 @@
 // Helpers outside #[test] fns may panic too: this crate is a test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "../common/mod.rs"]
+mod common;
 mod helpers;
 
 mod auth;

@@ -183,7 +183,7 @@ async fn content_types_php_does_not_read_are_refused_and_change_nothing() {
     let before = app.ok("sync_baremetal", json!({})).await["total_number"].clone();
     let pairs = app
         .client()
-        .signed_pairs("create", &TestApp::create_params(1));
+        .signed_pairs("create", &TestApp::create_request(1));
     let form = serde_urlencoded::to_string(&pairs).unwrap_or_default();
     for (ct, named) in [
         (Some("text/plain"), "text/plain"),

@@ -97,7 +97,7 @@ async fn namespaces_share_the_guid_space_but_not_state() {
         assert_eq!(data["baremetal"]["guid"], EXAMPLE_GUID, "{name}");
     }
     // An instance created in one namespace is unknown to the others.
-    let in_a = guid_of(&ns_ok(&app, "a", "create", TestApp::create_params(1)).await);
+    let in_a = guid_of(&ns_ok(&app, "a", "create", TestApp::create_request(1)).await);
     ns_ok(&app, "a", "sync_baremetal", json!({"guid": in_a})).await;
     for name in ["default", "b"] {
         let answer = ns_call(&app, name, "sync_baremetal", json!({"guid": in_a})).await;
@@ -146,8 +146,8 @@ async fn clocks_are_independent() {
     );
 
     // Transitions follow their own namespace's clock.
-    let in_a = guid_of(&ns_ok(&app, "a", "create", TestApp::create_params(1)).await);
-    let in_default = guid_of(&app.ok("create", TestApp::create_params(1)).await);
+    let in_a = guid_of(&ns_ok(&app, "a", "create", TestApp::create_request(1)).await);
+    let in_default = guid_of(&app.ok("create", TestApp::create_request(1)).await);
     ns_control_ok(
         &app,
         "a",
@@ -191,8 +191,8 @@ async fn journals_faults_and_resets_are_independent() {
     );
 
     // Resetting one leaves the others as they are.
-    let in_a = guid_of(&ns_ok(&app, "a", "create", TestApp::create_params(1)).await);
-    let in_default = guid_of(&app.ok("create", TestApp::create_params(1)).await);
+    let in_a = guid_of(&ns_ok(&app, "a", "create", TestApp::create_request(1)).await);
+    let in_default = guid_of(&app.ok("create", TestApp::create_request(1)).await);
     ns_control_ok(
         &app,
         "a",
@@ -236,7 +236,7 @@ async fn created_on_first_use_listed_and_deleted() {
     );
 
     // Deleting drops its state; a later call recreates it fresh.
-    let made = guid_of(&ns_ok(&app, "suite-a", "create", TestApp::create_params(1)).await);
+    let made = guid_of(&ns_ok(&app, "suite-a", "create", TestApp::create_request(1)).await);
     ns_control_ok(
         &app,
         "suite-a",
@@ -371,9 +371,9 @@ fn without_times(value: &Value) -> Value {
 /// The same requests, in order, against the namespace `name` of `app`:
 /// two creates, then an upgrade of bandwidth and IPs.
 async fn generated(app: &TestApp, name: &str) -> Vec<Value> {
-    let mut first = TestApp::create_params(2);
+    let mut first = TestApp::create_request(2);
     first["agent_order_no"] = json!("det-1");
-    let mut second = TestApp::create_params(1);
+    let mut second = TestApp::create_request(1);
     second["agent_order_no"] = json!("det-2");
     let created = ns_ok(app, name, "create", first).await;
     let more = ns_ok(app, name, "create", second).await;
@@ -470,7 +470,7 @@ fn pending_guids(timeline: &Value) -> Vec<(String, String)> {
 async fn a_fork_copies_state_clock_and_pending_transitions_then_lives_apart() {
     let app = TestApp::spawn().await;
     ns_control_ok(&app, "default", "POST", "/clock/freeze", None).await;
-    let guid = guid_of(&app.ok("create", TestApp::create_params(1)).await);
+    let guid = guid_of(&app.ok("create", TestApp::create_request(1)).await);
     ns_control_ok(
         &app,
         "default",
@@ -512,7 +512,7 @@ async fn a_fork_copies_state_clock_and_pending_transitions_then_lives_apart() {
     let forked = ns_ok(&app, "t42", "sync_baremetal", json!({"guid": guid})).await;
     assert_eq!(forked["baremetal"]["order_status"], "1", "{forked}");
     assert_eq!(app.instance(&guid).await["order_status"], "0");
-    let only_in_fork = guid_of(&ns_ok(&app, "t42", "create", TestApp::create_params(1)).await);
+    let only_in_fork = guid_of(&ns_ok(&app, "t42", "create", TestApp::create_request(1)).await);
     app.fails("sync_baremetal", json!({"guid": only_in_fork}), "not_found")
         .await;
     // The journal is not copied: the fork's holds only its own calls.
@@ -522,7 +522,7 @@ async fn a_fork_copies_state_clock_and_pending_transitions_then_lives_apart() {
 #[tokio::test]
 async fn a_fork_of_a_snapshot_takes_the_state_it_was_taken_in() {
     let app = TestApp::spawn().await;
-    let before = guid_of(&app.ok("create", TestApp::create_params(1)).await);
+    let before = guid_of(&app.ok("create", TestApp::create_request(1)).await);
     ns_control_ok(
         &app,
         "default",
@@ -531,7 +531,7 @@ async fn a_fork_of_a_snapshot_takes_the_state_it_was_taken_in() {
         Some(json!({"name": "fixture"})),
     )
     .await;
-    let after = guid_of(&app.ok("create", TestApp::create_params(1)).await);
+    let after = guid_of(&app.ok("create", TestApp::create_request(1)).await);
 
     let fork = make(
         &app,
@@ -580,7 +580,7 @@ async fn a_fork_of_a_snapshot_takes_the_state_it_was_taken_in() {
 #[tokio::test]
 async fn new_namespaces_fresh_unnamed_and_refused() {
     let app = TestApp::spawn().await;
-    let mine = guid_of(&app.ok("create", TestApp::create_params(1)).await);
+    let mine = guid_of(&app.ok("create", TestApp::create_request(1)).await);
     // A name alone: a fresh seed engine, without default's instance.
     assert_eq!(make(&app, json!({"name": "fresh"})).await, "fresh");
     ns_ok(
@@ -644,7 +644,7 @@ async fn new_namespaces_fresh_unnamed_and_refused() {
 #[tokio::test]
 async fn the_listing_shows_times_instances_and_size() {
     let app = TestApp::spawn().await;
-    app.ok("create", TestApp::create_params(2)).await;
+    app.ok("create", TestApp::create_request(2)).await;
     ns_ok(&app, "other", "getzones", json!({})).await;
     let (_, listed) = app.control("GET", "/_mock/namespaces", None).await;
     assert_eq!(listed["idle_ttl_seconds"], 86_400, "{listed}");
@@ -720,7 +720,7 @@ async fn order_status(app: &TestApp, name: &str, guid: &str) -> Value {
 async fn transitions_complete_on_time_under_a_running_clock() {
     let app = TestApp::spawn().await;
     for name in ["default", "other"] {
-        let guid = guid_of(&ns_ok(&app, name, "create", TestApp::create_params(1)).await);
+        let guid = guid_of(&ns_ok(&app, name, "create", TestApp::create_request(1)).await);
         // Provisioning takes 30 s (the default timings); 28 of them pass now.
         ns_control_ok(
             &app,

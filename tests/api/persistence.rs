@@ -7,7 +7,7 @@ use std::path::Path;
 use apayun_mock::MockEngine;
 use serde_json::{json, Value};
 
-use crate::helpers::{clock, pending, plus_seconds, TestApp, EXAMPLE_GUID};
+use crate::helpers::{plus_seconds, TestApp, EXAMPLE_GUID};
 
 async fn start_on(db: &Path) -> TestApp {
     TestApp::with(MockEngine::builder().rng_seed(42).db(db)).await
@@ -15,7 +15,7 @@ async fn start_on(db: &Path) -> TestApp {
 
 /// The pending transitions as (guid, kind, due, taskid).
 async fn transitions(app: &TestApp) -> Vec<(String, String, String, Value)> {
-    pending(app)
+    app.pending()
         .await
         .iter()
         .map(|t| {
@@ -33,7 +33,7 @@ async fn a_pending_provisioning_survives_a_restart() {
     let first = start_on(&db).await;
     let (status, _) = first.control("POST", "/_mock/clock/freeze", None).await;
     assert_eq!(status, 200);
-    let mut params = TestApp::create_params(1);
+    let mut params = TestApp::create_request(1);
     params["taskid"] = json!("persist-1");
     let created = first.ok("create", params.clone()).await;
     let guid = created[0]["guid"].as_str().unwrap_or_default().to_string();
@@ -79,7 +79,7 @@ async fn a_pending_provisioning_survives_a_restart() {
         (json!("1"), json!("1"))
     );
     // Stock and addresses held before the restart are not handed out again.
-    let next = second.ok("create", TestApp::create_params(1)).await;
+    let next = second.ok("create", TestApp::create_request(1)).await;
     assert_ne!(next[0]["stock_id"], created[0]["stock_id"]);
     assert_ne!(next[0]["ip"][0]["ip"], created[0]["ip"][0]["ip"]);
     assert_eq!(next[0]["stock_id"], "58");
@@ -92,14 +92,14 @@ async fn the_clock_offset_survives_a_restart() {
 
     let first = start_on(&db).await;
     first.advance(3 * 86_400).await;
-    let offset = clock(&first).await["offset_seconds"]
+    let offset = first.clock().await["offset_seconds"]
         .as_i64()
         .unwrap_or_default();
     assert!((259_199..=259_200).contains(&offset), "{offset}");
     first.engine.stop().await;
 
     let second = start_on(&db).await;
-    let c = clock(&second).await;
+    let c = second.clock().await;
     assert_eq!(c["frozen"], false);
     let offset = c["offset_seconds"].as_i64().unwrap_or_default();
     assert!((259_199..=259_200).contains(&offset), "{c}");
@@ -125,7 +125,7 @@ async fn a_frozen_clock_stays_frozen_at_the_same_time_after_a_restart() {
     first.engine.stop().await;
 
     let second = start_on(&db).await;
-    let c = clock(&second).await;
+    let c = second.clock().await;
     assert_eq!((c["now"].clone(), c["frozen"].clone()), (end, json!(true)));
     assert_eq!(second.instance(EXAMPLE_GUID).await["order_status"], "3");
     // Its release (retention_days 1) is still scheduled and still runs.

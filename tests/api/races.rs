@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use apayun_mock::config::ServeConfig;
+use apayun_mock::test_support::actions::ActionName;
 use apayun_mock::test_support::engine::{Call, Engine, Settings};
 use apayun_mock::test_support::protocol::Params;
 use apayun_mock::test_support::seed::Seed;
@@ -36,8 +37,7 @@ fn stop_example(engine: &Engine) {
     let mut params = serde_json::Map::new();
     params.insert("guid".into(), json!(EXAMPLE_GUID));
     let call = Call {
-        module: "baremetal".into(),
-        action: "stop".into(),
+        action: ActionName::Stop,
         userid: "1".into(),
         taskid: None,
         params: Params(params),

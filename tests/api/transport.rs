@@ -6,44 +6,11 @@ use apayun_mock::test_support::protocol::sign;
 use apayun_mock::test_support::protocol::Reason;
 use serde_json::{json, Value};
 
+use crate::common::raw::Raw;
 use crate::helpers::{keys, TestApp, EXAMPLE_GUID};
 
-/// A raw answer: status, content type, `X-Mock-Error`, body text.
-struct Raw {
-    status: u16,
-    content_type: String,
-    reason: Option<String>,
-    text: String,
-}
-
-impl Raw {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.text)
-            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.text))
-    }
-}
-
-async fn read(resp: reqwest::Response) -> Raw {
-    let header = |name: &str| {
-        resp.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    let status = resp.status().as_u16();
-    let content_type = header("content-type").unwrap_or_default();
-    let reason = header("x-mock-error");
-    let text = resp.text().await.unwrap_or_default();
-    Raw {
-        status,
-        content_type,
-        reason,
-        text,
-    }
-}
-
 async fn raw(app: &TestApp, content_type: &str, body: impl Into<reqwest::Body>) -> Raw {
-    read(app.post_raw(content_type, body).await).await
+    Raw::read(app.post_raw(content_type, body).await).await
 }
 
 /// Posts form pairs and keeps the headers.
@@ -536,7 +503,7 @@ async fn other_methods_on_api_are_405() {
             .send()
             .await
             .unwrap_or_else(|e| panic!("{method}: {e}"));
-        let answer = read(resp).await;
+        let answer = Raw::read(resp).await;
         check_refused(
             &answer,
             405,
@@ -563,7 +530,7 @@ async fn unknown_paths_are_404_json() {
             .send()
             .await
             .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-        let answer = read(resp).await;
+        let answer = Raw::read(resp).await;
         check_refused(
             &answer,
             404,

@@ -9,14 +9,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use apayun_mock::MockEngine;
 use serde_json::{json, Value};
 
-use crate::helpers::{fmt, freeze, keys, now, patch, text, TestApp, EXAMPLE_GUID, LINE};
+use crate::helpers::{fmt, keys, text, TestApp, EXAMPLE_GUID, LINE};
 
-/// Line with `upgrade_status`, `defense_status` and `reservation_degrade_status` 0.
-pub const CLOSED_LINE: &str = "1665907446560301";
-pub const CLOSED_PRODUCT: &str = "1665907642748802";
-/// Line with `ip_bandwidth_rate` 0, subnets only, `ip_num_list` 4,8,16,32, step 10.
-pub const SUBNET_LINE: &str = "1665907446560302";
-pub const SUBNET_PRODUCT: &str = "1665907642748803";
+/// The line with `upgrade_status`, `defense_status` and
+/// `reservation_degrade_status` 0, and its product; the line with
+/// `ip_bandwidth_rate` 0, subnets only, `ip_num_list` 4,8,16,32, step 10,
+/// and a product of it.
+pub use apayun_mock::test_support::fixtures::{
+    LINE_HK as CLOSED_LINE, LINE_NM as SUBNET_LINE, PRODUCT_HK as CLOSED_PRODUCT,
+    PRODUCT_NM_GOLD as SUBNET_PRODUCT,
+};
 /// The seeded upgrade of the example instance.
 pub const EXAMPLE_BLOCK: &str = "114.114.8.16-23";
 /// Simulated seconds an upgrade takes with the default timings.
@@ -35,18 +37,6 @@ pub fn ip(text: &str) -> u32 {
     )
 }
 
-/// Creates one instance on `line` with `product` and lets it provision.
-pub async fn create_running_on(app: &TestApp, line: &str, product: &str) -> String {
-    let mut params = TestApp::create_params(1);
-    params["lineGuid"] = json!(line);
-    params["productGuid"] = json!(product);
-    let data = app.ok("create", params).await;
-    let guid = text(&data[0]["guid"]);
-    app.advance(60).await;
-    assert_eq!(app.instance(&guid).await["order_status"], "1");
-    guid
-}
-
 /// An upgrade request as the document writes it (all fields strings).
 pub fn upgrade_params(guid: &str, bandwidth: i64, ipnum: i64, ip_type: i64, defense: i64) -> Value {
     json!({
@@ -61,23 +51,25 @@ pub fn upgrade_params(guid: &str, bandwidth: i64, ipnum: i64, ip_type: i64, defe
     })
 }
 
-/// An upgrade that must succeed, then the clock moved until it is done.
-pub async fn upgrade(
-    app: &TestApp,
-    guid: &str,
-    bandwidth: i64,
-    ipnum: i64,
-    ip_type: i64,
-    defense: i64,
-) -> Value {
-    let data = app
-        .ok(
-            "upgrade",
-            upgrade_params(guid, bandwidth, ipnum, ip_type, defense),
-        )
-        .await;
-    app.advance(UPGRADE_SECONDS).await;
-    data
+impl TestApp {
+    /// An upgrade that must succeed, then the clock moved until it is done.
+    pub async fn upgrade(
+        &self,
+        guid: &str,
+        bandwidth: i64,
+        ipnum: i64,
+        ip_type: i64,
+        defense: i64,
+    ) -> Value {
+        let data = self
+            .ok(
+                "upgrade",
+                upgrade_params(guid, bandwidth, ipnum, ip_type, defense),
+            )
+            .await;
+        self.advance(UPGRADE_SECONDS).await;
+        data
+    }
 }
 
 /// The addresses of an upgrade answer, with their `net_type`.
@@ -178,7 +170,7 @@ pub fn line<'a>(lines: &'a mut [Value], guid: &str) -> &'a mut Value {
 #[tokio::test]
 async fn document_example_upgrade_on_the_example_instance() {
     let app = TestApp::spawn().await;
-    freeze(&app).await;
+    app.freeze().await;
     // The document's request, verbatim but for the agent order number's uniqueness.
     let request = json!({
         "guid": EXAMPLE_GUID,
@@ -294,7 +286,7 @@ async fn document_example_upgrade_on_the_example_instance() {
     assert_eq!(again["bandwidth"], "11");
     // The next real upgrade (13M / 25 IPs) gets the block right after: the
     // replay took none.
-    let next = upgrade(&app, EXAMPLE_GUID, 2, 8, 2, 0).await;
+    let next = app.upgrade(EXAMPLE_GUID, 2, 8, 2, 0).await;
     assert_eq!(label(block(&next)), "114.114.8.32-39");
 }
 
@@ -304,12 +296,12 @@ async fn fresh_instance_gets_the_next_block_and_single_ips_by_run() {
     let a = app.create_running().await;
     assert_eq!(ip_count(&app.instance(&a).await), 1);
 
-    let subnet = upgrade(&app, &a, 0, 8, 2, 0).await;
+    let subnet = app.upgrade(&a, 0, 8, 2, 0).await;
     assert_eq!(label(block(&subnet)), "114.114.8.24-31");
     assert_eq!(subnet["ip"][1]["gateway"], "114.114.8.25");
 
     // 5M over 10 IPs is exactly the line's 0.500: allowed.
-    let single = upgrade(&app, &a, 0, 1, 1, 0).await;
+    let single = app.upgrade(&a, 0, 1, 1, 0).await;
     assert_eq!(
         single["ip"],
         json!([{
@@ -334,9 +326,9 @@ async fn fresh_instance_gets_the_next_block_and_single_ips_by_run() {
 
     // Another instance takes .3; A gives .2 back; a run of 8 then splits in two.
     let b = app.create_running().await;
-    let b_single = upgrade(&app, &b, 0, 1, 1, 0).await;
+    let b_single = app.upgrade(&b, 0, 1, 1, 0).await;
     assert_eq!(b_single["ip"][0]["ip"], "114.114.12.3");
-    let date = fmt(now(&app).await + chrono::Duration::hours(1));
+    let date = fmt(app.now().await + chrono::Duration::hours(1));
     app.ok(
         "degrade",
         json!({"guid": a, "param": [{"item": "ip", "value": ["114.114.12.2"], "date": date}]}),
@@ -346,7 +338,7 @@ async fn fresh_instance_gets_the_next_block_and_single_ips_by_run() {
     assert_eq!(ip_status(&app.instance(&a).await, "114.114.12.2"), "-1");
 
     let c = app.create_running().await;
-    let run = upgrade(&app, &c, 5, 8, 1, 0).await;
+    let run = app.upgrade(&c, 5, 8, 1, 0).await;
     let addrs: Vec<String> = entries(&run)
         .iter()
         .map(|(a, kind)| {
@@ -495,7 +487,7 @@ const RULES: &[(bool, [i64; 4], &str, &[&str])] = &[
 async fn every_upgrade_rule_is_refused_with_its_reason_and_numbers() {
     let app = TestApp::spawn().await;
     let a = app.create_running().await;
-    let b = create_running_on(&app, SUBNET_LINE, SUBNET_PRODUCT).await;
+    let b = app.create_running_on(SUBNET_LINE, SUBNET_PRODUCT).await;
     let before_a = app.instance(&a).await;
     let before_b = app.instance(&b).await;
     for (on_subnet_line, [bw, ipnum, ip_type, defense], reason, words) in RULES {
@@ -539,7 +531,7 @@ async fn every_upgrade_rule_is_refused_with_its_reason_and_numbers() {
     let ok = app.ok("upgrade", retried).await;
     assert_eq!(label(block(&ok)), "114.114.8.24-31");
     app.advance(UPGRADE_SECONDS).await;
-    let ok = upgrade(&app, &b, 0, 32, 2, 0).await;
+    let ok = app.upgrade(&b, 0, 32, 2, 0).await;
     assert_eq!(label(block(&ok)), "110.16.24.0-31");
 }
 
@@ -548,7 +540,7 @@ async fn maxima_allow_exactly_the_maximum_and_refuse_one_more() {
     let app = TestApp::spawn().await;
     let a = app.create_running().await;
     // 5 + 295 = 300 M and 5 + 295 = 300 G: exactly the maxima.
-    upgrade(&app, &a, 295, 0, 1, 295).await;
+    app.upgrade(&a, 295, 0, 1, 295).await;
     let m = app
         .fails(
             "upgrade",
@@ -566,14 +558,14 @@ async fn maxima_allow_exactly_the_maximum_and_refuse_one_more() {
         .await;
     assert!(m.contains("305G") && m.contains("300G"), "{m}");
     // 1 + 128 + 64 = 193 IPs, then seven single IPs: exactly 200.
-    upgrade(&app, &a, 0, 128, 2, 0).await;
-    upgrade(&app, &a, 0, 64, 2, 0).await;
+    app.upgrade(&a, 0, 128, 2, 0).await;
+    app.upgrade(&a, 0, 64, 2, 0).await;
     let m = app
         .fails("upgrade", upgrade_params(&a, 0, 8, 2, 0), "ip_max_exceeded")
         .await;
     assert!(m.contains("201") && m.contains("200"), "{m}");
     for _ in 0..7 {
-        upgrade(&app, &a, 0, 1, 1, 0).await;
+        app.upgrade(&a, 0, 1, 1, 0).await;
     }
     let inst = app.instance(&a).await;
     assert_eq!(
@@ -591,8 +583,8 @@ async fn maxima_allow_exactly_the_maximum_and_refuse_one_more() {
 async fn ratio_exactly_equal_passes_and_just_below_is_refused() {
     let app = TestApp::spawn().await;
     let a = app.create_running().await;
-    upgrade(&app, &a, 0, 1, 1, 0).await; // 5M, 2 IPs
-                                         // (bandwidth increment, expected): 8M/18 = 0.444 < 0.5; 9M/18 = 0.5 exactly.
+    app.upgrade(&a, 0, 1, 1, 0).await; // 5M, 2 IPs
+                                       // (bandwidth increment, expected): 8M/18 = 0.444 < 0.5; 9M/18 = 0.5 exactly.
     let m = app
         .fails(
             "upgrade",
@@ -604,7 +596,7 @@ async fn ratio_exactly_equal_passes_and_just_below_is_refused() {
         m.contains("8M / 18 个 IP = 0.444") && m.contains("0.500"),
         "{m}"
     );
-    upgrade(&app, &a, 4, 16, 2, 0).await;
+    app.upgrade(&a, 4, 16, 2, 0).await;
     let inst = app.instance(&a).await;
     assert_eq!(
         (&inst["bandwidth"], &inst["ipnum"]),
@@ -615,7 +607,7 @@ async fn ratio_exactly_equal_passes_and_just_below_is_refused() {
 #[tokio::test]
 async fn closed_switches_refuse_upgrades() {
     let app = TestApp::spawn().await;
-    let c = create_running_on(&app, CLOSED_LINE, CLOSED_PRODUCT).await;
+    let c = app.create_running_on(CLOSED_LINE, CLOSED_PRODUCT).await;
     for params in [
         upgrade_params(&c, 1, 0, 1, 0),
         upgrade_params(&c, 0, 1, 1, 0),
@@ -646,7 +638,7 @@ async fn closed_switches_refuse_upgrades() {
         "defense_upgrade_closed",
     )
     .await;
-    upgrade(&app, &a, 1, 0, 1, 0).await;
+    app.upgrade(&a, 1, 0, 1, 0).await;
     assert_eq!(app.instance(&a).await["bandwidth"], "6");
 }
 
@@ -687,7 +679,7 @@ async fn state_gating_refuses_and_allocates_nothing() {
     ] {
         let guid = match gate {
             Gate::Provisioning => {
-                let data = app.ok("create", TestApp::create_params(1)).await;
+                let data = app.ok("create", TestApp::create_request(1)).await;
                 text(&data[0]["guid"])
             }
             _ => app.create_running().await,
@@ -698,16 +690,16 @@ async fn state_gating_refuses_and_allocates_nothing() {
                 app.ok("upgrade", upgrade_params(&guid, 1, 0, 1, 0)).await;
             }
             Gate::Pushing => {
-                patch(&app, &guid, json!({"push_status": 1})).await;
+                app.patch(&guid, json!({"push_status": 1})).await;
             }
             Gate::Expired => {
-                let end = fmt(now(&app).await + chrono::Duration::seconds(60));
-                patch(&app, &guid, json!({"end_time": end})).await;
+                let end = fmt(app.now().await + chrono::Duration::seconds(60));
+                app.patch(&guid, json!({"end_time": end})).await;
                 app.advance(120).await;
                 assert_eq!(app.instance(&guid).await["order_status"], "3");
             }
             Gate::Locked => {
-                patch(&app, &guid, json!({"lock_status": 1})).await;
+                app.patch(&guid, json!({"lock_status": 1})).await;
             }
         }
         let before = app.instance(&guid).await;
@@ -721,7 +713,7 @@ async fn state_gating_refuses_and_allocates_nothing() {
     }
     // Nobody was given a block: the next subnet is still the first free one.
     let a = app.create_running().await;
-    let ok = upgrade(&app, &a, 0, 8, 2, 0).await;
+    let ok = app.upgrade(&a, 0, 8, 2, 0).await;
     assert_eq!(label(block(&ok)), "114.114.8.24-31");
 }
 
@@ -733,11 +725,11 @@ async fn exhausted_pools_refuse_and_allocate_nothing() {
     })
     .await;
     // One instance takes the whole /27.
-    let a = create_running_on(&app, SUBNET_LINE, SUBNET_PRODUCT).await;
-    let whole = upgrade(&app, &a, 0, 32, 2, 0).await;
+    let a = app.create_running_on(SUBNET_LINE, SUBNET_PRODUCT).await;
+    let whole = app.upgrade(&a, 0, 32, 2, 0).await;
     assert_eq!(label(block(&whole)), "110.16.24.0-31");
 
-    let b = create_running_on(&app, SUBNET_LINE, SUBNET_PRODUCT).await;
+    let b = app.create_running_on(SUBNET_LINE, SUBNET_PRODUCT).await;
     let before = app.instance(&b).await;
     let m = app
         .fails(
@@ -755,14 +747,14 @@ async fn exhausted_pools_refuse_and_allocate_nothing() {
     );
 
     // Once A's block is degraded, B's upgrade finds room.
-    let date = fmt(now(&app).await + chrono::Duration::hours(1));
+    let date = fmt(app.now().await + chrono::Duration::hours(1));
     app.ok(
         "degrade",
         json!({"guid": a, "param": [{"item": "ip", "value": ["110.16.24.0-31"], "date": date}]}),
     )
     .await;
     app.advance(7200).await;
-    let ok = upgrade(&app, &b, 10, 4, 2, 10).await;
+    let ok = app.upgrade(&b, 10, 4, 2, 10).await;
     assert_eq!(label(block(&ok)), "110.16.24.0-3");
 
     // Single IPs: a /29 with its gateway .1 has five to give (.2 to .6).
@@ -777,14 +769,14 @@ async fn exhausted_pools_refuse_and_allocate_nothing() {
         .await;
     assert!(m.contains(LINE) && m.contains("分配 8 个 IP"), "{m}");
     assert_eq!(app.instance(&c).await, before);
-    let one = upgrade(&app, &c, 0, 1, 1, 0).await;
+    let one = app.upgrade(&c, 0, 1, 1, 0).await;
     assert_eq!(one["ip"][0]["ip"], "114.114.12.2");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_upgrades_never_share_an_address() {
     let app = TestApp::spawn().await;
-    let created = app.ok("create", TestApp::create_params(8)).await;
+    let created = app.ok("create", TestApp::create_request(8)).await;
     let guids: Vec<String> = created
         .as_array()
         .into_iter()

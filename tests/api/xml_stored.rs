@@ -62,7 +62,7 @@ fn xml_answers_parse_whatever_was_stored() {
         runtime.block_on(async {
             // Back to the seed state, so that stock never runs out.
             app.control("POST", "/_mock/reset", None).await;
-            let mut params = TestApp::create_params(1);
+            let mut params = TestApp::create_request(1);
             params["buyRemarks"] = json!(text);
             let created = xml_call(&app, "create", params).await;
             let code = roxmltree::Document::parse(&created)

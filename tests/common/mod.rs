@@ -1,8 +1,12 @@
 //! The `apayun-mock` binary as a child process, shared by the test files
 //! that run it: a command with no `APAYUN_MOCK_*` setting leaking in, and a
-//! `serve` process that reports its URL and is killed when dropped.
+//! `serve` process that reports its URL and is killed when dropped; and
+//! [`raw::Raw`], one HTTP answer read whole, for the files that look past
+//! the client.
 
 #![allow(dead_code)]
+
+pub mod raw;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -12,7 +16,7 @@ use std::time::{Duration, Instant};
 pub const BIN: &str = env!("CARGO_BIN_EXE_apayun-mock");
 
 /// The binary with none of its `APAYUN_MOCK_*` settings (whatever their
-/// names) nor a proxy leaking in from the environment, and quiet logs.
+/// names) nor an HTTP proxy leaking in from the environment, and quiet logs.
 pub fn command() -> Command {
     let mut cmd = Command::new(BIN);
     clear_settings(&mut cmd);
@@ -20,12 +24,17 @@ pub fn command() -> Command {
     cmd
 }
 
-/// Removes every `APAYUN_MOCK_*` variable and the HTTP proxy from `cmd`'s
+/// Removes every `APAYUN_MOCK_*` variable and the proxies an `http://`
+/// request would take (`http_proxy`, `all_proxy`, any case) from `cmd`'s
 /// environment.
 pub fn clear_settings(cmd: &mut Command) {
     for (name, _) in std::env::vars_os() {
         let name_text = name.to_string_lossy();
-        if name_text.starts_with("APAYUN_MOCK_") || name_text.eq_ignore_ascii_case("http_proxy") {
+        if name_text.starts_with("APAYUN_MOCK_")
+            || ["http_proxy", "all_proxy"]
+                .iter()
+                .any(|proxy| name_text.eq_ignore_ascii_case(proxy))
+        {
             cmd.env_remove(name);
         }
     }

@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use apayun_mock::test_support::fixtures;
 use apayun_mock::test_support::protocol::sign;
 use clap::Parser;
 use load::{MakeReq, Req, Spec, Stats};
@@ -133,19 +134,9 @@ fn api(body: String) -> Req {
 
 pub(crate) fn create_req(tag: &str, w: usize, seq: u64) -> Req {
     let order = format!("{tag}-{w}-{seq}");
-    api(signed(
-        "create",
-        &[
-            ("lineGuid", data::LINE),
-            ("productGuid", data::PRODUCT),
-            ("systemGuid", data::SYSTEM),
-            ("loginName", "root"),
-            ("loginPassword", "QWE1MzUwMjkyNzkh"),
-            ("months", "1"),
-            ("num", "1"),
-            ("agent_order_no", &order),
-        ],
-    ))
+    let mut fields: Vec<(&str, &str)> = fixtures::required_create_fields().collect();
+    fields.push(("agent_order_no", &order));
+    api(signed("create", &fields))
 }
 
 pub(crate) fn list_req() -> Req {

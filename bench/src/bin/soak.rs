@@ -38,15 +38,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use apayun_mock::client::Client;
+use apayun_mock::test_support::fixtures::{self, LINE, PRODUCT};
 use clap::Parser;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use serde_json::{json, Value};
 
-const LINE: &str = "1665907446560259";
-const PRODUCT: &str = "1665907642748705";
-const SYSTEM: &str = "1633652801461868";
 const USERS: &[(&str, &str)] = &[("1", "mock-api-key"), ("2", "mock-api-key-2")];
 const INJECTED_REASON: &str = "soak_injected";
 const INJECTED_BODY: &str = "soak-injected-503";
@@ -477,10 +475,12 @@ async fn worker(id: usize, shared: Arc<Shared>, seed: u64) -> Vec<Record> {
             "create" => {
                 let no = format!("soak-c-{id}-{n}");
                 agent_order_no = Some(no.clone());
-                json!({"lineGuid": LINE, "productGuid": PRODUCT, "systemGuid": SYSTEM,
-                    "loginName": "root", "loginPassword": "U29hazEyMyE=",
-                    "months": rng.random_range(1..=2).to_string(),
-                    "num": rng.random_range(1..=3).to_string(), "agent_order_no": no})
+                fixtures::overlay(
+                    fixtures::required_create_params(&no),
+                    json!({"loginPassword": "U29hazEyMyE=",
+                        "months": rng.random_range(1..=2).to_string(),
+                        "num": rng.random_range(1..=3).to_string()}),
+                )
             }
             "upgrade" => {
                 let no = format!("soak-u-{id}-{n}");

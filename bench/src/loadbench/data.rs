@@ -14,10 +14,11 @@ use apayun_mock::test_support::store::instances::{self, Instance};
 use apayun_mock::test_support::store::network;
 use serde_json::{json, Value};
 
-pub const LINE: &str = "1665907446560259";
-pub const PRODUCT: &str = "1665907642748705";
-pub const SYSTEM: &str = "1633652801461868";
-pub const SEEDED_INSTANCE: &str = "1708330228791024";
+/// The example line, product and OS image, and the seeded instance of
+/// userid 1, as every test crate names them.
+pub use apayun_mock::test_support::fixtures::{
+    EXAMPLE_GUID as SEEDED_INSTANCE, LINE, PRODUCT, SYSTEM,
+};
 
 fn read_json(dir: &Path, file: &str) -> Result<Value, String> {
     let text = std::fs::read_to_string(dir.join(file)).map_err(|e| format!("{file}: {e}"))?;
@@ -100,8 +101,9 @@ pub fn populate_db(db: &Path, seed_dir: &Path, n: usize) -> Result<Vec<String>, 
         seed_data: Some(seed_dir.to_path_buf()),
         ..ServeConfig::default()
     };
-    let settings = Arc::new(Settings::from_config(&config, &seed)?);
-    let engine = Engine::open("default", settings, Arc::new(seed), Some(db))?;
+    let settings = Arc::new(Settings::from_config(&config, &seed).map_err(|e| e.to_string())?);
+    let engine =
+        Engine::open("default", settings, Arc::new(seed), Some(db)).map_err(|e| e.to_string())?;
     let now = engine.clock().now();
     let guids = engine
         .store()

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use apayun_mock::config::ServeConfig;
+use apayun_mock::test_support::actions::ActionName;
 use apayun_mock::test_support::api::decode::decode_form;
 use apayun_mock::test_support::engine::{Call, Engine, Settings};
 use apayun_mock::test_support::protocol::Limits;
@@ -30,21 +31,18 @@ fn engine(seed_dir: &Path, timings: &str) -> Result<Arc<Engine>, String> {
         timings: timings.to_string(),
         ..ServeConfig::default()
     };
-    let settings = Arc::new(Settings::from_config(&config, &seed)?);
-    Ok(Arc::new(Engine::open(
-        "default",
-        settings,
-        Arc::new(seed),
-        None,
-    )?))
+    let settings = Arc::new(Settings::from_config(&config, &seed).map_err(|e| e.to_string())?);
+    let engine = Engine::open("default", settings, Arc::new(seed), None);
+    Ok(Arc::new(engine.map_err(|e| e.to_string())?))
 }
 
 fn call(body: &str) -> Result<Call, String> {
     let params = decode_form(body.as_bytes(), Limits::default()).map_err(|e| e.message)?;
     let s = |k: &str| params.str(k).unwrap_or_default();
+    let action = s("action");
+    let action = ActionName::parse(&action).ok_or_else(|| format!("unknown action {action}"))?;
     Ok(Call {
-        module: s("module"),
-        action: s("action"),
+        action,
         userid: s("userid"),
         taskid: None,
         params,
@@ -65,7 +63,7 @@ fn time_execute(
         let c = call(&make(n))?;
         let out = engine.execute(&c, None);
         if let Err(e) = out.result {
-            return Err(format!("{}: {}", c.action, e.message));
+            return Err(format!("{}: {}", c.action.wire(), e.message));
         }
         n += 1;
     }

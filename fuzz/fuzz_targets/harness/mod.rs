@@ -43,6 +43,7 @@ use apayun_mock::config::ServeConfig;
 use apayun_mock::test_support::actions::{Action, ActionName};
 use apayun_mock::test_support::api::decode::decode_body;
 use apayun_mock::test_support::engine::{Call, Engine, Settings};
+use apayun_mock::test_support::fixtures::{required_create_params, EXAMPLE_GUID, LINE, SYSTEM};
 use apayun_mock::test_support::protocol::{Limits, Params, Reason};
 use apayun_mock::test_support::seed::Seed;
 use apayun_mock::test_support::store::network::double_held;
@@ -163,11 +164,6 @@ const ACTION_CONTENT_TYPES: &[Option<&str>] = &[
     Some("text/plain"),
 ];
 
-const LINE: &str = "1665907446560259";
-const PRODUCT: &str = "1665907642748705";
-const SYSTEM: &str = "1633652801461868";
-const EXAMPLE_GUID: &str = "1708330228791024";
-
 fn setup() -> &'static (Arc<Settings>, Engine) {
     static SETUP: OnceLock<(Arc<Settings>, Engine)> = OnceLock::new();
     SETUP.get_or_init(|| {
@@ -188,11 +184,7 @@ fn setup() -> &'static (Arc<Settings>, Engine) {
 /// A valid request of each action, to lay fuzzed fields over.
 fn template(action: &str, guid: &str, degrade_guid: &str, n: usize) -> Value {
     match action {
-        "create" => json!({
-            "lineGuid": LINE, "productGuid": PRODUCT, "systemGuid": SYSTEM,
-            "loginName": "root", "loginPassword": "QWE1MzUwMjkyNzkh", "months": "1",
-            "num": "1", "agent_order_no": format!("fuzz-{n}"),
-        }),
+        "create" => required_create_params(&format!("fuzz-{n}")),
         "upgrade" => json!({"guid": guid, "bandwidth": "5", "ipnum": "8", "ip_type": "2",
             "defense": "5", "agent_order_no": format!("fuzz-up-{n}")}),
         "degrade" => json!({"guid": guid, "param": [
@@ -327,7 +319,7 @@ pub fn action_parse_input(data: &[u8]) {
             }
         }
         let name = ActionName::ALL[usize::from(*selector) % ActionName::ALL.len()];
-        let (module, action) = (name.module().wire(), name.wire());
+        let action = name.wire();
         let params = if flags & 1 == 1 {
             fuzzed
         } else {
@@ -341,8 +333,7 @@ pub fn action_parse_input(data: &[u8]) {
             Params(map)
         };
         let call = Call {
-            module: module.to_string(),
-            action: action.to_string(),
+            action: name,
             userid: if flags & 2 == 2 { "2" } else { "1" }.to_string(),
             taskid: None,
             params,
