@@ -21,7 +21,7 @@ pub struct Attempt {
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Record {
+pub struct CallbackRecord {
     pub id: u64,
     pub url: String,
     pub event: String,
@@ -52,7 +52,7 @@ impl Default for Policy {
 
 #[derive(Debug)]
 pub struct Callbacks {
-    log: Mutex<VecDeque<Record>>,
+    log: Mutex<VecDeque<CallbackRecord>>,
     next_id: Mutex<u64>,
     /// Queued notices: id and the instance whose lane it waits in.
     sender: Mutex<Option<mpsc::UnboundedSender<(u64, String)>>>,
@@ -84,7 +84,7 @@ impl Callbacks {
         self
     }
 
-    fn log(&self) -> std::sync::MutexGuard<'_, VecDeque<Record>> {
+    fn log(&self) -> std::sync::MutexGuard<'_, VecDeque<CallbackRecord>> {
         self.log.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -145,7 +145,7 @@ impl Callbacks {
             while log.len() >= LOG_CAPACITY {
                 log.pop_front();
             }
-            log.push_back(Record {
+            log.push_back(CallbackRecord {
                 id,
                 url,
                 event: event.to_string(),
@@ -205,7 +205,7 @@ impl Callbacks {
         }
     }
 
-    pub fn records(&self) -> Vec<Record> {
+    pub fn records(&self) -> Vec<CallbackRecord> {
         self.log().iter().cloned().collect()
     }
 

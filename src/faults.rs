@@ -310,11 +310,11 @@ impl utoipa::ToSchema for Rule {
 
 #[derive(Debug)]
 pub struct Faults {
-    state: Mutex<State>,
+    state: Mutex<RuleBook>,
 }
 
 #[derive(Debug)]
-struct State {
+struct RuleBook {
     rules: Vec<Rule>,
     next_id: i64,
     rng: StdRng,
@@ -332,7 +332,7 @@ pub struct Fired {
 impl Faults {
     pub fn new(seed: Option<u64>) -> Faults {
         Faults {
-            state: Mutex::new(State {
+            state: Mutex::new(RuleBook {
                 rules: Vec::new(),
                 next_id: 1,
                 rng: match seed {
@@ -343,7 +343,7 @@ impl Faults {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, RuleBook> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -389,7 +389,7 @@ impl Faults {
     /// every matching rule until one fires.
     pub fn check(&self, action: ActionName, userid: &str) -> Option<Fired> {
         let mut state = self.lock();
-        let State { rules, rng, .. } = &mut *state;
+        let RuleBook { rules, rng, .. } = &mut *state;
         for rule in rules.iter_mut() {
             let spec = &rule.spec;
             if spec.action.is_some_and(|a| a != action)

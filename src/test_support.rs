@@ -58,7 +58,7 @@ pub mod domain {
     }
 
     pub mod state {
-        pub use crate::domain::state::State;
+        pub use crate::domain::state::InstanceState;
     }
 }
 

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::{int_param, ActionName};
 use crate::protocol::{Params, Refusal};
-use crate::store::catalog::{self, Kind};
+use crate::store::catalog::{self, CatalogKind};
 
 pub enum Catalog {
     Zones,
@@ -50,14 +50,14 @@ impl Catalog {
             ))
         };
         Ok(match self {
-            Catalog::Zones => json!({"zones": docs(Kind::Zone)?}),
-            Catalog::Lines => docs(Kind::Line)?,
-            Catalog::Harddisks => docs(Kind::Harddisk)?,
-            Catalog::Products => docs(Kind::Product)?,
+            Catalog::Zones => json!({"zones": docs(CatalogKind::Zone)?}),
+            Catalog::Lines => docs(CatalogKind::Line)?,
+            Catalog::Harddisks => docs(CatalogKind::Harddisk)?,
+            Catalog::Products => docs(CatalogKind::Product)?,
             Catalog::Systems { page, length } => {
                 let (list, total) = catalog::page(
                     conn,
-                    Kind::System,
+                    CatalogKind::System,
                     (page - 1).saturating_mul(length),
                     length,
                 )?;

@@ -10,7 +10,7 @@ use crate::domain::catalog::{
     check_custom_partition, check_system, Line, Product, System, SystemUse,
 };
 use crate::domain::months::add_months;
-use crate::domain::state::State;
+use crate::domain::state::InstanceState;
 use crate::domain::transition::TransitionKind;
 use crate::protocol::{Params, Reason, Refusal};
 use crate::store::instances::{self, Instance};
@@ -262,11 +262,11 @@ impl Create {
             buy_time: ctx.now,
             start_time: ctx.now,
             end_time,
-            order_status: State::NEW_ORDER.order_status,
-            run_status: State::NEW_ORDER.run_status,
-            act_status: State::NEW_ORDER.act_status,
-            push_status: State::NEW_ORDER.push_status,
-            lock_status: State::NEW_ORDER.lock_status,
+            order_status: InstanceState::NEW_ORDER.order_status,
+            run_status: InstanceState::NEW_ORDER.run_status,
+            act_status: InstanceState::NEW_ORDER.act_status,
+            push_status: InstanceState::NEW_ORDER.push_status,
+            lock_status: InstanceState::NEW_ORDER.lock_status,
             install_mode: "1".to_string(),
             deleted_at: None,
         }

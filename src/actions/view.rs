@@ -119,14 +119,16 @@ pub fn degrade_entry(d: &Degrade, fmt: &dyn Fn(i64) -> String) -> Value {
 }
 
 fn product_doc(conn: &Transaction, guid: &str) -> rusqlite::Result<std::sync::Arc<Doc>> {
-    Ok(catalog::get_shared(conn, catalog::Kind::Product, guid)?.unwrap_or_default())
+    Ok(catalog::get_shared(conn, catalog::CatalogKind::Product, guid)?.unwrap_or_default())
 }
 
 /// The system's `id` (as `System::from_doc` reads it), without building the whole `System`.
 fn system_id(conn: &Transaction, guid: &str) -> rusqlite::Result<String> {
-    Ok(catalog::get_shared(conn, catalog::Kind::System, guid)?
-        .and_then(|doc| doc.get("id").and_then(Value::as_str).map(str::to_string))
-        .unwrap_or_default())
+    Ok(
+        catalog::get_shared(conn, catalog::CatalogKind::System, guid)?
+            .and_then(|doc| doc.get("id").and_then(Value::as_str).map(str::to_string))
+            .unwrap_or_default(),
+    )
 }
 
 /// A just-created instance, as `create` answers it; `ips` are its IPs.

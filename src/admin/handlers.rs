@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -16,7 +16,7 @@ use super::input::{body, query, whole_value, ControlBody};
 use super::journal_read::Shape;
 use super::path::{ControlPath, FaultIdParam, GuidParam, NamespaceParam, SnapshotParam};
 use super::path::{TargetParam, UserParam};
-use super::{Admin, AdminError, Guarded};
+use super::{Admin, AdminError, ControlReply, Guarded};
 use crate::domain::state::Forced;
 use crate::engine::{EngineHandle, ForcedState};
 use crate::faults::Spec;
@@ -28,15 +28,13 @@ use crate::protocol::control::{
 use crate::protocol::{scalar_text, whole, Reason};
 use crate::registry::{NamespaceList, Registry, RegistryError, DEFAULT_NAMESPACE};
 
-type Reply = Result<Response, AdminError>;
-
 /// A 200 with the answer as JSON.
-fn ok(answer: impl Serialize) -> Reply {
+fn ok(answer: impl Serialize) -> ControlReply {
     Ok(Json(answer).into_response())
 }
 
 /// A 201 with the answer as JSON.
-fn created(answer: impl Serialize) -> Reply {
+fn created(answer: impl Serialize) -> ControlReply {
     Ok((StatusCode::CREATED, Json(answer)).into_response())
 }
 
@@ -47,7 +45,7 @@ pub async fn health(
     // `/ns/{ns}/_mock/health`: a name that is not UTF-8 is a bad name like
     // any other, in JSON, not axum's plain-text 400.
     ControlPath(NamespaceParam { ns }): ControlPath<NamespaceParam>,
-) -> Reply {
+) -> ControlReply {
     if let Some(ns) = ns {
         if !crate::registry::valid_namespace(&ns) {
             return Err(AdminError::bad_request(
@@ -65,15 +63,15 @@ pub async fn health(
     })
 }
 
-pub async fn reset(admin: Admin) -> Reply {
+pub async fn reset(admin: Admin) -> ControlReply {
     ok(admin.engine.reset().await?)
 }
 
-pub async fn clock(admin: Admin) -> Reply {
+pub async fn clock(admin: Admin) -> ControlReply {
     ok(admin.engine.clock())
 }
 
-pub async fn clock_advance(admin: Admin, bytes: ControlBody) -> Reply {
+pub async fn clock_advance(admin: Admin, bytes: ControlBody) -> ControlReply {
     let req: Advance = body(&bytes)?;
     let seconds = whole_value::<i64>("seconds", &req.seconds)
         .ok()
@@ -91,7 +89,7 @@ pub async fn clock_advance(admin: Admin, bytes: ControlBody) -> Reply {
     ok(admin.engine.advance(seconds).await?)
 }
 
-pub async fn clock_set(admin: Admin, bytes: ControlBody) -> Reply {
+pub async fn clock_set(admin: Admin, bytes: ControlBody) -> ControlReply {
     let req: SetClock = body(&bytes)?;
     let target = admin.engine.parse_time(&req.now).ok_or_else(|| {
         AdminError::bad_request(
@@ -102,19 +100,19 @@ pub async fn clock_set(admin: Admin, bytes: ControlBody) -> Reply {
     ok(admin.engine.set_clock(target).await?)
 }
 
-pub async fn clock_freeze(admin: Admin) -> Reply {
+pub async fn clock_freeze(admin: Admin) -> ControlReply {
     ok(admin.engine.freeze().await?)
 }
 
-pub async fn clock_resume(admin: Admin) -> Reply {
+pub async fn clock_resume(admin: Admin) -> ControlReply {
     ok(admin.engine.resume().await?)
 }
 
-pub async fn timeline(admin: Admin) -> Reply {
+pub async fn timeline(admin: Admin) -> ControlReply {
     ok(admin.engine.timeline().await?)
 }
 
-pub async fn callbacks(admin: Admin) -> Reply {
+pub async fn callbacks(admin: Admin) -> ControlReply {
     ok(admin.engine.callbacks())
 }
 
@@ -122,7 +120,7 @@ pub async fn set_callback(
     admin: Admin,
     ControlPath(UserParam { userid }): ControlPath<UserParam>,
     bytes: ControlBody,
-) -> Reply {
+) -> ControlReply {
     let req: CallbackUrl = body(&bytes)?;
     if let Some(url) = req.url.as_deref().filter(|u| !u.is_empty()) {
         if reqwest::Url::parse(url)
@@ -138,7 +136,7 @@ pub async fn set_callback(
     ok(admin.engine.set_callback(userid, req.url).await?)
 }
 
-pub async fn add_fault(admin: Admin, bytes: ControlBody) -> Reply {
+pub async fn add_fault(admin: Admin, bytes: ControlBody) -> ControlReply {
     let spec: Spec = body(&bytes)?;
     let spec = spec
         .check()
@@ -146,11 +144,11 @@ pub async fn add_fault(admin: Admin, bytes: ControlBody) -> Reply {
     created(admin.engine.add_fault(spec))
 }
 
-pub async fn list_faults(admin: Admin) -> Reply {
+pub async fn list_faults(admin: Admin) -> ControlReply {
     ok(admin.engine.faults())
 }
 
-pub async fn clear_faults(admin: Admin) -> Reply {
+pub async fn clear_faults(admin: Admin) -> ControlReply {
     // As for one removed rule: transitions the rules stalled may now be due.
     ok(admin.engine.clear_faults().await?)
 }
@@ -158,7 +156,7 @@ pub async fn clear_faults(admin: Admin) -> Reply {
 pub async fn remove_fault(
     admin: Admin,
     ControlPath(FaultIdParam { id }): ControlPath<FaultIdParam>,
-) -> Reply {
+) -> ControlReply {
     // Transitions the rule stalled may now be due.
     ok(admin.engine.remove_fault(id).await?)
 }
@@ -207,7 +205,7 @@ pub enum JournalFormat {
     Jsonl,
 }
 
-pub async fn requests(admin: Admin, RawQuery(raw): RawQuery) -> Reply {
+pub async fn requests(admin: Admin, RawQuery(raw): RawQuery) -> ControlReply {
     let q: RequestQuery = query(raw.as_deref())?;
     let count = |name: &str, n: Option<i64>| -> Result<Option<u64>, AdminError> {
         n.map(|n| {
@@ -243,11 +241,11 @@ pub async fn requests(admin: Admin, RawQuery(raw): RawQuery) -> Reply {
     ))
 }
 
-pub async fn clear_requests(admin: Admin) -> Reply {
+pub async fn clear_requests(admin: Admin) -> ControlReply {
     ok(admin.engine.clear_requests())
 }
 
-pub async fn take_snapshot(admin: Admin, bytes: ControlBody) -> Reply {
+pub async fn take_snapshot(admin: Admin, bytes: ControlBody) -> ControlReply {
     let req: SnapshotName = body(&bytes)?;
     if !crate::registry::valid_namespace(&req.name) {
         return Err(AdminError::bad_request(
@@ -258,21 +256,21 @@ pub async fn take_snapshot(admin: Admin, bytes: ControlBody) -> Reply {
     created(admin.engine.take_snapshot(req.name).await?)
 }
 
-pub async fn list_snapshots(admin: Admin) -> Reply {
+pub async fn list_snapshots(admin: Admin) -> ControlReply {
     ok(admin.engine.snapshots())
 }
 
 pub async fn restore_snapshot(
     admin: Admin,
     ControlPath(SnapshotParam { snapshot }): ControlPath<SnapshotParam>,
-) -> Reply {
+) -> ControlReply {
     ok(admin.engine.restore_snapshot(snapshot).await?)
 }
 
 pub async fn delete_snapshot(
     admin: Admin,
     ControlPath(SnapshotParam { snapshot }): ControlPath<SnapshotParam>,
-) -> Reply {
+) -> ControlReply {
     ok(admin.engine.delete_snapshot(snapshot).await?)
 }
 
@@ -283,7 +281,7 @@ pub async fn force_state(
     admin: Admin,
     ControlPath(GuidParam { guid }): ControlPath<GuidParam>,
     bytes: ControlBody,
-) -> Reply {
+) -> ControlReply {
     let patch: Map<String, Value> = body(&bytes)?;
     let mut forced = ForcedState::default();
     for (key, value) in &patch {
@@ -320,7 +318,7 @@ pub async fn force_state(
     ok(admin.engine.force_state(guid, forced).await?)
 }
 
-pub async fn namespaces(_g: Guarded, State(registry): State<Arc<Registry>>) -> Reply {
+pub async fn namespaces(_g: Guarded, State(registry): State<Arc<Registry>>) -> ControlReply {
     ok(NamespaceList {
         namespaces: registry.list().await,
         max: registry.config.max_namespaces as u64,
@@ -331,7 +329,11 @@ pub async fn namespaces(_g: Guarded, State(registry): State<Arc<Registry>>) -> R
 /// `POST /_mock/namespaces` and `PUT /_mock/namespaces/{name}`: a new
 /// namespace, fresh from the seed or a copy of another one's state or
 /// snapshot.
-async fn make_namespace(registry: &Registry, name: Option<&str>, req: NewNamespace) -> Reply {
+async fn make_namespace(
+    registry: &Registry,
+    name: Option<&str>,
+    req: NewNamespace,
+) -> ControlReply {
     use crate::registry::Origin;
     let origin = match (req.from, req.from_snapshot) {
         (None, None) => Origin::Seed,
@@ -352,7 +354,7 @@ pub async fn create_namespace(
     _g: Guarded,
     State(registry): State<Arc<Registry>>,
     bytes: ControlBody,
-) -> Reply {
+) -> ControlReply {
     let req: NewNamespace = body(&bytes)?;
     let name = req.name.clone();
     make_namespace(&registry, name.as_deref(), req).await
@@ -363,7 +365,7 @@ pub async fn put_namespace(
     State(registry): State<Arc<Registry>>,
     ControlPath(TargetParam { target }): ControlPath<TargetParam>,
     bytes: ControlBody,
-) -> Reply {
+) -> ControlReply {
     let req: NewNamespace = body(&bytes)?;
     if req.name.as_deref().is_some_and(|n| n != target) {
         return Err(AdminError::bad_request(
@@ -378,7 +380,7 @@ pub async fn delete_namespace(
     _g: Guarded,
     State(registry): State<Arc<Registry>>,
     ControlPath(TargetParam { target }): ControlPath<TargetParam>,
-) -> Reply {
+) -> ControlReply {
     // A name no namespace can have (not UTF-8, or not a valid name) is
     // refused as `/api` and `/ns/{name}/_mock` refuse it.
     if !crate::registry::valid_namespace(&target) {

@@ -31,6 +31,9 @@ use crate::registry::{Registry, RegistryError, DEFAULT_NAMESPACE};
 
 pub use guard::{admin_access, admin_allowed};
 
+/// What a control handler answers: its rendered answer, or its refusal.
+pub type ControlReply = Result<Response, AdminError>;
+
 /// A control-API error: a 4xx with `{"error":"<reason>","message":"…"}`.
 #[derive(Debug)]
 pub struct AdminError {

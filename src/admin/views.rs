@@ -7,18 +7,16 @@
 //! (`engine/views.rs`). Keys and passwords are never part of an answer.
 
 use axum::extract::RawQuery;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::path::{ControlPath, GuidParam};
-use super::{Admin, AdminError};
+use super::{Admin, AdminError, ControlReply};
 use crate::engine::views::InstanceQuery;
 use crate::protocol::control::{query_count_schema, query_int_schema, query_limit_schema};
 use crate::protocol::{whole, Reason};
-
-type Reply = Result<Response, AdminError>;
 
 pub fn routes() -> Router<std::sync::Arc<crate::registry::Registry>> {
     Router::new()
@@ -57,7 +55,7 @@ pub(super) struct ListQuery {
 }
 
 /// `GET /_mock/instances?userid=&order_status=&run_status=&act_status=&limit=&offset=`
-async fn list(admin: Admin, RawQuery(raw): RawQuery) -> Reply {
+async fn list(admin: Admin, RawQuery(raw): RawQuery) -> ControlReply {
     let q: ListQuery = super::input::query(raw.as_deref())?;
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) || q.offset.is_some_and(|o| o < 0) {
@@ -78,17 +76,20 @@ async fn list(admin: Admin, RawQuery(raw): RawQuery) -> Reply {
 }
 
 /// `GET /_mock/instances/{guid}`: whichever member owns it.
-async fn detail(admin: Admin, ControlPath(GuidParam { guid }): ControlPath<GuidParam>) -> Reply {
+async fn detail(
+    admin: Admin,
+    ControlPath(GuidParam { guid }): ControlPath<GuidParam>,
+) -> ControlReply {
     Ok(Json(admin.engine.instance_detail(guid).await?).into_response())
 }
 
 /// `GET /_mock/catalog`: zones, lines, products (with their stock) and OS
 /// images, each record as the engine's own catalog calls serve it.
-async fn catalog_view(admin: Admin) -> Reply {
+async fn catalog_view(admin: Admin) -> ControlReply {
     Ok(Json(admin.engine.catalog().await?).into_response())
 }
 
 /// `GET /_mock/users`: every member and its callback URL (never its key).
-async fn users(admin: Admin) -> Reply {
+async fn users(admin: Admin) -> ControlReply {
     Ok(Json(admin.engine.users().await?).into_response())
 }

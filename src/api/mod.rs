@@ -189,10 +189,10 @@ fn render(
     engine: &Engine,
     seen: &mut Seen,
     format: Format,
-    result: Result<Reply, ApiError>,
+    result: Result<CallReply, ApiError>,
 ) -> (Response, Result<Sent, ApiError>) {
     match result {
-        Ok(Reply::Data(data)) => {
+        Ok(CallReply::Data(data)) => {
             let envelope = envelope::success(data);
             let text = envelope::php_json(&envelope);
             let json = RawJson::from_kept(text.into_bytes());
@@ -205,17 +205,17 @@ fn render(
             };
             (response, Ok(Sent::Rendered(json)))
         }
-        Ok(Reply::Sent(Sent::Rendered(json))) => (
+        Ok(CallReply::Sent(Sent::Rendered(json))) => (
             envelope::respond_rendered(StatusCode::OK, json.bytes().clone()),
             Ok(Sent::Rendered(json)),
         ),
-        Ok(Reply::Sent(Sent::Raw(resp))) => (resp.clone_parts(), Ok(Sent::Raw(resp))),
+        Ok(CallReply::Sent(Sent::Raw(resp))) => (resp.clone_parts(), Ok(Sent::Raw(resp))),
         Err(err) => (envelope::respond_error(&err, format), Err(err)),
     }
 }
 
 /// A successful answer, or one a fault dictates.
-enum Reply {
+enum CallReply {
     /// The engine's answer, still to be rendered.
     Data(Value),
     /// An answer that needs no rendering.
@@ -295,7 +295,7 @@ async fn pipeline(
     engine: &Arc<Engine>,
     read: ReadRequest,
     seen: &mut Seen,
-) -> (Format, Result<Reply, ApiError>) {
+) -> (Format, Result<CallReply, ApiError>) {
     let params = match decode::decode_body(
         read.content_type.as_deref(),
         &read.body,
@@ -323,14 +323,14 @@ async fn pipeline(
     if format == Format::Json && replacement.is_none() {
         if let Some(key) = RenderCache::key(&call) {
             match engine.rendered().get(&key) {
-                Ok(answer) => return (format, Ok(Reply::Sent(Sent::Rendered(answer)))),
+                Ok(answer) => return (format, Ok(CallReply::Sent(Sent::Rendered(answer)))),
                 Err(generation) => seen.cache_slot = Some((key, generation)),
             }
         }
     }
     let outcome = lane::run(engine.clone(), call, stall).await;
     seen.changes = outcome.changes;
-    let result = outcome.result.map(Reply::Data).map_err(ApiError::from);
+    let result = outcome.result.map(CallReply::Data).map_err(ApiError::from);
     match replacement {
         Some(answer) => {
             seen.applied = Some(match &result {
@@ -357,7 +357,7 @@ async fn fault(
     call: &crate::engine::Call,
     seen: &mut Seen,
     stall: &mut Option<i64>,
-) -> Option<(Result<Reply, ApiError>, bool)> {
+) -> Option<(Result<CallReply, ApiError>, bool)> {
     let Fired {
         rule,
         effect,
@@ -377,9 +377,9 @@ async fn fault(
             applied,
         } => {
             let raw = RawReply::Http { status, body };
-            Some((Ok(Reply::Sent(Sent::Raw(raw))), applied))
+            Some((Ok(CallReply::Sent(Sent::Raw(raw))), applied))
         }
-        Effect::Drop { applied } => Some((Ok(Reply::Sent(Sent::Raw(RawReply::Drop))), applied)),
+        Effect::Drop { applied } => Some((Ok(CallReply::Sent(Sent::Raw(RawReply::Drop))), applied)),
         Effect::Delay { .. } => {
             tokio::time::sleep(Duration::from_millis(delay_ms)).await;
             None

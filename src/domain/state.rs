@@ -165,7 +165,7 @@ status_codes! {
 
 /// The state fields of an instance, as the document names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct State {
+pub struct InstanceState {
     pub order_status: OrderStatus,
     pub run_status: RunStatus,
     pub act_status: ActStatus,
@@ -173,15 +173,15 @@ pub struct State {
     pub lock_status: LockStatus,
 }
 
-impl State {
+impl InstanceState {
     /// A provisioned, running, idle instance (how seeded instances start).
-    pub const RUNNING: State = State {
+    pub const RUNNING: InstanceState = InstanceState {
         order_status: OrderStatus::Active,
-        ..State::NEW_ORDER
+        ..InstanceState::NEW_ORDER
     };
 
     /// A new order: provisioning, its machine (to be) running, idle.
-    pub const NEW_ORDER: State = State {
+    pub const NEW_ORDER: InstanceState = InstanceState {
         order_status: OrderStatus::Provisioning,
         run_status: RunStatus::Running,
         act_status: ActStatus::Idle,
@@ -234,7 +234,7 @@ impl Forced {
         }
     }
 
-    pub fn apply(self, state: &mut State) {
+    pub fn apply(self, state: &mut InstanceState) {
         match self {
             Forced::Order(v) => state.order_status = v,
             Forced::Run(v) => state.run_status = v,
@@ -310,7 +310,7 @@ impl Op {
 /// `act_status` back to idle and the operation's final `run_status`.
 /// Nothing happens (false) when the instance is no longer busy with it or
 /// was deleted meanwhile.
-pub fn finish(kind: TransitionKind, state: &mut State) -> bool {
+pub fn finish(kind: TransitionKind, state: &mut InstanceState) -> bool {
     if kind.busy() == ActStatus::Idle
         || state.act_status != kind.busy()
         || state.order_status == OrderStatus::Deleted
@@ -325,7 +325,7 @@ pub fn finish(kind: TransitionKind, state: &mut State) -> bool {
 }
 
 /// Whether `op` may run on an instance in `state`.
-pub fn check(op: Op, state: State) -> Result<(), RuleError> {
+pub fn check(op: Op, state: InstanceState) -> Result<(), RuleError> {
     use ActStatus as A;
     use OrderStatus as O;
     use RunStatus as R;
@@ -388,8 +388,12 @@ pub fn check(op: Op, state: State) -> Result<(), RuleError> {
 mod tests {
     use super::*;
 
-    fn st(order_status: OrderStatus, run_status: RunStatus, act_status: ActStatus) -> State {
-        State {
+    fn st(
+        order_status: OrderStatus,
+        run_status: RunStatus,
+        act_status: ActStatus,
+    ) -> InstanceState {
+        InstanceState {
             order_status,
             run_status,
             act_status,
@@ -398,7 +402,7 @@ mod tests {
         }
     }
 
-    fn check_reason(op: Op, state: State, expect: Option<&str>) {
+    fn check_reason(op: Op, state: InstanceState, expect: Option<&str>) {
         assert_eq!(
             check(op, state).err().map(|e| e.reason().as_str()),
             expect,
@@ -453,13 +457,13 @@ mod tests {
         ] {
             check_reason(op, state, expect);
         }
-        let pushing = State {
+        let pushing = InstanceState {
             push_status: PushStatus::Pushing,
             ..running
         };
         check_reason(Upgrade, pushing, Some("push_status_forbids"));
         check_reason(Stop, pushing, None);
-        let admin_locked = State {
+        let admin_locked = InstanceState {
             lock_status: LockStatus::Locked,
             ..running
         };

@@ -28,7 +28,7 @@ use crate::mock::MockEngine;
 use crate::protocol::sign;
 
 use report::{ActionReport, Report};
-use shape::{Finding, Kind, Shape};
+use shape::{DriftKind, Finding, Shape};
 
 /// One question drift asks, on each side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -440,7 +440,7 @@ fn envelope_findings(mock: &[Exchange], engine: &[Exchange]) -> Vec<Finding> {
     for ex in engine {
         if !mock_status.contains(&ex.http_status) {
             push(Finding::new(
-                Kind::Envelope,
+                DriftKind::Envelope,
                 "(http status)",
                 join_codes(&mock_status),
                 ex.http_status.to_string(),
@@ -453,7 +453,7 @@ fn envelope_findings(mock: &[Exchange], engine: &[Exchange]) -> Vec<Finding> {
                 } else {
                     "text, not JSON"
                 };
-                let mut f = Finding::new(Kind::Envelope, "", "JSON".into(), what.into());
+                let mut f = Finding::new(DriftKind::Envelope, "", "JSON".into(), what.into());
                 // The XML declaration says nothing; what follows does.
                 let shown = match text.trim_start().strip_prefix("<?") {
                     Some(rest) => rest.split_once("?>").map_or(rest, |(_, r)| r),
@@ -466,7 +466,7 @@ fn envelope_findings(mock: &[Exchange], engine: &[Exchange]) -> Vec<Finding> {
                 if let Some(code) = ex.code() {
                     if !mock_codes.is_empty() && !mock_codes.contains(&code) {
                         let mut f = Finding::new(
-                            Kind::Envelope,
+                            DriftKind::Envelope,
                             "code",
                             join_codes(&mock_codes),
                             code.to_string(),

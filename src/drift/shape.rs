@@ -240,7 +240,7 @@ impl Severity {
 /// field the mock sends, sends one the mock does not, sends another type…
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Kind {
+pub enum DriftKind {
     /// The mock sends the field, the engine does not.
     Missing,
     /// The engine sends a field the mock does not.
@@ -257,23 +257,23 @@ pub enum Kind {
     UnknownValue,
 }
 
-impl Kind {
+impl DriftKind {
     pub fn severity(self) -> Severity {
         match self {
-            Kind::Extra | Kind::UnknownValue => Severity::Warning,
+            DriftKind::Extra | DriftKind::UnknownValue => Severity::Warning,
             _ => Severity::Error,
         }
     }
 
     pub fn word(self) -> &'static str {
         match self {
-            Kind::Missing => "missing field",
-            Kind::Extra => "extra field",
-            Kind::Type => "type",
-            Kind::NumberVsNumericString => "number vs numeric string",
-            Kind::NullVsEmptyString => "null vs \"\"",
-            Kind::Envelope => "envelope",
-            Kind::UnknownValue => "unknown value",
+            DriftKind::Missing => "missing field",
+            DriftKind::Extra => "extra field",
+            DriftKind::Type => "type",
+            DriftKind::NumberVsNumericString => "number vs numeric string",
+            DriftKind::NullVsEmptyString => "null vs \"\"",
+            DriftKind::Envelope => "envelope",
+            DriftKind::UnknownValue => "unknown value",
         }
     }
 }
@@ -282,7 +282,7 @@ impl Kind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
     pub severity: Severity,
-    pub kind: Kind,
+    pub kind: DriftKind,
     /// The path (`data.zones[].max_year`); `(answer)` for the whole answer.
     pub path: String,
     /// What the mock has there.
@@ -295,7 +295,7 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn new(kind: Kind, path: &str, mock: String, engine: String) -> Finding {
+    pub fn new(kind: DriftKind, path: &str, mock: String, engine: String) -> Finding {
         Finding {
             severity: kind.severity(),
             kind,
@@ -349,11 +349,11 @@ pub fn compare(mock: &Shape, engine: &Shape) -> Vec<Finding> {
         }
         match (mock.get(path), engine.get(path)) {
             (Some(m), None) => findings.push(
-                Finding::new(Kind::Missing, path, m.describe(), "(absent)".into())
+                Finding::new(DriftKind::Missing, path, m.describe(), "(absent)".into())
                     .with_sample(m.sample_text()),
             ),
             (None, Some(e)) => findings.push(
-                Finding::new(Kind::Extra, path, "(absent)".into(), e.describe())
+                Finding::new(DriftKind::Extra, path, "(absent)".into(), e.describe())
                     .with_sample(e.sample_text()),
             ),
             (Some(m), Some(e)) => {
@@ -379,13 +379,13 @@ fn type_change(path: &str, m: &Facts, e: &Facts) -> Option<Finding> {
     let kind = if (has(JsonType::Number) && mock_has(JsonType::String) && m.all_numeric())
         || (has(JsonType::String) && mock_has(JsonType::Number) && e.all_numeric())
     {
-        Kind::NumberVsNumericString
+        DriftKind::NumberVsNumericString
     } else if (has(JsonType::Null) && mock_has(JsonType::String) && m.has_empty())
         || (has(JsonType::String) && mock_has(JsonType::Null) && e.has_empty())
     {
-        Kind::NullVsEmptyString
+        DriftKind::NullVsEmptyString
     } else {
-        Kind::Type
+        DriftKind::Type
     };
     Some(Finding::new(kind, path, m.describe(), e.describe()).with_sample(e.sample_text()))
 }
@@ -463,7 +463,7 @@ fn unknown_values(path: &str, e: &Facts) -> Option<Finding> {
     }
     // The values are the engine column; a sample would repeat them.
     Some(Finding::new(
-        Kind::UnknownValue,
+        DriftKind::UnknownValue,
         path,
         format!("one of {}", set.values.join(", ")),
         unknown.join(", "),

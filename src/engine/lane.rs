@@ -23,7 +23,7 @@ struct Job {
 }
 
 #[derive(Default)]
-struct State {
+struct LaneQueue {
     jobs: VecDeque<Job>,
     /// A blocking task is draining `jobs`.
     draining: bool,
@@ -31,7 +31,7 @@ struct State {
 
 #[derive(Default)]
 pub struct Lane {
-    state: Mutex<State>,
+    state: Mutex<LaneQueue>,
 }
 
 impl std::fmt::Debug for Lane {
@@ -41,7 +41,7 @@ impl std::fmt::Debug for Lane {
 }
 
 impl Lane {
-    fn lock(&self) -> MutexGuard<'_, State> {
+    fn lock(&self) -> MutexGuard<'_, LaneQueue> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

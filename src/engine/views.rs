@@ -28,7 +28,7 @@ use crate::store::{self, catalog, changes, network, transitions};
 /// `GET /_mock/callbacks`: the callback log, every attempt of every notice.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CallbackList {
-    pub callbacks: Vec<crate::callbacks::Record>,
+    pub callbacks: Vec<crate::callbacks::CallbackRecord>,
 }
 
 /// `GET /_mock/faults`: the fault rules with their counters.
@@ -68,7 +68,7 @@ impl Names {
     fn doc(
         &mut self,
         conn: &Connection,
-        kind: catalog::Kind,
+        kind: catalog::CatalogKind,
         guid: &str,
     ) -> rusqlite::Result<Option<Arc<Doc>>> {
         let key = (kind.as_str(), guid.to_string());
@@ -83,7 +83,7 @@ impl Names {
     fn field(
         &mut self,
         conn: &Connection,
-        kind: catalog::Kind,
+        kind: catalog::CatalogKind,
         guid: &str,
         field: &str,
     ) -> rusqlite::Result<String> {
@@ -97,7 +97,7 @@ impl Names {
     fn record(
         &mut self,
         conn: &Connection,
-        kind: catalog::Kind,
+        kind: catalog::CatalogKind,
         guid: &str,
     ) -> rusqlite::Result<NamedRecord> {
         Ok(NamedRecord {
@@ -166,7 +166,12 @@ impl Engine {
     ) -> rusqlite::Result<InstanceSummary> {
         let fmt = |t| self.clock().format(t);
         let now = self.clock().now();
-        let zone_guid = names.field(conn, catalog::Kind::Line, &inst.line_guid, "line_guid")?;
+        let zone_guid = names.field(
+            conn,
+            catalog::CatalogKind::Line,
+            &inst.line_guid,
+            "line_guid",
+        )?;
         let ips = network::ips_of(conn, &inst.guid)?;
         let ip_count = ips.iter().filter(|ip| ip.status == IpStatus::Live).count();
         let primary_ip = ips
@@ -187,10 +192,10 @@ impl Engine {
             guid: inst.guid.clone(),
             userid: inst.userid.clone(),
             name: inst.name.clone(),
-            zone: names.record(conn, catalog::Kind::Zone, &zone_guid)?,
-            line: names.record(conn, catalog::Kind::Line, &inst.line_guid)?,
-            product: names.record(conn, catalog::Kind::Product, &inst.product_guid)?,
-            system: names.record(conn, catalog::Kind::System, &inst.system_guid)?,
+            zone: names.record(conn, catalog::CatalogKind::Zone, &zone_guid)?,
+            line: names.record(conn, catalog::CatalogKind::Line, &inst.line_guid)?,
+            product: names.record(conn, catalog::CatalogKind::Product, &inst.product_guid)?,
+            system: names.record(conn, catalog::CatalogKind::System, &inst.system_guid)?,
             primary_ip,
             ip_count,
             subnet_count,
@@ -283,11 +288,11 @@ impl Engine {
                 .map(Value::Object)
                 .collect())
         };
-        let zones = records(catalog::Kind::Zone)?;
-        let lines = records(catalog::Kind::Line)?;
-        let systems = records(catalog::Kind::System)?;
+        let zones = records(catalog::CatalogKind::Zone)?;
+        let lines = records(catalog::CatalogKind::Line)?;
+        let systems = records(catalog::CatalogKind::System)?;
         let mut products = Vec::new();
-        for mut doc in catalog::list(&conn, catalog::Kind::Product)? {
+        for mut doc in catalog::list(&conn, catalog::CatalogKind::Product)? {
             let guid = Product::from_doc(&doc).guid;
             let (total, free) = instances::stock_counts(&conn, &guid)?;
             doc.insert("stock_total".into(), json!(total));

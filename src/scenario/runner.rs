@@ -292,7 +292,7 @@ fn step_label(number: usize, step: &Step) -> String {
 }
 
 /// One HTTP answer, from `/api` or `/_mock`.
-struct Reply {
+struct HttpAnswer {
     status: u16,
     /// `X-Mock-Error`.
     reason: Option<String>,
@@ -300,7 +300,7 @@ struct Reply {
     latency: Duration,
 }
 
-impl Reply {
+impl HttpAnswer {
     /// The body as JSON, or as a JSON string when it is not JSON.
     fn doc(&self) -> Value {
         serde_json::from_str(&self.text).unwrap_or_else(|_| Value::String(self.text.clone()))
@@ -602,7 +602,7 @@ impl Session {
     fn check_answer(
         &self,
         expect: &Expect,
-        reply: &Reply,
+        reply: &HttpAnswer,
         doc: &Value,
     ) -> Result<Vec<String>, Vec<String>> {
         let mut problems = self.check_envelope(expect, reply, doc)?;
@@ -623,7 +623,7 @@ impl Session {
     fn check_envelope(
         &self,
         expect: &Expect,
-        reply: &Reply,
+        reply: &HttpAnswer,
         doc: &Value,
     ) -> Result<Vec<String>, Vec<String>> {
         let mut problems = Vec::new();
@@ -678,7 +678,7 @@ impl Session {
     fn check_contents(
         &self,
         expect: &Expect,
-        reply: &Reply,
+        reply: &HttpAnswer,
         doc: &Value,
     ) -> Result<Vec<String>, Vec<String>> {
         let data = doc.get("data").unwrap_or(&Value::Null);
@@ -754,7 +754,7 @@ impl Session {
         method: &str,
         path: &str,
         body: Option<Value>,
-    ) -> Result<Reply, String> {
+    ) -> Result<HttpAnswer, String> {
         let started = Instant::now();
         let answer = self
             .control_client()
@@ -764,7 +764,7 @@ impl Session {
                 ControlError::Method(_) => format!("not an HTTP method: {method:?}"),
                 other => format!("transport error: {other}"),
             })?;
-        Ok(Reply {
+        Ok(HttpAnswer {
             status: answer.status,
             reason: answer.reason,
             text: answer.text,
@@ -822,10 +822,10 @@ fn one(message: String) -> Vec<String> {
 
 /// Sends a request and reads the whole answer; a connection closed before
 /// the answer is complete is an error here.
-async fn send(request: reqwest::RequestBuilder) -> Result<Reply, reqwest::Error> {
+async fn send(request: reqwest::RequestBuilder) -> Result<HttpAnswer, reqwest::Error> {
     let started = Instant::now();
     let answer = crate::client::read_answer(request.send().await?).await?;
-    Ok(Reply {
+    Ok(HttpAnswer {
         status: answer.status,
         reason: answer.reason,
         text: answer.text,

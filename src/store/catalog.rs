@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::domain::catalog::{Doc, Line, Product, System};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub enum CatalogKind {
     Zone,
     Line,
     System,
@@ -19,19 +19,19 @@ pub enum Kind {
     Product,
 }
 
-impl Kind {
+impl CatalogKind {
     pub fn as_str(self) -> &'static str {
         match self {
-            Kind::Zone => "zone",
-            Kind::Line => "line",
-            Kind::System => "system",
-            Kind::Harddisk => "harddisk",
-            Kind::Product => "product",
+            CatalogKind::Zone => "zone",
+            CatalogKind::Line => "line",
+            CatalogKind::System => "system",
+            CatalogKind::Harddisk => "harddisk",
+            CatalogKind::Product => "product",
         }
     }
 }
 
-pub fn insert(conn: &Connection, kind: Kind, seq: i64, doc: &Doc) -> rusqlite::Result<()> {
+pub fn insert(conn: &Connection, kind: CatalogKind, seq: i64, doc: &Doc) -> rusqlite::Result<()> {
     let guid = doc.get("guid").and_then(Value::as_str).unwrap_or_default();
     let text = serde_json::to_string(doc).unwrap_or_else(|_| "{}".to_string());
     conn.execute(
@@ -73,7 +73,7 @@ fn parse_shared(text: String) -> Arc<Doc> {
 }
 
 /// Every record of a kind, in seed order.
-pub fn list(conn: &Connection, kind: Kind) -> rusqlite::Result<Vec<Doc>> {
+pub fn list(conn: &Connection, kind: CatalogKind) -> rusqlite::Result<Vec<Doc>> {
     let mut stmt = conn.prepare_cached("SELECT doc FROM catalog WHERE kind = ?1 ORDER BY seq")?;
     let rows = stmt.query_map([kind.as_str()], |r| r.get::<_, String>(0))?;
     rows.map(|r| r.map(parse)).collect()
@@ -82,7 +82,7 @@ pub fn list(conn: &Connection, kind: Kind) -> rusqlite::Result<Vec<Doc>> {
 /// One page of a kind and the total count.
 pub fn page(
     conn: &Connection,
-    kind: Kind,
+    kind: CatalogKind,
     offset: i64,
     limit: i64,
 ) -> rusqlite::Result<(Vec<Doc>, i64)> {
@@ -104,7 +104,11 @@ pub fn page(
 }
 
 /// One record, shared with every other lookup of the same text (see `PARSED`).
-pub fn get_shared(conn: &Connection, kind: Kind, guid: &str) -> rusqlite::Result<Option<Arc<Doc>>> {
+pub fn get_shared(
+    conn: &Connection,
+    kind: CatalogKind,
+    guid: &str,
+) -> rusqlite::Result<Option<Arc<Doc>>> {
     let mut stmt = conn.prepare_cached("SELECT doc FROM catalog WHERE kind = ?1 AND guid = ?2")?;
     stmt.query_row(params![kind.as_str(), guid], |r| r.get::<_, String>(0))
         .optional()
@@ -112,13 +116,13 @@ pub fn get_shared(conn: &Connection, kind: Kind, guid: &str) -> rusqlite::Result
 }
 
 pub fn line(conn: &Connection, guid: &str) -> rusqlite::Result<Option<Line>> {
-    Ok(get_shared(conn, Kind::Line, guid)?.map(|d| Line::from_doc(&d)))
+    Ok(get_shared(conn, CatalogKind::Line, guid)?.map(|d| Line::from_doc(&d)))
 }
 
 pub fn product(conn: &Connection, guid: &str) -> rusqlite::Result<Option<(Product, Arc<Doc>)>> {
-    Ok(get_shared(conn, Kind::Product, guid)?.map(|d| (Product::from_doc(&d), d)))
+    Ok(get_shared(conn, CatalogKind::Product, guid)?.map(|d| (Product::from_doc(&d), d)))
 }
 
 pub fn system(conn: &Connection, guid: &str) -> rusqlite::Result<Option<System>> {
-    Ok(get_shared(conn, Kind::System, guid)?.map(|d| System::from_doc(&d)))
+    Ok(get_shared(conn, CatalogKind::System, guid)?.map(|d| System::from_doc(&d)))
 }

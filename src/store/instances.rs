@@ -6,8 +6,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::domain::catalog::Product;
 use crate::domain::state::{
-    ActStatus, DegradeStatus, IpStatus, LockStatus, OrderStatus, PushStatus, RunStatus, State,
-    UpgradeStatus,
+    ActStatus, DegradeStatus, InstanceState, IpStatus, LockStatus, OrderStatus, PushStatus,
+    RunStatus, UpgradeStatus,
 };
 use crate::domain::transition::TransitionKind;
 use crate::seed::SeedInstance;
@@ -49,8 +49,8 @@ pub struct Instance {
 }
 
 impl Instance {
-    pub fn state(&self) -> State {
-        State {
+    pub fn state(&self) -> InstanceState {
+        InstanceState {
             order_status: self.order_status,
             run_status: self.run_status,
             act_status: self.act_status,
@@ -59,7 +59,7 @@ impl Instance {
         }
     }
 
-    pub fn set_state(&mut self, state: State) {
+    pub fn set_state(&mut self, state: InstanceState) {
         self.order_status = state.order_status;
         self.run_status = state.run_status;
         self.act_status = state.act_status;
@@ -498,11 +498,11 @@ fn seeded_instance(
         buy_time: start,
         start_time: start,
         end_time: end,
-        order_status: State::RUNNING.order_status,
-        run_status: State::RUNNING.run_status,
-        act_status: State::RUNNING.act_status,
-        push_status: State::RUNNING.push_status,
-        lock_status: State::RUNNING.lock_status,
+        order_status: InstanceState::RUNNING.order_status,
+        run_status: InstanceState::RUNNING.run_status,
+        act_status: InstanceState::RUNNING.act_status,
+        push_status: InstanceState::RUNNING.push_status,
+        lock_status: InstanceState::RUNNING.lock_status,
         install_mode: "1".to_string(),
         deleted_at: None,
     })

@@ -379,7 +379,7 @@ impl Template {
 fn warm(conn: &Connection) -> rusqlite::Result<()> {
     transitions::next_wake(conn, &[])?;
     transitions::any_due(conn, 0)?;
-    catalog::list(conn, catalog::Kind::Zone)?;
+    catalog::list(conn, catalog::CatalogKind::Zone)?;
     Ok(())
 }
 
@@ -512,11 +512,11 @@ pub fn load_seed(
         )?;
     }
     for (kind, docs) in [
-        (catalog::Kind::Zone, &seed.zones),
-        (catalog::Kind::Line, &seed.lines),
-        (catalog::Kind::System, &seed.systems),
-        (catalog::Kind::Harddisk, &seed.harddisks),
-        (catalog::Kind::Product, &seed.products),
+        (catalog::CatalogKind::Zone, &seed.zones),
+        (catalog::CatalogKind::Line, &seed.lines),
+        (catalog::CatalogKind::System, &seed.systems),
+        (catalog::CatalogKind::Harddisk, &seed.harddisks),
+        (catalog::CatalogKind::Product, &seed.products),
     ] {
         for (seq, doc) in docs.iter().enumerate() {
             catalog::insert(tx, kind, seq as i64, doc)?;

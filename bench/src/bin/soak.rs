@@ -90,7 +90,7 @@ enum Outcome {
 }
 
 #[derive(Debug, Clone)]
-struct Record {
+struct SentCall {
     taskid: String,
     action: &'static str,
     userid: &'static str,
@@ -99,7 +99,7 @@ struct Record {
     outcome: Outcome,
 }
 
-impl Record {
+impl SentCall {
     fn ok_data(&self) -> Option<&Value> {
         match &self.outcome {
             Outcome::Envelope { code: 0, data, .. } => Some(data),
@@ -434,7 +434,7 @@ fn pick_op(rng: &mut StdRng) -> &'static str {
     "create"
 }
 
-async fn worker(id: usize, shared: Arc<Shared>, seed: u64) -> Vec<Record> {
+async fn worker(id: usize, shared: Arc<Shared>, seed: u64) -> Vec<SentCall> {
     let mut rng = StdRng::seed_from_u64(seed ^ (id as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
     let http = match reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
@@ -579,7 +579,7 @@ async fn worker(id: usize, shared: Arc<Shared>, seed: u64) -> Vec<Record> {
                 .map(str::to_string),
             _ => guid,
         };
-        out.push(Record {
+        out.push(SentCall {
             taskid,
             action: op,
             userid,
@@ -826,7 +826,7 @@ async fn load_and_check(
     Ok(v.total())
 }
 
-fn journaled<'a>(reader: &'a JournalReader, r: &Record) -> Option<&'a Journaled> {
+fn journaled<'a>(reader: &'a JournalReader, r: &SentCall) -> Option<&'a Journaled> {
     reader.by_taskid.get(&r.taskid)
 }
 
@@ -842,7 +842,7 @@ fn injected(j: &Journaled) -> bool {
 type InstanceRow = (String, String, i64, Option<String>);
 
 fn check_records(
-    records: &[Record],
+    records: &[SentCall],
     reader: &JournalReader,
     db: &Connection,
     v: &mut Violations,
@@ -1100,7 +1100,7 @@ fn check_database(db: &Connection, v: &mut Violations) -> rusqlite::Result<()> {
 }
 
 fn print_summary(
-    records: &[Record],
+    records: &[SentCall],
     reader: &JournalReader,
     v: &Violations,
     elapsed: Duration,

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use apayun_mock::config::ServeConfig;
-use apayun_mock::test_support::domain::state::State;
+use apayun_mock::test_support::domain::state::InstanceState;
 use apayun_mock::test_support::engine::{Engine, Settings};
 use apayun_mock::test_support::seed::{PoolKind, Seed};
 use apayun_mock::test_support::store::instances::{self, Instance};
@@ -141,11 +141,11 @@ pub fn populate_db(db: &Path, seed_dir: &Path, n: usize) -> Result<Vec<String>, 
                     buy_time: now - 86_400,
                     start_time: now - 86_400,
                     end_time: now + 30 * 86_400,
-                    order_status: State::RUNNING.order_status,
-                    run_status: State::RUNNING.run_status,
-                    act_status: State::RUNNING.act_status,
-                    push_status: State::RUNNING.push_status,
-                    lock_status: State::RUNNING.lock_status,
+                    order_status: InstanceState::RUNNING.order_status,
+                    run_status: InstanceState::RUNNING.run_status,
+                    act_status: InstanceState::RUNNING.act_status,
+                    push_status: InstanceState::RUNNING.push_status,
+                    lock_status: InstanceState::RUNNING.lock_status,
                     install_mode: "1".into(),
                     deleted_at: None,
                 };
