@@ -5,7 +5,7 @@ use rusqlite::Transaction;
 
 use crate::domain::state::{self, ActStatus, DegradeStatus, OrderStatus, RunStatus, UpgradeStatus};
 use crate::domain::transition::TransitionKind;
-use crate::store::changes::{self, Degrade};
+use crate::store::changes::{self, DegradeRecord};
 use crate::store::instances::{self, Instance};
 use crate::store::transitions::{self, Transition};
 use crate::store::{catalog, network};
@@ -197,7 +197,7 @@ pub fn delete(tx: &Transaction, inst: &mut Instance, now: i64) -> rusqlite::Resu
 }
 
 /// The upgrade records a degrade consumes, as (upgrade id, amount).
-fn consumed(d: &Degrade) -> Vec<(i64, i64)> {
+fn consumed(d: &DegradeRecord) -> Vec<(i64, i64)> {
     d.upgrade_ids
         .split(',')
         .filter_map(|pair| {
@@ -210,7 +210,7 @@ fn consumed(d: &Degrade) -> Vec<(i64, i64)> {
 fn apply_degrade(
     tx: &Transaction,
     inst: &mut Instance,
-    d: &Degrade,
+    d: &DegradeRecord,
     now: i64,
 ) -> rusqlite::Result<()> {
     match d.item.as_str() {
@@ -236,7 +236,7 @@ fn apply_degrade(
 }
 
 /// Cancels a pending degrade: its amounts go back to the upgrade records.
-pub fn cancel_degrade(tx: &Transaction, d: &Degrade) -> rusqlite::Result<()> {
+pub fn cancel_degrade(tx: &Transaction, d: &DegradeRecord) -> rusqlite::Result<()> {
     let upgrades = changes::upgrades_of(tx, &d.baremetal_guid)?;
     for (id, amount) in consumed(d) {
         if let Some(u) = upgrades.iter().find(|u| u.id == id) {

@@ -14,7 +14,7 @@ use crate::domain::transition::TransitionKind;
 use crate::domain::upgrade::{check_degrade, Degradable, Totals};
 use crate::domain::RuleError;
 use crate::protocol::{scalar_text, Params, Reason, Refusal};
-use crate::store::changes::{self, Degrade as DegradeRecord};
+use crate::store::changes::{self, DegradeRecord};
 use crate::store::instances::Instance;
 use crate::store::{catalog, network};
 
@@ -205,7 +205,10 @@ impl Degrade {
     /// The amounts asked for, and the upgrade records (by index) whose IP
     /// ranges the `ip` item names: each must be active, untouched by any
     /// pending degrade, and named once.
-    fn request(&self, upgrades: &[changes::Upgrade]) -> Result<(Totals, Vec<usize>), Refusal> {
+    fn request(
+        &self,
+        upgrades: &[changes::UpgradeRecord],
+    ) -> Result<(Totals, Vec<usize>), Refusal> {
         let mut ip_ids: Vec<usize> = Vec::new();
         let mut request = Totals::default();
         for it in &self.items {
@@ -235,7 +238,7 @@ impl Degrade {
 }
 
 /// What the active upgrade records leave to take back, by kind.
-fn degradable(upgrades: &[changes::Upgrade]) -> Degradable {
+fn degradable(upgrades: &[changes::UpgradeRecord]) -> Degradable {
     let available = |kind: &str| {
         upgrades
             .iter()
@@ -333,7 +336,7 @@ fn apply_time(it: &Item, ctx: &Ctx, inst: &Instance, line: &Line) -> Result<i64,
 /// IP ranges whole); returns what it took as `id:amount` pairs.
 fn consume(
     tx: &Transaction,
-    upgrades: &mut [changes::Upgrade],
+    upgrades: &mut [changes::UpgradeRecord],
     it: &Item,
     amount: i64,
     ip_ids: &[usize],

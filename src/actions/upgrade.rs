@@ -13,7 +13,7 @@ use crate::domain::RuleError;
 use crate::protocol::{Params, Refusal};
 use crate::seed::PoolKind;
 use crate::store::catalog;
-use crate::store::changes::{self, Upgrade as UpgradeRecord};
+use crate::store::changes::{self, UpgradeRecord};
 use crate::store::instances::Instance;
 use crate::store::network::{self, IpRow, NewIp};
 

@@ -7,7 +7,7 @@ use rusqlite::Transaction;
 use serde_json::{json, Map, Value};
 
 use crate::domain::catalog::Doc;
-use crate::store::changes::{Degrade, Upgrade};
+use crate::store::changes::{DegradeRecord, UpgradeRecord};
 use crate::store::instances::Instance;
 use crate::store::network::IpRow;
 use crate::store::{catalog, changes, network};
@@ -89,7 +89,7 @@ pub fn upgrade_ip_entry(ip: &IpRow) -> Value {
     json!({"id": s(ip.id), "ip": ip.ip, "mask": ip.mask, "gateway": ip.gateway, "net_type": ip.net_type})
 }
 
-pub fn upgrade_entry(u: &Upgrade, fmt: &dyn Fn(i64) -> String) -> Value {
+pub fn upgrade_entry(u: &UpgradeRecord, fmt: &dyn Fn(i64) -> String) -> Value {
     json!({
         "type": u.kind,
         "degrade_guid": u.degrade_guid,
@@ -101,7 +101,7 @@ pub fn upgrade_entry(u: &Upgrade, fmt: &dyn Fn(i64) -> String) -> Value {
     })
 }
 
-pub fn degrade_entry(d: &Degrade, fmt: &dyn Fn(i64) -> String) -> Value {
+pub fn degrade_entry(d: &DegradeRecord, fmt: &dyn Fn(i64) -> String) -> Value {
     json!({
         "id": s(d.id),
         "guid": d.guid,

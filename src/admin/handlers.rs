@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::input::{body, query, whole_value, ControlBody};
-use super::journal_read::Shape;
+use super::journal_read::PageFormat;
 use super::path::{ControlPath, FaultIdParam, GuidParam, NamespaceParam, SnapshotParam};
 use super::path::{TargetParam, UserParam};
 use super::{Admin, AdminError, ControlReply, Guarded};
@@ -228,9 +228,9 @@ pub async fn requests(admin: Admin, RawQuery(raw): RawQuery) -> ControlReply {
         limit: None,
     };
     let shape = if q.format == Some(JournalFormat::Jsonl) {
-        Shape::JsonLines
+        PageFormat::JsonLines
     } else {
-        Shape::Json
+        PageFormat::Json
     };
     let limit = limit.unwrap_or(DEFAULT_PAGE);
     Ok(super::journal_read::answer(

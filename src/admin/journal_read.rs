@@ -25,14 +25,14 @@ const CHUNK_BYTES: usize = 64 * 1024;
 
 /// How the entries are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shape {
+pub enum PageFormat {
     Json,
     JsonLines,
 }
 
 /// The streamed answer: at most `limit` entries matching `filter`, newest
 /// first, before `filter.before`.
-pub fn answer(engine: Arc<Engine>, filter: Filter, limit: usize, shape: Shape) -> Response {
+pub fn answer(engine: Arc<Engine>, filter: Filter, limit: usize, shape: PageFormat) -> Response {
     let state = Reading {
         engine,
         before: filter.before,
@@ -49,8 +49,8 @@ pub fn answer(engine: Arc<Engine>, filter: Filter, limit: usize, shape: Shape) -
         Some((Ok::<_, std::convert::Infallible>(chunk), state))
     });
     let content_type = match shape {
-        Shape::Json => "application/json",
-        Shape::JsonLines => "application/x-ndjson",
+        PageFormat::Json => "application/json",
+        PageFormat::JsonLines => "application/x-ndjson",
     };
     (
         [(header::CONTENT_TYPE, content_type)],
@@ -68,7 +68,7 @@ struct Reading {
     left: usize,
     written: usize,
     last_id: Option<u64>,
-    shape: Shape,
+    shape: PageFormat,
     opened: bool,
     done: bool,
 }
@@ -80,7 +80,7 @@ impl Reading {
             return None;
         }
         let mut out = Vec::new();
-        if !self.opened && self.shape == Shape::Json {
+        if !self.opened && self.shape == PageFormat::Json {
             out.extend_from_slice(b"{\"requests\":[");
         }
         self.opened = true;
@@ -106,7 +106,7 @@ impl Reading {
             return Some(Bytes::from(out));
         }
         self.done = true;
-        if self.shape == Shape::Json {
+        if self.shape == PageFormat::Json {
             let next_before = match (exhausted, self.last_id) {
                 (false, Some(last)) if self.more_after_last() => Some(last),
                 _ => None,
@@ -126,13 +126,13 @@ impl Reading {
     }
 
     fn write_entry(&mut self, out: &mut Vec<u8>, entry: &Entry) {
-        if self.shape == Shape::Json && self.written > 0 {
+        if self.shape == PageFormat::Json && self.written > 0 {
             out.push(b',');
         }
         // Writing into a Vec fails only if the entry cannot be serialised,
         // which its types rule out.
         let _ = serde_json::to_writer(&mut *out, entry);
-        if self.shape == Shape::JsonLines {
+        if self.shape == PageFormat::JsonLines {
             out.push(b'\n');
         }
         self.written += 1;

@@ -359,7 +359,7 @@ fn ui_css() {}
         take_snapshot, list_snapshots, restore_snapshot, delete_snapshot, force_state, list_instances,
         get_instance, catalog, users, call, events, namespaces, create_namespace, put_namespace,
         delete_namespace, ui, ui_slash, ui_js, ui_css),
-    modifiers(&Guarded),
+    modifiers(&GuardAnswers),
     security(("bearer" = [])),
 )]
 pub struct ControlApi;
@@ -367,9 +367,9 @@ pub struct ControlApi;
 /// The bearer scheme, the servers, and the guard's answers on every
 /// guarded operation (401 without the token, 403 for a client that is not
 /// on loopback when there is none).
-struct Guarded;
+struct GuardAnswers;
 
-impl Modify for Guarded {
+impl Modify for GuardAnswers {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
         let components = doc.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
@@ -383,7 +383,7 @@ impl Modify for Guarded {
                     .build(),
             ),
         );
-        doc.servers = Some(Guarded::servers());
+        doc.servers = Some(GuardAnswers::servers());
         for item in doc.paths.paths.values_mut() {
             for op in [
                 &mut item.get,
@@ -395,13 +395,13 @@ impl Modify for Guarded {
             .into_iter()
             .flatten()
             {
-                Guarded::add_guard_answers(op);
+                GuardAnswers::add_guard_answers(op);
             }
         }
     }
 }
 
-impl Guarded {
+impl GuardAnswers {
     /// The default namespace at `/`, any other under `/ns/{namespace}`.
     fn servers() -> Vec<utoipa::openapi::server::Server> {
         vec![

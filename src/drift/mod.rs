@@ -143,7 +143,7 @@ impl Exchange {
 
 /// How far one side is read.
 #[derive(Debug, Clone, Copy)]
-pub struct Limits {
+pub struct DriftLimits {
     pub sample: usize,
     pub max_pages: u32,
 }
@@ -272,7 +272,7 @@ impl Side {
     }
 
     /// Every answer drift compares, in the order asked.
-    pub async fn gather(&self, limits: Limits) -> Result<Vec<Exchange>, GatherError> {
+    pub async fn gather(&self, limits: DriftLimits) -> Result<Vec<Exchange>, GatherError> {
         let mut out = Vec::new();
         for probe in [
             Probe::Zones,
@@ -494,7 +494,7 @@ fn join_codes<T: ToString + PartialEq>(list: &[T]) -> String {
 
 /// `apayun-mock drift`.
 pub async fn cli(args: DriftArgs) -> ExitCode {
-    let limits = Limits {
+    let limits = DriftLimits {
         sample: args.sample,
         max_pages: args.max_pages,
     };
@@ -580,7 +580,7 @@ async fn mock_side(args: &DriftArgs) -> Result<(Side, Option<MockEngine>), ExitC
 /// The engine's answers, live or recorded, and how the report names them.
 async fn engine_side(
     args: &DriftArgs,
-    limits: Limits,
+    limits: DriftLimits,
 ) -> Result<(String, Vec<Exchange>), ExitCode> {
     if let Some(dir) = &args.recorded {
         return match record::load(dir) {

@@ -16,7 +16,7 @@ use crate::scheduler::{Due, SLACK};
 use crate::store::{self, instances, transitions};
 
 /// One step of the transition runner.
-enum Step {
+enum DueStep {
     /// Nothing is due.
     Idle,
     /// A transition ran and changed nothing worth a notice.
@@ -92,21 +92,21 @@ impl Engine {
         loop {
             let stalling = self.faults.stalling();
             let _step = self.step.lock().unwrap_or_else(|p| p.into_inner());
-            let step = self.store.write(|tx| -> rusqlite::Result<Step> {
+            let step = self.store.write(|tx| -> rusqlite::Result<DueStep> {
                 let now = self.horizon();
                 let Some(t) = transitions::next_due(tx, now, &stalling)? else {
-                    return Ok(Step::Idle);
+                    return Ok(DueStep::Idle);
                 };
                 let Some(inst) = crate::lifecycle::apply(tx, &t)? else {
-                    return Ok(Step::Applied);
+                    return Ok(DueStep::Applied);
                 };
                 let url = store::callback_url(tx, &inst.userid)?;
-                Ok(Step::Changed(Box::new((t, inst)), url))
+                Ok(DueStep::Changed(Box::new((t, inst)), url))
             });
             match step {
-                Ok(Step::Idle) => break,
-                Ok(Step::Applied) => applied += 1,
-                Ok(Step::Changed(change, url)) => {
+                Ok(DueStep::Idle) => break,
+                Ok(DueStep::Applied) => applied += 1,
+                Ok(DueStep::Changed(change, url)) => {
                     let (t, inst) = *change;
                     applied += 1;
                     if let Some(url) = url.filter(|u| !u.is_empty()) {

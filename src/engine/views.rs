@@ -124,7 +124,10 @@ fn subnet_groups(ips: &[network::IpRow]) -> Vec<(i64, Vec<&network::IpRow>)> {
     groups
 }
 
-fn subnet_view(upgrade: Option<&changes::Upgrade>, entries: &[&network::IpRow]) -> SubnetView {
+fn subnet_view(
+    upgrade: Option<&changes::UpgradeRecord>,
+    entries: &[&network::IpRow],
+) -> SubnetView {
     let by_type = |t: &str| {
         entries
             .iter()

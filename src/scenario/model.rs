@@ -56,7 +56,7 @@ pub struct Step {
 #[derive(Debug, Clone, PartialEq)]
 pub enum StepKind {
     /// Boxed: a call is much larger than the other kinds.
-    Call(Box<Call>),
+    Call(Box<CallStep>),
     Clock(ClockOp),
     /// A fault rule (docs/contract.md, "Control API payloads"), posted to
     /// `/_mock/faults`. Boxed: a rule is much larger than the other kinds.
@@ -96,7 +96,7 @@ pub struct ForkStep {
 
 /// One signed call to `/api`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Call {
+pub struct CallStep {
     pub action: String,
     /// A JSON object; nested maps and lists become PHP brackets in a form.
     pub params: Value,
@@ -513,7 +513,7 @@ fn call_step(
     };
     let expect = expect.unwrap_or_default();
     check_expect(&expect)?;
-    Ok(StepKind::Call(Box::new(Call {
+    Ok(StepKind::Call(Box::new(CallStep {
         action,
         params,
         identity,

@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 
 use super::matcher::{lookup_str, show, subset, ArrayMode, Mismatch};
 use super::model::{
-    Call, ClockOp, Control, Encoding, EngineOptions, Expect, ForkStep, JournalExpect, Scenario,
+    CallStep, ClockOp, Control, Encoding, EngineOptions, Expect, ForkStep, JournalExpect, Scenario,
     Step, StepKind,
 };
 use super::vars::Scope;
@@ -544,7 +544,7 @@ impl Session {
         Ok(())
     }
 
-    async fn call(&self, call: &Call) -> Result<(Value, String), Vec<String>> {
+    async fn call(&self, call: &CallStep) -> Result<(Value, String), Vec<String>> {
         let params = self.scope.interpolate(&call.params).map_err(one)?;
         let (userid, key) = match &call.identity {
             Some(who) => (

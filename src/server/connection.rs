@@ -31,7 +31,7 @@ use crate::config::ServeConfig;
 
 /// The connection limits of `serve`.
 #[derive(Debug, Clone, Copy)]
-pub struct Limits {
+pub struct ConnectionLimits {
     pub header_timeout: Option<Duration>,
     pub body_timeout: Option<Duration>,
     pub idle_timeout: Option<Duration>,
@@ -39,11 +39,11 @@ pub struct Limits {
     pub max_connections: Option<usize>,
 }
 
-impl Limits {
+impl ConnectionLimits {
     /// The configuration's limits; a zero means none.
-    pub fn of(config: &ServeConfig) -> Limits {
+    pub fn of(config: &ServeConfig) -> ConnectionLimits {
         let some = |d: Duration| (!d.is_zero()).then_some(d);
-        Limits {
+        ConnectionLimits {
             header_timeout: some(config.header_timeout),
             body_timeout: some(config.body_timeout),
             idle_timeout: some(config.idle_timeout),
@@ -58,7 +58,7 @@ impl Limits {
 pub async fn serve(
     listener: TcpListener,
     router: Router,
-    limits: Limits,
+    limits: ConnectionLimits,
     stop: impl Future<Output = ()>,
 ) {
     let slots = limits
@@ -119,7 +119,7 @@ async fn connection(
     stream: TcpStream,
     remote: SocketAddr,
     router: Router,
-    limits: Limits,
+    limits: ConnectionLimits,
     mut closing: watch::Receiver<()>,
     slot: Option<OwnedSemaphorePermit>,
 ) {

@@ -105,7 +105,7 @@ pub async fn spawn(config: ServeConfig, seed: Seed) -> Result<Running, String> {
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let limits = connection::Limits::of(&config);
+    let limits = connection::ConnectionLimits::of(&config);
     let registry = registry(config, seed).await?;
     let app = router(registry.clone());
     let (tx, rx) = oneshot::channel::<()>();

@@ -6,7 +6,7 @@ use crate::domain::state::{DegradeStatus, UpgradeStatus};
 use crate::seed::SeedUpgrade;
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Upgrade {
+pub struct UpgradeRecord {
     pub id: i64,
     pub instance_guid: String,
     /// `bandwidth`, `defense` or `ipnum`.
@@ -24,8 +24,8 @@ pub struct Upgrade {
     pub gateway: Option<String>,
 }
 
-fn upgrade_from_row(r: &Row) -> rusqlite::Result<Upgrade> {
-    Ok(Upgrade {
+fn upgrade_from_row(r: &Row) -> rusqlite::Result<UpgradeRecord> {
+    Ok(UpgradeRecord {
         id: r.get(0)?,
         instance_guid: r.get(1)?,
         kind: r.get(2)?,
@@ -44,7 +44,7 @@ fn upgrade_from_row(r: &Row) -> rusqlite::Result<Upgrade> {
 const UPGRADE_COLUMNS: &str =
     "id, instance_guid, type, nums, value, status, order_no_api, create_time, degrade_guid, remaining, mask, gateway";
 
-pub fn insert_upgrade(conn: &Connection, u: &Upgrade) -> rusqlite::Result<i64> {
+pub fn insert_upgrade(conn: &Connection, u: &UpgradeRecord) -> rusqlite::Result<i64> {
     conn.prepare_cached("INSERT INTO upgrades (instance_guid, type, nums, value, status, order_no_api, create_time, degrade_guid, \
          remaining, mask, gateway) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")?.execute(
         params![
@@ -76,7 +76,7 @@ pub fn set_upgrade_mask(
     Ok(())
 }
 
-pub fn update_upgrade(conn: &Connection, u: &Upgrade) -> rusqlite::Result<()> {
+pub fn update_upgrade(conn: &Connection, u: &UpgradeRecord) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "UPDATE upgrades SET status = ?2, degrade_guid = ?3, remaining = ?4 WHERE id = ?1",
     )?
@@ -84,7 +84,7 @@ pub fn update_upgrade(conn: &Connection, u: &Upgrade) -> rusqlite::Result<()> {
     Ok(())
 }
 
-pub fn upgrades_of(conn: &Connection, guid: &str) -> rusqlite::Result<Vec<Upgrade>> {
+pub fn upgrades_of(conn: &Connection, guid: &str) -> rusqlite::Result<Vec<UpgradeRecord>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {UPGRADE_COLUMNS} FROM upgrades WHERE instance_guid = ?1 ORDER BY id"
     ))?;
@@ -99,7 +99,7 @@ pub fn insert_seeded_upgrade(
     s: &SeedUpgrade,
     now: i64,
 ) -> rusqlite::Result<()> {
-    let mut u = Upgrade {
+    let mut u = UpgradeRecord {
         id: 0,
         instance_guid: guid.to_string(),
         kind: s.kind.clone(),
@@ -137,7 +137,7 @@ pub fn insert_seeded_upgrade(
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Degrade {
+pub struct DegradeRecord {
     pub id: i64,
     pub guid: String,
     pub baremetal_guid: String,
@@ -157,8 +157,8 @@ pub struct Degrade {
     pub upgrade_ids: String,
 }
 
-fn degrade_from_row(r: &Row) -> rusqlite::Result<Degrade> {
-    Ok(Degrade {
+fn degrade_from_row(r: &Row) -> rusqlite::Result<DegradeRecord> {
+    Ok(DegradeRecord {
         id: r.get(0)?,
         guid: r.get(1)?,
         baremetal_guid: r.get(2)?,
@@ -180,7 +180,7 @@ const DEGRADE_COLUMNS: &str =
     "id, guid, baremetal_guid, item, status, reason, apply_time, create_time, finish_time, \
     value, new_value, old_value, amount, upgrade_ids";
 
-pub fn insert_degrade(conn: &Connection, d: &Degrade) -> rusqlite::Result<i64> {
+pub fn insert_degrade(conn: &Connection, d: &DegradeRecord) -> rusqlite::Result<i64> {
     conn.prepare_cached("INSERT INTO degrades (guid, baremetal_guid, item, status, reason, apply_time, create_time, finish_time, \
          value, new_value, old_value, amount, upgrade_ids) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)")?.execute(
         params![
@@ -202,7 +202,7 @@ pub fn insert_degrade(conn: &Connection, d: &Degrade) -> rusqlite::Result<i64> {
     Ok(conn.last_insert_rowid())
 }
 
-pub fn degrades_of(conn: &Connection, guid: &str) -> rusqlite::Result<Vec<Degrade>> {
+pub fn degrades_of(conn: &Connection, guid: &str) -> rusqlite::Result<Vec<DegradeRecord>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {DEGRADE_COLUMNS} FROM degrades WHERE baremetal_guid = ?1 ORDER BY id"
     ))?;
@@ -210,7 +210,7 @@ pub fn degrades_of(conn: &Connection, guid: &str) -> rusqlite::Result<Vec<Degrad
     rows.collect()
 }
 
-pub fn get_degrade(conn: &Connection, guid: &str) -> rusqlite::Result<Option<Degrade>> {
+pub fn get_degrade(conn: &Connection, guid: &str) -> rusqlite::Result<Option<DegradeRecord>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {DEGRADE_COLUMNS} FROM degrades WHERE guid = ?1"
     ))?;
