@@ -7,7 +7,6 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
@@ -29,26 +28,20 @@ impl<S: Send + Sync> FromRequest<S> for ControlBody {
     type Rejection = AdminError;
 
     async fn from_request(request: Request, _state: &S) -> Result<Self, AdminError> {
-        match read_body(request, MAX_CONTROL_BODY).await {
-            Ok(bytes) => Ok(ControlBody(bytes)),
-            Err(BodyError::TooLarge { limit }) => Err(AdminError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                Reason::BodyTooLarge,
-                format!("a control body is at most {limit} bytes"),
-            )),
-            Err(BodyError::TimedOut { after }) => Err(AdminError::new(
-                StatusCode::REQUEST_TIMEOUT,
-                Reason::BodyTimeout,
-                format!(
-                    "the body did not arrive within {} (--body-timeout)",
-                    show_duration(after)
-                ),
-            )),
-            Err(BodyError::Broken(why)) => Err(AdminError::bad_request(
-                Reason::BadRequest,
-                format!("the body's transfer is broken: {why}"),
-            )),
-        }
+        let e = match read_body(request, MAX_CONTROL_BODY).await {
+            Ok(bytes) => return Ok(ControlBody(bytes)),
+            Err(e) => e,
+        };
+        let (status, reason) = e.status_and_reason();
+        let message = match e {
+            BodyError::TooLarge { limit } => format!("a control body is at most {limit} bytes"),
+            BodyError::TimedOut { after } => format!(
+                "the body did not arrive within {} (--body-timeout)",
+                show_duration(after)
+            ),
+            BodyError::Broken(why) => format!("the body's transfer is broken: {why}"),
+        };
+        Err(AdminError::new(status, reason, message))
     }
 }
 

@@ -393,24 +393,16 @@ async fn fault(
 
 /// A body that could not be read, as the engine's envelope.
 fn body_refusal(e: BodyError) -> ApiError {
-    match e {
-        BodyError::TooLarge { limit } => {
-            ApiError::new(Reason::BodyTooLarge, format!("请求体超过上限 {limit} 字节"))
-                .with_status(StatusCode::PAYLOAD_TOO_LARGE)
-        }
-        BodyError::TimedOut { after } => ApiError::new(
-            Reason::BodyTimeout,
-            format!(
-                "请求体未在 {} 内到齐",
-                crate::server::body::show_duration(after)
-            ),
-        )
-        .with_status(StatusCode::REQUEST_TIMEOUT),
-        BodyError::Broken(why) => {
-            ApiError::new(Reason::BadRequest, format!("请求体的传输格式无效（{why}）"))
-                .with_status(StatusCode::BAD_REQUEST)
-        }
-    }
+    let (status, reason) = e.status_and_reason();
+    let message = match e {
+        BodyError::TooLarge { limit } => format!("请求体超过上限 {limit} 字节"),
+        BodyError::TimedOut { after } => format!(
+            "请求体未在 {} 内到齐",
+            crate::server::body::show_duration(after)
+        ),
+        BodyError::Broken(why) => format!("请求体的传输格式无效（{why}）"),
+    };
+    ApiError::new(reason, message).with_status(status)
 }
 
 /// The journal `reason`s a fault makes in place of an answer, which are no

@@ -7,8 +7,11 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::Request;
+use axum::http::StatusCode;
 use bytes::BytesMut;
 use futures_util::StreamExt;
+
+use crate::protocol::Reason;
 
 /// When a request's body must have arrived: set by the connection when it
 /// hands the request to the router (its headers are in), `--body-timeout`
@@ -30,6 +33,18 @@ pub enum BodyError {
     /// The transfer itself is broken (a malformed chunked encoding, or the
     /// client closed mid-body): hyper's description.
     Broken(String),
+}
+
+impl BodyError {
+    /// The status and reason every surface answers it with (`/api` and the
+    /// control API word the message each in its own language).
+    pub fn status_and_reason(&self) -> (StatusCode, Reason) {
+        match self {
+            BodyError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, Reason::BodyTooLarge),
+            BodyError::TimedOut { .. } => (StatusCode::REQUEST_TIMEOUT, Reason::BodyTimeout),
+            BodyError::Broken(_) => (StatusCode::BAD_REQUEST, Reason::BadRequest),
+        }
+    }
 }
 
 /// Reads the body of `request`, at most `limit` bytes, by its deadline.
