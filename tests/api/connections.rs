@@ -335,8 +335,13 @@ async fn a_client_that_stops_reading_its_answer_is_disconnected() {
         .expect("send");
     // Not reading: the server's writes stall, and after the idle time-out
     // it gives up on the connection. Reading afterwards finds what was
-    // buffered, then the end, short of the whole answer.
-    tokio::time::sleep(idle * 4).await;
+    // buffered, then the end, short of the whole answer. The wait starts
+    // once the answer has begun (`peek` takes nothing from the window), so
+    // a slow start on a loaded machine does not eat into it.
+    let mut first = [0u8; 1];
+    let began = tokio::time::timeout(BOUND, socket.peek(&mut first)).await;
+    assert!(matches!(began, Ok(Ok(1))), "no answer began: {began:?}");
+    tokio::time::sleep(idle * 8).await;
     let got = read_to_close(&mut socket).await;
     assert!(
         got.starts_with(b"HTTP/1.1 200"),
