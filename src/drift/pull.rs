@@ -41,7 +41,7 @@ const MEMBER_KEY: &str = "mock-api-key";
 const PLACEHOLDER_PASSWORD: &str = "bWlycm9yZWQtcGFzc3dvcmQ=";
 
 /// What was read from the engine.
-struct Catalog {
+struct PulledCatalog {
     zones: Vec<Value>,
     lines: Vec<Value>,
     systems: Vec<Value>,
@@ -129,7 +129,7 @@ fn list_of(ex: &Exchange, pointer: &str) -> Result<Vec<Value>, GatherError> {
     }
 }
 
-async fn read_catalog(side: &Side, max_pages: u32) -> Result<Catalog, GatherError> {
+async fn read_catalog(side: &Side, max_pages: u32) -> Result<PulledCatalog, GatherError> {
     let zones = list_of(&side.ask(Probe::Zones, json!({})).await?, "/data/zones")?;
     let lines = list_of(&side.ask(Probe::Lines, json!({})).await?, "/data")?;
     let harddisks = list_of(&side.ask(Probe::Harddisks, json!({})).await?, "/data")?;
@@ -164,7 +164,7 @@ async fn read_catalog(side: &Side, max_pages: u32) -> Result<Catalog, GatherErro
             break;
         }
     }
-    Ok(Catalog {
+    Ok(PulledCatalog {
         zones,
         lines,
         systems,
@@ -233,14 +233,14 @@ fn addresses(inst: &Value) -> Addresses {
 }
 
 /// A pool under construction.
-struct Pool {
+struct PoolDraft {
     line: String,
     kind: &'static str,
     net: Ipv4Net,
     gateway: Option<Ipv4Addr>,
 }
 
-impl Pool {
+impl PoolDraft {
     fn json(&self) -> Value {
         let mut map = serde_json::Map::new();
         map.insert("line_guid".into(), json!(self.line));
@@ -254,7 +254,7 @@ impl Pool {
     }
 }
 
-fn overlaps(pools: &[Pool], net: Ipv4Net) -> bool {
+fn overlaps(pools: &[PoolDraft], net: Ipv4Net) -> bool {
     pools
         .iter()
         .any(|p| p.net.contains(&net) || net.contains(&p.net))
@@ -262,8 +262,8 @@ fn overlaps(pools: &[Pool], net: Ipv4Net) -> bool {
 
 /// The pools of every line: from the instances' addresses first, then the
 /// default range for what a line still lacks.
-fn pools(lines: &[Value], instances: &[(String, &Value)]) -> Vec<Pool> {
-    let mut pools: Vec<Pool> = Vec::new();
+fn pools(lines: &[Value], instances: &[(String, &Value)]) -> Vec<PoolDraft> {
+    let mut pools: Vec<PoolDraft> = Vec::new();
     for (line, inst) in instances {
         let addr = addresses(inst);
         if let Some((ip, gateway)) = addr.primary {
@@ -272,7 +272,7 @@ fn pools(lines: &[Value], instances: &[(String, &Value)]) -> Vec<Pool> {
                 let gateway = gateway
                     .filter(|g| net.contains(g))
                     .unwrap_or_else(|| net.hosts().next().unwrap_or(ip));
-                pools.push(Pool {
+                pools.push(PoolDraft {
                     line: line.clone(),
                     kind: "primary",
                     net,
@@ -285,7 +285,7 @@ fn pools(lines: &[Value], instances: &[(String, &Value)]) -> Vec<Pool> {
                 .map(|n| n.trunc())
                 .ok();
             if let Some(net) = around.filter(|n| !overlaps(&pools, *n)) {
-                pools.push(Pool {
+                pools.push(PoolDraft {
                     line: line.clone(),
                     kind: "subnet",
                     net,
@@ -297,8 +297,9 @@ fn pools(lines: &[Value], instances: &[(String, &Value)]) -> Vec<Pool> {
     let mut k: u8 = 0;
     for line in lines {
         let guid = text(line, "guid").to_string();
-        let has =
-            |pools: &[Pool], kind: &str| pools.iter().any(|p| p.line == guid && p.kind == kind);
+        let has = |pools: &[PoolDraft], kind: &str| {
+            pools.iter().any(|p| p.line == guid && p.kind == kind)
+        };
         let missing: Vec<&'static str> = ["primary", "single", "subnet"]
             .into_iter()
             .filter(|kind| !has(&pools, kind))
@@ -315,7 +316,7 @@ fn pools(lines: &[Value], instances: &[(String, &Value)]) -> Vec<Pool> {
 }
 
 /// The next 10.K.0.0/16 nobody uses, counting K up from `k`.
-fn next_free_range(pools: &[Pool], k: &mut u8) -> Option<Ipv4Net> {
+fn next_free_range(pools: &[PoolDraft], k: &mut u8) -> Option<Ipv4Net> {
     loop {
         let Ok(range) = Ipv4Net::new(Ipv4Addr::new(10, *k, 0, 0), 16) else {
             return None;
@@ -335,7 +336,12 @@ fn next_free_range(pools: &[Pool], k: &mut u8) -> Option<Ipv4Net> {
 
 /// A line's missing pools, laid out in `range`: primary 10.K.0.0/24,
 /// single 10.K.1.0/24, subnet 10.K.4.0/22.
-fn default_pools(pools: &mut Vec<Pool>, guid: &str, range: Ipv4Net, missing: Vec<&'static str>) {
+fn default_pools(
+    pools: &mut Vec<PoolDraft>,
+    guid: &str,
+    range: Ipv4Net,
+    missing: Vec<&'static str>,
+) {
     let o = range.addr().octets();
     for kind in missing {
         let (third, prefix, gateway) = match kind {
@@ -346,7 +352,7 @@ fn default_pools(pools: &mut Vec<Pool>, guid: &str, range: Ipv4Net, missing: Vec
         let Ok(net) = Ipv4Net::new(Ipv4Addr::new(o[0], o[1], third, 0), prefix) else {
             continue;
         };
-        pools.push(Pool {
+        pools.push(PoolDraft {
             line: guid.to_string(),
             kind,
             net,
@@ -404,9 +410,9 @@ impl StockBook {
 /// primary address lies in a pool of its line, with a stock unit of its
 /// own. What cannot be carried over is said in `notes`.
 fn import_instances(
-    catalog: &Catalog,
+    catalog: &PulledCatalog,
     placed: &[(String, &Value)],
-    pools: &[Pool],
+    pools: &[PoolDraft],
     userid: &str,
     stock: &mut StockBook,
     notes: &mut Vec<String>,
@@ -505,7 +511,12 @@ fn import_upgrades(
     upgrades
 }
 
-fn mirror(catalog: &Catalog, userid: &str, stock_per_product: u32, with_instances: bool) -> Mirror {
+fn mirror(
+    catalog: &PulledCatalog,
+    userid: &str,
+    stock_per_product: u32,
+    with_instances: bool,
+) -> Mirror {
     let mut notes = Vec::new();
     let line_of_product = |guid: &str| {
         catalog
@@ -551,7 +562,7 @@ fn mirror(catalog: &Catalog, userid: &str, stock_per_product: u32, with_instance
             ("stock.json", Value::Array(stock.units)),
             (
                 "ip-pools.json",
-                Value::Array(pools.iter().map(Pool::json).collect()),
+                Value::Array(pools.iter().map(PoolDraft::json).collect()),
             ),
             ("timings.json", timings),
             ("instances.json", Value::Array(instances)),
