@@ -511,6 +511,19 @@ fn import_upgrades(
     upgrades
 }
 
+/// `per_product` made-up stock units of every product that keeps stock
+/// (`stock_type` 1), in cabinets named after the product's id.
+fn made_up_stock(products: &[Value], per_product: u32) -> StockBook {
+    let mut stock = StockBook::default();
+    for product in products.iter().filter(|p| loose(p, "stock_type") == "1") {
+        for n in 1..=per_product {
+            let cabinet = format!("mirror-{}-{n}", loose(product, "id"));
+            stock.add(text(product, "guid"), cabinet);
+        }
+    }
+    stock
+}
+
 fn mirror(
     catalog: &PulledCatalog,
     userid: &str,
@@ -532,16 +545,7 @@ fn mirror(
         .filter_map(|i| line_of_product(text(i, "product_guid")).map(|l| (l, i)))
         .collect();
     let pools = pools(&catalog.lines, &placed);
-    let mut stock = StockBook::default();
-    for product in &catalog.products {
-        if loose(product, "stock_type") != "1" {
-            continue;
-        }
-        for n in 1..=stock_per_product {
-            let cabinet = format!("mirror-{}-{n}", loose(product, "id"));
-            stock.add(text(product, "guid"), cabinet);
-        }
-    }
+    let mut stock = made_up_stock(&catalog.products, stock_per_product);
     let instances = if with_instances {
         import_instances(catalog, &placed, &pools, userid, &mut stock, &mut notes)
     } else {
