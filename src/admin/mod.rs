@@ -87,7 +87,7 @@ impl From<HandleError> for AdminError {
             | HandleError::UnknownSnapshot(_)
             | HandleError::UnknownInstance(_)
             | HandleError::UnknownFault => StatusCode::NOT_FOUND,
-            HandleError::Internal(detail) => return AdminError::internal(detail),
+            HandleError::Engine(_) | HandleError::Panicked(_) => return AdminError::internal(e),
         };
         AdminError::new(status, e.reason(), e.to_string())
     }

@@ -14,7 +14,7 @@
 use std::sync::Arc;
 
 use super::views::{CallbackList, FaultList, InstanceQuery};
-use super::{Engine, ForcedState};
+use super::{Engine, EngineError, ForcedState};
 use crate::faults::{Checked, Rule};
 use crate::protocol::control::{
     CallbackSet, CatalogView, ClockView, Deleted, FaultRemoved, FaultsCleared, ForcedInstance,
@@ -25,7 +25,7 @@ use crate::protocol::Reason;
 
 /// Why a control operation did not happen. The message is for a person;
 /// the edge adds the status (`admin/mod.rs`).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum HandleError {
     /// The move would pass the last time the engine can write; nothing moved.
     #[error(
@@ -43,10 +43,18 @@ pub enum HandleError {
     UnknownInstance(String),
     #[error("no fault rule with that id")]
     UnknownFault,
-    /// The engine failed (a database error, a panic on the blocking
-    /// thread): the detail is logged, never shown.
-    #[error("{0}")]
-    Internal(String),
+    /// The engine failed: the detail is logged, never shown.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The blocking thread panicked: likewise logged, never shown.
+    #[error("the engine's blocking task failed: {0}")]
+    Panicked(String),
+}
+
+impl From<rusqlite::Error> for HandleError {
+    fn from(e: rusqlite::Error) -> HandleError {
+        HandleError::Engine(EngineError::Sql(e))
+    }
 }
 
 impl HandleError {
@@ -59,15 +67,9 @@ impl HandleError {
             HandleError::UnknownSnapshot(_) => Reason::UnknownSnapshot,
             HandleError::UnknownInstance(_) => Reason::UnknownInstance,
             HandleError::UnknownFault => Reason::UnknownFault,
-            HandleError::Internal(_) => Reason::InternalError,
+            HandleError::Engine(_) | HandleError::Panicked(_) => Reason::InternalError,
         }
     }
-}
-
-/// An engine failure, whatever its type (the engine's methods answer
-/// `String` and `rusqlite::Error` today).
-fn internal(e: impl std::fmt::Display) -> HandleError {
-    HandleError::Internal(e.to_string())
 }
 
 /// A cheap clone around the engine, for the control API.
@@ -96,12 +98,14 @@ impl EngineHandle {
         let engine = self.engine.clone();
         tokio::task::spawn_blocking(move || f(&engine))
             .await
-            .map_err(internal)
+            .map_err(|e| HandleError::Panicked(e.to_string()))
     }
 
     /// Back to the seed state (snapshots are kept).
     pub async fn reset(&self) -> Result<ResetDone, HandleError> {
-        self.blocking(Engine::reset).await?.map_err(internal)?;
+        self.blocking(Engine::reset)
+            .await?
+            .map_err(HandleError::from)?;
         Ok(ResetDone {
             status: "reset".to_string(),
             clock: self.clock(),
@@ -153,7 +157,9 @@ impl EngineHandle {
 
     /// The pending transitions, soonest first.
     pub async fn timeline(&self) -> Result<Timeline, HandleError> {
-        self.blocking(Engine::timeline).await?.map_err(internal)
+        self.blocking(Engine::timeline)
+            .await?
+            .map_err(HandleError::from)
     }
 
     /// The callback log (memory only).
@@ -173,7 +179,7 @@ impl EngineHandle {
         let found = self
             .blocking(move |e| e.set_callback(&uid, stored.as_deref()))
             .await?
-            .map_err(internal)?;
+            .map_err(HandleError::from)?;
         if !found {
             return Err(HandleError::UnknownUser(userid));
         }
@@ -217,7 +223,7 @@ impl EngineHandle {
     pub async fn take_snapshot(&self, name: String) -> Result<SnapshotInfo, HandleError> {
         self.blocking(move |e| e.take_snapshot(&name))
             .await?
-            .map_err(internal)
+            .map_err(HandleError::from)
     }
 
     /// Every snapshot (memory only).
@@ -233,7 +239,7 @@ impl EngineHandle {
         let found = self
             .blocking(move |e| e.restore_snapshot(&n))
             .await?
-            .map_err(internal)?;
+            .map_err(HandleError::from)?;
         if !found {
             return Err(HandleError::UnknownSnapshot(name));
         }
@@ -268,7 +274,7 @@ impl EngineHandle {
                 Ok::<_, rusqlite::Error>(view)
             })
             .await?
-            .map_err(internal)?;
+            .map_err(HandleError::from)?;
         match view {
             Some(baremetal) => Ok(ForcedInstance { baremetal }),
             None => Err(HandleError::UnknownInstance(guid)),
@@ -279,7 +285,7 @@ impl EngineHandle {
     pub async fn instance_list(&self, query: InstanceQuery) -> Result<InstanceList, HandleError> {
         self.blocking(move |e| e.instance_list(&query))
             .await?
-            .map_err(internal)
+            .map_err(HandleError::from)
     }
 
     /// `GET /_mock/instances/{guid}`.
@@ -287,17 +293,21 @@ impl EngineHandle {
         let g = guid.clone();
         self.blocking(move |e| e.instance_detail(&g))
             .await?
-            .map_err(internal)?
+            .map_err(HandleError::from)?
             .ok_or(HandleError::UnknownInstance(guid))
     }
 
     /// `GET /_mock/catalog`.
     pub async fn catalog(&self) -> Result<CatalogView, HandleError> {
-        self.blocking(Engine::catalog_view).await?.map_err(internal)
+        self.blocking(Engine::catalog_view)
+            .await?
+            .map_err(HandleError::from)
     }
 
     /// `GET /_mock/users`.
     pub async fn users(&self) -> Result<Users, HandleError> {
-        self.blocking(Engine::users_view).await?.map_err(internal)
+        self.blocking(Engine::users_view)
+            .await?
+            .map_err(HandleError::from)
     }
 }
