@@ -154,21 +154,6 @@ const EDGE_MODULES: &[&str] = &[
     "api", "admin", "server", "client", "control", "cli", "args", "mock", "scenario", "ui", "drift",
 ];
 
-/// `text` without comments: a `//` at the start of a line or after a
-/// space ends the code on that line (a URL's `://` does not).
-fn code_of(text: &str) -> String {
-    text.lines()
-        .map(|line| {
-            let cut = line
-                .match_indices("//")
-                .find(|(i, _)| *i == 0 || line[..*i].ends_with(char::is_whitespace))
-                .map_or(line.len(), |(i, _)| i);
-            &line[..cut]
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// The first segment of every path that `crate::` starts at `rest`:
 /// `api` for `crate::api::x`, `api` and `engine` for `crate::{api::x, engine}`.
 fn crate_roots(rest: &str) -> Vec<String> {
@@ -202,7 +187,7 @@ fn crate_roots(rest: &str) -> Vec<String> {
 /// What an edge-free file must not name: `axum`/`hyper` paths and the
 /// edge modules, each with the line it is on.
 fn edge_imports(text: &str) -> Vec<(usize, String)> {
-    let code = code_of(text);
+    let code = blank_literals(text);
     let line_of = |i: usize| code[..i].matches('\n').count() + 1;
     let mut found = Vec::new();
     for krate in ["axum", "hyper"] {
@@ -780,7 +765,7 @@ const STORE_OWNERS: &[&str] = &["src/engine/", "src/store/"];
 /// unit tests (from `#[cfg(test)]` on), are not looked at.
 fn store_locks(text: &str) -> Vec<(usize, String)> {
     let text = text.split("#[cfg(test)]").next().unwrap_or_default();
-    let code = code_of(text);
+    let code = blank_literals(text);
     let line_of = |i: usize| code[..i].matches('\n').count() + 1;
     let ident = |c: char| c.is_alphanumeric() || c == '_';
     let words = |word: &'static str| {
