@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::path::{ControlPath, GuidParam};
 use super::{Admin, AdminError, ControlReply};
-use crate::engine::views::InstanceQuery;
+use crate::engine::views::ListFilter;
 use crate::protocol::control::{query_count_schema, query_int_schema, query_limit_schema};
 use crate::protocol::{whole, Reason};
 
@@ -64,15 +64,14 @@ async fn list(admin: Admin, RawQuery(raw): RawQuery) -> ControlReply {
             format!("limit must be 1 to {MAX_LIMIT} and offset at least 0"),
         ));
     }
-    let query = InstanceQuery {
+    let filter = ListFilter {
         userid: q.userid,
         order_status: q.order_status,
         run_status: q.run_status,
         act_status: q.act_status,
-        offset: q.offset.unwrap_or(0),
-        limit,
     };
-    Ok(Json(admin.engine.instance_list(query).await?).into_response())
+    let offset = q.offset.unwrap_or(0);
+    Ok(Json(admin.engine.instance_list(filter, offset, limit).await?).into_response())
 }
 
 /// `GET /_mock/instances/{guid}`: whichever member owns it.

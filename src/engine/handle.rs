@@ -13,7 +13,7 @@
 
 use std::sync::Arc;
 
-use super::views::{CallbackList, FaultList, InstanceQuery};
+use super::views::{CallbackList, FaultList, ListFilter};
 use super::{Engine, EngineError, ForcedState};
 use crate::faults::{Checked, Rule};
 use crate::protocol::control::{
@@ -282,8 +282,13 @@ impl EngineHandle {
     }
 
     /// `GET /_mock/instances`.
-    pub async fn instance_list(&self, query: InstanceQuery) -> Result<InstanceList, HandleError> {
-        self.blocking(move |e| e.instance_list(&query))
+    pub async fn instance_list(
+        &self,
+        filter: ListFilter,
+        offset: i64,
+        limit: i64,
+    ) -> Result<InstanceList, HandleError> {
+        self.blocking(move |e| e.instance_list(&filter, offset, limit))
             .await?
             .map_err(HandleError::from)
     }

@@ -22,7 +22,8 @@ use crate::protocol::control::{
     CatalogView, InstanceDetail, InstanceList, InstanceSummary, NamedRecord, StateLabel,
     StateLabels, SubnetView, User, Users,
 };
-use crate::store::instances::{self, Instance, ListFilter};
+pub use crate::store::instances::ListFilter;
+use crate::store::instances::{self, Instance};
 use crate::store::{self, catalog, changes, network, transitions};
 
 /// `GET /_mock/callbacks`: the callback log, every attempt of every notice.
@@ -35,18 +36,6 @@ pub struct CallbackList {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FaultList {
     pub faults: Vec<crate::faults::Rule>,
-}
-
-/// Which instances `GET /_mock/instances` lists: the filter (each field
-/// absent is no filter) and the page.
-#[derive(Debug, Clone, Default)]
-pub struct InstanceQuery {
-    pub userid: Option<String>,
-    pub order_status: Option<i64>,
-    pub run_status: Option<i64>,
-    pub act_status: Option<i64>,
-    pub offset: i64,
-    pub limit: i64,
 }
 
 /// The words of one state value: the engine's Chinese word and its
@@ -221,15 +210,14 @@ impl Engine {
 
     /// `GET /_mock/instances`: one page of every member's instances,
     /// newest first, with how many match in all.
-    pub fn instance_list(&self, query: &InstanceQuery) -> rusqlite::Result<InstanceList> {
+    pub fn instance_list(
+        &self,
+        filter: &ListFilter,
+        offset: i64,
+        limit: i64,
+    ) -> rusqlite::Result<InstanceList> {
         let conn = self.store().lock();
-        let filter = ListFilter {
-            userid: query.userid.as_deref(),
-            order_status: query.order_status,
-            run_status: query.run_status,
-            act_status: query.act_status,
-        };
-        let (list, total) = instances::list_all(&conn, &filter, query.offset, query.limit)?;
+        let (list, total) = instances::list_all(&conn, filter, offset, limit)?;
         let mut names = Names::default();
         let instances = list
             .iter()

@@ -226,9 +226,9 @@ pub fn page(
 }
 
 /// Which instances the control API lists (`None` = any).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ListFilter<'a> {
-    pub userid: Option<&'a str>,
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub userid: Option<String>,
     pub order_status: Option<i64>,
     pub run_status: Option<i64>,
     pub act_status: Option<i64>,
